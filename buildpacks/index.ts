@@ -1,0 +1,31 @@
+/**
+ * Buildpacks: pure functions from a source tree to a build plan (data) and from a plan to
+ * a Dockerfile. No I/O here: the server reads the source and runs Docker.
+ */
+import { dockerfileBuildpack } from './dockerfile.ts';
+import { nodeBuildpack } from './node.ts';
+import { parseProcfile, procfileBuildpack } from './procfile.ts';
+import { staticBuildpack } from './static.ts';
+import { BuildpackError, type BuildPlan, type Buildpack, type DetectContext, type SourceTree } from './types.ts';
+
+export { baseImagesOf } from './dockerfile.ts';
+export { buildFilesFor, GENERATED_DOCKERFILE } from './dockerfile-gen.ts';
+export { parseProcfile } from './procfile.ts';
+export { STATIC_SERVER } from './static-server.ts';
+export * from './types.ts';
+
+/** Tried in order; the first that recognises the source plans the build. */
+export const buildpacks: readonly Buildpack[] = [dockerfileBuildpack, nodeBuildpack, staticBuildpack, procfileBuildpack];
+
+export function detect(src: SourceTree, ctx: DetectContext): BuildPlan {
+  const procfile = src.readText('Procfile');
+  const processes = procfile === undefined ? {} : parseProcfile(procfile);
+  for (const buildpack of buildpacks) {
+    const plan = buildpack.detect(src, ctx, processes);
+    if (plan) return plan;
+  }
+  throw new BuildpackError(
+    'NO_BUILDPACK_DETECTED',
+    `could not tell how to build this app. Widemesh looks for:\n${buildpacks.map((b) => `  - ${b.describe}`).join('\n')}`,
+  );
+}

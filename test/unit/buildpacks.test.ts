@@ -1,0 +1,161 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BuildpackError, STATIC_SERVER, baseImagesOf, buildFilesFor, detect, parseProcfile, type BuildPlan, type DetectContext } from '../../buildpacks/index.ts';
+import { freePort } from '../helpers/server.ts';
+import { fixtureTree } from '../helpers/fixture-tree.ts';
+import { FIXTURES } from '../helpers/git.ts';
+
+const ctx: DetectContext = {
+  nodeStacks: [
+    { image: 'widemesh/stack-node:20', nodeVersion: '20.20.2' },
+    { image: 'widemesh/stack-node:22', nodeVersion: '22.23.3' },
+  ],
+  publishedNodeVersions: ['16.20.2', '18.19.0', '18.20.8', '20.20.2', '22.23.3', '24.1.0'],
+};
+const fixture = (name: string, overrides?: Record<string, string | null>) => fixtureTree(path.join(FIXTURES, name), overrides);
+const plan = (name: string, overrides?: Record<string, string | null>) => detect(fixture(name, overrides), ctx);
+const dockerfile = (p: BuildPlan) => Object.values(buildFilesFor(p).files)[0] ?? '';
+
+function detectError(name: string, overrides?: Record<string, string | null>, context = ctx): BuildpackError {
+  try {
+    detect(fixture(name, overrides), context);
+  } catch (err) {
+    if (err instanceof BuildpackError) return err;
+    throw err;
+  }
+  throw new Error('expected a BuildpackError');
+}
+
+describe('detection', () => {
+  it('picks the buildpack, package manager and Node version for each fixture', () => {
+    expect(plan('node-express-npm')).toMatchObject({ buildpack: 'node', packageManager: 'npm', install: 'npm ci --omit=dev', stackImage: 'widemesh/stack-node:22', processes: { web: 'npm run start' } });
+    expect(plan('node-build-script')).toMatchObject({ install: 'npm ci', build: 'npm run build', prune: 'npm prune --omit=dev' });
+    expect(plan('node-yarn')).toMatchObject({ packageManager: 'yarn', packageManagerInstall: 'yarn@1.22.22', install: 'yarn install --frozen-lockfile --production' });
+    expect(plan('node-pnpm')).toMatchObject({ packageManager: 'pnpm', packageManagerInstall: 'pnpm@9', install: 'pnpm install --frozen-lockfile --prod' });
+    expect(plan('node-engines-18')).toMatchObject({ stackImage: 'widemesh/stack-node:22', installNode: '18.20.8', processes: { web: 'node app.js' } });
+    expect(plan('node-express-npm', { 'package.json': JSON.stringify({ engines: { node: '20.x' } }) })).toMatchObject({ stackImage: 'widemesh/stack-node:20' });
+    expect(plan('node-no-start')).toMatchObject({ buildpack: 'node', processes: {} });
+    expect(plan('node-no-start').summary.at(-1)).toMatch(/no start command found/);
+    expect(plan('dockerfile-app')).toMatchObject({ buildpack: 'dockerfile', baseImages: ['widemesh/stack-node:22'], processes: {} });
+    expect(plan('static-site')).toMatchObject({ buildpack: 'static', root: '' });
+    expect(plan('static-public')).toMatchObject({ buildpack: 'static', root: 'public', processes: { web: 'node /opt/widemesh/static-server.cjs /app/public' } });
+    expect(plan('procfile-shell')).toMatchObject({ buildpack: 'procfile', processes: { worker: 'sleep infinity' } });
+    expect(plan('procfile-overrides-node').processes.web).toBe('node other.js');
+  });
+
+  it('prefers a Dockerfile over everything else, and a package.json over an index.html', () => {
+    expect(plan('node-express-npm', { Dockerfile: 'FROM widemesh/stack-node:20\n' }).buildpack).toBe('dockerfile');
+    expect(plan('node-express-npm', { 'index.html': '<h1>x</h1>' }).buildpack).toBe('node');
+  });
+
+  it('explains what it looks for when nothing matches', () => {
+    const err = detectError('empty');
+    expect(err.code).toBe('NO_BUILDPACK_DETECTED');
+    for (const what of ['a Dockerfile at the root', 'a package.json at the root', 'an index.html', 'a Procfile']) expect(err.message).toContain(what);
+  });
+
+  it('refuses an engines.node nothing can satisfy, an invalid range, and invalid package.json', () => {
+    const none = detectError('node-engines-none');
+    expect(none.code).toBe('NODE_VERSION_UNRESOLVED');
+    expect(none.message).toContain('">=99"');
+    expect(none.message).toContain('the newest is 24.1.0');
+    expect(detectError('node-engines-18', {}, { ...ctx, publishedNodeVersions: [] }).message).toMatch(/could not be read/);
+    expect(detectError('node-express-npm', { 'package.json': '{"engines":{"node":"banana"}}' }).message).toMatch(/not a valid semver range/);
+    const invalid = detectError('node-express-npm', { 'package.json': '{ "name": ' });
+    expect(invalid.code).toBe('PACKAGE_JSON_INVALID');
+  });
+
+  it('needs a web process when a Procfile is all there is', () => {
+    expect(detectError('procfile-shell', { Procfile: 'worker: sleep 1\n' }).message).toMatch(/no web process/);
+  });
+});
+
+describe('Procfile parsing', () => {
+  it('reads name: command lines, skipping comments and blank lines, with CRLF', () => {
+    expect(parseProcfile('# c\r\nweb: node a.js --port $PORT\r\n\r\nworker:   node w.js\n')).toEqual({ web: 'node a.js --port $PORT', worker: 'node w.js' });
+  });
+  it('names the bad line', () => {
+    expect(() => parseProcfile('web: ok\nnot a process line\n')).toThrow(/line 2/);
+    expect(() => parseProcfile('web: a\nweb: b\n')).toThrow(/line 2 defines "web" a second time/);
+    expect(() => parseProcfile('we b: x\n')).toThrow(BuildpackError);
+  });
+});
+
+describe('Dockerfile base images', () => {
+  it('skips stages and scratch, resolves ARG defaults', () => {
+    expect(baseImagesOf(fs.readFileSync(path.join(FIXTURES, 'dockerfile-multistage/Dockerfile'), 'utf8'))).toEqual(['widemesh/stack-node:22', 'widemesh/stack-base:bookworm']);
+    expect(baseImagesOf('ARG X\nFROM ${X}\nFROM a:1 as b\nFROM b\n')).toEqual(['a:1']);
+  });
+});
+
+describe('generated Dockerfiles', () => {
+  const generated = ['node-express-npm', 'node-build-script', 'node-yarn', 'node-pnpm', 'node-engines-18', 'node-no-start', 'static-site', 'static-public', 'procfile-shell', 'procfile-overrides-node'];
+  for (const name of generated) {
+    it(`matches the snapshot for ${name}`, async () => {
+      const files = buildFilesFor(plan(name));
+      expect(files.dockerfilePath).toBe('.widemesh/Dockerfile');
+      await expect(files.files['.widemesh/Dockerfile']).toMatchFileSnapshot(`./__snapshots__/dockerfiles/${name}.Dockerfile`);
+    });
+  }
+
+  it('uses an existing Dockerfile as it is', () => {
+    expect(buildFilesFor(plan('dockerfile-app'))).toEqual({ dockerfilePath: 'Dockerfile', files: {} });
+  });
+
+  it('keeps the dependency layer unchanged when only code changes', () => {
+    const beforeCode = (text: string) => text.slice(0, text.indexOf('COPY . .'));
+    const original = dockerfile(plan('node-build-script'));
+    const codeChange = dockerfile(plan('node-build-script', { 'index.ts': 'console.log("changed");', 'src/new.ts': 'export {}' }));
+    expect(beforeCode(codeChange)).toBe(beforeCode(original));
+    expect(beforeCode(original)).toContain('COPY ["package.json","package-lock.json","./"]');
+    expect(beforeCode(original)).toContain('RUN npm ci');
+    expect(original.indexOf('RUN npm run build')).toBeGreaterThan(original.indexOf('COPY . .'));
+  });
+
+  it('is a pure function of the plan', () => {
+    const p = plan('static-site');
+    expect(buildFilesFor(p)).toEqual(buildFilesFor(structuredClone(p)));
+    expect(buildFilesFor(p).files['.widemesh/static-server.cjs']).toBe(STATIC_SERVER);
+  });
+});
+
+describe('the static server', () => {
+  it('serves files with their content type, refuses traversal, and 404s', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-static-'));
+    const site = path.join(dir, 'site');
+    fs.mkdirSync(path.join(site, 'docs'), { recursive: true });
+    fs.writeFileSync(path.join(site, 'index.html'), '<h1>home</h1>');
+    fs.writeFileSync(path.join(site, 'style.css'), 'body{}');
+    fs.writeFileSync(path.join(site, 'docs', 'index.html'), '<h1>docs</h1>');
+    fs.writeFileSync(path.join(dir, 'secret.txt'), 'do not serve');
+    fs.writeFileSync(path.join(dir, 'server.cjs'), STATIC_SERVER);
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.join(dir, 'server.cjs'), site], { env: { ...process.env, PORT: String(port) }, stdio: 'pipe' });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    const get = (p: string) => new Promise<{ status: number; type?: string; body: string }>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: p }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
+      }).on('error', reject);
+    });
+    try {
+      expect(await get('/')).toMatchObject({ status: 200, type: 'text/html; charset=utf-8', body: '<h1>home</h1>' });
+      expect(await get('/style.css')).toMatchObject({ status: 200, type: 'text/css; charset=utf-8' });
+      expect(await get('/docs/')).toMatchObject({ status: 200, body: '<h1>docs</h1>' });
+      for (const evil of ['/../secret.txt', '/%2e%2e/secret.txt', '/docs/..%2f..%2fsecret.txt', '/%00']) {
+        const answer = await get(evil);
+        expect(answer.body).not.toContain('do not serve');
+        expect(answer.status).toBe(404);
+      }
+      expect((await get('/missing.png')).status).toBe(404);
+    } finally {
+      child.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
