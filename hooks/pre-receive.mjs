@@ -1,0 +1,82 @@
+// pre-receive hook of every app repository (installed by the server as hooks/pre-receive).
+// It runs inside `git receive-pack`, so the pushed objects are still quarantined: a failed
+// deploy exits non-zero, git rejects the push and the branch keeps its old commit.
+// For each pushed branch it streams `git archive <commit>` to the server and relays the
+// server's deploy log; everything printed here reaches the pusher as `remote:` lines.
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+
+const RESULT_MARKER = '\u0001widemesh-result ';
+const ZERO = /^0+$/;
+
+const hookUrl = process.env.WIDEMESH_HOOK_URL;
+const hookSecret = process.env.WIDEMESH_HOOK_SECRET;
+const app = path.basename(process.cwd()).replace(/\.git$/, '');
+
+function say(line) {
+  process.stdout.write(`${line}\n`);
+}
+
+async function readStdin() {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text.split('\n').filter(Boolean).map((line) => line.split(' '));
+}
+
+/** Streams the commit to the server; resolves true when the server reports a successful deploy. */
+function deploy(ref, commit) {
+  return new Promise((resolve) => {
+    const archive = spawn('git', ['archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = new URL('/internal/push', hookUrl);
+    url.searchParams.set('app', app);
+    url.searchParams.set('ref', ref);
+    url.searchParams.set('commit', commit);
+    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${hookSecret}`, 'content-type': 'application/x-tar' } }, (res) => {
+      res.setEncoding('utf8');
+      let pending = '';
+      let ok;
+      const handle = (line) => {
+        if (line.startsWith(RESULT_MARKER)) ok = line.slice(RESULT_MARKER.length) === 'ok';
+        else say(line);
+      };
+      res.on('data', (chunk) => {
+        const lines = (pending + chunk).split('\n');
+        pending = lines.pop();
+        lines.forEach(handle);
+      });
+      res.on('end', () => {
+        if (pending) handle(pending);
+        archive.kill();
+        if (ok === undefined) say(' !     The Widemesh server ended the deploy without a result; treating it as failed.');
+        resolve(ok === true);
+      });
+      res.on('error', () => {
+        say(' !     Lost the connection to the Widemesh server during the deploy.');
+        resolve(false);
+      });
+    });
+    req.on('error', (err) => {
+      archive.kill();
+      say(` !     Could not reach the Widemesh server (${err.code ?? err.message}); nothing was deployed.`);
+      resolve(false);
+    });
+    archive.stdout.pipe(req);
+  });
+}
+
+if (!hookUrl || !hookSecret) {
+  say(' !     This repository is served without a Widemesh server environment; refusing the push.');
+  process.exit(1);
+}
+
+let failed = false;
+for (const [, newrev, ref] of await readStdin()) {
+  if (!ref?.startsWith('refs/heads/')) continue;
+  if (ZERO.test(newrev)) {
+    say(`-----> ${ref.slice(11)} deleted; nothing to deploy`);
+    continue;
+  }
+  if (!(await deploy(ref, newrev))) failed = true;
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,233 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type pino from 'pino';
+import { WidemeshError, errorMessage, notFound } from '../errors.ts';
+import type { GitRepos } from '../git/index.ts';
+import type { AppLocks } from '../locks.ts';
+import type { BuildLog, LogBus } from '../logs/index.ts';
+import { assertAppName } from '../names.ts';
+import type { Pipeline } from '../pipeline.ts';
+import type { Rack } from '../racks/rack.ts';
+import type { Environment, Release, Store } from '../store/index.ts';
+import { isAuthorized, safeEqual } from './auth.ts';
+
+export interface ApiDeps {
+  store: Store;
+  pipeline: Pipeline;
+  logs: LogBus;
+  git: GitRepos;
+  racks: Rack[];
+  locks: AppLocks;
+  hookSecret: string;
+  endpointUrl: (env: Environment) => string;
+  logger: pino.Logger;
+}
+
+const RESULT_MARKER = '\u0001widemesh-result ';
+const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const RESERVED_KEYS = new Set(['PORT']);
+const MAX_CONFIG_VALUE = 32 * 1024;
+
+/** Lines of a config change or rollback, returned in the API response. */
+function collectingLog(): BuildLog & { lines: string[] } {
+  const lines: string[] = [];
+  const secrets = new Set<string>();
+  const write = (prefix: string, text: string) => {
+    for (const raw of text.split('\n')) {
+      let line = `${prefix}${raw}`;
+      for (const s of secrets) line = line.split(s).join('[redacted]');
+      lines.push(line);
+    }
+  };
+  return {
+    lines,
+    step: (t) => write('-----> ', t),
+    info: (t) => write('       ', t),
+    error: (t) => write(' !     ', t),
+    addSecret: (v) => { if (v.length >= 4) secrets.add(v); },
+  };
+}
+
+const releaseView = (r: Release) => ({
+  version: r.version, status: r.status, description: r.description, image: r.image, buildId: r.buildId,
+  configKeys: Object.keys(r.config), error: r.error, createdAt: r.createdAt,
+});
+
+export function createApi(deps: ApiDeps): express.Express {
+  const { store, pipeline, logs, git, racks, locks } = deps;
+  const api = express();
+  api.disable('x-powered-by');
+
+  const app = (req: Request) => {
+    const name = assertAppName(req.params.app);
+    const found = store.getApp(name);
+    if (!found) throw notFound('APP_NOT_FOUND', `there is no app named "${name}"`);
+    return found;
+  };
+  const environment = (req: Request) => {
+    const a = app(req);
+    const envName = typeof req.query.environment === 'string' ? req.query.environment : 'production';
+    const env = store.getEnvironment(a.name, envName);
+    if (!env) throw notFound('ENVIRONMENT_NOT_FOUND', `${a.name} has no environment "${envName}"`);
+    return env;
+  };
+  const environmentView = (env: Environment) => {
+    const current = store.currentRelease(env.id);
+    return {
+      name: env.name, branch: env.branch, url: deps.endpointUrl(env), release: current?.version ?? null,
+      racks: store.placements(env.id).map((p) => ({ rack: p.rack, release: store.getReleaseById(p.releaseId)?.version, instances: p.instances.length })),
+    };
+  };
+
+  // The pre-receive hook: the body is `git archive` of the pushed commit; the answer is the live deploy log.
+  api.post('/internal/push', async (req, res) => {
+    if (!safeEqual(req.headers.authorization ?? '', `Bearer ${deps.hookSecret}`)) {
+      res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'bad hook secret' } });
+      return;
+    }
+    const name = assertAppName(req.query.app);
+    const ref = String(req.query.ref ?? '');
+    const commit = String(req.query.commit ?? '');
+    if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new WidemeshError('INVALID_COMMIT', 'commit must be a full hex object id');
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    const branch = ref.replace(/^refs\/heads\//, '');
+    const env = store.listEnvironments(store.getApp(name)?.id).find((e) => e.branch === branch)
+      ?? (branch === 'main' || branch === 'master' ? store.getEnvironment(name, 'production') : undefined);
+    if (!env) {
+      res.end(`-----> Branch ${branch} is not mapped to an environment of ${name}; pushed but not deployed (push main or master to deploy production)\n${RESULT_MARKER}ok\n`);
+      req.resume();
+      return;
+    }
+    let stopFollowing = () => {};
+    try {
+      await pipeline.deployPush({
+        app: name, environment: env.name, commit, source: req,
+        onBuild: (build) => {
+          stopFollowing = logs.follow(build.id, 0, (l) => res.write(`${l.line}\n`), () => {});
+        },
+      });
+      stopFollowing();
+      res.end(`${RESULT_MARKER}ok\n`);
+    } catch (err) {
+      stopFollowing();
+      if (!(err instanceof WidemeshError)) deps.logger.error({ err: errorMessage(err), app: name }, 'deploy crashed');
+      res.end(`${RESULT_MARKER}failed\n`);
+    }
+  });
+
+  api.use('/api', (req, res, next) => {
+    if (isAuthorized(store, req)) return next();
+    res.setHeader('WWW-Authenticate', 'Bearer realm="widemesh"');
+    res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'a valid token is required (Authorization: Bearer <token>)' } });
+  });
+  api.use('/api', express.json({ limit: '1mb' }));
+
+  api.get('/api/apps', (_req, res) => {
+    res.json(store.listApps().map((a) => ({ name: a.name, createdAt: a.createdAt })));
+  });
+
+  api.post('/api/apps', async (req, res) => {
+    const name = assertAppName(req.body?.name);
+    if (store.getApp(name)) throw new WidemeshError('APP_EXISTS', `an app named "${name}" already exists`, 409);
+    await git.create(name);
+    store.createApp(name);
+    res.status(201).json({ name, environments: store.listEnvironments(store.getApp(name)!.id).map(environmentView) });
+  });
+
+  api.get('/api/apps/:app', (req, res) => {
+    const a = app(req);
+    res.json({ name: a.name, createdAt: a.createdAt, environments: store.listEnvironments(a.id).map(environmentView) });
+  });
+
+  api.delete('/api/apps/:app', async (req, res) => {
+    const a = app(req);
+    await locks.run(a.name, () => {}, async () => {
+      for (const env of store.listEnvironments(a.id)) {
+        for (const placement of store.placements(env.id)) {
+          await racks.find((r) => r.name === placement.rack)?.stop(placement.instances);
+        }
+      }
+      store.deleteApp(a.id);
+      await git.remove(a.name);
+    });
+    res.json({ deleted: a.name });
+  });
+
+  api.get('/api/apps/:app/config', (req, res) => {
+    const env = environment(req);
+    res.json({ environment: env.name, vars: store.configVars(env.id) });
+  });
+
+  api.patch('/api/apps/:app/config', async (req, res) => {
+    const env = environment(req);
+    const body: unknown = req.body;
+    if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length === 0) {
+      throw new WidemeshError('INVALID_CONFIG', 'send a JSON object of config vars: {"KEY": "value"} to set, {"KEY": null} to unset');
+    }
+    const changes: Record<string, string | null> = {};
+    for (const [key, value] of Object.entries(body)) {
+      if (!CONFIG_KEY.test(key)) throw new WidemeshError('INVALID_CONFIG', `"${key.slice(0, 64)}" is not a valid config var name (letters, digits, underscores; not starting with a digit)`);
+      if (RESERVED_KEYS.has(key)) throw new WidemeshError('INVALID_CONFIG', `${key} is set by Widemesh and cannot be changed`);
+      if (value !== null && typeof value !== 'string') throw new WidemeshError('INVALID_CONFIG', `the value of ${key} must be a string (or null to unset it)`);
+      if (typeof value === 'string' && value.length > MAX_CONFIG_VALUE) throw new WidemeshError('INVALID_CONFIG', `the value of ${key} is longer than ${MAX_CONFIG_VALUE} characters`);
+      changes[key] = value;
+    }
+    const log = collectingLog();
+    const release = await pipeline.setConfig(env.appName, env.name, changes, log);
+    res.json({ environment: env.name, vars: store.configVars(env.id), release: release ? releaseView(release) : null, log: log.lines });
+  });
+
+  api.get('/api/apps/:app/releases', (req, res) => {
+    res.json(store.listReleases(environment(req).id).map(releaseView));
+  });
+
+  api.post('/api/apps/:app/rollback', async (req, res) => {
+    const env = environment(req);
+    const version = Number(String(req.body?.version ?? '').replace(/^v/, ''));
+    if (!Number.isInteger(version) || version < 1) throw new WidemeshError('INVALID_VERSION', 'send {"version": N} with the release number to roll back to');
+    const log = collectingLog();
+    const release = await pipeline.rollback(env.appName, env.name, version, log);
+    res.json({ release: releaseView(release), log: log.lines });
+  });
+
+  api.get('/api/apps/:app/builds', (req, res) => {
+    res.json(store.listBuilds(environment(req).id));
+  });
+
+  const build = (req: Request) => {
+    const env = environment(req);
+    const found = store.getBuild(Number(req.params.build));
+    if (!found || found.environmentId !== env.id) throw notFound('BUILD_NOT_FOUND', `${env.appName} has no build ${String(req.params.build).slice(0, 20)}`);
+    return found;
+  };
+  api.get('/api/apps/:app/builds/:build', (req, res) => { res.json(build(req)); });
+  api.get('/api/apps/:app/builds/:build/log', (req, res) => {
+    const b = build(req);
+    const since = Number(req.query.since ?? 0);
+    res.json({ status: b.status, lines: store.buildLog(b.id, Number.isInteger(since) && since > 0 ? since : 0) });
+  });
+
+  api.use('/api', (_req, res) => {
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such API route' } });
+  });
+
+  api.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) { res.end(); return; }
+    if (err instanceof WidemeshError) {
+      res.status(err.status).json({ error: { code: err.code, message: err.message } });
+      return;
+    }
+    const e = err as { type?: string; status?: number };
+    if (e.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'INVALID_JSON', message: 'the request body is not valid JSON' } });
+      return;
+    }
+    if (e.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'BODY_TOO_LARGE', message: 'the request body is too large' } });
+      return;
+    }
+    deps.logger.error({ err: errorMessage(err), method: req.method, path: req.path }, 'API request failed');
+    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } });
+  });
+
+  return api;
+}

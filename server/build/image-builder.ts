@@ -1,0 +1,113 @@
+import type Docker from 'dockerode';
+import type { Readable } from 'node:stream';
+import { WidemeshError, errorMessage } from '../errors.ts';
+import type { BuildLog } from '../logs/index.ts';
+
+export interface ImageBuildRequest {
+  context: Readable;
+  dockerfilePath: string;
+  tag: string;
+  baseImages: string[];
+  labels: Record<string, string>;
+  timeoutMs: number;
+  log: BuildLog;
+}
+
+/** Docker's classic builder prints these between steps; they mean nothing to the person pushing. */
+const PULL_TIMEOUT_MS = 20_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const NOISE = /^( ---> (?!Using cache)|Removing intermediate container |Successfully built |Successfully tagged )/;
+
+/** Builds images with the local Docker engine: host networking, layer cache kept between builds. */
+export class ImageBuilder {
+  constructor(private readonly docker: Docker) {}
+
+  async build(req: ImageBuildRequest): Promise<string> {
+    for (const image of req.baseImages) await this.requireImage(image);
+    const stream = await this.docker.buildImage(req.context, {
+      t: req.tag,
+      dockerfile: req.dockerfilePath,
+      networkmode: 'host',
+      rm: true,
+      forcerm: true,
+      labels: req.labels,
+    });
+    return await new Promise<string>((resolve, reject) => {
+      let imageId: string | undefined;
+      let failure: string | undefined;
+      let pending = '';
+      const timer = setTimeout(() => {
+        failure = `the build took longer than ${Math.round(req.timeoutMs / 1000)}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
+        (stream as Readable).destroy();
+      }, req.timeoutMs);
+      const emit = (line: string) => { if (!NOISE.test(line)) req.log.info(line); };
+      let buffered = '';
+      stream.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        const events = buffered.split('\n');
+        buffered = events.pop() ?? '';
+        for (const raw of events) {
+          if (!raw.trim()) continue;
+          let event: { stream?: string; error?: string; errorDetail?: { message?: string }; aux?: { ID?: string } };
+          try { event = JSON.parse(raw); } catch { continue; }
+          if (event.stream) {
+            // chunks are not whole lines: keep the tail until its newline arrives
+            const lines = (pending + event.stream).split('\n');
+            pending = lines.pop() ?? '';
+            lines.filter((l) => l.trim() !== '').forEach(emit);
+          }
+          if (event.aux?.ID) imageId = event.aux.ID;
+          // the stream's own end carries no error when a build fails: errorDetail is the signal
+          if (event.errorDetail || event.error) failure = event.errorDetail?.message ?? event.error;
+        }
+      });
+      let finished = false;
+      const finish = (err?: Error) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        if (pending.trim()) emit(pending);
+        pending = '';
+        if (failure) reject(new WidemeshError('BUILD_FAILED', failure.trim()));
+        else if (err) reject(new WidemeshError('BUILD_FAILED', `the Docker build stream broke: ${errorMessage(err)}`));
+        else if (!imageId) reject(new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image'));
+        else resolve(imageId);
+      };
+      stream.on('end', () => finish());
+      stream.on('close', () => finish());
+      stream.on('error', (err: Error) => finish(err));
+    });
+  }
+
+  /** A missing base image is pulled once, with a short bound, so an unreachable registry fails fast and by name. */
+  private async requireImage(image: string): Promise<void> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return;
+    } catch { /* not present: try to pull it */ }
+    try {
+      await withTimeout(this.pull(image), PULL_TIMEOUT_MS, 'timed out');
+    } catch (err) {
+      throw new WidemeshError(
+        'BASE_IMAGE_MISSING',
+        `the base image "${image}" is not present on this server and could not be pulled (${errorMessage(err).split('\n')[0]}); ` +
+          'use a stack image (widemesh/stack-node:20, widemesh/stack-node:22, widemesh/stack-base:bookworm) or build that image here first',
+      );
+    }
+  }
+
+  private async pull(image: string): Promise<void> {
+    const stream = await this.docker.pull(image);
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), (event: { error?: string }) => {
+        if (event.error) reject(new Error(event.error));
+      });
+    });
+  }
+}

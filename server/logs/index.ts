@@ -1,0 +1,74 @@
+import { EventEmitter } from 'node:events';
+import type { LogLine, Store } from '../store/index.ts';
+
+/**
+ * What a deploy writes to: Heroku-style lines a person can scan.
+ *   -----> Building…        a phase
+ *          details         indented output
+ *    !     what failed     an error
+ */
+export interface BuildLog {
+  step(text: string): void;
+  info(text: string): void;
+  error(text: string): void;
+  /** Hides a value (a config var) from every later line. */
+  addSecret(value: string): void;
+}
+
+export interface BuildResult { ok: boolean; message: string }
+
+const MIN_SECRET_LENGTH = 4; // shorter values would blank out ordinary words and digits
+
+/**
+ * Build logs: every line is persisted with a sequence number, then announced to live
+ * followers (the git hook relay, websockets). Followers replay from the store first, so a
+ * follower that joins late misses nothing and sees no line twice.
+ */
+export class LogBus {
+  private readonly events = new EventEmitter().setMaxListeners(0);
+
+  constructor(private readonly store: Store) {}
+
+  open(buildId: number, secrets: Iterable<string> = []): BuildLog & { end(result: BuildResult): void } {
+    let seq = this.store.buildLog(buildId).at(-1)?.seq ?? 0;
+    const hidden = new Set<string>();
+    const addSecret = (value: string) => { if (value.length >= MIN_SECRET_LENGTH) hidden.add(value); };
+    for (const s of secrets) addSecret(s);
+    const write = (text: string) => {
+      for (const rawLine of text.replace(/\r\n?/g, '\n').split('\n')) {
+        let line = rawLine;
+        for (const secret of hidden) line = line.split(secret).join('[redacted]');
+        seq += 1;
+        this.store.appendLog(buildId, seq, line);
+        this.events.emit(`line:${buildId}`, { seq, line, at: new Date().toISOString() } satisfies LogLine);
+      }
+    };
+    return {
+      step: (text) => write(`-----> ${text}`),
+      info: (text) => write(text.split('\n').map((l) => `       ${l}`).join('\n')),
+      error: (text) => write(text.split('\n').map((l) => ` !     ${l}`).join('\n')),
+      addSecret,
+      end: (result) => this.events.emit(`end:${buildId}`, result),
+    };
+  }
+
+  /**
+   * Calls onLine for every line after `sinceSeq`, then live ones, until the build ends
+   * (onEnd) or the returned function is called.
+   */
+  follow(buildId: number, sinceSeq: number, onLine: (l: LogLine) => void, onEnd: (r: BuildResult) => void): () => void {
+    let last = sinceSeq;
+    const deliver = (l: LogLine) => { if (l.seq > last) { last = l.seq; onLine(l); } };
+    const lineListener = (l: LogLine) => deliver(l);
+    const endListener = (r: BuildResult) => { stop(); onEnd(r); };
+    const stop = () => {
+      this.events.off(`line:${buildId}`, lineListener);
+      this.events.off(`end:${buildId}`, endListener);
+    };
+    // Subscribe before replaying: a line written in between arrives live and is deduplicated by seq.
+    this.events.on(`line:${buildId}`, lineListener);
+    this.events.on(`end:${buildId}`, endListener);
+    for (const l of this.store.buildLog(buildId, sinceSeq)) deliver(l);
+    return stop;
+  }
+}

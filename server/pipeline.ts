@@ -1,0 +1,215 @@
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import pino from 'pino';
+import { BuildpackError, buildFilesFor, detect, type DetectContext } from '../buildpacks/index.ts';
+import { ImageBuilder } from './build/image-builder.ts';
+import { Source } from './build/source.ts';
+import { WidemeshError, errorMessage, notFound } from './errors.ts';
+import type { AppLocks } from './locks.ts';
+import type { BuildLog, LogBus } from './logs/index.ts';
+import type { Rack } from './racks/rack.ts';
+import type { Build, Environment, Placement, Release, Store } from './store/index.ts';
+
+export interface PipelineOptions {
+  installationId: string;
+  buildTimeoutMs: number;
+  drainMs: number;
+  maxSourceBytes: number;
+  /** How users reach an environment, printed at the end of a deploy. */
+  endpointUrl: (env: Environment) => string;
+}
+
+export interface PipelineDeps {
+  store: Store;
+  logs: LogBus;
+  builder: ImageBuilder;
+  docker: Docker;
+  racks: Rack[];
+  locks: AppLocks;
+  detectContext: () => Promise<DetectContext>;
+  logger: pino.Logger;
+  options: PipelineOptions;
+}
+
+export interface PushRequest {
+  app: string;
+  environment: string;
+  commit: string;
+  source: Readable;
+  /** Called synchronously once the build exists, so the caller can follow its log from line one. */
+  onBuild?: (build: Build) => void;
+}
+
+type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'description'>;
+
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
+
+/**
+ * A deploy, phase by phase: receive → detect → build → release → rollout.
+ * Any failure leaves every rack on the release it was serving before.
+ */
+export class Pipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async deployPush(req: PushRequest): Promise<Release> {
+    const { store, logs, locks } = this.deps;
+    const env = this.environment(req.app, req.environment);
+    const build = store.createBuild(env.id, req.commit);
+    req.onBuild?.(build);
+    const log = logs.open(build.id, Object.values(store.configVars(env.id)));
+    const started = Date.now();
+    try {
+      log.step(`Receiving ${env.appName} (${env.name}), commit ${req.commit.slice(0, 7)}`);
+      const source = await Source.fromTar(req.source, this.deps.options.maxSourceBytes);
+      const release = await locks.run(env.appName, () => log.step(`Waiting: another deploy of ${env.appName} is in progress`), async () => {
+        const image = await this.build(env, build, source, log);
+        return await this.release(env, { ...image, buildId: build.id, config: store.configVars(env.id), description: `Deploy ${req.commit.slice(0, 7)}` }, log);
+      });
+      log.step(`Done in ${seconds(started)}: v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`);
+      log.end({ ok: true, message: `v${release.version} deployed` });
+      return release;
+    } catch (err) {
+      const message = errorMessage(err);
+      if (store.getBuild(build.id)?.status === 'building') store.finishBuild(build.id, 'failed', message);
+      log.error(message);
+      const current = store.currentRelease(env.id);
+      log.error(current ? `Push rejected. v${current.version} keeps serving.` : 'Push rejected.');
+      log.end({ ok: false, message });
+      throw err;
+    }
+  }
+
+  /** Config vars change → a new release of the running image; the change is kept only if it rolls out. */
+  async setConfig(appName: string, envName: string, changes: Record<string, string | null>, log: BuildLog): Promise<Release | undefined> {
+    const { store, locks } = this.deps;
+    const env = this.environment(appName, envName);
+    return await locks.run(env.appName, () => log.step('Waiting for the deploy in progress'), async () => {
+      const config = { ...store.configVars(env.id) };
+      for (const [key, value] of Object.entries(changes)) {
+        if (value === null) delete config[key];
+        else config[key] = value;
+      }
+      const current = store.currentRelease(env.id);
+      if (!current) {
+        store.replaceConfigVars(env.id, config);
+        return undefined;
+      }
+      const keys = Object.keys(changes).join(', ');
+      const verb = Object.values(changes).every((v) => v === null) ? 'Remove' : 'Set';
+      const release = await this.release(env, { ...current, config, description: `${verb} ${keys} config vars` }, log);
+      store.replaceConfigVars(env.id, config);
+      return release;
+    });
+  }
+
+  /** A new release with the image and config of an earlier one (as Heroku does). */
+  async rollback(appName: string, envName: string, version: number, log: BuildLog): Promise<Release> {
+    const { store, locks } = this.deps;
+    const env = this.environment(appName, envName);
+    return await locks.run(env.appName, () => log.step('Waiting for the deploy in progress'), async () => {
+      const target = store.getRelease(env.id, version);
+      if (!target) throw notFound('RELEASE_NOT_FOUND', `${appName} (${envName}) has no release v${version}`);
+      if (target.status !== 'succeeded') throw new WidemeshError('RELEASE_NOT_DEPLOYABLE', `v${version} never went live (${target.status}); roll back to a release that did`, 409);
+      const release = await this.release(env, { ...target, buildId: target.buildId, description: `Rollback to v${version}` }, log);
+      store.replaceConfigVars(env.id, target.config);
+      return release;
+    });
+  }
+
+  private environment(appName: string, envName: string): Environment {
+    const env = this.deps.store.getEnvironment(appName, envName);
+    if (!env) throw notFound('APP_NOT_FOUND', `no app "${appName}" with an environment "${envName}"`);
+    return env;
+  }
+
+  private async build(env: Environment, build: Build, source: Source, log: BuildLog): Promise<Pick<Release, 'image' | 'processes'>> {
+    const { store, builder, options } = this.deps;
+    let plan;
+    try {
+      plan = detect(source, await this.deps.detectContext());
+    } catch (err) {
+      if (err instanceof BuildpackError) throw new WidemeshError(err.code, `Detect failed: ${err.message}`);
+      throw err;
+    }
+    log.step(`${plan.buildpack} app detected`);
+    for (const line of plan.summary) log.info(line);
+    store.updateBuild(build.id, { buildpack: plan.buildpack });
+    const files = buildFilesFor(plan);
+    const tag = `wm-${options.installationId}/${env.appName}:${env.name}-build-${build.id}`;
+    log.step('Building image');
+    const started = Date.now();
+    try {
+      await builder.build({
+        context: source.context(files.files),
+        dockerfilePath: files.dockerfilePath,
+        tag,
+        baseImages: plan.baseImages,
+        labels: { 'widemesh.installation': options.installationId, 'widemesh.app': env.appName, 'widemesh.environment': env.name },
+        timeoutMs: options.buildTimeoutMs,
+        log,
+      });
+    } catch (err) {
+      const code = err instanceof WidemeshError ? err.code : 'BUILD_FAILED';
+      throw new WidemeshError(code, `Build failed: ${errorMessage(err)}`);
+    }
+    store.updateBuild(build.id, { image: tag });
+    store.finishBuild(build.id, 'succeeded');
+    log.info(`image ${tag} built in ${seconds(started)}`);
+    return { image: tag, processes: plan.processes };
+  }
+
+  /**
+   * Rolls a release out rack by rack. Each rack's traffic moves only once its new
+   * instance answers; if any rack fails, every rack already moved goes back to the
+   * instances it had (still running), so the previous release never stops serving.
+   */
+  private async release(env: Environment, draft: ReleaseDraft, log: BuildLog): Promise<Release> {
+    const { store, racks, options } = this.deps;
+    for (const value of Object.values(draft.config)) log.addSecret(value);
+    const release = store.createRelease({ environmentId: env.id, ...draft });
+    const spec = { app: env.appName, environment: env.name, version: release.version, image: draft.image, processes: draft.processes, config: draft.config };
+    const moved: { rack: Rack; previous?: Placement; placement: Placement }[] = [];
+    try {
+      for (const rack of racks) {
+        const started = Date.now();
+        log.step(`Releasing v${release.version} to ${rack.name}`);
+        const instances = await rack.start(spec, log);
+        const previous = store.placements(env.id).find((p) => p.rack === rack.name);
+        const placement = { environmentId: env.id, rack: rack.name, releaseId: release.id, instances };
+        store.setPlacement(placement);
+        moved.push({ rack, previous, placement });
+        log.info(`v${release.version} answers in ${rack.name} (${seconds(started)})`);
+      }
+    } catch (err) {
+      for (const { rack, previous, placement } of moved.reverse()) {
+        if (previous) store.setPlacement(previous);
+        else store.removePlacement(env.id, rack.name);
+        await rack.stop(placement.instances);
+      }
+      const message = `Release v${release.version} failed: ${errorMessage(err)}`;
+      store.finishRelease(release.id, 'failed', message);
+      throw new WidemeshError(err instanceof WidemeshError ? err.code : 'RELEASE_FAILED', message);
+    }
+    store.finishRelease(release.id, 'succeeded');
+    await this.retire(moved.map(({ rack, previous }) => ({ rack, previous })));
+    await this.tagRelease(draft.image, env, release.version);
+    return store.getReleaseById(release.id)!;
+  }
+
+  /** Old instances get the drain time to finish requests already routed to them, then stop. */
+  private async retire(replaced: { rack: Rack; previous?: Placement }[]): Promise<void> {
+    const old = replaced.filter((r) => r.previous && r.previous.instances.length > 0);
+    if (old.length === 0) return;
+    await new Promise((r) => setTimeout(r, this.deps.options.drainMs));
+    await Promise.all(old.map(({ rack, previous }) => rack.stop(previous!.instances)));
+  }
+
+  private async tagRelease(image: string, env: Environment, version: number): Promise<void> {
+    const repo = image.slice(0, image.lastIndexOf(':'));
+    try {
+      await this.deps.docker.getImage(image).tag({ repo, tag: `${env.name}-v${version}` });
+    } catch (err) {
+      this.deps.logger.warn({ err: errorMessage(err), image }, 'could not tag release image');
+    }
+  }
+}

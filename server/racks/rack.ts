@@ -1,0 +1,31 @@
+import type { BuildLog } from '../logs/index.ts';
+import type { Instance } from '../store/index.ts';
+
+/** What a rack needs to run one release of one environment. */
+export interface ReleaseSpec {
+  app: string;
+  environment: string;
+  version: number;
+  image: string;
+  /** Procfile commands; no `web` means the image's own CMD. */
+  processes: Record<string, string>;
+  config: Record<string, string>;
+}
+
+/** An instance the rack found running for this installation (after a restart of the server). */
+export interface FoundInstance extends Instance { running: boolean }
+
+/**
+ * A place instances run. Starting never moves traffic: the pipeline switches the
+ * environment's placement once the new instances answer, then stops the old ones.
+ */
+export interface Rack {
+  readonly name: string;
+  /** Starts the release's web instance and resolves once it answers HTTP; cleans up after itself on failure. */
+  start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]>;
+  stop(instances: Instance[]): Promise<void>;
+  /** Every instance this rack holds for this installation, running or not. */
+  list(): Promise<FoundInstance[]>;
+  /** Starts again an instance that exists but stopped (crash, engine restart). */
+  revive(instance: Instance): Promise<boolean>;
+}

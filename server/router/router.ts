@@ -1,0 +1,83 @@
+import http from 'node:http';
+import type { Instance, Store } from '../store/index.ts';
+
+export interface RouterOptions {
+  domain: string;
+  /** How long an instance that refused a connection is skipped before it is tried again. */
+  quarantineMs?: number;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+
+/**
+ * Endpoints: `APP.DOMAIN` (production) and `APP-ENV.DOMAIN` → the instances the store
+ * places for that environment, tried in rack order. An instance that refuses a connection
+ * is skipped for a while and the request goes to the next rack, so one rack going down
+ * costs no request that could be retried.
+ */
+export function createRouter(store: Store, options: RouterOptions): http.Server {
+  const quarantineMs = options.quarantineMs ?? 5000;
+  const unhealthyUntil = new Map<string, number>();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const suffix = `.${options.domain}`;
+
+  const resolve = (hostHeader: string | undefined): Instance[] | undefined => {
+    const host = (hostHeader ?? '').toLowerCase().replace(/:\d+$/, '');
+    if (!host.endsWith(suffix)) return undefined;
+    const label = host.slice(0, -suffix.length);
+    if (!/^[a-z0-9-]+$/.test(label)) return undefined;
+    const candidates: [string, string][] = [[label, 'production']];
+    for (let i = label.lastIndexOf('-'); i > 0; i = label.lastIndexOf('-', i - 1)) {
+      candidates.push([label.slice(0, i), label.slice(i + 1)]);
+    }
+    for (const [app, env] of candidates) {
+      const environment = store.getEnvironment(app, env);
+      if (environment) return store.placements(environment.id).flatMap((p) => p.instances.filter((i) => i.service === 'web'));
+    }
+    return undefined;
+  };
+
+  const page = (res: http.ServerResponse, status: number, title: string, text: string) => {
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(`<!doctype html><title>${title}</title><h1>${title}</h1><p>${text}</p>\n`);
+  };
+
+  return http.createServer((req, res) => {
+    const instances = resolve(req.headers.host);
+    if (!instances) {
+      const host = (req.headers.host ?? '').replace(/[<>&"]/g, '');
+      return page(res, 404, 'No app here', `Widemesh has no app at <b>${host}</b>. Apps answer at APP.${options.domain} or APP-ENV.${options.domain}.`);
+    }
+    const now = Date.now();
+    const healthy = instances.filter((i) => (unhealthyUntil.get(i.id) ?? 0) <= now);
+    // when every instance is quarantined, trying them all is better than refusing outright
+    const order = healthy.length > 0 ? [...healthy, ...instances.filter((i) => !healthy.includes(i))] : instances;
+    if (order.length === 0) return page(res, 503, 'Not running', 'This app has no running instance yet. Push code to deploy it.');
+    // a request body can be replayed to the next rack only if we never started sending it
+    const replayable = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS' || req.headers['content-length'] === '0';
+    forward(req, res, replayable ? order : order.slice(0, 1), 0);
+  });
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, order: Instance[], attempt: number): void {
+    const instance = order[attempt]!;
+    const headers: http.OutgoingHttpHeaders = {};
+    for (const [key, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(key)) headers[key] = value;
+    const forwardedFor = req.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = [forwardedFor, req.socket.remoteAddress].filter(Boolean).join(', ');
+    headers['x-forwarded-host'] = req.headers.host;
+    headers['x-forwarded-proto'] = 'http';
+    const upstream = http.request({ host: instance.host, port: instance.port, method: req.method, path: req.url, headers, agent }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, Object.fromEntries(Object.entries(answer.headers).filter(([k]) => !HOP_BY_HOP.has(k))));
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+    });
+    upstream.on('error', () => {
+      if (res.headersSent) return res.destroy();
+      unhealthyUntil.set(instance.id, Date.now() + quarantineMs);
+      if (attempt + 1 < order.length) return forward(req, res, order, attempt + 1);
+      page(res, 502, 'App not answering', 'No instance of this app answered. It may be restarting; try again in a moment.');
+    });
+    if (attempt === 0 && !(req.method === 'GET' || req.method === 'HEAD')) req.pipe(upstream);
+    else upstream.end();
+  }
+}

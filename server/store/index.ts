@@ -1,0 +1,214 @@
+import crypto from 'node:crypto';
+import Database from 'better-sqlite3';
+import { migrations } from './migrations.ts';
+
+export type BuildStatus = 'building' | 'succeeded' | 'failed';
+export type ReleaseStatus = 'deploying' | 'succeeded' | 'failed';
+
+export interface App { id: number; name: string; createdAt: string }
+export interface Environment { id: number; appId: number; appName: string; name: string; branch: string | null }
+export interface Build {
+  id: number; environmentId: number; commit: string | null; status: BuildStatus;
+  buildpack: string | null; image: string | null; error: string | null; createdAt: string; finishedAt: string | null;
+}
+export interface LogLine { seq: number; line: string; at: string }
+export interface Release {
+  id: number; environmentId: number; version: number; buildId: number | null; image: string;
+  processes: Record<string, string>; config: Record<string, string>; description: string;
+  status: ReleaseStatus; error: string | null; createdAt: string;
+}
+/** One running copy of a service, as the router reaches it. */
+export interface Instance { id: string; service: string; host: string; port: number }
+export interface Placement { environmentId: number; rack: string; releaseId: number; instances: Instance[] }
+
+const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
+
+type Row = Record<string, any>;
+const toApp = (r: Row): App => ({ id: r.id, name: r.name, createdAt: r.created_at });
+const toEnvironment = (r: Row): Environment => ({ id: r.id, appId: r.app_id, appName: r.app_name, name: r.name, branch: r.branch });
+const toBuild = (r: Row): Build => ({
+  id: r.id, environmentId: r.environment_id, commit: r.commit_sha, status: r.status, buildpack: r.buildpack,
+  image: r.image, error: r.error, createdAt: r.created_at, finishedAt: r.finished_at,
+});
+const toRelease = (r: Row): Release => ({
+  id: r.id, environmentId: r.environment_id, version: r.version, buildId: r.build_id, image: r.image,
+  processes: JSON.parse(r.processes), config: JSON.parse(r.config), description: r.description,
+  status: r.status, error: r.error, createdAt: r.created_at,
+});
+const toPlacement = (r: Row): Placement => ({
+  environmentId: r.environment_id, rack: r.rack, releaseId: r.release_id, instances: JSON.parse(r.instances),
+});
+
+const ENV_SELECT = 'SELECT e.*, a.name AS app_name FROM environments e JOIN apps a ON a.id = e.app_id';
+
+/**
+ * The server's only persistent state. Synchronous (better-sqlite3) and small; the router
+ * process opens the same file read-only to find where an environment's instances run.
+ */
+export class Store {
+  readonly db: Database.Database;
+
+  constructor(file: string, options: { readonly?: boolean } = {}) {
+    this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    this.db.pragma('busy_timeout = 5000');
+    if (!options.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('foreign_keys = ON');
+      this.migrate();
+    }
+  }
+
+  close(): void { this.db.close(); }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    migrations.slice(current).forEach((sql, i) => {
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.pragma(`user_version = ${current + i + 1}`);
+      })();
+    });
+  }
+
+  /** Random id of this data directory: it labels the containers and images this server owns. */
+  installationId(): string {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'installation'").get() as Row | undefined;
+    if (row) return row.value;
+    const id = crypto.randomBytes(4).toString('hex');
+    this.db.prepare("INSERT INTO meta (key, value) VALUES ('installation', ?)").run(id);
+    return id;
+  }
+
+  // tokens: only their SHA-256 is stored, so a copy of the database does not grant access.
+  hasTokens(): boolean { return this.db.prepare('SELECT 1 FROM tokens LIMIT 1').get() !== undefined; }
+  createToken(name: string): string {
+    const token = `wm_${crypto.randomBytes(24).toString('base64url')}`;
+    this.db.prepare('INSERT INTO tokens (name, hash) VALUES (?, ?)').run(name, hashToken(token));
+    return token;
+  }
+  isValidToken(token: string): boolean {
+    return this.db.prepare('SELECT 1 FROM tokens WHERE hash = ?').get(hashToken(token)) !== undefined;
+  }
+
+  // apps and environments
+  createApp(name: string): App {
+    return this.db.transaction(() => {
+      const info = this.db.prepare('INSERT INTO apps (name) VALUES (?)').run(name);
+      this.db.prepare("INSERT INTO environments (app_id, name, branch) VALUES (?, 'production', 'main')").run(info.lastInsertRowid);
+      return this.getApp(name)!;
+    })();
+  }
+  getApp(name: string): App | undefined {
+    const row = this.db.prepare('SELECT * FROM apps WHERE name = ?').get(name) as Row | undefined;
+    return row && toApp(row);
+  }
+  listApps(): App[] { return (this.db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map(toApp); }
+  deleteApp(id: number): void { this.db.prepare('DELETE FROM apps WHERE id = ?').run(id); }
+  getEnvironment(appName: string, envName: string): Environment | undefined {
+    const row = this.db.prepare(`${ENV_SELECT} WHERE a.name = ? AND e.name = ?`).get(appName, envName) as Row | undefined;
+    return row && toEnvironment(row);
+  }
+  listEnvironments(appId?: number): Environment[] {
+    const rows = appId === undefined
+      ? this.db.prepare(ENV_SELECT).all()
+      : this.db.prepare(`${ENV_SELECT} WHERE e.app_id = ?`).all(appId);
+    return (rows as Row[]).map(toEnvironment);
+  }
+
+  // config vars: the desired config of an environment; releases snapshot it
+  configVars(environmentId: number): Record<string, string> {
+    const rows = this.db.prepare('SELECT key, value FROM config_vars WHERE environment_id = ? ORDER BY key').all(environmentId) as Row[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+  replaceConfigVars(environmentId: number, vars: Record<string, string>): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM config_vars WHERE environment_id = ?').run(environmentId);
+      const insert = this.db.prepare('INSERT INTO config_vars (environment_id, key, value) VALUES (?, ?, ?)');
+      for (const [key, value] of Object.entries(vars)) insert.run(environmentId, key, value);
+    })();
+  }
+
+  // builds and their logs
+  createBuild(environmentId: number, commit: string | null): Build {
+    const info = this.db.prepare("INSERT INTO builds (environment_id, commit_sha, status) VALUES (?, ?, 'building')").run(environmentId, commit);
+    return this.getBuild(Number(info.lastInsertRowid))!;
+  }
+  getBuild(id: number): Build | undefined {
+    const row = this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as Row | undefined;
+    return row && toBuild(row);
+  }
+  listBuilds(environmentId: number): Build[] {
+    return (this.db.prepare('SELECT * FROM builds WHERE environment_id = ? ORDER BY id DESC').all(environmentId) as Row[]).map(toBuild);
+  }
+  updateBuild(id: number, fields: Partial<Pick<Build, 'buildpack' | 'image'>>): void {
+    if (fields.buildpack !== undefined) this.db.prepare('UPDATE builds SET buildpack = ? WHERE id = ?').run(fields.buildpack, id);
+    if (fields.image !== undefined) this.db.prepare('UPDATE builds SET image = ? WHERE id = ?').run(fields.image, id);
+  }
+  finishBuild(id: number, status: 'succeeded' | 'failed', error: string | null = null): void {
+    this.db.prepare("UPDATE builds SET status = ?, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?").run(status, error, id);
+  }
+  appendLog(buildId: number, seq: number, line: string): void {
+    this.db.prepare('INSERT INTO build_log (build_id, seq, line) VALUES (?, ?, ?)').run(buildId, seq, line);
+  }
+  buildLog(buildId: number, sinceSeq = 0): LogLine[] {
+    return this.db.prepare('SELECT seq, line, at FROM build_log WHERE build_id = ? AND seq > ? ORDER BY seq').all(buildId, sinceSeq) as LogLine[];
+  }
+
+  // releases
+  createRelease(r: Pick<Release, 'environmentId' | 'buildId' | 'image' | 'processes' | 'config' | 'description'>): Release {
+    return this.db.transaction(() => {
+      const { next } = this.db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM releases WHERE environment_id = ?').get(r.environmentId) as Row;
+      const info = this.db.prepare(
+        "INSERT INTO releases (environment_id, version, build_id, image, processes, config, description, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'deploying')",
+      ).run(r.environmentId, next, r.buildId, r.image, JSON.stringify(r.processes), JSON.stringify(r.config), r.description);
+      return this.getReleaseById(Number(info.lastInsertRowid))!;
+    })();
+  }
+  getReleaseById(id: number): Release | undefined {
+    const row = this.db.prepare('SELECT * FROM releases WHERE id = ?').get(id) as Row | undefined;
+    return row && toRelease(row);
+  }
+  getRelease(environmentId: number, version: number): Release | undefined {
+    const row = this.db.prepare('SELECT * FROM releases WHERE environment_id = ? AND version = ?').get(environmentId, version) as Row | undefined;
+    return row && toRelease(row);
+  }
+  listReleases(environmentId: number): Release[] {
+    return (this.db.prepare('SELECT * FROM releases WHERE environment_id = ? ORDER BY version DESC').all(environmentId) as Row[]).map(toRelease);
+  }
+  currentRelease(environmentId: number): Release | undefined {
+    const row = this.db.prepare("SELECT * FROM releases WHERE environment_id = ? AND status = 'succeeded' ORDER BY version DESC LIMIT 1").get(environmentId) as Row | undefined;
+    return row && toRelease(row);
+  }
+  finishRelease(id: number, status: 'succeeded' | 'failed', error: string | null = null): void {
+    this.db.prepare('UPDATE releases SET status = ?, error = ? WHERE id = ?').run(status, error, id);
+  }
+  /** Images still needed: the ones releases point at (running or rollback targets). */
+  releaseImages(): Set<string> {
+    return new Set((this.db.prepare("SELECT DISTINCT image FROM releases WHERE status = 'succeeded'").all() as Row[]).map((r) => r.image));
+  }
+
+  // placements: which instances serve an environment in each rack (what the router reads)
+  placements(environmentId: number): Placement[] {
+    return (this.db.prepare('SELECT * FROM placements WHERE environment_id = ? ORDER BY rack').all(environmentId) as Row[]).map(toPlacement);
+  }
+  allPlacements(): Placement[] {
+    return (this.db.prepare('SELECT * FROM placements').all() as Row[]).map(toPlacement);
+  }
+  setPlacement(p: Placement): void {
+    this.db.prepare(
+      `INSERT INTO placements (environment_id, rack, release_id, instances) VALUES (?, ?, ?, ?)
+       ON CONFLICT (environment_id, rack) DO UPDATE SET release_id = excluded.release_id, instances = excluded.instances,
+       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`,
+    ).run(p.environmentId, p.rack, p.releaseId, JSON.stringify(p.instances));
+  }
+  removePlacement(environmentId: number, rack: string): void {
+    this.db.prepare('DELETE FROM placements WHERE environment_id = ? AND rack = ?').run(environmentId, rack);
+  }
+
+  /** After a crash: whatever was in flight was cut off and can never finish. */
+  failInterrupted(reason: string): { builds: number; releases: number } {
+    const builds = this.db.prepare("UPDATE builds SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE status = 'building'").run(reason).changes;
+    const releases = this.db.prepare("UPDATE releases SET status = 'failed', error = ? WHERE status = 'deploying'").run(reason).changes;
+    return { builds, releases };
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Schema versions, applied in order inside one transaction each. Never edit a shipped
+ * migration: add a new one, so existing data directories upgrade in place.
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE apps (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE environments (
+    id INTEGER PRIMARY KEY,
+    app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    branch TEXT,
+    UNIQUE (app_id, name)
+  );
+  CREATE TABLE config_vars (
+    environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (environment_id, key)
+  );
+  CREATE TABLE builds (
+    id INTEGER PRIMARY KEY,
+    environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+    commit_sha TEXT,
+    status TEXT NOT NULL CHECK (status IN ('building','succeeded','failed')),
+    buildpack TEXT,
+    image TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    finished_at TEXT
+  );
+  CREATE TABLE build_log (
+    build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    line TEXT NOT NULL,
+    at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    PRIMARY KEY (build_id, seq)
+  );
+  CREATE TABLE releases (
+    id INTEGER PRIMARY KEY,
+    environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    build_id INTEGER REFERENCES builds(id) ON DELETE SET NULL,
+    image TEXT NOT NULL,
+    processes TEXT NOT NULL,
+    config TEXT NOT NULL,
+    description TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('deploying','succeeded','failed')),
+    error TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    UNIQUE (environment_id, version)
+  );
+  CREATE TABLE placements (
+    environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+    rack TEXT NOT NULL,
+    release_id INTEGER NOT NULL REFERENCES releases(id),
+    instances TEXT NOT NULL,
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    PRIMARY KEY (environment_id, rack)
+  );
+  `,
+];

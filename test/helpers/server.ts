@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import Docker from 'dockerode';
+
+export const docker = new Docker();
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestServer {
+  apiUrl: string;
+  apiPort: number;
+  routerPort: number;
+  dataDir: string;
+  token: string;
+  installationId: string;
+  output: () => string;
+  /** Graceful stop (also stops the router). */
+  stop(): Promise<void>;
+  /** SIGKILL: the router and the apps' containers keep running. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same data directory and ports. */
+  restart(): Promise<void>;
+  /** Removes every container and image this server's installation made. */
+  cleanup(): Promise<void>;
+}
+
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-test-'));
+  const apiPort = await freePort();
+  const routerPort = await freePort();
+  let child: ChildProcess | undefined;
+  let output = '';
+  const launch = async () => {
+    output = '';
+    child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        WIDEMESH_DATA: dataDir,
+        WIDEMESH_PORT: String(apiPort),
+        WIDEMESH_ROUTER_PORT: String(routerPort),
+        WIDEMESH_HEALTHCHECK_TIMEOUT: '15',
+        WIDEMESH_DRAIN_MS: '1000',
+        WIDEMESH_LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proc = child;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Widemesh is running')) { clearTimeout(timer); resolve(); }
+      };
+      proc.stdout!.on('data', onData);
+      proc.stderr!.on('data', onData);
+      proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}):\n${output}`)); });
+    });
+  };
+  await launch();
+  const token = fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+  const db = new Database(path.join(dataDir, 'widemesh.db'), { readonly: true });
+  const installationId = (db.prepare("SELECT value FROM meta WHERE key = 'installation'").get() as { value: string }).value;
+  db.close();
+  const exited = (proc: ChildProcess) => new Promise<void>((resolve) => (proc.exitCode !== null || proc.signalCode !== null ? resolve() : proc.once('exit', () => resolve())));
+  return {
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    apiPort,
+    routerPort,
+    dataDir,
+    token,
+    installationId,
+    output: () => output,
+    async stop() {
+      if (!child) return;
+      child.kill('SIGTERM');
+      await exited(child);
+    },
+    async kill() {
+      if (!child) return;
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+    restart: launch,
+    async cleanup() {
+      const routerPid = Number(fs.readFileSync(path.join(dataDir, 'router.pid'), 'utf8'));
+      try { process.kill(routerPid, 0); process.kill(routerPid, 'SIGTERM'); } catch { /* already stopped */ }
+      const containers = await docker.listContainers({ all: true, filters: { label: [`widemesh.installation=${installationId}`] } });
+      await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+      const images = await docker.listImages({ filters: { label: [`widemesh.installation=${installationId}`] } });
+      for (const image of images) await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Answer { status: number; body: string; headers: http.IncomingHttpHeaders }
+
+export function request(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, timeout: options.timeoutMs ?? 10_000, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** The API with the server's admin token. */
+export function api(server: TestServer, method: string, route: string, body?: unknown): Promise<Answer & { json: any }> {
+  return request(`${server.apiUrl}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${server.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    timeoutMs: 180_000,
+  }).then((a) => ({ ...a, json: a.body ? JSON.parse(a.body) : undefined }));
+}
+
+/** A request to an app through the router, by its endpoint host name. */
+export function viaRouter(server: TestServer, host: string, route = '/'): Promise<Answer> {
+  return request(`http://127.0.0.1:${server.routerPort}${route}`, { headers: { host: `${host}:${server.routerPort}` }, timeoutMs: 5000 });
+}
