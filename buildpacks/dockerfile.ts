@@ -28,6 +28,7 @@ export function baseImagesOf(dockerfile: string): string[] {
 
 export const dockerfileBuildpack: Buildpack = {
   name: 'dockerfile',
+  title: 'Dockerfile',
   describe: 'Dockerfile: a Dockerfile at the root, used as it is',
   detect(src, _ctx, processes) {
     if (!src.has('Dockerfile')) return null;

@@ -79,6 +79,7 @@ function defaultWeb(src: SourceTree, pkg: PackageJson, pm: PackageManager): stri
 
 export const nodeBuildpack: Buildpack = {
   name: 'node',
+  title: 'Node.js',
   describe: 'Node.js: a package.json at the root',
   detect(src, ctx, processes) {
     if (!src.has('package.json')) return null;

@@ -23,6 +23,7 @@ export function parseProcfile(text: string): Record<string, string> {
 /** A Procfile alone: shell apps that run on the Node stack as they are. */
 export const procfileBuildpack: Buildpack = {
   name: 'procfile',
+  title: 'Procfile',
   describe: 'Procfile: a Procfile with a web process and nothing else to build',
   detect(src, ctx, processes) {
     if (!src.has('Procfile')) return null;

@@ -6,6 +6,7 @@ const ROOTS = ['', 'public', 'dist'];
 
 export const staticBuildpack: Buildpack = {
   name: 'static',
+  title: 'Static',
   describe: 'static site: an index.html at the root (or in public/ or dist/)',
   detect(src, ctx, processes) {
     const root = ROOTS.find((dir) => src.has(dir ? `${dir}/index.html` : 'index.html'));

@@ -68,6 +68,8 @@ export interface BuildFiles { dockerfilePath: string; files: Record<string, stri
 
 export interface Buildpack {
   name: BuildPlan['buildpack'];
+  /** How the build log names it: "-----> Node.js app detected". */
+  title: string;
   /** What it looks for, shown when nothing matched. */
   describe: string;
   detect(src: SourceTree, ctx: DetectContext, processes: Record<string, string>): BuildPlan | null;

@@ -57,6 +57,7 @@ const racks = config.racks.map((name) => new LocalRack(name, docker, { installat
 const logs = new LogBus(store);
 const locks = new AppLocks();
 const nodeVersions = publishedNodeVersions();
+void nodeVersions(); // warm the cache now rather than during the first deploy
 const pipeline = new Pipeline({
   store, logs, docker, racks, locks, logger,
   builder: new ImageBuilder(docker),

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import pino from 'pino';
-import { BuildpackError, buildFilesFor, detect, type DetectContext } from '../buildpacks/index.ts';
+import { BuildpackError, buildFilesFor, buildpacks, detect, type DetectContext } from '../buildpacks/index.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { Source } from './build/source.ts';
 import { WidemeshError, errorMessage, notFound } from './errors.ts';
@@ -131,7 +131,7 @@ export class Pipeline {
       if (err instanceof BuildpackError) throw new WidemeshError(err.code, `Detect failed: ${err.message}`);
       throw err;
     }
-    log.step(`${plan.buildpack} app detected`);
+    log.step(`${buildpacks.find((b) => b.name === plan.buildpack)?.title ?? plan.buildpack} app detected`);
     for (const line of plan.summary) log.info(line);
     store.updateBuild(build.id, { buildpack: plan.buildpack });
     const files = buildFilesFor(plan);

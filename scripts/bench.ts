@@ -1,0 +1,117 @@
+/**
+ * Push-to-serving, measured against the raw baseline in the same run:
+ *   ours:     git push → first 200 with the new code through the router
+ *   baseline: docker build of the same generated Dockerfile → docker run → first 200
+ * for a cold push (new dependencies) and a code-only re-push, each repeated; medians compared.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { buildFilesFor, detect } from '../buildpacks/index.ts';
+import { nodeStacks } from '../server/build/node-versions.ts';
+import { appRepo, commitAll, push, remoteUrl } from '../test/helpers/git.ts';
+import { docker, freePort, request, startServer, viaRouter } from '../test/helpers/server.ts';
+import { fixtureTree } from '../test/helpers/fixture-tree.ts';
+
+const run = promisify(execFile);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function writeCode(dir: string, marker: string): void {
+  fs.writeFileSync(path.join(dir, 'server.js'), `const express = require('express');
+const app = express();
+app.get('/', (req, res) => res.send('${marker}'));
+app.listen(process.env.PORT);
+`);
+}
+
+/** A new package.json description: Docker's cache misses from the dependency layer on, as for new dependencies. */
+function bumpDependencies(dir: string, marker: string): void {
+  const file = path.join(dir, 'package.json');
+  const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  pkg.description = marker;
+  fs.writeFileSync(file, JSON.stringify(pkg, null, 2));
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the app');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function main(): Promise<void> {
+  const server = await startServer({ WIDEMESH_LOG_LEVEL: 'warn' });
+  const repo = appRepo('node-express-npm');
+  const baselineDir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-bench-raw-'));
+  const containers: string[] = [];
+  const results = { ours: { cold: [] as number[], code: [] as number[] }, raw: { cold: [] as number[], code: [] as number[] } };
+  let reinstalled = 0;
+  try {
+    const ctx = { nodeStacks: await nodeStacks(docker), publishedNodeVersions: [] };
+    const rawRun = async (marker: string): Promise<number> => {
+      fs.cpSync(repo, baselineDir, { recursive: true, filter: (src) => !src.includes('/.git') });
+      const files = buildFilesFor(detect(fixtureTree(baselineDir), ctx)).files;
+      for (const [name, text] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(baselineDir, name)), { recursive: true });
+        fs.writeFileSync(path.join(baselineDir, name), text);
+      }
+      const port = await freePort();
+      const started = Date.now();
+      await run('docker', ['build', '-q', '--network', 'host', '-f', '.widemesh/Dockerfile', '-t', 'widemesh-bench/raw:latest', '.'], { cwd: baselineDir, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+      const { stdout } = await run('docker', ['run', '-d', '--init', '--network', 'host', '-e', `PORT=${port}`, 'widemesh-bench/raw:latest']);
+      containers.push(stdout.trim());
+      await until(async () => (await request(`http://127.0.0.1:${port}/`, { timeoutMs: 2000 })).body === marker);
+      return Date.now() - started;
+    };
+    const ourPush = async (marker: string): Promise<number> => {
+      const started = Date.now();
+      const pushing = push(repo, remoteUrl(server, 'bench'));
+      await until(async () => (await viaRouter(server, 'bench.localhost')).body === marker);
+      const elapsed = Date.now() - started;
+      const result = await pushing;
+      if (result.code !== 0) throw new Error(`push failed:\n${result.output}`);
+      if (marker.startsWith('code') && /added \d+ packages/.test(result.output)) reinstalled += 1;
+      return elapsed;
+    };
+
+    // first push creates the app; not measured
+    writeCode(repo, 'warm-up');
+    commitAll(repo, 'warm-up');
+    await ourPush('warm-up');
+
+    for (let round = 1; round <= ROUNDS; round++) {
+      const id = `${process.pid}-${round}-${Date.now()}`;
+      bumpDependencies(repo, `cold ${id}`);
+      writeCode(repo, `cold ${id}`);
+      commitAll(repo, `cold ${id}`);
+      results.raw.cold.push(await rawRun(`cold ${id}`));
+      results.ours.cold.push(await ourPush(`cold ${id}`));
+      writeCode(repo, `code ${id}`);
+      commitAll(repo, `code ${id}`);
+      results.raw.code.push(await rawRun(`code ${id}`));
+      results.ours.code.push(await ourPush(`code ${id}`));
+      console.log(`round ${round}: cold ours ${results.ours.cold.at(-1)}ms raw ${results.raw.cold.at(-1)}ms; code-only ours ${results.ours.code.at(-1)}ms raw ${results.raw.code.at(-1)}ms`);
+    }
+  } finally {
+    for (const id of containers) await docker.getContainer(id).remove({ force: true }).catch(() => {});
+    await docker.getImage('widemesh-bench/raw:latest').remove({ force: true }).catch(() => {});
+    await server.stop();
+    await server.cleanup();
+    fs.rmSync(baselineDir, { recursive: true, force: true });
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+  const line = (name: string, ours: number[], raw: number[]) => {
+    const ratio = median(ours) / median(raw);
+    return `${name.padEnd(16)} ours ${(median(ours) / 1000).toFixed(2)}s   raw ${(median(raw) / 1000).toFixed(2)}s   ratio ${ratio.toFixed(2)} (${ratio <= 1.15 ? 'within' : 'over'} the 1.15 target)`;
+  };
+  console.log(`\npush-to-serving, median of ${ROUNDS} rounds (node-express-npm)`);
+  console.log(line('cold push', results.ours.cold, results.raw.cold));
+  console.log(line('code-only push', results.ours.code, results.raw.code));
+  console.log(`code-only pushes that reinstalled dependencies: ${reinstalled} of ${ROUNDS}`);
+}
+
+await main();
