@@ -42,6 +42,9 @@ export interface PushRequest {
 
 type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'description'>;
 
+/** Images built by one installation live under this repository prefix. */
+export const imageRepository = (installationId: string) => `wm-${installationId}`;
+
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
 
 /**
@@ -135,7 +138,8 @@ export class Pipeline {
     for (const line of plan.summary) log.info(line);
     store.updateBuild(build.id, { buildpack: plan.buildpack });
     const files = buildFilesFor(plan);
-    const tag = `wm-${options.installationId}/${env.appName}:${env.name}-build-${build.id}`;
+    // The repository name carries the installation (no LABEL steps: each one costs a build step)
+    const tag = `${imageRepository(options.installationId)}/${env.appName}:${env.name}-build-${build.id}`;
     log.step('Building image');
     const started = Date.now();
     try {
@@ -144,7 +148,6 @@ export class Pipeline {
         dockerfilePath: files.dockerfilePath,
         tag,
         baseImages: plan.baseImages,
-        labels: { 'widemesh.installation': options.installationId, 'widemesh.app': env.appName, 'widemesh.environment': env.name },
         timeoutMs: options.buildTimeoutMs,
         log,
       });

@@ -8,7 +8,6 @@ export interface ImageBuildRequest {
   dockerfilePath: string;
   tag: string;
   baseImages: string[];
-  labels: Record<string, string>;
   timeoutMs: number;
   log: BuildLog;
 }
@@ -36,7 +35,6 @@ export class ImageBuilder {
       networkmode: 'host',
       rm: true,
       forcerm: true,
-      labels: req.labels,
     });
     return await new Promise<string>((resolve, reject) => {
       let imageId: string | undefined;

@@ -16,7 +16,7 @@ export interface LocalRackOptions {
 }
 
 const LABEL = 'widemesh';
-const POLL_MS = 200;
+const POLL_MS = 50;
 
 /** Loopback ports handed out by this process and not yet released, so two starts never share one. */
 const reservedPorts = new Set<number>();

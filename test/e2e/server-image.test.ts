@@ -27,7 +27,7 @@ describe('the Widemesh server image (top-level Dockerfile)', () => {
         for (const c of await docker.listContainers({ all: true, filters: { label: [`widemesh.installation=${row.value}`] } })) {
           await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
         }
-        for (const i of await docker.listImages({ filters: { label: [`widemesh.installation=${row.value}`] } })) {
+        for (const i of await docker.listImages({ filters: { reference: [`wm-${row.value}/*`] } })) {
           await docker.getImage(i.Id).remove({ force: true }).catch(() => {});
         }
       }

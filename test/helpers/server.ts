@@ -103,7 +103,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       try { process.kill(routerPid, 0); process.kill(routerPid, 'SIGTERM'); } catch { /* already stopped */ }
       const containers = await docker.listContainers({ all: true, filters: { label: [`widemesh.installation=${installationId}`] } });
       await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
-      const images = await docker.listImages({ filters: { label: [`widemesh.installation=${installationId}`] } });
+      const images = await docker.listImages({ filters: { reference: [`wm-${installationId}/*`] } });
       for (const image of images) await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
