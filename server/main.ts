@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import pino from 'pino';
 import { createApi } from './api/index.ts';
+import { attachLogStream } from './api/log-stream.ts';
 import { isAuthorized } from './api/auth.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { nodeStacks, publishedNodeVersions } from './build/node-versions.ts';
@@ -103,6 +104,8 @@ const server = http.createServer(async (req, res) => {
     res.end('internal error\n');
   }
 });
+
+attachLogStream(server, { store, logs, racks, logger });
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);

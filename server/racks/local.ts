@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import { WidemeshError, errorMessage } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
-import type { FoundInstance, Rack, ReleaseSpec } from './rack.ts';
+import type { FoundInstance, OutputLine, Rack, ReleaseSpec } from './rack.ts';
 
 export interface LocalRackOptions {
   installationId: string;
@@ -155,6 +155,29 @@ export class LocalRack implements Rack {
       reservedPorts.add(port);
       return { id: c.Id, service: c.Labels[`${LABEL}.service`] ?? 'web', host: '127.0.0.1', port, running: c.State === 'running' };
     });
+  }
+
+  async output(instance: Instance, options: { tail: number; follow: boolean }, onLine: (line: OutputLine) => void, onEnd: () => void): Promise<() => void> {
+    const container = this.docker.getContainer(instance.id);
+    const raw = (await container.logs({ stdout: true, stderr: true, timestamps: true, tail: options.tail, follow: options.follow as true })) as unknown as NodeJS.ReadableStream | Buffer;
+    const source = Buffer.isBuffer(raw) ? PassThrough.from([raw]) : raw;
+    const splitter = (stream: OutputLine['stream']) => {
+      const out = new PassThrough();
+      let pending = '';
+      out.on('data', (chunk: Buffer) => {
+        const lines = (pending + chunk.toString('utf8')).split('\n');
+        pending = lines.pop() ?? '';
+        for (const l of lines) {
+          const space = l.indexOf(' ');
+          onLine({ at: l.slice(0, space), stream, line: l.slice(space + 1) });
+        }
+      });
+      return out;
+    };
+    this.docker.modem.demuxStream(source, splitter('stdout'), splitter('stderr'));
+    source.on('end', onEnd);
+    source.on('error', onEnd);
+    return () => (source as unknown as { destroy?: () => void }).destroy?.();
   }
 
   async revive(instance: Instance): Promise<boolean> {

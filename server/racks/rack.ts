@@ -28,4 +28,8 @@ export interface Rack {
   list(): Promise<FoundInstance[]>;
   /** Starts again an instance that exists but stopped (crash, engine restart). */
   revive(instance: Instance): Promise<boolean>;
+  /** The instance's output, the last `tail` lines then (if `follow`) live ones; returns a stop function. */
+  output(instance: Instance, options: { tail: number; follow: boolean }, onLine: (line: OutputLine) => void, onEnd: () => void): Promise<() => void>;
 }
+
+export interface OutputLine { at: string; stream: 'stdout' | 'stderr'; line: string }

@@ -1,0 +1,156 @@
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type pino from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { errorMessage } from '../errors.ts';
+import type { LogBus } from '../logs/index.ts';
+import { isAppName } from '../names.ts';
+import type { Rack } from '../racks/rack.ts';
+import type { Environment, Store } from '../store/index.ts';
+import { tokenOf } from './auth.ts';
+
+export interface LogStreamDeps {
+  store: Store;
+  logs: LogBus;
+  racks: Rack[];
+  logger: pino.Logger;
+  /** Bytes a client may have unread before lines for it are dropped (and counted). */
+  maxBufferedBytes?: number;
+  heartbeatMs?: number;
+}
+
+const LOGS_PATH = /^\/api\/apps\/([^/]+)\/logs$/;
+/** Browsers cannot set headers on a websocket: they offer the token as a subprotocol instead of in the URL. */
+const TOKEN_PROTOCOL = 'widemesh.token.';
+const APP_POLL_MS = 1000;
+const MIN_SECRET_LENGTH = 4;
+
+type Message =
+  | { type: 'line'; source: 'build'; build: number; seq: number; at: string; line: string }
+  | { type: 'line'; source: 'app'; at: string; rack: string; instance: string; service: string; stream: string; line: string }
+  | { type: 'end'; source: 'build'; build: number | null; ok: boolean; message: string }
+  | { type: 'dropped'; count: number };
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: text.toUpperCase().replace(/ /g, '_'), message: text } })}`);
+}
+
+/**
+ * `GET /api/apps/:app/logs` upgraded to a websocket: build logs (replayed from the store
+ * from `since`, then live) and app output of every instance in every rack, as JSON messages.
+ * Query: environment, source=build|app|all, build=ID, since=SEQ, tail=0|1.
+ */
+export function attachLogStream(server: http.Server, deps: LogStreamDeps): void {
+  const { store, logger } = deps;
+  const maxBuffered = deps.maxBufferedBytes ?? 1024 * 1024;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 4096,
+    handleProtocols: (protocols) => (protocols.has('widemesh') ? 'widemesh' : false),
+  });
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const match = LOGS_PATH.exec(url.pathname);
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const token = tokenOf(req) ?? offered.find((p) => p.startsWith(TOKEN_PROTOCOL))?.slice(TOKEN_PROTOCOL.length);
+    if (!token || !store.isValidToken(token)) return refuse(socket, 401, 'Unauthorized');
+    if (!match || !isAppName(match[1]!)) return refuse(socket, 404, 'Not Found');
+    const env = store.getEnvironment(match[1]!, url.searchParams.get('environment') ?? 'production');
+    if (!env) return refuse(socket, 404, 'Not Found');
+    wss.handleUpgrade(req, socket, head, (ws) => stream(ws, env, url.searchParams));
+  });
+
+  function stream(ws: WebSocket, env: Environment, params: URLSearchParams): void {
+    const source = params.get('source') ?? 'all';
+    const follow = params.get('tail') !== '0';
+    const stops: (() => void)[] = [];
+    let dropped = 0;
+    let closed = false;
+    const secrets = Object.values(store.configVars(env.id)).filter((v) => v.length >= MIN_SECRET_LENGTH);
+    const mask = (line: string) => secrets.reduce((l, s) => l.split(s).join('[redacted]'), line);
+
+    // a client that does not read loses lines (counted and reported), never slows the producer
+    const send = (message: Message) => {
+      if (closed) return;
+      if (ws.bufferedAmount > maxBuffered) { dropped += 1; return; }
+      if (dropped > 0) {
+        ws.send(JSON.stringify({ type: 'dropped', count: dropped } satisfies Message));
+        dropped = 0;
+      }
+      ws.send(JSON.stringify(message));
+    };
+    const finish = () => { if (!closed) ws.close(1000, 'end of log'); };
+
+    let alive = true;
+    const heartbeat = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, deps.heartbeatMs ?? 20_000);
+    ws.on('pong', () => { alive = true; });
+    ws.on('close', () => {
+      closed = true;
+      clearInterval(heartbeat);
+      stops.forEach((stop) => stop());
+    });
+
+    if (source === 'build' || source === 'all') {
+      const requested = Number(params.get('build'));
+      const build = Number.isInteger(requested) && requested > 0 ? store.getBuild(requested) : store.listBuilds(env.id)[0];
+      const since = Math.max(0, Number(params.get('since')) || 0);
+      if (!build || build.environmentId !== env.id) {
+        send({ type: 'end', source: 'build', build: null, ok: false, message: 'no such build' });
+        if (source === 'build') finish();
+      } else {
+        const ended = (ok: boolean, message: string) => {
+          send({ type: 'end', source: 'build', build: build.id, ok, message });
+          if (source === 'build') finish();
+        };
+        const onLine = (l: { seq: number; at: string; line: string }) => send({ type: 'line', source: 'build', build: build.id, seq: l.seq, at: l.at, line: l.line });
+        if (build.status === 'building' && follow) {
+          stops.push(deps.logs.follow(build.id, since, onLine, (r) => ended(r.ok, r.message)));
+        } else {
+          for (const l of store.buildLog(build.id, since)) onLine(l);
+          ended(build.status === 'succeeded', build.error ?? build.status);
+        }
+      }
+    }
+
+    if (source === 'app' || source === 'all') {
+      const attached = new Set<string>();
+      let pending = 0;
+      const instanceEnded = (id: string) => {
+        attached.delete(id);
+        // a one-off read (tail=0) ends when every instance's output has been sent
+        if (!follow && --pending === 0 && source === 'app') finish();
+      };
+      const attach = async () => {
+        for (const placement of store.placements(env.id)) {
+          const rack = deps.racks.find((r) => r.name === placement.rack);
+          for (const instance of placement.instances) {
+            if (!rack || attached.has(instance.id) || closed) continue;
+            attached.add(instance.id);
+            pending += 1;
+            try {
+              const stop = await rack.output(instance, { tail: follow ? 0 : 100, follow }, (l) => send({
+                type: 'line', source: 'app', at: l.at, rack: rack.name, instance: instance.id.slice(0, 12), service: instance.service, stream: l.stream, line: mask(l.line),
+              }), () => instanceEnded(instance.id));
+              if (closed) stop();
+              else stops.push(stop);
+            } catch (err) {
+              instanceEnded(instance.id);
+              logger.debug({ err: errorMessage(err) }, 'could not follow an instance');
+            }
+          }
+        }
+      };
+      void attach().then(() => { if (!follow && pending === 0 && source === 'app') finish(); });
+      // new releases bring new instances: keep attaching while the client follows
+      if (follow) {
+        const poll = setInterval(() => void attach(), APP_POLL_MS);
+        stops.push(() => clearInterval(poll));
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
+import { api, startServer, viaRouter, type TestServer } from '../helpers/server.ts';
+
+interface Message { type: string; source?: string; seq?: number; line?: string; ok?: boolean; rack?: string; instance?: string; service?: string; count?: number }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function logSocket(server: TestServer, app: string, query: string, token: string | null = server.token): WebSocket {
+  return new WebSocket(`ws://127.0.0.1:${server.apiPort}/api/apps/${app}/logs?${query}`, {
+    headers: token === null ? {} : { authorization: `Bearer ${token}` },
+  });
+}
+
+/** Collects messages until the server closes the socket (or `until` says stop). */
+function collect(ws: WebSocket, until?: (m: Message[]) => boolean): Promise<Message[]> {
+  return new Promise((resolve, reject) => {
+    const messages: Message[] = [];
+    ws.on('message', (data) => {
+      messages.push(JSON.parse(String(data)));
+      if (until?.(messages)) { ws.close(); resolve(messages); }
+    });
+    ws.on('close', () => resolve(messages));
+    ws.on('error', reject);
+  });
+}
+
+describe('live logs over a websocket', () => {
+  let server: TestServer;
+  beforeAll(async () => { server = await startServer(); });
+  afterAll(async () => { await server?.stop(); await server?.cleanup(); });
+
+  it('refuses a connection without a valid token before the upgrade', async () => {
+    for (const token of [null, 'wm_wrong']) {
+      const status = await new Promise<number>((resolve) => {
+        const ws = logSocket(server, 'anything', 'source=build', token);
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => resolve(101));
+        ws.on('error', () => {});
+      });
+      expect(status).toBe(401);
+    }
+  });
+
+  it('replays a running build from the start, follows it live, and resumes with since= without gaps or repeats', async () => {
+    const repo = appRepo('dockerfile-app');
+    fs.writeFileSync(path.join(repo, 'Dockerfile'), [
+      'FROM widemesh/stack-node:22',
+      `RUN for i in 1 2 3 4 5 6; do echo "counting $i ${Date.now()}"; sleep 0.5; done`,
+      'WORKDIR /srv', 'COPY app.js .', 'CMD ["node", "app.js"]', '',
+    ].join('\n'));
+    commitAll(repo, 'slow build');
+    const pushing = push(repo, remoteUrl(server, 'counter'));
+    let buildId: number | undefined;
+    for (let i = 0; i < 100 && !buildId; i++) {
+      const builds = await api(server, 'GET', '/api/apps/counter/builds').catch(() => undefined);
+      if (builds?.status === 200 && builds.json[0]) buildId = builds.json[0].id;
+      else await sleep(100);
+    }
+    expect(buildId).toBeDefined();
+    await sleep(1200); // mid-build: some lines exist already
+
+    // a reader that stops early, a reader that never reads, and one that resumes where the first stopped
+    const quitter = await collect(logSocket(server, 'counter', `source=build&build=${buildId}`), (m) => m.filter((x) => x.type === 'line').length >= 5);
+    const stalled = logSocket(server, 'counter', `source=build&build=${buildId}`);
+    stalled.on('open', () => (stalled as unknown as { _socket: { pause(): void } })._socket.pause());
+    const lastSeq = quitter.filter((m) => m.type === 'line').at(-1)!.seq!;
+    const rest = await collect(logSocket(server, 'counter', `source=build&build=${buildId}&since=${lastSeq}`));
+    const result = await pushing;
+    expect(result.code).toBe(0);
+
+    const seqs = [...quitter, ...rest].filter((m) => m.type === 'line').map((m) => m.seq);
+    const stored = await api(server, 'GET', `/api/apps/counter/builds/${buildId}/log`);
+    expect(seqs).toEqual(stored.json.lines.map((l: { seq: number }) => l.seq));
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(rest.some((m) => m.line?.includes('counting 6'))).toBe(true);
+    expect(rest.at(-1)).toMatchObject({ type: 'end', ok: true });
+    stalled.terminate();
+  });
+
+  it('tails app output from every rack, masking config var values', async () => {
+    const repo = appRepo('node-express-npm');
+    fs.writeFileSync(path.join(repo, 'server.js'), `const express = require('express');
+const app = express();
+app.get('*', (req, res) => { console.log('hit ' + req.url + ' token=' + process.env.API_TOKEN); res.send('ok'); });
+app.listen(process.env.PORT);
+`);
+    commitAll(repo, 'logging app');
+    expect((await push(repo, remoteUrl(server, 'chatty'))).code).toBe(0);
+    expect((await api(server, 'PATCH', '/api/apps/chatty/config', { API_TOKEN: 'sup3r-s3cret-value' })).status).toBe(200);
+
+    const ws = logSocket(server, 'chatty', 'source=app');
+    await new Promise((r) => ws.on('open', r));
+    await sleep(1500); // attached to the instances
+    const marker = `/ping-${Date.now()}`;
+    const lines = collect(ws, (m) => m.some((x) => x.line?.includes(marker)));
+    for (let i = 0; i < 4; i++) expect((await viaRouter(server, 'chatty.localhost', marker)).status).toBe(200);
+    const seen = await lines;
+    const hit = seen.find((m) => m.line?.includes(marker))!;
+    expect(hit).toMatchObject({ type: 'line', source: 'app', service: 'web' });
+    expect(['local-a', 'local-b']).toContain(hit.rack);
+    expect(hit.line).toContain('token=[redacted]');
+    expect(JSON.stringify(seen)).not.toContain('sup3r-s3cret-value');
+  });
+});
