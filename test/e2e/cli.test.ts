@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appRepo, commitAll } from '../helpers/git.ts';
+import { startServer, viaRouter, type TestServer } from '../helpers/server.ts';
+
+const BIN = path.resolve(import.meta.dirname, '../../cli/bin.js');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Run { code: number; stdout: string; stderr: string }
+
+describe('the widemesh CLI against a running server', () => {
+  let server: TestServer;
+  let repo: string;
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-cli-'));
+  const env = {
+    ...process.env, WIDEMESH_CONFIG: path.join(home, 'config.json'), GIT_TERMINAL_PROMPT: '0',
+    GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid',
+  };
+  const run = (cmd: string, args: string[], input?: string): Promise<Run> => new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: repo, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input);
+  });
+  const widemesh = (...args: string[]) => run(process.execPath, [BIN, ...args]);
+
+  beforeAll(async () => {
+    server = await startServer();
+    repo = appRepo('node-express-npm');
+    fs.writeFileSync(path.join(repo, 'server.js'), `const express = require('express');
+const app = express();
+app.use((req, res, next) => { console.log('request ' + req.url); next(); });
+app.get('/', (req, res) => res.send(\`\${process.env.GREETING ?? 'hello'} from node-express-npm\`));
+app.listen(process.env.PORT);
+`);
+    commitAll(repo, 'log every request');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await server?.cleanup();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('logs in, creates an app with its git remote, and deploys with a plain git push', async () => {
+    expect((await widemesh('login', '--url', server.apiUrl, '--token', 'wm_wrong')).code).toBe(1);
+    const login = await run(process.execPath, [BIN, 'login', '--url', server.apiUrl], server.token);
+    expect(login.code).toBe(0);
+    expect(fs.statSync(env.WIDEMESH_CONFIG).mode & 0o777).toBe(0o600);
+    const created = await widemesh('apps:create', 'clishop');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('git push widemesh main');
+    expect(fs.readFileSync(path.join(repo, '.git/config'), 'utf8')).not.toContain(server.token);
+    const pushed = await run('git', ['push', 'widemesh', 'main']);
+    expect(pushed.stderr).toContain('is live at');
+    expect(pushed.code).toBe(0);
+    expect((await viaRouter(server, 'clishop.localhost')).body).toBe('hello from node-express-npm');
+    const apps = JSON.parse((await widemesh('apps', '--json')).stdout);
+    expect(apps.map((a: { name: string }) => a.name)).toEqual(['clishop']);
+    const info = await widemesh('apps:info');
+    expect(info.stdout).toMatch(/production\s+v1\s+http:\/\/clishop\.localhost/);
+  });
+
+  it('sets config, lists releases, rolls back', async () => {
+    const set = await widemesh('config:set', 'GREETING=howdy');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain('restarted: v2');
+    expect((await viaRouter(server, 'clishop.localhost')).body).toBe('howdy from node-express-npm');
+    expect(JSON.parse((await widemesh('config', '--json')).stdout)).toEqual({ GREETING: 'howdy' });
+    const releases = await widemesh('releases');
+    expect(releases.stdout).toMatch(/v2\s+succeeded\s+Set GREETING config vars/);
+    const rollback = await widemesh('rollback');
+    expect(rollback.stdout).toContain('Rolled back to v1: now v3');
+    expect((await viaRouter(server, 'clishop.localhost')).body).toBe('hello from node-express-npm');
+    const builds = JSON.parse((await widemesh('builds', '--json')).stdout);
+    expect(builds[0].status).toBe('succeeded');
+    expect((await widemesh('logs')).stdout).toContain('-----> Node.js app detected');
+  });
+
+  it('tails app output live', async () => {
+    const child = spawn(process.execPath, [BIN, 'logs', '--tail'], { cwd: repo, env });
+    let stdout = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    await sleep(2500);
+    const marker = `/from-cli-${Date.now()}`;
+    await viaRouter(server, 'clishop.localhost', marker);
+    for (let i = 0; i < 50 && !stdout.includes(marker); i++) await sleep(100);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('close', r));
+    expect(stdout).toMatch(new RegExp(`local-[ab]\\[web\\.[0-9a-f]{6}\\]: request ${marker}`));
+  });
+
+  it('fails with clear messages and usage exit codes', async () => {
+    const unknown = await widemesh('apps:info', '-a', 'nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('there is no app named "nope"');
+    expect((await widemesh('apps:destroy', 'clishop')).code).toBe(2);
+    expect((await widemesh('frobnicate')).code).toBe(2);
+    expect((await widemesh('apps:destroy', 'clishop', '--confirm', 'clishop')).code).toBe(0);
+  });
+});
