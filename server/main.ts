@@ -105,7 +105,7 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
-attachLogStream(server, { store, logs, racks, logger });
+const logStream = attachLogStream(server, { store, logs, racks, logger });
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);
@@ -137,7 +137,10 @@ const shutdown = (signal: string) => {
   stopping = true;
   logger.info({ signal }, 'stopping');
   router.stop();
+  logStream.close();
   server.closeAllConnections();
+  // a pushed build still streaming must not keep the process alive forever
+  setTimeout(() => process.exit(0), 5000).unref();
   server.close(() => {
     store.close();
     process.exit(0);

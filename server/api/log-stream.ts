@@ -40,7 +40,7 @@ function refuse(socket: Duplex, status: number, text: string): void {
  * from `since`, then live) and app output of every instance in every rack, as JSON messages.
  * Query: environment, source=build|app|all, build=ID, since=SEQ, tail=0|1.
  */
-export function attachLogStream(server: http.Server, deps: LogStreamDeps): void {
+export function attachLogStream(server: http.Server, deps: LogStreamDeps): { close(): void } {
   const { store, logger } = deps;
   const maxBuffered = deps.maxBufferedBytes ?? 1024 * 1024;
   const wss = new WebSocketServer({
@@ -60,6 +60,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): void 
     if (!env) return refuse(socket, 404, 'Not Found');
     wss.handleUpgrade(req, socket, head, (ws) => stream(ws, env, url.searchParams));
   });
+  const close = () => { for (const client of wss.clients) client.terminate(); wss.close(); };
 
   function stream(ws: WebSocket, env: Environment, params: URLSearchParams): void {
     const source = params.get('source') ?? 'all';
@@ -153,4 +154,6 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): void 
       }
     }
   }
+
+  return { close };
 }

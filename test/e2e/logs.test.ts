@@ -106,3 +106,40 @@ app.listen(process.env.PORT);
     expect(JSON.stringify(seen)).not.toContain('sup3r-s3cret-value');
   });
 });
+
+describe('a client that does not read', () => {
+  let server: TestServer;
+  beforeAll(async () => { server = await startServer(); });
+  afterAll(async () => { await server?.stop(); await server?.cleanup(); });
+
+  it('loses lines with a "dropped" marker instead of growing memory, while another client keeps up', async () => {
+    const repo = appRepo('node-express-npm');
+    fs.writeFileSync(path.join(repo, 'server.js'), `const express = require('express');
+const app = express();
+app.get('/flood', (req, res) => { for (let i = 0; i < 20000; i++) console.log('flood line ' + i + ' ' + 'x'.repeat(150)); console.log('flood done'); res.send('ok'); });
+app.get('/', (req, res) => res.send('ok'));
+app.listen(process.env.PORT);
+`);
+    commitAll(repo, 'flood');
+    expect((await push(repo, remoteUrl(server, 'flood'))).code).toBe(0);
+
+    const slow = logSocket(server, 'flood', 'source=app');
+    const fast = logSocket(server, 'flood', 'source=app');
+    await Promise.all([new Promise((r) => slow.on('open', r)), new Promise((r) => fast.on('open', r))]);
+    const socket = (slow as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    await sleep(1500);
+    const fastDone = collect(fast, (m) => m.some((x) => x.line === 'flood done'));
+    expect((await viaRouter(server, 'flood.localhost', '/flood')).status).toBe(200);
+    const fastSeen = await fastDone;
+    expect(fastSeen.filter((m) => m.type === 'line').length).toBeGreaterThan(1000);
+
+    // the stalled client resumes: it gets a dropped marker, then newer lines
+    const slowSeen = collect(slow, (m) => m.some((x) => x.line === 'flood done'));
+    socket.resume();
+    await viaRouter(server, 'flood.localhost', '/flood');
+    const seen = await slowSeen;
+    const dropped = seen.find((m) => m.type === 'dropped');
+    expect(dropped?.count).toBeGreaterThan(0);
+  });
+});
