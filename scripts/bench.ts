@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import WebSocket from 'ws';
 import { buildFilesFor, detect } from '../buildpacks/index.ts';
 import { nodeStacks } from '../server/build/node-versions.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../test/helpers/git.ts';
@@ -114,4 +115,70 @@ async function main(): Promise<void> {
   console.log(`code-only pushes that reinstalled dependencies: ${reinstalled} of ${ROUNDS}`);
 }
 
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+
+/** App log write → websocket client, with 100 clients tailing; build step output → `remote:` line. */
+async function logLatency(): Promise<void> {
+  const server = await startServer({ WIDEMESH_LOG_LEVEL: 'warn' });
+  const repo = appRepo('node-express-npm');
+  const clients: WebSocket[] = [];
+  try {
+    fs.writeFileSync(path.join(repo, 'server.js'), `const express = require('express');
+const app = express();
+app.get('/log', (req, res) => { console.log('stamp ' + Date.now()); res.send('ok'); });
+app.get('/', (req, res) => res.send('ok'));
+app.listen(process.env.PORT);
+`);
+    fs.writeFileSync(path.join(repo, 'Dockerfile'), [
+      'FROM widemesh/stack-node:22', 'WORKDIR /app', 'COPY package*.json ./', 'RUN npm ci --omit=dev',
+      `RUN for i in $(seq 1 20); do node -e "console.log('tick ' + Date.now())"; sleep 0.1; done # ${Date.now()}`,
+      'COPY . .', 'CMD ["node", "server.js"]', '',
+    ].join('\n'));
+    commitAll(repo, 'latency app');
+    // build-log latency: the pusher's clock at each `remote: tick T` line against T
+    const buildDelays: number[] = [];
+    const { spawn } = await import('node:child_process');
+    await new Promise<void>((resolve) => {
+      const child = spawn('git', ['push', remoteUrl(server, 'latency'), 'main'], { cwd: repo });
+      let pending = '';
+      child.stderr.on('data', (chunk) => {
+        const now = Date.now();
+        const lines = (pending + String(chunk)).split('\n');
+        pending = lines.pop() ?? '';
+        for (const l of lines) {
+          const m = /remote:\s+tick (\d+)/.exec(l);
+          if (m) buildDelays.push(now - Number(m[1]));
+        }
+      });
+      child.on('close', () => resolve());
+    });
+
+    const delays: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.apiPort}/api/apps/latency/logs?source=app`, { headers: { authorization: `Bearer ${server.token}` } });
+      ws.on('message', (data) => {
+        const m = /^stamp (\d+)$/.exec(JSON.parse(String(data)).line ?? '');
+        if (m) delays.push(Date.now() - Number(m[1]));
+      });
+      clients.push(ws);
+    }
+    await Promise.all(clients.map((ws) => new Promise((r) => ws.once('open', r))));
+    await new Promise((r) => setTimeout(r, 2500)); // every client attached to both racks' instances
+    for (let i = 0; i < 50; i++) {
+      await viaRouter(server, 'latency.localhost', '/log');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    console.log(`\nlog latency`);
+    console.log(`app log → websocket, 100 tailing clients: ${delays.length} deliveries, p50 ${percentile(delays, 50)}ms, p99 ${percentile(delays, 99)}ms (target p99 < 100ms)`);
+    console.log(`build step output → remote: line: ${buildDelays.length} lines, p50 ${percentile(buildDelays, 50)}ms, p99 ${percentile(buildDelays, 99)}ms`);
+  } finally {
+    clients.forEach((ws) => ws.terminate());
+    await server.stop();
+    await server.cleanup();
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+}
+
 await main();
+await logLatency();
