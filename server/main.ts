@@ -23,7 +23,9 @@ import { Pipeline } from './pipeline.ts';
 import { LocalRack } from './racks/local.ts';
 import { reconcile } from './racks/reconcile.ts';
 import { ensureRouter } from './router/process.ts';
+import { SecretBox } from './secrets.ts';
 import { Store, type Environment } from './store/index.ts';
+import { RepoDeployer } from './webhooks/deployer.ts';
 
 const config = readConfig();
 const logger = pino({ level: config.logLevel, base: { component: 'server' } });
@@ -73,7 +75,10 @@ await git.installHooks();
 const hookSecret = crypto.randomBytes(32).toString('hex');
 process.env.WIDEMESH_HOOK_SECRET = hookSecret;
 
-const api = createApi({ store, pipeline, logs, git, racks, locks, hookSecret, endpointUrl, logger });
+const secrets = SecretBox.open(config.dataDir, process.env.WIDEMESH_SECRET_KEY);
+const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
+const publicUrl = process.env.WIDEMESH_PUBLIC_URL ?? `http://${config.host}:${config.apiPort}`;
+const api = createApi({ store, pipeline, logs, git, racks, locks, hookSecret, endpointUrl, logger, webhooks: { store, secrets, deployer, publicUrl } });
 
 const server = http.createServer(async (req, res) => {
   const gitRequest = parseGitUrl(req.url ?? '/');

@@ -35,7 +35,8 @@ export interface PushRequest {
   app: string;
   environment: string;
   commit: string;
-  source: Readable;
+  /** The commit as a tar stream, or a function that fetches it (its progress goes to the build log). */
+  source: Readable | ((log: BuildLog) => Promise<Readable>);
   /** Called synchronously once the build exists, so the caller can follow its log from line one. */
   onBuild?: (build: Build) => void;
 }
@@ -63,7 +64,8 @@ export class Pipeline {
     const started = Date.now();
     try {
       log.step(`Receiving ${env.appName} (${env.name}), commit ${req.commit.slice(0, 7)}`);
-      const source = await Source.fromTar(req.source, this.deps.options.maxSourceBytes);
+      const stream = typeof req.source === 'function' ? await req.source(log) : req.source;
+      const source = await Source.fromTar(stream, this.deps.options.maxSourceBytes);
       const release = await locks.run(env.appName, () => log.step(`Waiting: another deploy of ${env.appName} is in progress`), async () => {
         const image = await this.build(env, build, source, log);
         return await this.release(env, { ...image, buildId: build.id, config: store.configVars(env.id), description: `Deploy ${req.commit.slice(0, 7)}` }, log);

@@ -9,6 +9,7 @@ import type { Pipeline } from '../pipeline.ts';
 import type { Rack } from '../racks/rack.ts';
 import type { Environment, Release, Store } from '../store/index.ts';
 import { isAuthorized, safeEqual } from './auth.ts';
+import { repositoryRoutes, webhookRoutes, type WebhookDeps } from './webhooks.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -20,6 +21,7 @@ export interface ApiDeps {
   hookSecret: string;
   endpointUrl: (env: Environment) => string;
   logger: pino.Logger;
+  webhooks: WebhookDeps;
 }
 
 const RESULT_MARKER = '\u0001widemesh-result ';
@@ -114,6 +116,8 @@ export function createApi(deps: ApiDeps): express.Express {
     }
   });
 
+  api.use(webhookRoutes(deps.webhooks));
+
   api.use('/api', (req, res, next) => {
     if (isAuthorized(store, req)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer realm="widemesh"');
@@ -205,6 +209,8 @@ export function createApi(deps: ApiDeps): express.Express {
     const since = Number(req.query.since ?? 0);
     res.json({ status: b.status, lines: store.buildLog(b.id, Number.isInteger(since) && since > 0 ? since : 0) });
   });
+
+  api.use('/api', repositoryRoutes(deps.webhooks));
 
   api.use('/api', (_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such API route' } });

@@ -19,6 +19,15 @@ export interface Release {
 }
 /** One running copy of a service, as the router reaches it. */
 export interface Instance { id: string; service: string; host: string; port: number }
+/** An app's connection to a GitHub or Bitbucket repository; secret and credentials are sealed. */
+export interface Repository {
+  appId: number; provider: 'github' | 'bitbucket'; cloneUrl: string; sealedSecret: string;
+  sealedCredentials: string | null; branches: Record<string, string>;
+}
+export interface Delivery {
+  id: string; appId: number; provider: string; event: string; ref: string | null; commit: string | null;
+  outcome: string; buildId: number | null; receivedAt: string;
+}
 export interface Placement { environmentId: number; rack: string; releaseId: number; instances: Instance[] }
 
 const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
@@ -205,10 +214,39 @@ export class Store {
     this.db.prepare('DELETE FROM placements WHERE environment_id = ? AND rack = ?').run(environmentId, rack);
   }
 
+  // repositories and webhook deliveries
+  setRepository(r: Repository): void {
+    this.db.prepare(
+      `INSERT INTO repositories (app_id, provider, clone_url, secret, credentials, branches) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (app_id) DO UPDATE SET provider = excluded.provider, clone_url = excluded.clone_url, secret = excluded.secret,
+       credentials = excluded.credentials, branches = excluded.branches`,
+    ).run(r.appId, r.provider, r.cloneUrl, r.sealedSecret, r.sealedCredentials, JSON.stringify(r.branches));
+  }
+  getRepository(appId: number): Repository | undefined {
+    const r = this.db.prepare('SELECT * FROM repositories WHERE app_id = ?').get(appId) as Row | undefined;
+    return r && { appId: r.app_id, provider: r.provider, cloneUrl: r.clone_url, sealedSecret: r.secret, sealedCredentials: r.credentials, branches: JSON.parse(r.branches) };
+  }
+  removeRepository(appId: number): void { this.db.prepare('DELETE FROM repositories WHERE app_id = ?').run(appId); }
+  /** False when this delivery id was seen before (a redelivery). */
+  recordDelivery(d: Pick<Delivery, 'id' | 'appId' | 'provider' | 'event' | 'ref' | 'commit' | 'outcome'>): boolean {
+    return this.db.prepare(
+      'INSERT OR IGNORE INTO deliveries (id, app_id, provider, event, ref, commit_sha, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(d.id, d.appId, d.provider, d.event, d.ref, d.commit, d.outcome).changes === 1;
+  }
+  updateDelivery(id: string, outcome: string, buildId?: number): void {
+    this.db.prepare('UPDATE deliveries SET outcome = ?, build_id = COALESCE(?, build_id) WHERE id = ?').run(outcome, buildId ?? null, id);
+  }
+  listDeliveries(appId: number): Delivery[] {
+    return (this.db.prepare('SELECT * FROM deliveries WHERE app_id = ? ORDER BY received_at DESC, rowid DESC').all(appId) as Row[]).map((r) => ({
+      id: r.id, appId: r.app_id, provider: r.provider, event: r.event, ref: r.ref, commit: r.commit_sha, outcome: r.outcome, buildId: r.build_id, receivedAt: r.received_at,
+    }));
+  }
+
   /** After a crash: whatever was in flight was cut off and can never finish. */
   failInterrupted(reason: string): { builds: number; releases: number } {
     const builds = this.db.prepare("UPDATE builds SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE status = 'building'").run(reason).changes;
     const releases = this.db.prepare("UPDATE releases SET status = 'failed', error = ? WHERE status = 'deploying'").run(reason).changes;
+    this.db.prepare("UPDATE deliveries SET outcome = ? WHERE outcome IN ('queued', 'deploying')").run(`failed: ${reason}`);
     return { builds, releases };
   }
 }

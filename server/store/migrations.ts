@@ -70,4 +70,25 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (environment_id, rack)
   );
   `,
+  `
+  CREATE TABLE repositories (
+    app_id INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+    provider TEXT NOT NULL CHECK (provider IN ('github', 'bitbucket')),
+    clone_url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    credentials TEXT,
+    branches TEXT NOT NULL
+  );
+  CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+    provider TEXT NOT NULL,
+    event TEXT NOT NULL,
+    ref TEXT,
+    commit_sha TEXT,
+    outcome TEXT NOT NULL,
+    build_id INTEGER,
+    received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  `,
 ];

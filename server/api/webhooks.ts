@@ -1,0 +1,121 @@
+import crypto from 'node:crypto';
+import express, { type Request } from 'express';
+import { WidemeshError, notFound } from '../errors.ts';
+import { assertAppName } from '../names.ts';
+import type { SecretBox } from '../secrets.ts';
+import type { Store } from '../store/index.ts';
+import type { RepoDeployer } from '../webhooks/deployer.ts';
+import { assertCloneUrl, readDelivery, validSignature, type Provider } from '../webhooks/payloads.ts';
+
+export interface WebhookDeps { store: Store; secrets: SecretBox; deployer: RepoDeployer; publicUrl: string }
+
+const PROVIDERS = new Set<Provider>(['github', 'bitbucket']);
+const MAX_BODY = '25mb'; // GitHub's own cap on payloads
+
+/** Routes that connect apps to repositories (token-protected, mounted under /api). */
+export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): express.Router {
+  const router = express.Router();
+  const app = (req: Request) => {
+    const name = assertAppName(req.params.app);
+    const found = store.getApp(name);
+    if (!found) throw notFound('APP_NOT_FOUND', `there is no app named "${name}"`);
+    return found;
+  };
+  const view = (appName: string, r: NonNullable<ReturnType<Store['getRepository']>>) => ({
+    provider: r.provider, cloneUrl: r.cloneUrl, branches: r.branches, private: r.sealedCredentials !== null,
+    webhookUrl: `${publicUrl}/webhooks/${r.provider}/${appName}`,
+  });
+
+  router.put('/apps/:app/repository', (req, res) => {
+    const a = app(req);
+    const body = req.body ?? {};
+    if (!PROVIDERS.has(body.provider)) throw new WidemeshError('INVALID_REPOSITORY', 'provider must be "github" or "bitbucket"');
+    const cloneUrl = assertCloneUrl(body.cloneUrl);
+    const branches: Record<string, string> = body.branches ?? { main: 'production' };
+    if (typeof branches !== 'object' || Array.isArray(branches) || Object.keys(branches).length === 0) {
+      throw new WidemeshError('INVALID_REPOSITORY', 'branches maps branch names to environments, e.g. {"main": "production"}');
+    }
+    for (const [branch, env] of Object.entries(branches)) {
+      if (!/^[A-Za-z0-9._\/-]{1,200}$/.test(branch) || branch.includes('..')) throw new WidemeshError('INVALID_REPOSITORY', `"${branch.slice(0, 60)}" is not a branch name`);
+      if (typeof env !== 'string' || !store.getEnvironment(a.name, env)) throw new WidemeshError('INVALID_REPOSITORY', `${a.name} has no environment "${String(env).slice(0, 60)}"`);
+    }
+    const { username, password } = body;
+    if ((username === undefined) !== (password === undefined) || (username !== undefined && (typeof username !== 'string' || typeof password !== 'string'))) {
+      throw new WidemeshError('INVALID_REPOSITORY', 'private repositories need both "username" and "password" (a read token) as strings');
+    }
+    const secret = crypto.randomBytes(24).toString('hex');
+    store.setRepository({
+      appId: a.id, provider: body.provider, cloneUrl, branches, sealedSecret: secrets.seal(secret),
+      sealedCredentials: username === undefined ? null : secrets.seal(`${username}:${password}`),
+    });
+    // the secret is shown this once; set it on the provider's webhook
+    res.json({ ...view(a.name, store.getRepository(a.id)!), secret });
+  });
+
+  router.get('/apps/:app/repository', (req, res) => {
+    const a = app(req);
+    const repository = store.getRepository(a.id);
+    if (!repository) throw notFound('REPOSITORY_NOT_CONNECTED', `${a.name} is not connected to a repository`);
+    res.json(view(a.name, repository));
+  });
+
+  router.delete('/apps/:app/repository', (req, res) => {
+    const a = app(req);
+    store.removeRepository(a.id);
+    res.json({ disconnected: a.name });
+  });
+
+  router.get('/apps/:app/deliveries', (req, res) => {
+    res.json(store.listDeliveries(app(req).id));
+  });
+  return router;
+}
+
+/**
+ * `POST /webhooks/{github,bitbucket}/:app`: authenticated by the HMAC signature over the raw
+ * body (no token: the provider has none). Answers at once; the deploy runs in the background.
+ */
+export function webhookRoutes({ store, secrets, deployer }: WebhookDeps): express.Router {
+  const router = express.Router();
+  router.post('/webhooks/:provider/:app', express.raw({ type: () => true, limit: MAX_BODY }), (req, res) => {
+    const provider = req.params.provider as Provider;
+    if (!PROVIDERS.has(provider)) throw notFound('NOT_FOUND', 'webhooks live at /webhooks/github/APP and /webhooks/bitbucket/APP');
+    const app = store.getApp(assertAppName(req.params.app));
+    const repository = app && store.getRepository(app.id);
+    if (!app || !repository || repository.provider !== provider) {
+      throw notFound('REPOSITORY_NOT_CONNECTED', `no app connected to a ${provider} repository at this address`);
+    }
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const signature = provider === 'github' ? req.headers['x-hub-signature-256'] : req.headers['x-hub-signature'];
+    if (!validSignature(secrets.unseal(repository.sealedSecret), raw, signature)) {
+      throw new WidemeshError('BAD_SIGNATURE', 'the webhook signature does not match this app\'s secret', 401);
+    }
+    const { id, event, what } = readDelivery(provider, req.headers, raw);
+    const deliveryId = `${provider}:${id}`;
+    const record = (outcome: string, ref: string | null = null, commit: string | null = null) =>
+      store.recordDelivery({ id: deliveryId, appId: app.id, provider, event, ref, commit, outcome });
+    if (what.kind === 'ping') {
+      record('pong');
+      return void res.json({ ok: true, message: 'pong' });
+    }
+    if (what.kind === 'ignored') {
+      record(`ignored: ${what.reason}`);
+      return void res.status(202).json({ ignored: true, reason: what.reason });
+    }
+    if (what.kind === 'deleted') {
+      const reason = `${what.ref} was deleted; nothing to deploy`;
+      record(`ignored: ${reason}`, what.ref);
+      return void res.status(202).json({ ignored: true, reason });
+    }
+    const environment = repository.branches[what.branch];
+    if (!environment) {
+      const reason = `branch ${what.branch} is not mapped to an environment`;
+      if (!record(`ignored: ${reason}`, what.ref, what.commit)) return void res.json({ duplicate: true });
+      return void res.status(202).json({ ignored: true, reason });
+    }
+    if (!record('queued', what.ref, what.commit)) return void res.json({ duplicate: true, message: 'this delivery was received before' });
+    deployer.enqueue({ app: app.name, environment, branch: what.branch, commit: what.commit, deliveryId });
+    res.status(202).json({ queued: true, environment, commit: what.commit });
+  });
+  return router;
+}

@@ -1,0 +1,74 @@
+import crypto from 'node:crypto';
+import { WidemeshError } from '../errors.ts';
+
+export type Provider = 'github' | 'bitbucket';
+
+/** What a webhook delivery asks of us, read from the provider's documented payload. */
+export type WebhookEvent =
+  | { kind: 'ping' }
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'push'; ref: string; branch: string; commit: string }
+  | { kind: 'deleted'; ref: string };
+
+const SHA = /^[0-9a-f]{40}$/;
+const ZERO = /^0{40}$/;
+
+/** `sha256=<hex HMAC-SHA256 of the raw body>`, compared in constant time. */
+export function validSignature(secret: string, rawBody: Buffer, header: unknown): boolean {
+  if (typeof header !== 'string' || !header.startsWith('sha256=')) return false;
+  const expected = Buffer.from(`sha256=${crypto.createHmac('sha256', secret).update(rawBody).digest('hex')}`);
+  const got = Buffer.from(header);
+  return got.length === expected.length && crypto.timingSafeEqual(got, expected);
+}
+
+const invalid = (message: string) => new WidemeshError('INVALID_PAYLOAD', message);
+
+function githubEvent(event: string, body: any): WebhookEvent {
+  if (event === 'ping') return { kind: 'ping' };
+  if (event !== 'push') return { kind: 'ignored', reason: `GitHub event "${event}" is not handled` };
+  if (typeof body?.ref !== 'string') throw invalid('push payload without "ref"');
+  if (body.deleted === true || ZERO.test(String(body.after))) return { kind: 'deleted', ref: body.ref };
+  if (!SHA.test(String(body.after))) throw invalid('push payload without a commit in "after"');
+  if (!body.ref.startsWith('refs/heads/')) return { kind: 'ignored', reason: `${body.ref} is not a branch` };
+  return { kind: 'push', ref: body.ref, branch: body.ref.slice('refs/heads/'.length), commit: body.after };
+}
+
+function bitbucketEvent(event: string, body: any): WebhookEvent {
+  if (event === 'diagnostics:ping') return { kind: 'ping' };
+  if (event !== 'repo:push') return { kind: 'ignored', reason: `Bitbucket event "${event}" is not handled` };
+  const changes = body?.push?.changes;
+  if (!Array.isArray(changes) || changes.length === 0) throw invalid('repo:push payload without push.changes');
+  // the last change of a branch is the state it ended in
+  const change = changes.at(-1);
+  if (change?.new === null || change?.closed === true) return { kind: 'deleted', ref: `refs/heads/${change?.old?.name ?? '?'}` };
+  const { type, name, target } = change?.new ?? {};
+  if (type !== 'branch') return { kind: 'ignored', reason: `${type ?? 'unknown'} ${name ?? ''} is not a branch`.trim() };
+  if (typeof name !== 'string' || !SHA.test(String(target?.hash))) throw invalid('repo:push change without new.name and new.target.hash');
+  return { kind: 'push', ref: `refs/heads/${name}`, branch: name, commit: target.hash };
+}
+
+/** The delivery id and what the event means; throws INVALID_PAYLOAD for malformed bodies. */
+export function readDelivery(provider: Provider, headers: Record<string, string | string[] | undefined>, rawBody: Buffer): { id: string; event: string; what: WebhookEvent } {
+  const header = (name: string) => (typeof headers[name] === 'string' ? (headers[name] as string) : undefined);
+  const id = provider === 'github' ? header('x-github-delivery') : header('x-request-uuid');
+  const event = provider === 'github' ? header('x-github-event') : header('x-event-key');
+  if (!id || !event) throw invalid(`missing ${provider === 'github' ? 'X-GitHub-Delivery or X-GitHub-Event' : 'X-Request-UUID or X-Event-Key'} header`);
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody.toString('utf8'));
+  } catch {
+    throw new WidemeshError('INVALID_JSON', 'the webhook body is not valid JSON');
+  }
+  return { id, event, what: provider === 'github' ? githubEvent(event, body) : bitbucketEvent(event, body) };
+}
+
+/** http(s) or ssh remotes only: never a local path, file:// or a git transport helper; credentials go separately. */
+export function assertCloneUrl(url: unknown): string {
+  if (typeof url !== 'string' || url.length > 2000) throw new WidemeshError('INVALID_CLONE_URL', 'cloneUrl must be a repository URL');
+  if (/^git@[A-Za-z0-9.-]+:[A-Za-z0-9._\/-]+$/.test(url)) return url;
+  let parsed: URL;
+  try { parsed = new URL(url); } catch { throw new WidemeshError('INVALID_CLONE_URL', 'cloneUrl must be an https://, http:// or ssh:// URL'); }
+  if (!['https:', 'http:', 'ssh:'].includes(parsed.protocol)) throw new WidemeshError('INVALID_CLONE_URL', 'cloneUrl must be an https://, http:// or ssh:// URL (local paths and file:// are refused)');
+  if (parsed.password || (parsed.username && parsed.protocol !== 'ssh:')) throw new WidemeshError('INVALID_CLONE_URL', 'put credentials in "username"/"password", not in cloneUrl');
+  return url;
+}
