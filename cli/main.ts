@@ -29,6 +29,10 @@ const HELP: Record<string, string> = {
   builds: 'builds [-a APP] [--json]             list builds',
   logs: 'logs [-a APP] [--tail] [--source build|app|all] [--build N]   show logs',
   open: 'open [-a APP]                        print the app\'s URL',
+  'repo:connect': 'repo:connect --provider github|bitbucket --url CLONE_URL [--branch main=production …] [--username U] [-a APP]   deploy on pushes there (a read token for private repos is read from stdin)',
+  'repo:info': 'repo:info [-a APP] [--json]          the connected repository and its webhook URL',
+  'repo:disconnect': 'repo:disconnect [-a APP]             stop deploying on pushes there',
+  deliveries: 'deliveries [-a APP] [--json]         webhook deliveries and what became of them',
 };
 
 const configFile = () => process.env.WIDEMESH_CONFIG ?? path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), 'widemesh', 'config.json');
@@ -103,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
         app: { type: 'string', short: 'a' }, environment: { type: 'string', short: 'e' }, json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }, tail: { type: 'boolean', short: 't' }, source: { type: 'string' },
         build: { type: 'string' }, confirm: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' },
+        provider: { type: 'string' }, branch: { type: 'string', multiple: true }, username: { type: 'string' },
       },
     });
   } catch (err) {
@@ -124,7 +129,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-type Options = { app?: string; environment?: string; json?: boolean; tail?: boolean; source?: string; build?: string; confirm?: string; url?: string; token?: string };
+type Options = {
+  app?: string; environment?: string; json?: boolean; tail?: boolean; source?: string; build?: string; confirm?: string; url?: string; token?: string;
+  provider?: string; branch?: string[]; username?: string;
+};
 
 async function run(command: string, opts: Options, args: string[]): Promise<void> {
   const out = (text: string): void => { process.stdout.write(`${text}\n`); };
@@ -235,6 +243,33 @@ async function run(command: string, opts: Options, args: string[]): Promise<void
     }
     case 'logs':
       return await streamLogs(settings, appName(opts.app), opts);
+    case 'repo:connect': {
+      if (!opts.provider || !opts.url) throw new UsageError(`usage: widemesh ${HELP[command]}`);
+      const branches = opts.branch && Object.fromEntries(opts.branch.map((b) => {
+        const [branch, env] = b.split('=');
+        if (!branch || !env) throw new UsageError(`"${b}" is not BRANCH=ENVIRONMENT`);
+        return [branch, env];
+      }));
+      const password = opts.username ? (await readStdin()).trim() : undefined;
+      const repo = await call(settings, 'PUT', `${base(appName(opts.app))}/repository`, {
+        provider: opts.provider, cloneUrl: opts.url, ...(branches ? { branches } : {}), ...(opts.username ? { username: opts.username, password } : {}),
+      });
+      out(`Connected to ${repo.cloneUrl}. Add a ${repo.provider} webhook (push events, JSON):\n  URL:    ${repo.webhookUrl}\n  secret: ${repo.secret}   (shown once)`);
+      return;
+    }
+    case 'repo:info': {
+      const repo = await call(settings, 'GET', `${base(appName(opts.app))}/repository`);
+      return print(repo, () => `${repo.provider} ${repo.cloneUrl}${repo.private ? ' (private)' : ''}\nwebhook: ${repo.webhookUrl}\nbranches: ${Object.entries(repo.branches).map(([b, e]) => `${b} → ${e}`).join(', ')}`);
+    }
+    case 'repo:disconnect': {
+      await call(settings, 'DELETE', `${base(appName(opts.app))}/repository`);
+      out('Disconnected');
+      return;
+    }
+    case 'deliveries': {
+      const list = await call(settings, 'GET', `${base(appName(opts.app))}/deliveries`);
+      return print(list, () => table(list.map((d: any) => ({ ...d, commit: d.commit?.slice(0, 7) })), ['receivedAt', 'id', 'event', 'ref', 'commit', 'outcome']));
+    }
     default:
       throw new UsageError(`"${command}" is not available yet`);
   }

@@ -95,6 +95,20 @@ app.listen(process.env.PORT);
     expect(stdout).toMatch(new RegExp(`local-[ab]\\[web\\.[0-9a-f]{6}\\]: request ${marker}`));
   });
 
+  it('connects the app to a repository for push webhooks', async () => {
+    const refused = await widemesh('repo:connect', '--provider', 'github', '--url', 'file:///srv/x.git');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('local paths and file:// are refused');
+    const connected = await run(process.execPath, [BIN, 'repo:connect', '--provider', 'github', '--url', 'https://github.com/acme/shop.git', '--username', 'bot'], 'read-token-123');
+    expect(connected.code).toBe(0);
+    expect(connected.stdout).toContain(`${server.apiUrl}/webhooks/github/clishop`);
+    expect(connected.stdout).toMatch(/secret: [0-9a-f]{48}/);
+    const info = JSON.parse((await widemesh('repo:info', '--json')).stdout);
+    expect(info).toMatchObject({ provider: 'github', private: true, branches: { main: 'production' } });
+    expect(JSON.stringify(info)).not.toContain('read-token-123');
+    expect(JSON.parse((await widemesh('deliveries', '--json')).stdout)).toEqual([]);
+  });
+
   it('fails with clear messages and usage exit codes', async () => {
     const unknown = await widemesh('apps:info', '-a', 'nope');
     expect(unknown.code).toBe(1);
