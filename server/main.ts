@@ -110,7 +110,7 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
-const logStream = attachLogStream(server, { store, logs, racks, logger });
+const logStream = attachLogStream(server, { store, logs, racks, logger, accessLogFile: path.join(config.dataDir, 'router-access.jsonl') });
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);

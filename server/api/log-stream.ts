@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type pino from 'pino';
@@ -14,6 +15,8 @@ export interface LogStreamDeps {
   logs: LogBus;
   racks: Rack[];
   logger: pino.Logger;
+  /** JSON lines the router process appends, one per routed request. */
+  accessLogFile: string;
   /** Bytes a client may have unread before lines for it are dropped (and counted). */
   maxBufferedBytes?: number;
   heartbeatMs?: number;
@@ -28,6 +31,7 @@ const MIN_SECRET_LENGTH = 4;
 type Message =
   | { type: 'line'; source: 'build'; build: number; seq: number; at: string; line: string }
   | { type: 'line'; source: 'app'; at: string; rack: string; instance: string; service: string; stream: string; line: string }
+  | { type: 'line'; source: 'router'; at: string; method: string; path: string; status: number; ms: number; line: string }
   | { type: 'end'; source: 'build'; build: number | null; ok: boolean; message: string }
   | { type: 'dropped'; count: number };
 
@@ -116,6 +120,37 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
           ended(build.status === 'succeeded', build.error ?? build.status);
         }
       }
+    }
+
+    if (source === 'router' || source === 'all') {
+      const file = deps.accessLogFile;
+      const size = () => (fs.existsSync(file) ? fs.statSync(file).size : 0);
+      // a one-off read shows the recent past; a follower starts from now
+      let offset = follow ? size() : Math.max(0, size() - 256 * 1024);
+      let partial = '';
+      const readNew = () => {
+        const end = size();
+        if (end < offset) offset = 0; // rotated
+        if (end === offset) return;
+        const fd = fs.openSync(file, 'r');
+        const chunk = Buffer.alloc(end - offset);
+        fs.readSync(fd, chunk, 0, chunk.length, offset);
+        fs.closeSync(fd);
+        offset = end;
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const text of lines) {
+          let e: { at: string; app: string; environment: string; method: string; path: string; status: number; ms: number };
+          try { e = JSON.parse(text); } catch { continue; }
+          if (e.app !== env.appName || e.environment !== env.name) continue;
+          send({ type: 'line', source: 'router', at: e.at, method: e.method, path: e.path, status: e.status, ms: e.ms, line: `${e.method} ${e.path} ${e.status} ${e.ms}ms` });
+        }
+      };
+      readNew();
+      if (follow) {
+        const poll = setInterval(readNew, 100);
+        stops.push(() => clearInterval(poll));
+      } else if (source === 'router') finish();
     }
 
     if (source === 'app' || source === 'all') {

@@ -1,10 +1,14 @@
 import http from 'node:http';
-import type { Instance, Store } from '../store/index.ts';
+import type { Environment, Instance, Store } from '../store/index.ts';
+
+/** One routed request, for the `router` log source. */
+export interface AccessEntry { at: string; app: string; environment: string; method: string; path: string; status: number; ms: number }
 
 export interface RouterOptions {
   domain: string;
   /** How long an instance that refused a connection is skipped before it is tried again. */
   quarantineMs?: number;
+  onAccess?: (entry: AccessEntry) => void;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
@@ -21,7 +25,7 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const suffix = `.${options.domain}`;
 
-  const resolve = (hostHeader: string | undefined): Instance[] | undefined => {
+  const resolve = (hostHeader: string | undefined): { env: Environment; instances: Instance[] } | undefined => {
     const host = (hostHeader ?? '').toLowerCase().replace(/:\d+$/, '');
     if (!host.endsWith(suffix)) return undefined;
     const label = host.slice(0, -suffix.length);
@@ -32,7 +36,7 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
     }
     for (const [app, env] of candidates) {
       const environment = store.getEnvironment(app, env);
-      if (environment) return store.placements(environment.id).flatMap((p) => p.instances.filter((i) => i.service === 'web'));
+      if (environment) return { env: environment, instances: store.placements(environment.id).flatMap((p) => p.instances.filter((i) => i.service === 'web')) };
     }
     return undefined;
   };
@@ -43,10 +47,18 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
   };
 
   return http.createServer((req, res) => {
-    const instances = resolve(req.headers.host);
-    if (!instances) {
+    const started = process.hrtime.bigint();
+    const found = resolve(req.headers.host);
+    if (!found) {
       const host = (req.headers.host ?? '').replace(/[<>&"]/g, '');
       return page(res, 404, 'No app here', `Widemesh has no app at <b>${host}</b>. Apps answer at APP.${options.domain} or APP-ENV.${options.domain}.`);
+    }
+    const { env, instances } = found;
+    if (options.onAccess) {
+      res.on('finish', () => options.onAccess!({
+        at: new Date().toISOString(), app: env.appName, environment: env.name, method: req.method ?? '', path: req.url ?? '',
+        status: res.statusCode, ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+      }));
     }
     const now = Date.now();
     const healthy = instances.filter((i) => (unhealthyUntil.get(i.id) ?? 0) <= now);
