@@ -46,6 +46,9 @@ type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' |
 /** Images built by one installation live under this repository prefix. */
 export const imageRepository = (installationId: string) => `wm-${installationId}`;
 
+/** Rollback targets whose images are kept; older release images are removed to bound disk use. */
+export const KEPT_RELEASE_IMAGES = 10;
+
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
 
 /**
@@ -67,8 +70,12 @@ export class Pipeline {
       const stream = typeof req.source === 'function' ? await req.source(log) : req.source;
       const source = await Source.fromTar(stream, this.deps.options.maxSourceBytes);
       const release = await locks.run(env.appName, () => log.step(`Waiting: another deploy of ${env.appName} is in progress`), async () => {
-        const image = await this.build(env, build, source, log);
-        return await this.release(env, { ...image, buildId: build.id, config: store.configVars(env.id), description: `Deploy ${req.commit.slice(0, 7)}` }, log);
+        try {
+          const image = await this.build(env, build, source, log);
+          return await this.release(env, { ...image, buildId: build.id, config: store.configVars(env.id), description: `Deploy ${req.commit.slice(0, 7)}` }, log);
+        } finally {
+          await this.pruneImages(env);
+        }
       });
       log.step(`Done in ${seconds(started)}: v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`);
       log.end({ ok: true, message: `v${release.version} deployed` });
@@ -115,6 +122,9 @@ export class Pipeline {
       const target = store.getRelease(env.id, version);
       if (!target) throw notFound('RELEASE_NOT_FOUND', `${appName} (${envName}) has no release v${version}`);
       if (target.status !== 'succeeded') throw new WidemeshError('RELEASE_NOT_DEPLOYABLE', `v${version} never went live (${target.status}); roll back to a release that did`, 409);
+      if (!(await this.deps.docker.getImage(target.image).inspect().then(() => true, () => false))) {
+        throw new WidemeshError('RELEASE_IMAGE_PRUNED', `the image of v${version} was pruned (the images of the last ${KEPT_RELEASE_IMAGES} releases are kept)`, 409);
+      }
       const release = await this.release(env, { ...target, buildId: target.buildId, description: `Rollback to v${version}` }, log);
       store.replaceConfigVars(env.id, target.config);
       return release;
@@ -207,6 +217,21 @@ export class Pipeline {
     if (old.length === 0) return;
     await new Promise((r) => setTimeout(r, this.deps.options.drainMs));
     await Promise.all(old.map(({ rack, previous }) => rack.stop(previous!.instances)));
+  }
+
+  /** Removes this environment's images that no recent succeeded release uses (failed builds, old releases). */
+  private async pruneImages(env: Environment): Promise<void> {
+    const { store, docker, options, logger } = this.deps;
+    const keep = new Set(store.listReleases(env.id).filter((r) => r.status === 'succeeded').slice(0, KEPT_RELEASE_IMAGES).map((r) => r.image));
+    const repository = `${imageRepository(options.installationId)}/${env.appName}`;
+    try {
+      for (const image of await docker.listImages({ filters: { reference: [`${repository}:${env.name}-*`] } })) {
+        if ((image.RepoTags ?? []).some((tag) => keep.has(tag))) continue;
+        await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+      }
+    } catch (err) {
+      logger.warn({ err: errorMessage(err), app: env.appName }, 'could not prune old images');
+    }
   }
 
   private async tagRelease(image: string, env: Environment, version: number): Promise<void> {

@@ -190,6 +190,11 @@ describe('git push to a running server, real Docker', () => {
     // the container killed in rack local-a was started again, the other one adopted as is
     expect(after.map((c) => c.Id).filter((id) => before.includes(id)).length).toBeGreaterThanOrEqual(1);
     expect(await appContainers(server, 'slowpoke')).toHaveLength(0);
+    // images kept: only those of releases that went live (the never-listening v3's image is gone)
+    const images = await docker.listImages({ filters: { reference: [`wm-${server.installationId}/shop:*`] } });
+    const live = (await api(server, 'GET', '/api/apps/shop/releases')).json.filter((r: { status: string }) => r.status === 'succeeded').map((r: { image: string }) => r.image);
+    for (const image of images) expect(image.RepoTags!.some((t) => live.includes(t))).toBe(true);
+    expect(images.length).toBe(new Set(live).size);
     expect((await viaRouter(server, host)).body).toBe('hello from v1');
   });
 
