@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { WidemeshError, errorMessage } from '../errors.ts';
@@ -25,9 +26,14 @@ const NOISE = /^( ---> (?!Using cache)|Removing intermediate container |Successf
 
 /** Builds images with the local Docker engine: host networking, layer cache kept between builds. */
 export class ImageBuilder {
-  constructor(private readonly docker: Docker) {}
+  constructor(
+    private readonly docker: Docker,
+    /** Builds refuse to start below this much free space where Docker keeps its images. */
+    private readonly minFreeBytes = 1024 ** 3,
+  ) {}
 
   async build(req: ImageBuildRequest): Promise<string> {
+    await this.requireDiskSpace();
     for (const image of req.baseImages) await this.requireImage(image);
     const stream = await this.docker.buildImage(req.context, {
       t: req.tag,
@@ -81,6 +87,20 @@ export class ImageBuilder {
       stream.on('close', () => finish());
       stream.on('error', (err: Error) => finish(err));
     });
+  }
+
+  private async requireDiskSpace(): Promise<void> {
+    let free: number;
+    try {
+      const { DockerRootDir } = await this.docker.info();
+      const stats = fs.statfsSync(DockerRootDir);
+      free = stats.bavail * stats.bsize;
+    } catch {
+      return; // Docker's directory is not visible from here (a remote engine): let Docker report it
+    }
+    if (free < this.minFreeBytes) {
+      throw new WidemeshError('DISK_FULL', `only ${Math.round(free / 1048576)} MiB free for Docker images; free some space (docker system df shows where it went)`);
+    }
   }
 
   /** A missing base image is pulled once, with a short bound, so an unreachable registry fails fast and by name. */
