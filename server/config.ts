@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -8,7 +9,7 @@ export interface Config {
   routerPort: number;
   domain: string;
   dataDir: string;
-  racks: string[];
+  racks: RackConfig[];
   buildTimeoutMs: number;
   healthcheckTimeoutMs: number;
   drainMs: number;
@@ -17,6 +18,54 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+interface GcpProvider { type: 'gcp'; project: string; credentials: { client_email: string; private_key: string } | 'none'; registry: string; endpoint?: string }
+interface AwsProvider {
+  type: 'aws'; accessKeyId: string; secretAccessKey: string; registry: string; endpoint?: string; accessRoleArn?: string;
+  registryAuth?: { username: string; password: string; serveraddress: string }; serviceUrlScheme?: 'http' | 'https';
+}
+export type RackConfig =
+  | { kind: 'local'; name: string }
+  | { kind: 'cloud-run'; name: string; location: string; provider: GcpProvider }
+  | { kind: 'app-runner'; name: string; region: string; provider: AwsProvider };
+
+/**
+ * WIDEMESH_RACKS_FILE: {"providers": {NAME: {...}}, "racks": [{"kind", "provider", "location"|"region"} | {"kind": "local", "name"}]}.
+ * Provider credentials live in this file (keep it 0600); they are never logged or returned by the API.
+ */
+function readRacksFile(file: string): RackConfig[] {
+  let parsed: any;
+  try { parsed = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (err) { throw new ConfigError(`WIDEMESH_RACKS_FILE ${file}: ${(err as Error).message}`); }
+  const providers = parsed?.providers ?? {};
+  const racks = (parsed?.racks ?? []) as any[];
+  const need = (cond: unknown, what: string) => { if (!cond) throw new ConfigError(`WIDEMESH_RACKS_FILE: ${what}`); };
+  const endpointOk = (e: unknown) => e === undefined || (typeof e === 'string' && /^https?:\/\//.test(e));
+  return racks.map((rack, i) => {
+    if (rack?.kind === 'local') {
+      need(typeof rack.name === 'string' && /^local-[a-z0-9]{1,20}$/.test(rack.name), `racks[${i}].name must be local-<name>`);
+      return { kind: 'local', name: rack.name };
+    }
+    const provider = providers[rack?.provider];
+    need(provider, `racks[${i}].provider "${rack?.provider}" is not among the providers`);
+    need(typeof provider.registry === 'string' && provider.registry.length > 0, `provider ${rack.provider} needs "registry" (where images are pushed)`);
+    need(endpointOk(provider.endpoint), `provider ${rack.provider}: endpoint must be an http(s) URL`);
+    if (rack.kind === 'cloud-run') {
+      need(provider.type === 'gcp' && typeof provider.project === 'string', `racks[${i}] (cloud-run) needs a gcp provider with a project`);
+      need(typeof rack.location === 'string' && /^[a-z0-9-]+$/.test(rack.location), `racks[${i}].location is required (e.g. europe-west1)`);
+      const creds = provider.credentials;
+      need(creds === 'none' ? provider.endpoint : typeof creds?.client_email === 'string' && typeof creds?.private_key === 'string',
+        `provider ${rack.provider} needs credentials (a service account key with client_email and private_key)`);
+      return { kind: 'cloud-run', name: rack.location, location: rack.location, provider };
+    }
+    if (rack.kind === 'app-runner') {
+      need(provider.type === 'aws' && typeof provider.accessKeyId === 'string' && typeof provider.secretAccessKey === 'string',
+        `racks[${i}] (app-runner) needs an aws provider with accessKeyId and secretAccessKey`);
+      need(typeof rack.region === 'string' && /^[a-z0-9-]+$/.test(rack.region), `racks[${i}].region is required (e.g. us-east-1)`);
+      return { kind: 'app-runner', name: rack.region, region: rack.region, provider };
+    }
+    throw new ConfigError(`WIDEMESH_RACKS_FILE: racks[${i}].kind must be local, cloud-run or app-runner`);
+  });
+}
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -33,11 +82,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
     throw new ConfigError(`WIDEMESH_DOMAIN "${domain}" is not a valid domain name`);
   }
-  const racks = (env.WIDEMESH_RACKS ?? 'local-a,local-b').split(',').map((r) => r.trim()).filter(Boolean);
-  if (racks.length < 2) throw new ConfigError('WIDEMESH_RACKS must name at least two racks (an environment runs in two regions)');
-  for (const rack of racks) {
+  const localNames = (env.WIDEMESH_RACKS ?? 'local-a,local-b').split(',').map((r) => r.trim()).filter(Boolean);
+  for (const rack of localNames) {
     if (!/^local-[a-z0-9]{1,20}$/.test(rack)) throw new ConfigError(`WIDEMESH_RACKS: "${rack}" is not a local rack name (local-<name>)`);
   }
+  const racks: RackConfig[] = env.WIDEMESH_RACKS_FILE ? readRacksFile(env.WIDEMESH_RACKS_FILE) : localNames.map((name) => ({ kind: 'local', name }));
+  if (racks.length < 2) throw new ConfigError('at least two racks are needed (an environment runs in two regions)');
+  if (new Set(racks.map((r) => r.name)).size !== racks.length) throw new ConfigError('rack names must be unique');
   return {
     host: env.WIDEMESH_HOST ?? '127.0.0.1',
     apiPort: int(env, 'WIDEMESH_PORT', 7070, 0, 65535),

@@ -20,7 +20,10 @@ import { GitRepos, parseGitUrl } from './git/index.ts';
 import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
 import { Pipeline } from './pipeline.ts';
+import { AppRunnerRack } from './racks/app-runner.ts';
+import { CloudRunRack } from './racks/cloud-run.ts';
 import { LocalRack } from './racks/local.ts';
+import type { Rack } from './racks/rack.ts';
 import { reconcile } from './racks/reconcile.ts';
 import { ensureRouter } from './router/process.ts';
 import { SecretBox } from './secrets.ts';
@@ -56,7 +59,21 @@ const endpointUrl = (env: Environment) => {
   return `http://${host}:${config.routerPort}/`;
 };
 
-const racks = config.racks.map((name) => new LocalRack(name, docker, { installationId, healthcheckTimeoutMs: config.healthcheckTimeoutMs }));
+const CLOUD_DEPLOY_TIMEOUT_MS = 15 * 60 * 1000;
+const racks: Rack[] = config.racks.map((rack) => {
+  switch (rack.kind) {
+    case 'local':
+      return new LocalRack(rack.name, docker, { installationId, healthcheckTimeoutMs: config.healthcheckTimeoutMs });
+    case 'cloud-run':
+      return new CloudRunRack({ ...rack.provider, name: rack.name, location: rack.location, timeoutMs: CLOUD_DEPLOY_TIMEOUT_MS }, docker);
+    case 'app-runner':
+      return new AppRunnerRack({
+        ...rack.provider, name: rack.name, region: rack.region, timeoutMs: CLOUD_DEPLOY_TIMEOUT_MS,
+        credentials: { accessKeyId: rack.provider.accessKeyId, secretAccessKey: rack.provider.secretAccessKey },
+        serviceUrlScheme: rack.provider.serviceUrlScheme ?? 'https',
+      }, docker);
+  }
+});
 const logs = new LogBus(store);
 const locks = new AppLocks();
 const nodeVersions = publishedNodeVersions();

@@ -197,9 +197,15 @@ export class Pipeline {
       }
     } catch (err) {
       for (const { rack, previous, placement } of moved.reverse()) {
+        const previousRelease = previous && store.getReleaseById(previous.releaseId);
+        log.step(`Returning ${rack.name} to ${previousRelease ? `v${previousRelease.version}` : 'nothing (first release)'}`);
         if (previous) store.setPlacement(previous);
         else store.removePlacement(env.id, rack.name);
-        await rack.stop(placement.instances);
+        try {
+          await rack.revert(placement.instances, previousRelease ? { ...spec, version: previousRelease.version, image: previousRelease.image, processes: previousRelease.processes, config: previousRelease.config } : undefined, log);
+        } catch (revertErr) {
+          log.error(`could not return ${rack.name} to the previous release: ${errorMessage(revertErr)}`);
+        }
       }
       const message = `Release v${release.version} failed: ${errorMessage(err)}`;
       store.finishRelease(release.id, 'failed', message);

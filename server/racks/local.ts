@@ -49,6 +49,8 @@ function answers(port: number): Promise<boolean> {
 
 /** A rack on the local Docker engine: containers on host networking, each bound to its own loopback port. */
 export class LocalRack implements Rack {
+  readonly reconcilable = true;
+
   constructor(
     readonly name: string,
     private readonly docker: Docker,
@@ -143,6 +145,11 @@ export class LocalRack implements Rack {
       } catch { /* already gone */ }
       reservedPorts.delete(instance.port);
     }));
+  }
+
+  /** The previous release's containers still run (they were never stopped): dropping the new ones is enough. */
+  async revert(started: Instance[]): Promise<void> {
+    await this.stop(started);
   }
 
   async list(): Promise<FoundInstance[]> {

@@ -21,9 +21,14 @@ export interface FoundInstance extends Instance { running: boolean }
  */
 export interface Rack {
   readonly name: string;
+  /** Local racks hold containers to adopt after a restart; cloud racks hold services that keep running on their own. */
+  readonly reconcilable: boolean;
   /** Starts the release's web instance and resolves once it answers HTTP; cleans up after itself on failure. */
   start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]>;
+  /** Stops instances that no longer receive traffic. */
   stop(instances: Instance[]): Promise<void>;
+  /** Undoes a start whose rollout failed elsewhere: back to `previous`, or nothing when there was none. */
+  revert(started: Instance[], previous: ReleaseSpec | undefined, log: BuildLog): Promise<void>;
   /** Every instance this rack holds for this installation, running or not. */
   list(): Promise<FoundInstance[]>;
   /** Starts again an instance that exists but stopped (crash, engine restart). */

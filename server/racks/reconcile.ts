@@ -15,7 +15,7 @@ export async function reconcile(store: Store, racks: Rack[], logger: pino.Logger
   const report: ReconcileReport = { adopted: 0, revived: 0, replaced: 0, removed: 0 };
   const placements = store.allPlacements();
   const log = operatorLog(logger);
-  for (const rack of racks) {
+  for (const rack of racks.filter((r) => r.reconcilable)) {
     const found = new Map((await rack.list()).map((i) => [i.id, i]));
     const wanted = new Set<string>();
     for (const placement of placements.filter((p) => p.rack === rack.name)) {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { Environment, Instance, Store } from '../store/index.ts';
 
 /** One routed request, for the `router` log source. */
@@ -23,6 +24,7 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
   const quarantineMs = options.quarantineMs ?? 5000;
   const unhealthyUntil = new Map<string, number>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const tlsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
   const suffix = `.${options.domain}`;
 
   const resolve = (hostHeader: string | undefined): { env: Environment; instances: Instance[] } | undefined => {
@@ -78,7 +80,10 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
     headers['x-forwarded-for'] = [forwardedFor, req.socket.remoteAddress].filter(Boolean).join(', ');
     headers['x-forwarded-host'] = req.headers.host;
     headers['x-forwarded-proto'] = 'http';
-    const upstream = http.request({ host: instance.host, port: instance.port, method: req.method, path: req.url, headers, agent }, (answer) => {
+    // cloud services route by their own host name
+    if (instance.tls) headers.host = instance.host;
+    const request = instance.tls ? https.request : http.request;
+    const upstream = request({ host: instance.host, port: instance.port, method: req.method, path: req.url, headers, agent: instance.tls ? tlsAgent : agent }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, Object.fromEntries(Object.entries(answer.headers).filter(([k]) => !HOP_BY_HOP.has(k))));
       answer.pipe(res);
       answer.on('error', () => res.destroy());

@@ -18,7 +18,7 @@ export interface Release {
   status: ReleaseStatus; error: string | null; createdAt: string;
 }
 /** One running copy of a service, as the router reaches it. */
-export interface Instance { id: string; service: string; host: string; port: number }
+export interface Instance { id: string; service: string; host: string; port: number; /** reached over HTTPS (cloud racks) */ tls?: boolean }
 /** An app's connection to a GitHub or Bitbucket repository; secret and credentials are sealed. */
 export interface Repository {
   appId: number; provider: 'github' | 'bitbucket'; cloneUrl: string; sealedSecret: string;

@@ -1,0 +1,135 @@
+import {
+  AppRunnerClient, CreateServiceCommand, DeleteServiceCommand, DescribeServiceCommand, ListOperationsCommand, ListServicesCommand,
+  UpdateServiceCommand, type SourceConfiguration,
+} from '@aws-sdk/client-apprunner';
+import type Docker from 'dockerode';
+import { WidemeshError, errorMessage } from '../errors.ts';
+import type { BuildLog } from '../logs/index.ts';
+import type { Instance } from '../store/index.ts';
+import { cloudServiceName, instanceFromUrl, pushImage, withRetries, type RegistryAuth } from './cloud-common.ts';
+import type { FoundInstance, OutputLine, Rack, ReleaseSpec } from './rack.ts';
+
+export interface AppRunnerRackConfig {
+  name: string;
+  region: string;
+  /** ECR repository prefix, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/widemesh. */
+  registry: string;
+  registryAuth?: RegistryAuth;
+  /** The role App Runner assumes to pull from private ECR. */
+  accessRoleArn?: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  /** An emulator's http://host:port; production talks to App Runner's regional endpoint. */
+  endpoint?: string;
+  /** ServiceUrl carries no scheme; App Runner serves https (an emulator may say http). */
+  serviceUrlScheme: 'https' | 'http';
+  timeoutMs: number;
+}
+
+const CONTAINER_PORT = '8080';
+const POLL_MS = 300;
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'ROLLBACK_SUCCEEDED', 'ROLLBACK_FAILED']);
+
+function transient(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown; code?: string };
+  const status = e.$metadata?.httpStatusCode;
+  return ['ThrottlingException', 'TooManyRequestsException', 'InternalServiceErrorException', 'ServiceUnavailableException'].includes(e.name ?? '')
+    || status === 429 || (status !== undefined && status >= 500) || Boolean(e.$retryable) || ['ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(String(e.code));
+}
+
+/**
+ * An App Runner region as a rack. App Runner reports a failed deployment as a silent
+ * rollback while the service stays RUNNING, so success is read from the operation itself.
+ * (App Runner takes no new AWS customers since 2026; existing accounts only.)
+ */
+export class AppRunnerRack implements Rack {
+  readonly reconcilable = false;
+  private readonly client: AppRunnerClient;
+
+  constructor(private readonly config: AppRunnerRackConfig, private readonly docker: Docker) {
+    this.client = new AppRunnerClient({
+      region: config.region,
+      credentials: config.credentials, // explicit: the SDK never goes looking in the environment or IMDS
+      maxAttempts: 1, // retries are ours (bounded, logged)
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    });
+  }
+
+  get name(): string { return this.config.name; }
+
+  private call<T>(what: string, log: BuildLog, fn: () => Promise<T>): Promise<T> {
+    return withRetries(`App Runner in ${this.config.region}: ${what}`, transient, log, fn).catch((err) => {
+      throw new WidemeshError(transient(err) ? 'APP_RUNNER_UNAVAILABLE' : 'APP_RUNNER_REFUSED', `App Runner in ${this.config.region} refused ${what}: ${errorMessage(err)}`);
+    });
+  }
+
+  private async findService(serviceName: string, log: BuildLog): Promise<string | undefined> {
+    let NextToken: string | undefined;
+    do {
+      const page = await this.call('ListServices', log, () => this.client.send(new ListServicesCommand({ NextToken })));
+      const found = page.ServiceSummaryList?.find((s) => s.ServiceName === serviceName && s.Status !== 'DELETED');
+      if (found) return found.ServiceArn;
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return undefined;
+  }
+
+  async start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]> {
+    const image = await pushImage(this.docker, spec.image, `${this.config.registry}/${spec.app}:${spec.environment}-v${spec.version}`, this.config.registryAuth, log);
+    log.info(`pushed ${image}`);
+    const serviceName = cloudServiceName(spec.app, spec.environment);
+    const source: SourceConfiguration = {
+      AutoDeploymentsEnabled: false,
+      ImageRepository: {
+        ImageIdentifier: image,
+        ImageRepositoryType: 'ECR',
+        ImageConfiguration: { Port: CONTAINER_PORT, RuntimeEnvironmentVariables: spec.config, ...(spec.processes.web ? { StartCommand: spec.processes.web } : {}) },
+      },
+      ...(this.config.accessRoleArn ? { AuthenticationConfiguration: { AccessRoleArn: this.config.accessRoleArn } } : {}),
+    };
+    const arn = await this.findService(serviceName, log);
+    const started = arn
+      ? await this.call('UpdateService', log, () => this.client.send(new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source })))
+      : await this.call('CreateService', log, () => this.client.send(new CreateServiceCommand({ ServiceName: serviceName, SourceConfiguration: source })));
+    const serviceArn = started.Service!.ServiceArn!;
+    const outcome = await this.waitForOperation(serviceArn, started.OperationId!, log);
+    const service = (await this.call('DescribeService', log, () => this.client.send(new DescribeServiceCommand({ ServiceArn: serviceArn })))).Service!;
+    if (outcome !== 'SUCCEEDED' || service.Status !== 'RUNNING') {
+      const rolledBack = outcome === 'ROLLBACK_SUCCEEDED' ? ' (App Runner rolled the service back to the version it ran before)' : '';
+      throw new WidemeshError('APP_RUNNER_DEPLOY_FAILED', `App Runner in ${this.config.region}: the deployment ended ${outcome}, service ${service.Status}${rolledBack}`);
+    }
+    const url = `${this.config.serviceUrlScheme}://${service.ServiceUrl}`;
+    log.info(`serves ${url}`);
+    return [instanceFromUrl(`${serviceArn}#${started.OperationId}`, url)];
+  }
+
+  private async waitForOperation(serviceArn: string, operationId: string, log: BuildLog): Promise<string> {
+    const deadline = Date.now() + this.config.timeoutMs;
+    for (;;) {
+      const { OperationSummaryList } = await this.call('ListOperations', log, () => this.client.send(new ListOperationsCommand({ ServiceArn: serviceArn, MaxResults: 20 })));
+      const status = OperationSummaryList?.find((o) => o.Id === operationId)?.Status;
+      if (status && TERMINAL.has(status)) return status;
+      if (Date.now() > deadline) throw new WidemeshError('APP_RUNNER_TIMEOUT', `App Runner in ${this.config.region}: the deployment did not finish within ${Math.round(this.config.timeoutMs / 1000)}s`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  async stop(): Promise<void> {}
+
+  async revert(started: Instance[], previous: ReleaseSpec | undefined, log: BuildLog): Promise<void> {
+    if (previous) {
+      await this.start(previous, log);
+      return;
+    }
+    for (const serviceArn of new Set(started.map((i) => i.id.split('#')[0]!))) {
+      await this.call('DeleteService', log, () => this.client.send(new DeleteServiceCommand({ ServiceArn: serviceArn })));
+    }
+  }
+
+  async list(): Promise<FoundInstance[]> { return []; }
+  async revive(): Promise<boolean> { return true; }
+
+  async output(_instance: Instance, _options: unknown, _onLine: (line: OutputLine) => void, onEnd: () => void): Promise<() => void> {
+    onEnd(); // CloudWatch Logs is not wired yet
+    return () => {};
+  }
+}

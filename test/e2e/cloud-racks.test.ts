@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAppRunner } from '../emulators/app-runner.ts';
+import { startCloudRun } from '../emulators/cloud-run.ts';
+import { startRegistry } from '../emulators/registry.ts';
+import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
+import { api, docker, request, startServer, viaRouter, type TestServer } from '../helpers/server.ts';
+
+const AWS_SECRET = 'aws-secret-key-that-must-not-leak';
+
+describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emulators', () => {
+  let server: TestServer;
+  let registry: Awaited<ReturnType<typeof startRegistry>>;
+  let cloudRun: Awaited<ReturnType<typeof startCloudRun>>;
+  let appRunner: Awaited<ReturnType<typeof startAppRunner>>;
+  let repo: string;
+  const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-cloud-'));
+
+  const deploy = (html: string) => {
+    fs.writeFileSync(path.join(repo, 'index.html'), html);
+    commitAll(repo, html);
+    return push(repo, remoteUrl(server, 'globe'));
+  };
+  const cloudRunService = () => [...cloudRun.services.values()][0]!;
+  const appRunnerService = () => [...appRunner.services.values()][0]!;
+  const body = async (url: string) => (await request(url)).body;
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    cloudRun = await startCloudRun(docker);
+    appRunner = await startAppRunner(docker);
+    const racksFile = path.join(configDir, 'racks.json');
+    fs.writeFileSync(racksFile, JSON.stringify({
+      providers: {
+        gcp: { type: 'gcp', project: 'widemesh-demo', credentials: 'none', endpoint: `http://127.0.0.1:${cloudRun.port}`, registry: `${registry.host}/gcp` },
+        aws: {
+          type: 'aws', accessKeyId: 'AKIDWIDEMESHTEST', secretAccessKey: AWS_SECRET, endpoint: `http://127.0.0.1:${appRunner.port}`,
+          registry: `${registry.host}/aws`, serviceUrlScheme: 'http',
+        },
+      },
+      racks: [{ kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' }, { kind: 'app-runner', provider: 'aws', region: 'us-east-1' }],
+    }), { mode: 0o600 });
+    server = await startServer({ WIDEMESH_RACKS_FILE: racksFile });
+    repo = appRepo('static-site');
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await server?.cleanup();
+    await cloudRun?.close();
+    await appRunner?.close();
+    await registry?.stop();
+    for (const image of await docker.listImages({ filters: { reference: [`${registry?.host}/*`] } })) {
+      await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+    }
+    fs.rmSync(configDir, { recursive: true, force: true });
+  });
+
+  it('rolls a push out to both clouds, records their URLs, and routes to them', async () => {
+    const result = await deploy('<h1>v1</h1>');
+    expect(result.output).toContain('Releasing v1 to europe-west1');
+    expect(result.output).toContain('Releasing v1 to us-east-1');
+    expect(result.code).toBe(0);
+    const second = await deploy('<h1>v2</h1>');
+    expect(second.code).toBe(0);
+    expect(cloudRunService().image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    expect(cloudRunService().state).toBe('CONDITION_SUCCEEDED');
+    expect(cloudRunService().public).toBe(true);
+    expect(appRunnerService().status).toBe('RUNNING');
+    expect(await body(cloudRunService().uri)).toBe('<h1>v2</h1>');
+    expect(await body(`http://${appRunnerService().url}`)).toBe('<h1>v2</h1>');
+    expect((await viaRouter(server, 'globe.localhost')).body).toBe('<h1>v2</h1>');
+    const app = await api(server, 'GET', '/api/apps/globe');
+    expect(app.json.environments[0].racks.map((r: { rack: string; release: number }) => `${r.rack} v${r.release}`)).toEqual(['europe-west1 v2', 'us-east-1 v2']);
+  });
+
+  it('returns the first cloud to the previous release when App Runner silently rolls back', async () => {
+    const before = cloudRunService().image;
+    appRunner.faults.silentRollback = true;
+    const result = await deploy('<h1>v3 never lands</h1>');
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('ROLLBACK_SUCCEEDED');
+    expect(result.output).toContain('Returning europe-west1 to v2');
+    expect(cloudRunService().image).toBe(before);
+    expect(await body(cloudRunService().uri)).toBe('<h1>v2</h1>');
+    expect(await body(`http://${appRunnerService().url}`)).toBe('<h1>v2</h1>');
+    expect((await viaRouter(server, 'globe.localhost')).body).toBe('<h1>v2</h1>');
+  });
+
+  it('rejects a push whose Cloud Run revision never becomes ready, touching nothing else', async () => {
+    const appRunnerImage = appRunnerService().image;
+    cloudRun.faults.neverReady = true;
+    const result = await deploy('<h1>v4 never ready</h1>');
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/is not ready and cannot serve traffic/);
+    expect(result.output).not.toContain('Releasing v4 to us-east-1');
+    expect(appRunnerService().image).toBe(appRunnerImage);
+    expect((await viaRouter(server, 'globe.localhost')).body).toBe('<h1>v2</h1>');
+  });
+
+  it('retries throttling and unavailability, then deploys', async () => {
+    cloudRun.faults.transient = { count: 2, status: 503 };
+    appRunner.faults.transient = { count: 2, type: 'ThrottlingException' };
+    const result = await deploy('<h1>v5</h1>');
+    expect(result.output).toMatch(/retrying in \d+ ms/);
+    expect(result.code).toBe(0);
+    expect((await viaRouter(server, 'globe.localhost')).body).toBe('<h1>v5</h1>');
+  });
+
+  it('fails fast on an authentication error with the provider\'s message, and puts Cloud Run back', async () => {
+    appRunner.faults.denied = true;
+    const started = Date.now();
+    const result = await deploy('<h1>v6 denied</h1>');
+    appRunner.faults.denied = false;
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('The security token included in the request is invalid');
+    expect(result.output).not.toMatch(/ListServices: .*retrying/);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(await body(cloudRunService().uri)).toBe('<h1>v5</h1>');
+  });
+
+  it('never shows provider credentials in logs, API answers or the database', async () => {
+    const builds = (await api(server, 'GET', '/api/apps/globe/builds')).json as { id: number }[];
+    for (const build of builds) expect((await api(server, 'GET', `/api/apps/globe/builds/${build.id}/log`)).body).not.toContain(AWS_SECRET);
+    expect((await api(server, 'GET', '/api/apps/globe')).body).not.toContain(AWS_SECRET);
+    for (const file of fs.readdirSync(server.dataDir).filter((f) => f.startsWith('widemesh.db'))) {
+      expect(fs.readFileSync(path.join(server.dataDir, file)).includes(AWS_SECRET)).toBe(false);
+    }
+    expect(server.output()).not.toContain(AWS_SECRET);
+  });
+});
