@@ -48,9 +48,10 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
 
   afterAll(async () => {
     await server?.stop();
-    await server?.cleanup();
+    // the emulators' containers run the app's images: stop them before the images go
     await cloudRun?.close();
     await appRunner?.close();
+    await server?.cleanup();
     await registry?.stop();
     for (const image of await docker.listImages({ filters: { reference: [`${registry?.host}/*`] } })) {
       await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
