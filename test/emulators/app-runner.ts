@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type Docker from 'dockerode';
-import { LocalServiceHost } from './backing.ts';
+import { LocalServiceHost, listenEmulator } from './backing.ts';
 
 export interface AppRunnerFaults {
   /** The next N requests fail with a retryable error. */
@@ -108,11 +108,5 @@ export async function startAppRunner(docker: Docker) {
         return fail(res, 'InvalidRequestException', `unknown operation ${target}`);
     }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as { port: number }).port,
-    faults,
-    services,
-    async close() { server.close(); await host.close(); },
-  };
+  return await listenEmulator(server, host, faults, services);
 }

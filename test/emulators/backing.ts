@@ -87,3 +87,14 @@ function answers(port: number): Promise<boolean> {
     req.on('error', () => resolve(false));
   });
 }
+
+/** Starts an emulator's HTTP server on a loopback port and hands back its controls. */
+export async function listenEmulator<F, S>(server: http.Server, host: LocalServiceHost, faults: F, services: S) {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as { port: number }).port,
+    faults,
+    services,
+    async close() { server.close(); await host.close(); },
+  };
+}

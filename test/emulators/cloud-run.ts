@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type Docker from 'dockerode';
-import { LocalServiceHost } from './backing.ts';
+import { LocalServiceHost, listenEmulator } from './backing.ts';
 
 /** Faults the next calls run into. */
 export interface CloudRunFaults {
@@ -122,11 +122,5 @@ export async function startCloudRun(docker: Docker) {
     }
     fail(res, 404, 'NOT_FOUND', `no route ${req.method} ${url.pathname}`);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as { port: number }).port,
-    faults,
-    services,
-    async close() { server.close(); await host.close(); },
-  };
+  return await listenEmulator(server, host, faults, services);
 }
