@@ -36,9 +36,14 @@ export type RackConfig =
 function readRacksFile(file: string): RackConfig[] {
   let parsed: any;
   try { parsed = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (err) { throw new ConfigError(`WIDEMESH_RACKS_FILE ${file}: ${(err as Error).message}`); }
-  const providers = parsed?.providers ?? {};
-  const racks = (parsed?.racks ?? []) as any[];
-  const need = (cond: unknown, what: string) => { if (!cond) throw new ConfigError(`WIDEMESH_RACKS_FILE: ${what}`); };
+  return resolveRacks(parsed?.racks ?? [], parsed?.providers ?? {}, 'WIDEMESH_RACKS_FILE');
+}
+
+/** Rack specs (`{kind, provider, location|region}` or `{kind: 'local', name}`) checked against the providers they name. */
+export function resolveRacks(rawRacks: unknown, providers: Record<string, any>, where: string): RackConfig[] {
+  if (!Array.isArray(rawRacks)) throw new ConfigError(`${where}: racks must be a list`);
+  const racks = rawRacks as any[];
+  const need = (cond: unknown, what: string) => { if (!cond) throw new ConfigError(`${where}: ${what}`); };
   const endpointOk = (e: unknown) => e === undefined || (typeof e === 'string' && /^https?:\/\//.test(e));
   return racks.map((rack, i) => {
     if (rack?.kind === 'local') {
@@ -63,8 +68,23 @@ function readRacksFile(file: string): RackConfig[] {
       need(typeof rack.region === 'string' && /^[a-z0-9-]+$/.test(rack.region), `racks[${i}].region is required (e.g. us-east-1)`);
       return { kind: 'app-runner', name: rack.region, region: rack.region, provider };
     }
-    throw new ConfigError(`WIDEMESH_RACKS_FILE: racks[${i}].kind must be local, cloud-run or app-runner`);
+    throw new ConfigError(`${where}: racks[${i}].kind must be local, cloud-run or app-runner`);
   });
+}
+
+/** A provider's settings as given to the API or the racks file: checked before anything is stored. */
+export function assertProvider(p: any, where: string): void {
+  const need = (cond: unknown, what: string) => { if (!cond) throw new ConfigError(`${where}: ${what}`); };
+  need(p && (p.type === 'gcp' || p.type === 'aws'), 'type must be "gcp" or "aws"');
+  need(typeof p.registry === 'string' && p.registry.length > 0, 'registry (where images are pushed) is required');
+  need(p.endpoint === undefined || (typeof p.endpoint === 'string' && /^https?:\/\//.test(p.endpoint)), 'endpoint must be an http(s) URL');
+  if (p.type === 'gcp') {
+    need(typeof p.project === 'string', 'project is required');
+    need(p.credentials === 'none' ? p.endpoint : typeof p.credentials?.client_email === 'string' && typeof p.credentials?.private_key === 'string',
+      'credentials (a service account key with client_email and private_key) are required');
+  } else {
+    need(typeof p.accessKeyId === 'string' && typeof p.secretAccessKey === 'string', 'accessKeyId and secretAccessKey are required');
+  }
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

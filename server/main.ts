@@ -14,7 +14,7 @@ import { attachLogStream } from './api/log-stream.ts';
 import { isAuthorized } from './api/auth.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { nodeStacks, publishedNodeVersions } from './build/node-versions.ts';
-import { readConfig } from './config.ts';
+import { readConfig, type RackConfig } from './config.ts';
 import { errorMessage } from './errors.ts';
 import { GitRepos, parseGitUrl } from './git/index.ts';
 import { AppLocks } from './locks.ts';
@@ -24,6 +24,7 @@ import { AppRunnerRack } from './racks/app-runner.ts';
 import { CloudRunRack } from './racks/cloud-run.ts';
 import { LocalRack } from './racks/local.ts';
 import type { Rack } from './racks/rack.ts';
+import { RackSet } from './racks/rack-set.ts';
 import { reconcile } from './racks/reconcile.ts';
 import { ensureRouter } from './router/process.ts';
 import { SecretBox } from './secrets.ts';
@@ -60,7 +61,7 @@ const endpointUrl = (env: Environment) => {
 };
 
 const CLOUD_DEPLOY_TIMEOUT_MS = 15 * 60 * 1000;
-const racks: Rack[] = config.racks.map((rack) => {
+const buildRack = (rack: RackConfig): Rack => {
   switch (rack.kind) {
     case 'local':
       return new LocalRack(rack.name, docker, { installationId, healthcheckTimeoutMs: config.healthcheckTimeoutMs });
@@ -73,7 +74,9 @@ const racks: Rack[] = config.racks.map((rack) => {
         serviceUrlScheme: rack.provider.serviceUrlScheme ?? 'https',
       }, docker);
   }
-});
+};
+const secrets = SecretBox.open(config.dataDir, process.env.WIDEMESH_SECRET_KEY);
+const racks = new RackSet(store, secrets, buildRack, config.racks);
 const logs = new LogBus(store);
 const locks = new AppLocks();
 const nodeVersions = publishedNodeVersions();
@@ -92,10 +95,9 @@ await git.installHooks();
 const hookSecret = crypto.randomBytes(32).toString('hex');
 process.env.WIDEMESH_HOOK_SECRET = hookSecret;
 
-const secrets = SecretBox.open(config.dataDir, process.env.WIDEMESH_SECRET_KEY);
 const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
 const publicUrl = process.env.WIDEMESH_PUBLIC_URL ?? `http://${config.host}:${config.apiPort}`;
-const api = createApi({ store, pipeline, logs, git, racks, locks, hookSecret, endpointUrl, logger, webhooks: { store, secrets, deployer, publicUrl } });
+const api = createApi({ store, pipeline, logs, git, racks, locks, hookSecret, endpointUrl, logger, webhooks: { store, secrets, deployer, publicUrl }, secrets });
 
 const server = http.createServer(async (req, res) => {
   const gitRequest = parseGitUrl(req.url ?? '/');
@@ -137,7 +139,7 @@ const apiPort = (server.address() as { port: number }).port;
 process.env.WIDEMESH_HOOK_URL = `http://${config.host}:${apiPort}/`;
 
 const router = await ensureRouter({ dataDir: config.dataDir, host: config.host, port: config.routerPort, logger });
-const report = await reconcile(store, racks, logger);
+const report = await reconcile(store, racks.local(), logger);
 logger.info({ ...report, router: router.adopted ? 'adopted' : 'started' }, 'racks reconciled');
 
 const base = `http://${config.host}:${apiPort}`;

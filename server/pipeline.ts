@@ -8,6 +8,7 @@ import { WidemeshError, errorMessage, notFound } from './errors.ts';
 import type { AppLocks } from './locks.ts';
 import type { BuildLog, LogBus } from './logs/index.ts';
 import type { Rack } from './racks/rack.ts';
+import type { RackSet } from './racks/rack-set.ts';
 import type { Build, Environment, Placement, Release, Store } from './store/index.ts';
 
 export interface PipelineOptions {
@@ -24,7 +25,7 @@ export interface PipelineDeps {
   logs: LogBus;
   builder: ImageBuilder;
   docker: Docker;
-  racks: Rack[];
+  racks: RackSet;
   locks: AppLocks;
   detectContext: () => Promise<DetectContext>;
   logger: pino.Logger;
@@ -179,21 +180,29 @@ export class Pipeline {
    * instances it had (still running), so the previous release never stops serving.
    */
   private async release(env: Environment, draft: ReleaseDraft, log: BuildLog): Promise<Release> {
-    const { store, racks, options } = this.deps;
+    const { store } = this.deps;
     for (const value of Object.values(draft.config)) log.addSecret(value);
+    const { racks, parallel } = this.deps.racks.forEnvironment(env.id);
     const release = store.createRelease({ environmentId: env.id, ...draft });
     const spec = { app: env.appName, environment: env.name, version: release.version, image: draft.image, processes: draft.processes, config: draft.config };
     const moved: { rack: Rack; previous?: Placement; placement: Placement }[] = [];
+    const releaseTo = async (rack: Rack) => {
+      const started = Date.now();
+      log.step(`Releasing v${release.version} to ${rack.name}`);
+      const instances = await rack.start(spec, log);
+      const previous = store.placements(env.id).find((p) => p.rack === rack.name);
+      const placement = { environmentId: env.id, rack: rack.name, releaseId: release.id, instances };
+      store.setPlacement(placement);
+      moved.push({ rack, previous, placement });
+      log.info(`v${release.version} answers in ${rack.name} (${seconds(started)})`);
+    };
     try {
-      for (const rack of racks) {
-        const started = Date.now();
-        log.step(`Releasing v${release.version} to ${rack.name}`);
-        const instances = await rack.start(spec, log);
-        const previous = store.placements(env.id).find((p) => p.rack === rack.name);
-        const placement = { environmentId: env.id, rack: rack.name, releaseId: release.id, instances };
-        store.setPlacement(placement);
-        moved.push({ rack, previous, placement });
-        log.info(`v${release.version} answers in ${rack.name} (${seconds(started)})`);
+      if (parallel) {
+        const outcomes = await Promise.allSettled(racks.map(releaseTo));
+        const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+        if (failed) throw failed.reason;
+      } else {
+        for (const rack of racks) await releaseTo(rack);
       }
     } catch (err) {
       for (const { rack, previous, placement } of moved.reverse()) {
@@ -212,7 +221,13 @@ export class Pipeline {
       throw new WidemeshError(err instanceof WidemeshError ? err.code : 'RELEASE_FAILED', message);
     }
     store.finishRelease(release.id, 'succeeded');
-    await this.retire(moved.map(({ rack, previous }) => ({ rack, previous })));
+    // racks the environment no longer lists stop serving it once the new release is live everywhere
+    const dropped = store.placements(env.id).filter((p) => !racks.some((r) => r.name === p.rack));
+    for (const placement of dropped) store.removePlacement(env.id, placement.rack);
+    await this.retire([
+      ...moved.map(({ rack, previous }) => ({ rack, previous })),
+      ...dropped.map((previous) => ({ rack: this.deps.racks.named(env.id, previous.rack), previous })).filter((r): r is { rack: Rack; previous: Placement } => r.rack !== undefined),
+    ]);
     await this.tagRelease(draft.image, env, release.version);
     return store.getReleaseById(release.id)!;
   }

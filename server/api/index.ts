@@ -6,9 +6,11 @@ import type { AppLocks } from '../locks.ts';
 import type { BuildLog, LogBus } from '../logs/index.ts';
 import { assertAppName } from '../names.ts';
 import type { Pipeline } from '../pipeline.ts';
-import type { Rack } from '../racks/rack.ts';
+import type { RackSet } from '../racks/rack-set.ts';
 import type { Environment, Release, Store } from '../store/index.ts';
 import { isAuthorized, safeEqual } from './auth.ts';
+import type { SecretBox } from '../secrets.ts';
+import { rackRoutes } from './racks.ts';
 import { repositoryRoutes, webhookRoutes, type WebhookDeps } from './webhooks.ts';
 
 export interface ApiDeps {
@@ -16,12 +18,13 @@ export interface ApiDeps {
   pipeline: Pipeline;
   logs: LogBus;
   git: GitRepos;
-  racks: Rack[];
+  racks: RackSet;
   locks: AppLocks;
   hookSecret: string;
   endpointUrl: (env: Environment) => string;
   logger: pino.Logger;
   webhooks: WebhookDeps;
+  secrets: SecretBox;
 }
 
 const RESULT_MARKER = '\u0001widemesh-result ';
@@ -147,7 +150,7 @@ export function createApi(deps: ApiDeps): express.Express {
     await locks.run(a.name, () => {}, async () => {
       for (const env of store.listEnvironments(a.id)) {
         for (const placement of store.placements(env.id)) {
-          await racks.find((r) => r.name === placement.rack)?.stop(placement.instances);
+          await racks.named(env.id, placement.rack)?.stop(placement.instances);
         }
       }
       store.deleteApp(a.id);
@@ -211,6 +214,7 @@ export function createApi(deps: ApiDeps): express.Express {
   });
 
   api.use('/api', repositoryRoutes(deps.webhooks));
+  api.use('/api', rackRoutes({ store, secrets: deps.secrets, racks }));
 
   api.use('/api', (_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such API route' } });

@@ -6,14 +6,14 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { errorMessage } from '../errors.ts';
 import type { LogBus } from '../logs/index.ts';
 import { isAppName } from '../names.ts';
-import type { Rack } from '../racks/rack.ts';
+import type { RackSet } from '../racks/rack-set.ts';
 import type { Environment, Store } from '../store/index.ts';
 import { tokenOf } from './auth.ts';
 
 export interface LogStreamDeps {
   store: Store;
   logs: LogBus;
-  racks: Rack[];
+  racks: RackSet;
   logger: pino.Logger;
   /** JSON lines the router process appends, one per routed request. */
   accessLogFile: string;
@@ -163,7 +163,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
       };
       const attach = async () => {
         for (const placement of store.placements(env.id)) {
-          const rack = deps.racks.find((r) => r.name === placement.rack);
+          const rack = deps.racks.named(env.id, placement.rack);
           for (const instance of placement.instances) {
             if (!rack || attached.has(instance.id) || closed) continue;
             attached.add(instance.id);

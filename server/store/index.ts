@@ -242,6 +242,27 @@ export class Store {
     }));
   }
 
+  // cloud providers (settings sealed: they hold credentials) and the racks each environment runs in
+  setProvider(name: string, type: string, sealedSettings: string): void {
+    this.db.prepare('INSERT INTO providers (name, type, sealed_settings) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET type = excluded.type, sealed_settings = excluded.sealed_settings')
+      .run(name, type, sealedSettings);
+  }
+  listProviders(): { name: string; type: string; sealedSettings: string }[] {
+    return (this.db.prepare('SELECT * FROM providers ORDER BY name').all() as Row[]).map((r) => ({ name: r.name, type: r.type, sealedSettings: r.sealed_settings }));
+  }
+  removeProvider(name: string): boolean { return this.db.prepare('DELETE FROM providers WHERE name = ?').run(name).changes === 1; }
+  setEnvironmentRacks(environmentId: number, racks: unknown[], rollout: 'sequential' | 'parallel'): void {
+    this.db.prepare('INSERT INTO environment_racks (environment_id, racks, rollout) VALUES (?, ?, ?) ON CONFLICT (environment_id) DO UPDATE SET racks = excluded.racks, rollout = excluded.rollout')
+      .run(environmentId, JSON.stringify(racks), rollout);
+  }
+  environmentRacks(environmentId: number): { racks: any[]; rollout: 'sequential' | 'parallel' } | undefined {
+    const r = this.db.prepare('SELECT * FROM environment_racks WHERE environment_id = ?').get(environmentId) as Row | undefined;
+    return r && { racks: JSON.parse(r.racks), rollout: r.rollout };
+  }
+  environmentsUsingProvider(name: string): number {
+    return (this.db.prepare('SELECT racks FROM environment_racks').all() as Row[]).filter((r) => JSON.parse(r.racks).some((x: { provider?: string }) => x.provider === name)).length;
+  }
+
   /** After a crash: whatever was in flight was cut off and can never finish. */
   failInterrupted(reason: string): { builds: number; releases: number } {
     const builds = this.db.prepare("UPDATE builds SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE status = 'building'").run(reason).changes;

@@ -91,4 +91,16 @@ export const migrations: readonly string[] = [
     received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
   );
   `,
+  `
+  CREATE TABLE providers (
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL CHECK (type IN ('gcp', 'aws')),
+    sealed_settings TEXT NOT NULL
+  );
+  CREATE TABLE environment_racks (
+    environment_id INTEGER PRIMARY KEY REFERENCES environments(id) ON DELETE CASCADE,
+    racks TEXT NOT NULL,
+    rollout TEXT NOT NULL CHECK (rollout IN ('sequential', 'parallel'))
+  );
+  `,
 ];

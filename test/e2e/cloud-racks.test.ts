@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppRunner } from '../emulators/app-runner.ts';
@@ -16,7 +15,6 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
   let cloudRun: Awaited<ReturnType<typeof startCloudRun>>;
   let appRunner: Awaited<ReturnType<typeof startAppRunner>>;
   let repo: string;
-  const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-cloud-'));
 
   const deploy = (html: string) => {
     fs.writeFileSync(path.join(repo, 'index.html'), html);
@@ -31,19 +29,32 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     registry = await startRegistry();
     cloudRun = await startCloudRun(docker);
     appRunner = await startAppRunner(docker);
-    const racksFile = path.join(configDir, 'racks.json');
-    fs.writeFileSync(racksFile, JSON.stringify({
-      providers: {
-        gcp: { type: 'gcp', project: 'widemesh-demo', credentials: 'none', endpoint: `http://127.0.0.1:${cloudRun.port}`, registry: `${registry.host}/gcp` },
-        aws: {
-          type: 'aws', accessKeyId: 'AKIDWIDEMESHTEST', secretAccessKey: AWS_SECRET, endpoint: `http://127.0.0.1:${appRunner.port}`,
-          registry: `${registry.host}/aws`, serviceUrlScheme: 'http',
-        },
-      },
-      racks: [{ kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' }, { kind: 'app-runner', provider: 'aws', region: 'us-east-1' }],
-    }), { mode: 0o600 });
-    server = await startServer({ WIDEMESH_RACKS_FILE: racksFile });
+    server = await startServer();
     repo = appRepo('static-site');
+  });
+
+  it('takes providers (credentials sealed, never shown) and an environment\'s racks through the API', async () => {
+    const gcp = await api(server, 'PUT', '/api/providers/gcp', {
+      type: 'gcp', project: 'widemesh-demo', credentials: 'none', endpoint: `http://127.0.0.1:${cloudRun.port}`, registry: `${registry.host}/gcp`,
+    });
+    expect(gcp.status).toBe(200);
+    const aws = await api(server, 'PUT', '/api/providers/aws', {
+      type: 'aws', accessKeyId: 'AKIDWIDEMESHTEST', secretAccessKey: AWS_SECRET, endpoint: `http://127.0.0.1:${appRunner.port}`,
+      registry: `${registry.host}/aws`, serviceUrlScheme: 'http',
+    });
+    expect(aws.body).not.toContain(AWS_SECRET);
+    expect((await api(server, 'PUT', '/api/providers/bad', { type: 'aws', registry: 'r' })).json.error.message).toMatch(/accessKeyId and secretAccessKey are required/);
+    expect((await api(server, 'GET', '/api/providers')).json).toEqual([{ name: 'aws', type: 'aws', environments: 0 }, { name: 'gcp', type: 'gcp', environments: 0 }]);
+    expect((await api(server, 'POST', '/api/apps', { name: 'globe' })).status).toBe(201);
+    const one = await api(server, 'PUT', '/api/apps/globe/racks', { racks: [{ kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' }] });
+    expect(one.json.error.message).toMatch(/at least two racks/);
+    const missing = await api(server, 'PUT', '/api/apps/globe/racks', { racks: [{ kind: 'cloud-run', provider: 'nope', location: 'x' }, { kind: 'local', name: 'local-a' }] });
+    expect(missing.status).toBe(400);
+    const set = await api(server, 'PUT', '/api/apps/globe/racks', {
+      racks: [{ kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' }, { kind: 'app-runner', provider: 'aws', region: 'us-east-1' }],
+    });
+    expect(set.json.racks).toEqual([{ name: 'europe-west1', kind: 'cloud-run' }, { name: 'us-east-1', kind: 'app-runner' }]);
+    expect((await api(server, 'DELETE', '/api/providers/aws')).status).toBe(409);
   });
 
   afterAll(async () => {
@@ -56,7 +67,6 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     for (const image of await docker.listImages({ filters: { reference: [`${registry?.host}/*`] } })) {
       await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
     }
-    fs.rmSync(configDir, { recursive: true, force: true });
   });
 
   it('rolls a push out to both clouds, records their URLs, and routes to them', async () => {
@@ -122,10 +132,23 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     expect(await body(cloudRunService().uri)).toBe('<h1>v5</h1>');
   });
 
+  it('rolls out to both clouds at once when the environment asks for a parallel rollout', async () => {
+    const set = await api(server, 'PUT', '/api/apps/globe/racks', {
+      racks: [{ kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' }, { kind: 'app-runner', provider: 'aws', region: 'us-east-1' }], rollout: 'parallel',
+    });
+    expect(set.json.rollout).toBe('parallel');
+    const result = await deploy('<h1>v8 parallel</h1>');
+    expect(result.code).toBe(0);
+    expect(await body(cloudRunService().uri)).toBe('<h1>v8 parallel</h1>');
+    expect(await body(`http://${appRunnerService().url}`)).toBe('<h1>v8 parallel</h1>');
+  });
+
   it('never shows provider credentials in logs, API answers or the database', async () => {
     const builds = (await api(server, 'GET', '/api/apps/globe/builds')).json as { id: number }[];
     for (const build of builds) expect((await api(server, 'GET', `/api/apps/globe/builds/${build.id}/log`)).body).not.toContain(AWS_SECRET);
     expect((await api(server, 'GET', '/api/apps/globe')).body).not.toContain(AWS_SECRET);
+    expect((await api(server, 'GET', '/api/providers')).body).not.toContain(AWS_SECRET);
+    expect((await api(server, 'GET', '/api/apps/globe/racks')).body).not.toContain(AWS_SECRET);
     for (const file of fs.readdirSync(server.dataDir).filter((f) => f.startsWith('widemesh.db'))) {
       expect(fs.readFileSync(path.join(server.dataDir, file)).includes(AWS_SECRET)).toBe(false);
     }
