@@ -33,6 +33,10 @@ const HELP: Record<string, string> = {
   'repo:info': 'repo:info [-a APP] [--json]          the connected repository and its webhook URL',
   'repo:disconnect': 'repo:disconnect [-a APP]             stop deploying on pushes there',
   deliveries: 'deliveries [-a APP] [--json]         webhook deliveries and what became of them',
+  'providers:set': 'providers:set NAME                   store a cloud provider from JSON on stdin (type gcp|aws, credentials, registry, …)',
+  providers: 'providers [--json]                   list cloud providers (never their credentials)',
+  'racks:set': 'racks:set RACK RACK … [--parallel] [-a APP]   racks of the environment: PROVIDER:cloud-run:LOCATION, PROVIDER:app-runner:REGION or local-NAME',
+  racks: 'racks [-a APP] [--json]              the racks the environment rolls out to',
 };
 
 const configFile = () => process.env.WIDEMESH_CONFIG ?? path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), 'widemesh', 'config.json');
@@ -107,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
         app: { type: 'string', short: 'a' }, environment: { type: 'string', short: 'e' }, json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }, tail: { type: 'boolean', short: 't' }, source: { type: 'string' },
         build: { type: 'string' }, confirm: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' },
-        provider: { type: 'string' }, branch: { type: 'string', multiple: true }, username: { type: 'string' },
+        provider: { type: 'string' }, branch: { type: 'string', multiple: true }, username: { type: 'string' }, parallel: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -131,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
 
 type Options = {
   app?: string; environment?: string; json?: boolean; tail?: boolean; source?: string; build?: string; confirm?: string; url?: string; token?: string;
-  provider?: string; branch?: string[]; username?: string;
+  provider?: string; branch?: string[]; username?: string; parallel?: boolean;
 };
 
 async function run(command: string, opts: Options, args: string[]): Promise<void> {
@@ -265,6 +269,35 @@ async function run(command: string, opts: Options, args: string[]): Promise<void
       await call(settings, 'DELETE', `${base(appName(opts.app))}/repository`);
       out('Disconnected');
       return;
+    }
+    case 'providers:set': {
+      const name = args[0];
+      if (!name) throw new UsageError(`usage: widemesh ${HELP[command]}`);
+      let settings_: unknown;
+      try { settings_ = JSON.parse(await readStdin()); } catch { throw new UsageError('providers:set reads the provider settings as JSON on stdin'); }
+      const saved = await call(settings, 'PUT', `/api/providers/${encodeURIComponent(name)}`, settings_);
+      out(`Saved provider ${saved.name} (${saved.type}); its credentials are stored sealed and never shown again`);
+      return;
+    }
+    case 'providers': {
+      const list = await call(settings, 'GET', '/api/providers');
+      return print(list, () => (list.length ? table(list, ['name', 'type', 'environments']) : 'no providers: the local racks are used'));
+    }
+    case 'racks:set': {
+      if (args.length === 0) throw new UsageError(`usage: widemesh ${HELP[command]}`);
+      const racks = args.map((arg) => {
+        if (/^local-/.test(arg)) return { kind: 'local', name: arg };
+        const [provider, kind, place] = arg.split(':');
+        if (!provider || !place || (kind !== 'cloud-run' && kind !== 'app-runner')) throw new UsageError(`"${arg}" is not PROVIDER:cloud-run:LOCATION, PROVIDER:app-runner:REGION or local-NAME`);
+        return kind === 'cloud-run' ? { kind, provider, location: place } : { kind, provider, region: place };
+      });
+      const result = await call(settings, 'PUT', `${base(appName(opts.app))}/racks${env}`, { racks, rollout: opts.parallel ? 'parallel' : 'sequential' });
+      out(`Racks of ${result.environment}: ${result.racks.map((r: { name: string }) => r.name).join(', ')} (${result.rollout}); ${result.note}`);
+      return;
+    }
+    case 'racks': {
+      const result = await call(settings, 'GET', `${base(appName(opts.app))}/racks${env}`);
+      return print(result, () => `${result.racks.map((r: { name: string }) => r.name).join(', ')} (${result.rollout}${result.custom ? '' : ', server default'})`);
     }
     case 'deliveries': {
       const list = await call(settings, 'GET', `${base(appName(opts.app))}/deliveries`);

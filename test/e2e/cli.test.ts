@@ -109,6 +109,22 @@ app.listen(process.env.PORT);
     expect(JSON.parse((await widemesh('deliveries', '--json')).stdout)).toEqual([]);
   });
 
+  it('manages providers and the racks of an environment', async () => {
+    const provider = { type: 'aws', accessKeyId: 'AKIDCLI', secretAccessKey: 'cli-secret-never-shown', registry: '127.0.0.1:1/x', endpoint: 'http://127.0.0.1:1' };
+    const saved = await run(process.execPath, [BIN, 'providers:set', 'aws-main'], JSON.stringify(provider));
+    expect(saved.code).toBe(0);
+    const list = await widemesh('providers');
+    expect(list.stdout).toMatch(/aws-main\s+aws\s+0/);
+    expect(list.stdout).not.toContain('cli-secret-never-shown');
+    expect((await widemesh('racks')).stdout).toBe('local-a, local-b (sequential, server default)\n');
+    expect((await widemesh('racks:set', 'aws-main:app-runner:us-east-1', 'nope')).code).toBe(2);
+    const set = await widemesh('racks:set', 'aws-main:app-runner:us-east-1', 'local-a', '--parallel');
+    expect(set.stdout).toContain('Racks of production: us-east-1, local-a (parallel)');
+    expect((await widemesh('racks', '--json')).stdout).toContain('"custom": true');
+    // back to the defaults for the tests that follow
+    expect((await widemesh('racks:set', 'local-a', 'local-b')).code).toBe(0);
+  });
+
   it('fails with clear messages and usage exit codes', async () => {
     const unknown = await widemesh('apps:info', '-a', 'nope');
     expect(unknown.code).toBe(1);
