@@ -111,6 +111,22 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     expect((await viaRouter(server, 'globe.localhost')).body).toBe('<h1>v2</h1>');
   });
 
+  it('rejects a push whose image cannot reach the second rack\'s registry, putting the first back', async () => {
+    const awsProvider = (registryHost: string) => ({
+      type: 'aws', accessKeyId: 'AKIDWIDEMESHTEST', secretAccessKey: AWS_SECRET, endpoint: `http://127.0.0.1:${appRunner.port}`,
+      registry: `${registryHost}/aws`, serviceUrlScheme: 'http',
+    });
+    expect((await api(server, 'PUT', '/api/providers/aws', awsProvider('127.0.0.1:9'))).status).toBe(200);
+    const before = cloudRunService().image;
+    const result = await deploy('<h1>v5 unpushable</h1>');
+    expect((await api(server, 'PUT', '/api/providers/aws', awsProvider(registry.host))).status).toBe(200);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('could not push the image to 127.0.0.1:9/aws/globe');
+    expect(result.output).toContain('Returning europe-west1 to v2');
+    expect(cloudRunService().image).toBe(before);
+    expect(await body(cloudRunService().uri)).toBe('<h1>v2</h1>');
+  });
+
   it('retries throttling and unavailability, then deploys', async () => {
     cloudRun.faults.transient = { count: 2, status: 503 };
     appRunner.faults.transient = { count: 2, type: 'ThrottlingException' };
