@@ -19,10 +19,10 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-interface GcpProvider { type: 'gcp'; project: string; credentials: { client_email: string; private_key: string } | 'none'; registry: string; endpoint?: string }
+interface GcpProvider { type: 'gcp'; project: string; credentials: { client_email: string; private_key: string } | 'none'; registry: string; endpoint?: string; deployTimeoutSeconds?: number }
 interface AwsProvider {
   type: 'aws'; accessKeyId: string; secretAccessKey: string; registry: string; endpoint?: string; accessRoleArn?: string;
-  registryAuth?: { username: string; password: string; serveraddress: string }; serviceUrlScheme?: 'http' | 'https';
+  registryAuth?: { username: string; password: string; serveraddress: string }; serviceUrlScheme?: 'http' | 'https'; deployTimeoutSeconds?: number;
 }
 export type RackConfig =
   | { kind: 'local'; name: string }
@@ -44,7 +44,6 @@ export function resolveRacks(rawRacks: unknown, providers: Record<string, any>, 
   if (!Array.isArray(rawRacks)) throw new ConfigError(`${where}: racks must be a list`);
   const racks = rawRacks as any[];
   const need = (cond: unknown, what: string) => { if (!cond) throw new ConfigError(`${where}: ${what}`); };
-  const endpointOk = (e: unknown) => e === undefined || (typeof e === 'string' && /^https?:\/\//.test(e));
   return racks.map((rack, i) => {
     if (rack?.kind === 'local') {
       need(typeof rack.name === 'string' && /^local-[a-z0-9]{1,20}$/.test(rack.name), `racks[${i}].name must be local-<name>`);
@@ -52,19 +51,14 @@ export function resolveRacks(rawRacks: unknown, providers: Record<string, any>, 
     }
     const provider = providers[rack?.provider];
     need(provider, `racks[${i}].provider "${rack?.provider}" is not among the providers`);
-    need(typeof provider.registry === 'string' && provider.registry.length > 0, `provider ${rack.provider} needs "registry" (where images are pushed)`);
-    need(endpointOk(provider.endpoint), `provider ${rack.provider}: endpoint must be an http(s) URL`);
+    assertProvider(provider, `${where}: provider ${rack.provider}`);
     if (rack.kind === 'cloud-run') {
-      need(provider.type === 'gcp' && typeof provider.project === 'string', `racks[${i}] (cloud-run) needs a gcp provider with a project`);
+      need(provider.type === 'gcp', `racks[${i}] (cloud-run) needs a gcp provider`);
       need(typeof rack.location === 'string' && /^[a-z0-9-]+$/.test(rack.location), `racks[${i}].location is required (e.g. europe-west1)`);
-      const creds = provider.credentials;
-      need(creds === 'none' ? provider.endpoint : typeof creds?.client_email === 'string' && typeof creds?.private_key === 'string',
-        `provider ${rack.provider} needs credentials (a service account key with client_email and private_key)`);
       return { kind: 'cloud-run', name: rack.location, location: rack.location, provider };
     }
     if (rack.kind === 'app-runner') {
-      need(provider.type === 'aws' && typeof provider.accessKeyId === 'string' && typeof provider.secretAccessKey === 'string',
-        `racks[${i}] (app-runner) needs an aws provider with accessKeyId and secretAccessKey`);
+      need(provider.type === 'aws', `racks[${i}] (app-runner) needs an aws provider`);
       need(typeof rack.region === 'string' && /^[a-z0-9-]+$/.test(rack.region), `racks[${i}].region is required (e.g. us-east-1)`);
       return { kind: 'app-runner', name: rack.region, region: rack.region, provider };
     }
@@ -78,6 +72,8 @@ export function assertProvider(p: any, where: string): void {
   need(p && (p.type === 'gcp' || p.type === 'aws'), 'type must be "gcp" or "aws"');
   need(typeof p.registry === 'string' && p.registry.length > 0, 'registry (where images are pushed) is required');
   need(p.endpoint === undefined || (typeof p.endpoint === 'string' && /^https?:\/\//.test(p.endpoint)), 'endpoint must be an http(s) URL');
+  need(p.deployTimeoutSeconds === undefined || (Number.isInteger(p.deployTimeoutSeconds) && p.deployTimeoutSeconds >= 1 && p.deployTimeoutSeconds <= 7200),
+    'deployTimeoutSeconds must be an integer from 1 to 7200');
   if (p.type === 'gcp') {
     need(typeof p.project === 'string', 'project is required');
     need(p.credentials === 'none' ? p.endpoint : typeof p.credentials?.client_email === 'string' && typeof p.credentials?.private_key === 'string',

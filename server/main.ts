@@ -66,10 +66,10 @@ const buildRack = (rack: RackConfig): Rack => {
     case 'local':
       return new LocalRack(rack.name, docker, { installationId, healthcheckTimeoutMs: config.healthcheckTimeoutMs });
     case 'cloud-run':
-      return new CloudRunRack({ ...rack.provider, name: rack.name, location: rack.location, timeoutMs: CLOUD_DEPLOY_TIMEOUT_MS }, docker);
+      return new CloudRunRack({ ...rack.provider, name: rack.name, location: rack.location, timeoutMs: (rack.provider.deployTimeoutSeconds ?? 0) * 1000 || CLOUD_DEPLOY_TIMEOUT_MS }, docker);
     case 'app-runner':
       return new AppRunnerRack({
-        ...rack.provider, name: rack.name, region: rack.region, timeoutMs: CLOUD_DEPLOY_TIMEOUT_MS,
+        ...rack.provider, name: rack.name, region: rack.region, timeoutMs: (rack.provider.deployTimeoutSeconds ?? 0) * 1000 || CLOUD_DEPLOY_TIMEOUT_MS,
         credentials: { accessKeyId: rack.provider.accessKeyId, secretAccessKey: rack.provider.secretAccessKey },
         serviceUrlScheme: rack.provider.serviceUrlScheme ?? 'https',
       }, docker);

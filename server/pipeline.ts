@@ -7,7 +7,7 @@ import { Source } from './build/source.ts';
 import { WidemeshError, errorMessage, notFound } from './errors.ts';
 import type { AppLocks } from './locks.ts';
 import type { BuildLog, LogBus } from './logs/index.ts';
-import type { Rack } from './racks/rack.ts';
+import { OUTCOME_UNKNOWN, type Rack } from './racks/rack.ts';
 import type { RackSet } from './racks/rack-set.ts';
 import type { Build, Environment, Placement, Release, Store } from './store/index.ts';
 
@@ -186,10 +186,14 @@ export class Pipeline {
     const release = store.createRelease({ environmentId: env.id, ...draft });
     const spec = { app: env.appName, environment: env.name, version: release.version, image: draft.image, processes: draft.processes, config: draft.config };
     const moved: { rack: Rack; previous?: Placement; placement: Placement }[] = [];
+    const uncertain: Rack[] = [];
     const releaseTo = async (rack: Rack) => {
       const started = Date.now();
       log.step(`Releasing v${release.version} to ${rack.name}`);
-      const instances = await rack.start(spec, log);
+      const instances = await rack.start(spec, log).catch((err: unknown) => {
+        if (err instanceof WidemeshError && OUTCOME_UNKNOWN.has(err.code)) uncertain.push(rack);
+        throw err;
+      });
       const previous = store.placements(env.id).find((p) => p.rack === rack.name);
       const placement = { environmentId: env.id, rack: rack.name, releaseId: release.id, instances };
       store.setPlacement(placement);
@@ -205,7 +209,8 @@ export class Pipeline {
         for (const rack of racks) await releaseTo(rack);
       }
     } catch (err) {
-      for (const { rack, previous, placement } of moved.reverse()) {
+      const undo = [...uncertain.map((rack) => ({ rack, previous: store.placements(env.id).find((p) => p.rack === rack.name), placement: { instances: [] as Placement['instances'] } })), ...moved.reverse()];
+      for (const { rack, previous, placement } of undo) {
         const previousRelease = previous && store.getReleaseById(previous.releaseId);
         log.step(`Returning ${rack.name} to ${previousRelease ? `v${previousRelease.version}` : 'nothing (first release)'}`);
         if (previous) store.setPlacement(previous);

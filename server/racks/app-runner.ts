@@ -87,6 +87,8 @@ export class AppRunnerRack implements Rack {
       ...(this.config.accessRoleArn ? { AuthenticationConfiguration: { AccessRoleArn: this.config.accessRoleArn } } : {}),
     };
     const arn = await this.findService(serviceName, log);
+    // App Runner refuses an update while an operation runs (e.g. one a timed-out deploy left behind)
+    if (arn) await this.waitIdle(arn, log);
     const started = arn
       ? await this.call('UpdateService', log, () => this.client.send(new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source })))
       : await this.call('CreateService', log, () => this.client.send(new CreateServiceCommand({ ServiceName: serviceName, SourceConfiguration: source })));
@@ -109,6 +111,17 @@ export class AppRunnerRack implements Rack {
       const status = OperationSummaryList?.find((o) => o.Id === operationId)?.Status;
       if (status && TERMINAL.has(status)) return status;
       if (Date.now() > deadline) throw new WidemeshError('APP_RUNNER_TIMEOUT', `App Runner in ${this.config.region}: the deployment did not finish within ${Math.round(this.config.timeoutMs / 1000)}s`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  private async waitIdle(serviceArn: string, log: BuildLog): Promise<void> {
+    // an operation left by a timed-out deploy gets at least a minute to end before we give up
+    const deadline = Date.now() + Math.max(this.config.timeoutMs, 60_000);
+    for (;;) {
+      const { OperationSummaryList } = await this.call('ListOperations', log, () => this.client.send(new ListOperationsCommand({ ServiceArn: serviceArn, MaxResults: 20 })));
+      if (!OperationSummaryList?.some((o) => o.Status && !TERMINAL.has(o.Status))) return;
+      if (Date.now() > deadline) throw new WidemeshError('APP_RUNNER_TIMEOUT', `App Runner in ${this.config.region}: an earlier operation is still running`);
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }

@@ -91,7 +91,9 @@ export class CloudRunRack implements Rack {
         this.client.updateService({ service, allowMissing: true }, { longrunning: createBackoffSettings(200, 1.5, 5000, null, null, null, this.config.timeoutMs) }));
       await operation.promise();
     } catch (err) {
-      throw new WidemeshError(transient(err) ? 'CLOUD_RUN_UNAVAILABLE' : 'CLOUD_RUN_DEPLOY_FAILED', `Cloud Run in ${where}: ${providerMessage(err)}`);
+      // code 4: the operation outlived our deadline; it may still finish
+      const code = (err as { code?: number }).code === 4 ? 'CLOUD_RUN_TIMEOUT' : transient(err) ? 'CLOUD_RUN_UNAVAILABLE' : 'CLOUD_RUN_DEPLOY_FAILED';
+      throw new WidemeshError(code, `Cloud Run in ${where}: ${providerMessage(err)}`);
     }
     // the operation's end is not proof: the service must be settled on the revision just created
     const [current] = await withRetries(`Cloud Run in ${where}`, transient, log, () => this.client.getService({ name }));

@@ -37,4 +37,7 @@ export interface Rack {
   output(instance: Instance, options: { tail: number; follow: boolean }, onLine: (line: OutputLine) => void, onEnd: () => void): Promise<() => void>;
 }
 
+/** Errors after which a rack may or may not have moved to the new release: it is put back like the moved ones. */
+export const OUTCOME_UNKNOWN = new Set(['APP_RUNNER_TIMEOUT', 'CLOUD_RUN_TIMEOUT', 'CLOUD_RUN_UNVERIFIED']);
+
 export interface OutputLine { at: string; stream: 'stdout' | 'stderr'; line: string }

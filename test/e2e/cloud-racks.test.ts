@@ -127,6 +127,25 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     expect(await body(cloudRunService().uri)).toBe('<h1>v2</h1>');
   });
 
+  it('puts back a rack whose deploy outlived its deadline, once its operation has ended', async () => {
+    const aws = (extra: object) => api(server, 'PUT', '/api/providers/aws', {
+      type: 'aws', accessKeyId: 'AKIDWIDEMESHTEST', secretAccessKey: AWS_SECRET, endpoint: `http://127.0.0.1:${appRunner.port}`,
+      registry: `${registry.host}/aws`, serviceUrlScheme: 'http', ...extra,
+    });
+    expect((await aws({ deployTimeoutSeconds: 2 })).status).toBe(200);
+    const appRunnerBefore = appRunnerService().image;
+    const cloudRunBefore = cloudRunService().image;
+    appRunner.faults.slowNextMs = 5000;
+    const result = await deploy('<h1>too slow</h1>');
+    expect((await aws({})).status).toBe(200);
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('did not finish within 2s');
+    expect(result.output).toContain('Returning us-east-1 to v2');
+    expect(appRunnerService().image).toBe(appRunnerBefore);
+    expect(await body(`http://${appRunnerService().url}`)).toBe('<h1>v2</h1>');
+    expect(cloudRunService().image).toBe(cloudRunBefore);
+  });
+
   it('retries throttling and unavailability, then deploys', async () => {
     cloudRun.faults.transient = { count: 2, status: 503 };
     appRunner.faults.transient = { count: 2, type: 'ThrottlingException' };

@@ -10,7 +10,8 @@ export interface AppRunnerFaults {
   denied?: boolean;
   /** The next update's deployment fails and App Runner silently rolls back (service stays RUNNING). */
   silentRollback?: boolean;
-  slowMs?: number;
+  /** The next operation takes this long before it runs. */
+  slowNextMs?: number;
 }
 
 interface Operation { Id: string; Type: string; Status: string; TargetArn: string; StartedAt: number; EndedAt?: number; UpdatedAt: number }
@@ -42,7 +43,9 @@ export async function startAppRunner(docker: Docker) {
     const rollback = faults.silentRollback && type === 'UPDATE_SERVICE';
     faults.silentRollback = false;
     void (async () => {
-      if (faults.slowMs) await new Promise((r) => setTimeout(r, faults.slowMs));
+      const slow = faults.slowNextMs;
+      faults.slowNextMs = undefined;
+      if (slow) await new Promise((r) => setTimeout(r, slow));
       try {
         if (rollback) throw new Error('health check failed');
         await host.runRevision(s.arn, image, env, 20_000);

@@ -11,8 +11,8 @@ export interface CloudRunFaults {
   denied?: boolean;
   /** The next deploy's revision never becomes ready. */
   neverReady?: boolean;
-  /** Operations take this long before they run. */
-  slowMs?: number;
+  /** The next operation takes this long before it runs. */
+  slowNextMs?: number;
 }
 
 interface ServiceState {
@@ -66,7 +66,9 @@ export async function startCloudRun(docker: Docker) {
     const neverReady = faults.neverReady;
     faults.neverReady = false;
     void (async () => {
-      if (faults.slowMs) await new Promise((r) => setTimeout(r, faults.slowMs));
+      const slow = faults.slowNextMs;
+      faults.slowNextMs = undefined;
+      if (slow) await new Promise((r) => setTimeout(r, slow));
       try {
         if (neverReady) throw new Error(`Revision '${revision.split('/').pop()}' is not ready and cannot serve traffic. The user-provided container failed to start and listen on the port defined provided by the PORT environment variable.`);
         await host.runRevision(name, container.image, env, 20_000);

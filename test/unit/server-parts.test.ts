@@ -35,7 +35,7 @@ describe('config', () => {
     expect(() => readConfig({ WIDEMESH_RACKS: 'local-a' })).toThrow(/at least two racks/);
     const file = path.join(dir, 'racks.json');
     fs.writeFileSync(file, JSON.stringify({ providers: { g: { type: 'gcp', project: 'p', registry: 'r', credentials: 'none' } }, racks: [{ kind: 'cloud-run', provider: 'g', location: 'europe-west1' }, { kind: 'local', name: 'local-a' }] }));
-    expect(() => readConfig({ WIDEMESH_RACKS_FILE: file })).toThrow(/needs credentials/);
+    expect(() => readConfig({ WIDEMESH_RACKS_FILE: file })).toThrow(/credentials \(a service account key/);
     fs.writeFileSync(file, JSON.stringify({ providers: {}, racks: [{ kind: 'app-runner', provider: 'nope', region: 'us-east-1' }] }));
     expect(() => readConfig({ WIDEMESH_RACKS_FILE: file })).toThrow(/not among the providers/);
     expect(() => readConfig({ WIDEMESH_DOMAIN: 'bad domain' })).toThrow(/not a valid domain/);
