@@ -245,6 +245,14 @@ export class Pipeline {
     await Promise.all(old.map(({ rack, previous }) => rack.stop(previous!.instances)));
   }
 
+  /** Removes every image of a deleted app. */
+  async removeAppImages(appName: string): Promise<void> {
+    const { docker, options } = this.deps;
+    for (const image of await docker.listImages({ filters: { reference: [`${imageRepository(options.installationId)}/${appName}:*`] } })) {
+      await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+    }
+  }
+
   /** Removes this environment's images that no recent succeeded release uses (failed builds, old releases). */
   private async pruneImages(env: Environment): Promise<void> {
     const { store, docker, options, logger } = this.deps;

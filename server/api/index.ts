@@ -155,6 +155,7 @@ export function createApi(deps: ApiDeps): express.Express {
       }
       store.deleteApp(a.id);
       await git.remove(a.name);
+      await pipeline.removeAppImages(a.name);
     });
     res.json({ deleted: a.name });
   });

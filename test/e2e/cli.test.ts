@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRepo, commitAll } from '../helpers/git.ts';
-import { startServer, viaRouter, type TestServer } from '../helpers/server.ts';
+import { docker, startServer, viaRouter, type TestServer } from '../helpers/server.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../cli/bin.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -132,5 +132,7 @@ app.listen(process.env.PORT);
     expect((await widemesh('apps:destroy', 'clishop')).code).toBe(2);
     expect((await widemesh('frobnicate')).code).toBe(2);
     expect((await widemesh('apps:destroy', 'clishop', '--confirm', 'clishop')).code).toBe(0);
+    expect(await docker.listContainers({ all: true, filters: { label: [`widemesh.installation=${server.installationId}`] } })).toEqual([]);
+    expect(await docker.listImages({ filters: { reference: [`wm-${server.installationId}/clishop:*`] } })).toEqual([]);
   });
 });
