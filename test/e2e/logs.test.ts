@@ -19,9 +19,12 @@ function logSocket(server: TestServer, app: string, query: string, token: string
 function collect(ws: WebSocket, until?: (m: Message[]) => boolean): Promise<Message[]> {
   return new Promise((resolve, reject) => {
     const messages: Message[] = [];
+    let done = false;
     ws.on('message', (data) => {
+      // messages already in flight when we close are not part of what this reader took
+      if (done) return;
       messages.push(JSON.parse(String(data)));
-      if (until?.(messages)) { ws.close(); resolve(messages); }
+      if (until?.(messages)) { done = true; ws.close(); resolve(messages); }
     });
     ws.on('close', () => resolve(messages));
     ws.on('error', reject);
