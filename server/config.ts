@@ -22,7 +22,7 @@ export class ConfigError extends Error {}
 interface GcpProvider { type: 'gcp'; project: string; credentials: { client_email: string; private_key: string } | 'none'; registry: string; endpoint?: string; deployTimeoutSeconds?: number }
 interface AwsProvider {
   type: 'aws'; accessKeyId: string; secretAccessKey: string; registry: string; endpoint?: string; accessRoleArn?: string;
-  registryAuth?: { username: string; password: string; serveraddress: string }; serviceUrlScheme?: 'http' | 'https'; deployTimeoutSeconds?: number;
+  registryAuth?: { username: string; password: string; serveraddress: string }; serviceUrlScheme?: 'http' | 'https'; deployTimeoutSeconds?: number; ecrEndpoint?: string;
 }
 export type RackConfig =
   | { kind: 'local'; name: string }

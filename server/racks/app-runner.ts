@@ -2,6 +2,7 @@ import {
   AppRunnerClient, CreateServiceCommand, DeleteServiceCommand, DescribeServiceCommand, ListOperationsCommand, ListServicesCommand,
   UpdateServiceCommand, type SourceConfiguration,
 } from '@aws-sdk/client-apprunner';
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type Docker from 'dockerode';
 import { WidemeshError, errorMessage } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
@@ -14,7 +15,10 @@ export interface AppRunnerRackConfig {
   region: string;
   /** ECR repository prefix, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/widemesh. */
   registry: string;
+  /** Static registry credentials; without them an ECR token is fetched with the provider's keys. */
   registryAuth?: RegistryAuth;
+  /** An emulator's ECR API endpoint. */
+  ecrEndpoint?: string;
   /** The role App Runner assumes to pull from private ECR. */
   accessRoleArn?: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
@@ -44,6 +48,8 @@ function transient(err: unknown): boolean {
 export class AppRunnerRack implements Rack {
   readonly reconcilable = false;
   private readonly client: AppRunnerClient;
+  private readonly ecr: ECRClient;
+  private ecrToken?: { auth: RegistryAuth; renewAt: number };
 
   constructor(private readonly config: AppRunnerRackConfig, private readonly docker: Docker) {
     this.client = new AppRunnerClient({
@@ -52,6 +58,25 @@ export class AppRunnerRack implements Rack {
       maxAttempts: 1, // retries are ours (bounded, logged)
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     });
+    this.ecr = new ECRClient({
+      region: config.region, credentials: config.credentials, maxAttempts: 1,
+      ...(config.ecrEndpoint ? { endpoint: config.ecrEndpoint } : {}),
+    });
+  }
+
+  /** ECR push credentials: GetAuthorizationToken gives base64 "AWS:password", valid 12 h; renewed an hour early. */
+  private async registryAuth(log: BuildLog): Promise<RegistryAuth> {
+    if (this.config.registryAuth) return this.config.registryAuth;
+    if (this.ecrToken && Date.now() < this.ecrToken.renewAt) return this.ecrToken.auth;
+    const answer = await withRetries(`ECR in ${this.config.region}: GetAuthorizationToken`, transient, log, () => this.ecr.send(new GetAuthorizationTokenCommand({})))
+      .catch((err) => { throw new WidemeshError('ECR_REFUSED', `ECR in ${this.config.region} refused a push token: ${errorMessage(err)}`); });
+    const data = answer.authorizationData?.[0];
+    const [username, password] = Buffer.from(data?.authorizationToken ?? '', 'base64').toString('utf8').split(':');
+    if (!username || !password) throw new WidemeshError('ECR_REFUSED', `ECR in ${this.config.region} returned no usable push token`);
+    const auth = { username, password, serveraddress: this.config.registry.split('/')[0]! };
+    const expires = data?.expiresAt?.getTime() ?? Date.now() + 12 * 3600_000;
+    this.ecrToken = { auth, renewAt: expires - 3600_000 };
+    return auth;
   }
 
   get name(): string { return this.config.name; }
@@ -74,7 +99,7 @@ export class AppRunnerRack implements Rack {
   }
 
   async start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]> {
-    const image = await pushImage(this.docker, spec.image, `${this.config.registry}/${spec.app}:${spec.environment}-v${spec.version}`, this.config.registryAuth, log);
+    const image = await pushImage(this.docker, spec.image, `${this.config.registry}/${spec.app}:${spec.environment}-v${spec.version}`, await this.registryAuth(log), log);
     log.info(`pushed ${image}`);
     const serviceName = cloudServiceName(spec.app, spec.environment);
     const source: SourceConfiguration = {

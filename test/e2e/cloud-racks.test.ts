@@ -40,7 +40,7 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     expect(gcp.status).toBe(200);
     const aws = await api(server, 'PUT', '/api/providers/aws', {
       type: 'aws', accessKeyId: 'AKIDWIDEMESHTEST', secretAccessKey: AWS_SECRET, endpoint: `http://127.0.0.1:${appRunner.port}`,
-      registry: `${registry.host}/aws`, serviceUrlScheme: 'http',
+      ecrEndpoint: `http://127.0.0.1:${appRunner.port}`, registry: `${registry.host}/aws`, serviceUrlScheme: 'http',
     });
     expect(aws.body).not.toContain(AWS_SECRET);
     expect((await api(server, 'PUT', '/api/providers/bad', { type: 'aws', registry: 'r' })).json.error.message).toMatch(/accessKeyId and secretAccessKey are required/);
@@ -80,6 +80,8 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     expect(cloudRunService().state).toBe('CONDITION_SUCCEEDED');
     expect(cloudRunService().public).toBe(true);
     expect(appRunnerService().status).toBe('RUNNING');
+    // the push credentials came from ECR's GetAuthorizationToken, once, then were reused
+    expect(appRunner.ecr.tokensIssued).toBe(1);
     expect(await body(cloudRunService().uri)).toBe('<h1>v2</h1>');
     expect(await body(`http://${appRunnerService().url}`)).toBe('<h1>v2</h1>');
     expect((await viaRouter(server, 'globe.localhost')).body).toBe('<h1>v2</h1>');
@@ -114,7 +116,7 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
   it('rejects a push whose image cannot reach the second rack\'s registry, putting the first back', async () => {
     const awsProvider = (registryHost: string) => ({
       type: 'aws', accessKeyId: 'AKIDWIDEMESHTEST', secretAccessKey: AWS_SECRET, endpoint: `http://127.0.0.1:${appRunner.port}`,
-      registry: `${registryHost}/aws`, serviceUrlScheme: 'http',
+      registry: `${registryHost}/aws`, serviceUrlScheme: 'http', ecrEndpoint: `http://127.0.0.1:${appRunner.port}`,
     });
     expect((await api(server, 'PUT', '/api/providers/aws', awsProvider('127.0.0.1:9'))).status).toBe(200);
     const before = cloudRunService().image;
@@ -130,7 +132,7 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
   it('puts back a rack whose deploy outlived its deadline, once its operation has ended', async () => {
     const aws = (extra: object) => api(server, 'PUT', '/api/providers/aws', {
       type: 'aws', accessKeyId: 'AKIDWIDEMESHTEST', secretAccessKey: AWS_SECRET, endpoint: `http://127.0.0.1:${appRunner.port}`,
-      registry: `${registry.host}/aws`, serviceUrlScheme: 'http', ...extra,
+      registry: `${registry.host}/aws`, serviceUrlScheme: 'http', ecrEndpoint: `http://127.0.0.1:${appRunner.port}`, ...extra,
     });
     expect((await aws({ deployTimeoutSeconds: 2 })).status).toBe(200);
     const appRunnerBefore = appRunnerService().image;

@@ -19,11 +19,15 @@ interface ServiceState { arn: string; name: string; image: string; env: Record<s
 
 const now = () => Date.now() / 1000;
 
-/** AWS App Runner's awsJson1_0 protocol (POST / with X-Amz-Target), services running on the local Docker. */
+/**
+ * AWS App Runner's awsJson1_0 protocol (POST / with X-Amz-Target), services running on the
+ * local Docker; it also answers ECR's GetAuthorizationToken (awsJson1_1) for image pushes.
+ */
 export async function startAppRunner(docker: Docker) {
   const host = new LocalServiceHost(docker, 'widemesh-emulator.app-runner');
   const services = new Map<string, ServiceState>();
   const faults: AppRunnerFaults = {};
+  const ecr = { tokensIssued: 0 };
 
   const send = (res: http.ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': crypto.randomUUID() });
@@ -68,6 +72,13 @@ export async function startAppRunner(docker: Docker) {
       faults.transient.count -= 1;
       return faults.transient.type === 'ThrottlingException' ? fail(res, 'ThrottlingException', 'Rate exceeded') : fail(res, 'InternalServiceErrorException', 'internal error', 500);
     }
+    if (req.headers['x-amz-target'] === 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken') {
+      ecr.tokensIssued += 1;
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': crypto.randomUUID() });
+      return void res.end(JSON.stringify({ authorizationData: [{
+        authorizationToken: Buffer.from(`AWS:ecr-token-${ecr.tokensIssued}`).toString('base64'), expiresAt: now() + 12 * 3600, proxyEndpoint: 'https://123456789012.dkr.ecr.us-east-1.amazonaws.com',
+      }] }));
+    }
     const target = String(req.headers['x-amz-target'] ?? '').replace(/^AppRunner\./, '');
     const input = raw ? JSON.parse(raw) : {};
     const byArn = () => services.get(input.ServiceArn);
@@ -111,5 +122,5 @@ export async function startAppRunner(docker: Docker) {
         return fail(res, 'InvalidRequestException', `unknown operation ${target}`);
     }
   });
-  return await listenEmulator(server, host, faults, services);
+  return { ...(await listenEmulator(server, host, faults, services)), ecr };
 }
