@@ -3,7 +3,7 @@ import type pino from 'pino';
 import { WidemeshError, errorMessage, notFound } from '../errors.ts';
 import type { GitRepos } from '../git/index.ts';
 import type { AppLocks } from '../locks.ts';
-import type { BuildLog, LogBus } from '../logs/index.ts';
+import { lineLog, type BuildLog, type LogBus } from '../logs/index.ts';
 import { assertAppName } from '../names.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { RackSet } from '../racks/rack-set.ts';
@@ -35,21 +35,7 @@ const MAX_CONFIG_VALUE = 32 * 1024;
 /** Lines of a config change or rollback, returned in the API response. */
 function collectingLog(): BuildLog & { lines: string[] } {
   const lines: string[] = [];
-  const secrets = new Set<string>();
-  const write = (prefix: string, text: string) => {
-    for (const raw of text.split('\n')) {
-      let line = `${prefix}${raw}`;
-      for (const s of secrets) line = line.split(s).join('[redacted]');
-      lines.push(line);
-    }
-  };
-  return {
-    lines,
-    step: (t) => write('-----> ', t),
-    info: (t) => write('       ', t),
-    error: (t) => write(' !     ', t),
-    addSecret: (v) => { if (v.length >= 4) secrets.add(v); },
-  };
+  return { ...lineLog((line) => lines.push(line)), lines };
 }
 
 const releaseView = (r: Release) => ({

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type pino from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { errorMessage } from '../errors.ts';
-import type { LogBus } from '../logs/index.ts';
+import { maskSecrets, secretsOf, type LogBus } from '../logs/index.ts';
 import { isAppName } from '../names.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { Environment, Store } from '../store/index.ts';
@@ -26,7 +26,6 @@ const LOGS_PATH = /^\/api\/apps\/([^/]+)\/logs$/;
 /** Browsers cannot set headers on a websocket: they offer the token as a subprotocol instead of in the URL. */
 const TOKEN_PROTOCOL = 'widemesh.token.';
 const APP_POLL_MS = 1000;
-const MIN_SECRET_LENGTH = 4;
 
 type Message =
   | { type: 'line'; source: 'build'; build: number; seq: number; at: string; line: string }
@@ -72,8 +71,8 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
     const stops: (() => void)[] = [];
     let dropped = 0;
     let closed = false;
-    const secrets = Object.values(store.configVars(env.id)).filter((v) => v.length >= MIN_SECRET_LENGTH);
-    const mask = (line: string) => secrets.reduce((l, s) => l.split(s).join('[redacted]'), line);
+    const secrets = secretsOf(Object.values(store.configVars(env.id)));
+    const mask = (line: string) => maskSecrets(line, secrets);
 
     // a client that does not read loses lines (counted and reported), never slows the producer
     const send = (message: Message) => {

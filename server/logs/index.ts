@@ -19,6 +19,29 @@ export interface BuildResult { ok: boolean; message: string }
 
 const MIN_SECRET_LENGTH = 4; // shorter values would blank out ordinary words and digits
 
+/** The secrets worth hiding among these values. */
+export const secretsOf = (values: Iterable<string>) => [...values].filter((v) => v.length >= MIN_SECRET_LENGTH);
+
+export function maskSecrets(line: string, secrets: Iterable<string>): string {
+  let masked = line;
+  for (const secret of secrets) masked = masked.split(secret).join('[redacted]');
+  return masked;
+}
+
+/** A BuildLog that formats each line Heroku-style, hides secrets, and hands it to `emit`. */
+export function lineLog(emit: (line: string) => void, secrets: Iterable<string> = []): BuildLog {
+  const hidden = new Set(secretsOf(secrets));
+  const write = (prefix: string, text: string) => {
+    for (const raw of text.replace(/\r\n?/g, '\n').split('\n')) emit(maskSecrets(`${prefix}${raw}`, hidden));
+  };
+  return {
+    step: (text) => write('-----> ', text),
+    info: (text) => write('       ', text),
+    error: (text) => write(' !     ', text),
+    addSecret: (value) => { for (const s of secretsOf([value])) hidden.add(s); },
+  };
+}
+
 /**
  * Build logs: every line is persisted with a sequence number, then announced to live
  * followers (the git hook relay, websockets). Followers replay from the store first, so a
@@ -31,23 +54,13 @@ export class LogBus {
 
   open(buildId: number, secrets: Iterable<string> = []): BuildLog & { end(result: BuildResult): void } {
     let seq = this.store.buildLog(buildId).at(-1)?.seq ?? 0;
-    const hidden = new Set<string>();
-    const addSecret = (value: string) => { if (value.length >= MIN_SECRET_LENGTH) hidden.add(value); };
-    for (const s of secrets) addSecret(s);
-    const write = (text: string) => {
-      for (const rawLine of text.replace(/\r\n?/g, '\n').split('\n')) {
-        let line = rawLine;
-        for (const secret of hidden) line = line.split(secret).join('[redacted]');
-        seq += 1;
-        this.store.appendLog(buildId, seq, line);
-        this.events.emit(`line:${buildId}`, { seq, line, at: new Date().toISOString() } satisfies LogLine);
-      }
+    const persist = (line: string) => {
+      seq += 1;
+      this.store.appendLog(buildId, seq, line);
+      this.events.emit(`line:${buildId}`, { seq, line, at: new Date().toISOString() } satisfies LogLine);
     };
     return {
-      step: (text) => write(`-----> ${text}`),
-      info: (text) => write(text.split('\n').map((l) => `       ${l}`).join('\n')),
-      error: (text) => write(text.split('\n').map((l) => ` !     ${l}`).join('\n')),
-      addSecret,
+      ...lineLog(persist, secrets),
       end: (result) => this.events.emit(`end:${buildId}`, result),
     };
   }

@@ -108,13 +108,13 @@ export class CloudRunRack implements Rack {
   /** Old revisions stop receiving traffic by themselves and cost nothing idle. */
   async stop(): Promise<void> {}
 
-  async revert(_started: Instance[], previous: ReleaseSpec | undefined, log: BuildLog): Promise<void> {
+  async revert(started: Instance[], previous: ReleaseSpec | undefined, log: BuildLog): Promise<void> {
     if (previous) {
       await this.start(previous, log);
       return;
     }
     // a first release that failed elsewhere: the service it created goes away
-    for (const serviceName of new Set(_started.map((i) => i.id.split('#')[0]!))) {
+    for (const serviceName of new Set(started.map((i) => i.id.split('#')[0]!))) {
       const [operation] = await this.client.deleteService({ name: serviceName });
       await operation.promise();
     }

@@ -1,6 +1,6 @@
 import type pino from 'pino';
 import { errorMessage } from '../errors.ts';
-import type { BuildLog } from '../logs/index.ts';
+import { lineLog, type BuildLog } from '../logs/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Rack } from './rack.ts';
 
@@ -54,11 +54,4 @@ export async function reconcile(store: Store, racks: Rack[], logger: pino.Logger
 }
 
 /** Instance output during reconciliation goes to the operator's log, not to a user's build log. */
-function operatorLog(logger: pino.Logger): BuildLog {
-  return {
-    step: (text) => logger.info(text),
-    info: (text) => logger.info(text),
-    error: (text) => logger.error(text),
-    addSecret: () => {},
-  };
-}
+const operatorLog = (logger: pino.Logger): BuildLog => lineLog((line) => logger.info(line));
