@@ -4,7 +4,8 @@ import type { BuildFiles, BuildPlan, NodePlan } from './types.ts';
 export const GENERATED_DOCKERFILE = '.widemesh/Dockerfile';
 
 const json = (value: unknown) => JSON.stringify(value);
-const cmd = (processes: Record<string, string>) => (processes.web ? [`CMD ${json(['/bin/sh', '-c', processes.web])}`] : []);
+const cmd = (processes: Record<string, string>) =>
+  processes.web ? [`CMD ${json(['/bin/sh', '-c', processes.web])}`] : [];
 
 function nodeDockerfile(plan: NodePlan): string[] {
   return [
@@ -37,16 +38,33 @@ export function buildFilesFor(plan: BuildPlan): BuildFiles {
     case 'dockerfile':
       return { dockerfilePath: 'Dockerfile', files: {} };
     case 'node':
-      return { dockerfilePath: GENERATED_DOCKERFILE, files: { [GENERATED_DOCKERFILE]: [header, ...nodeDockerfile(plan)].join('\n') + '\n' } };
+      return {
+        dockerfilePath: GENERATED_DOCKERFILE,
+        files: { [GENERATED_DOCKERFILE]: `${[header, ...nodeDockerfile(plan)].join('\n')}\n` },
+      };
     case 'static':
       return {
         dockerfilePath: GENERATED_DOCKERFILE,
         files: {
-          [GENERATED_DOCKERFILE]: [header, `FROM ${plan.stackImage}`, 'COPY .widemesh/static-server.cjs /opt/widemesh/static-server.cjs', 'WORKDIR /app', 'COPY . .', ...cmd(plan.processes)].join('\n') + '\n',
+          [GENERATED_DOCKERFILE]:
+            `${[
+              header,
+              `FROM ${plan.stackImage}`,
+              'COPY .widemesh/static-server.cjs /opt/widemesh/static-server.cjs',
+              'WORKDIR /app',
+              'COPY . .',
+              ...cmd(plan.processes),
+            ].join('\n')}\n`,
           '.widemesh/static-server.cjs': STATIC_SERVER,
         },
       };
     case 'procfile':
-      return { dockerfilePath: GENERATED_DOCKERFILE, files: { [GENERATED_DOCKERFILE]: [header, `FROM ${plan.stackImage}`, 'WORKDIR /app', 'COPY . .', ...cmd(plan.processes)].join('\n') + '\n' } };
+      return {
+        dockerfilePath: GENERATED_DOCKERFILE,
+        files: {
+          [GENERATED_DOCKERFILE]:
+            `${[header, `FROM ${plan.stackImage}`, 'WORKDIR /app', 'COPY . .', ...cmd(plan.processes)].join('\n')}\n`,
+        },
+      };
   }
 }

@@ -18,7 +18,12 @@ export function baseImagesOf(dockerfile: string): string[] {
     if (!from) continue;
     seenFrom = true;
     const image = from[1]!.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, name: string) => args[name] ?? '\u0000');
-    if (!image.includes('\u0000') && image.toLowerCase() !== 'scratch' && !stages.has(image.toLowerCase()) && !images.includes(image)) {
+    if (
+      !image.includes('\u0000') &&
+      image.toLowerCase() !== 'scratch' &&
+      !stages.has(image.toLowerCase()) &&
+      !images.includes(image)
+    ) {
       images.push(image);
     }
     if (from[2]) stages.add(from[2].toLowerCase());
@@ -35,7 +40,10 @@ export const dockerfileBuildpack: Buildpack = {
     const baseImages = baseImagesOf(src.readText('Dockerfile') ?? '');
     return {
       buildpack: 'dockerfile',
-      summary: [`using the Dockerfile as it is (base: ${baseImages.join(', ') || 'none'})`, processes.web ? `web: ${processes.web} (Procfile)` : 'web: the image\'s CMD'],
+      summary: [
+        `using the Dockerfile as it is (base: ${baseImages.join(', ') || 'none'})`,
+        processes.web ? `web: ${processes.web} (Procfile)` : "web: the image's CMD",
+      ],
       baseImages,
       processes,
     };

@@ -6,7 +6,7 @@ import { dockerfileBuildpack } from './dockerfile.ts';
 import { nodeBuildpack } from './node.ts';
 import { parseProcfile, procfileBuildpack } from './procfile.ts';
 import { staticBuildpack } from './static.ts';
-import { BuildpackError, type BuildPlan, type Buildpack, type DetectContext, type SourceTree } from './types.ts';
+import { type BuildPlan, type Buildpack, BuildpackError, type DetectContext, type SourceTree } from './types.ts';
 
 export { baseImagesOf } from './dockerfile.ts';
 export { buildFilesFor, GENERATED_DOCKERFILE } from './dockerfile-gen.ts';
@@ -15,7 +15,12 @@ export { STATIC_SERVER } from './static-server.ts';
 export * from './types.ts';
 
 /** Tried in order; the first that recognises the source plans the build. */
-export const buildpacks: readonly Buildpack[] = [dockerfileBuildpack, nodeBuildpack, staticBuildpack, procfileBuildpack];
+export const buildpacks: readonly Buildpack[] = [
+  dockerfileBuildpack,
+  nodeBuildpack,
+  staticBuildpack,
+  procfileBuildpack,
+];
 
 export function detect(src: SourceTree, ctx: DetectContext): BuildPlan {
   const procfile = src.readText('Procfile');

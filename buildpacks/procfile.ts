@@ -1,5 +1,5 @@
-import { BuildpackError, type Buildpack } from './types.ts';
 import { newestStack } from './stacks.ts';
+import { type Buildpack, BuildpackError } from './types.ts';
 
 const PROCESS_LINE = /^([A-Za-z0-9_-]+):\s*(.+)$/;
 
@@ -11,10 +11,14 @@ export function parseProcfile(text: string): Record<string, string> {
     if (line === '' || line.startsWith('#')) return;
     const match = PROCESS_LINE.exec(line);
     if (!match) {
-      throw new BuildpackError('PROCFILE_INVALID', `Procfile line ${index + 1} is not "name: command": ${JSON.stringify(line.slice(0, 80))}`);
+      throw new BuildpackError(
+        'PROCFILE_INVALID',
+        `Procfile line ${index + 1} is not "name: command": ${JSON.stringify(line.slice(0, 80))}`,
+      );
     }
     const [, name, command] = match as unknown as [string, string, string];
-    if (name in processes) throw new BuildpackError('PROCFILE_INVALID', `Procfile line ${index + 1} defines "${name}" a second time`);
+    if (name in processes)
+      throw new BuildpackError('PROCFILE_INVALID', `Procfile line ${index + 1} defines "${name}" a second time`);
     processes[name] = command.trim();
   });
   return processes;
@@ -27,7 +31,11 @@ export const procfileBuildpack: Buildpack = {
   describe: 'Procfile: a Procfile with a web process and nothing else to build',
   detect(src, ctx, processes) {
     if (!src.has('Procfile')) return null;
-    if (!processes.web) throw new BuildpackError('PROCFILE_INVALID', 'the Procfile has no web process, and nothing else in the source says how to start the app');
+    if (!processes.web)
+      throw new BuildpackError(
+        'PROCFILE_INVALID',
+        'the Procfile has no web process, and nothing else in the source says how to start the app',
+      );
     const stackImage = newestStack(ctx).image;
     return {
       buildpack: 'procfile',

@@ -8,7 +8,10 @@ export interface SourceTree {
 }
 
 /** A local Node stack image and the exact Node version it carries. */
-export interface NodeStack { image: string; nodeVersion: string }
+export interface NodeStack {
+  image: string;
+  nodeVersion: string;
+}
 
 export interface DetectContext {
   nodeStacks: NodeStack[];
@@ -64,7 +67,10 @@ export interface DockerfilePlan {
 export type BuildPlan = NodePlan | StaticPlan | ProcfilePlan | DockerfilePlan;
 
 /** The files to add to the build context and the Dockerfile Docker should use. */
-export interface BuildFiles { dockerfilePath: string; files: Record<string, string> }
+export interface BuildFiles {
+  dockerfilePath: string;
+  files: Record<string, string>;
+}
 
 export interface Buildpack {
   name: BuildPlan['buildpack'];
@@ -76,7 +82,10 @@ export interface Buildpack {
 }
 
 export class BuildpackError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'BuildpackError';
   }

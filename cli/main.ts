@@ -13,10 +13,14 @@ import WebSocket from 'ws';
 class UsageError extends Error {}
 class ApiError extends Error {}
 
-interface Settings { url: string; token: string }
+interface Settings {
+  url: string;
+  token: string;
+}
 
 const HELP: Record<string, string> = {
-  login: 'login --url URL [--token TOKEN]     store the server and token (token also read from WIDEMESH_TOKEN or stdin)',
+  login:
+    'login --url URL [--token TOKEN]     store the server and token (token also read from WIDEMESH_TOKEN or stdin)',
   apps: 'apps [--json]                        list apps',
   'apps:create': 'apps:create NAME                     create an app and add the `widemesh` git remote here',
   'apps:info': 'apps:info [-a APP] [--json]          environments, current release, racks',
@@ -28,18 +32,23 @@ const HELP: Record<string, string> = {
   rollback: 'rollback [vN] [-a APP]               roll back (default: the release before the current one)',
   builds: 'builds [-a APP] [--json]             list builds',
   logs: 'logs [-a APP] [--tail] [--source build|app|all] [--build N]   show logs',
-  open: 'open [-a APP]                        print the app\'s URL',
-  'repo:connect': 'repo:connect --provider github|bitbucket --url CLONE_URL [--branch main=production …] [--username U] [-a APP]   deploy on pushes there (a read token for private repos is read from stdin)',
+  open: "open [-a APP]                        print the app's URL",
+  'repo:connect':
+    'repo:connect --provider github|bitbucket --url CLONE_URL [--branch main=production …] [--username U] [-a APP]   deploy on pushes there (a read token for private repos is read from stdin)',
   'repo:info': 'repo:info [-a APP] [--json]          the connected repository and its webhook URL',
   'repo:disconnect': 'repo:disconnect [-a APP]             stop deploying on pushes there',
   deliveries: 'deliveries [-a APP] [--json]         webhook deliveries and what became of them',
-  'providers:set': 'providers:set NAME                   store a cloud provider from JSON on stdin (type gcp|aws, credentials, registry, …)',
+  'providers:set':
+    'providers:set NAME                   store a cloud provider from JSON on stdin (type gcp|aws, credentials, registry, …)',
   providers: 'providers [--json]                   list cloud providers (never their credentials)',
-  'racks:set': 'racks:set RACK RACK … [--parallel] [-a APP]   racks of the environment: PROVIDER:cloud-run:LOCATION, PROVIDER:app-runner:REGION or local-NAME',
+  'racks:set':
+    'racks:set RACK RACK … [--parallel] [-a APP]   racks of the environment: PROVIDER:cloud-run:LOCATION, PROVIDER:app-runner:REGION or local-NAME',
   racks: 'racks [-a APP] [--json]              the racks the environment rolls out to',
 };
 
-const configFile = () => process.env.WIDEMESH_CONFIG ?? path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), 'widemesh', 'config.json');
+const configFile = () =>
+  process.env.WIDEMESH_CONFIG ??
+  path.join(process.env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), 'widemesh', 'config.json');
 
 function loadSettings(): Settings {
   try {
@@ -60,7 +69,10 @@ async function call(settings: Settings, method: string, route: string, body?: un
   try {
     res = await fetch(`${settings.url}${route}`, {
       method,
-      headers: { authorization: `Bearer ${settings.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${settings.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
@@ -90,7 +102,11 @@ function appName(option: string | undefined): string {
 function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
 }
 
@@ -108,10 +124,20 @@ export async function main(argv: string[]): Promise<number> {
       args: rest,
       allowPositionals: true,
       options: {
-        app: { type: 'string', short: 'a' }, environment: { type: 'string', short: 'e' }, json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' }, tail: { type: 'boolean', short: 't' }, source: { type: 'string' },
-        build: { type: 'string' }, confirm: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' },
-        provider: { type: 'string' }, branch: { type: 'string', multiple: true }, username: { type: 'string' }, parallel: { type: 'boolean' },
+        app: { type: 'string', short: 'a' },
+        environment: { type: 'string', short: 'e' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        tail: { type: 'boolean', short: 't' },
+        source: { type: 'string' },
+        build: { type: 'string' },
+        confirm: { type: 'string' },
+        url: { type: 'string' },
+        token: { type: 'string' },
+        provider: { type: 'string' },
+        branch: { type: 'string', multiple: true },
+        username: { type: 'string' },
+        parallel: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -121,7 +147,13 @@ export async function main(argv: string[]): Promise<number> {
   const { values: opts, positionals } = parsed;
   if (command === 'help' || command === '--help' || command === '-h' || opts.help) {
     const only = HELP[command];
-    process.stdout.write(only ? `usage: widemesh ${only}\n` : `usage: widemesh COMMAND [options]\n\n${Object.values(HELP).map((h) => `  ${h}`).join('\n')}\n`);
+    process.stdout.write(
+      only
+        ? `usage: widemesh ${only}\n`
+        : `usage: widemesh COMMAND [options]\n\n${Object.values(HELP)
+            .map((h) => `  ${h}`)
+            .join('\n')}\n`,
+    );
     return 0;
   }
   try {
@@ -134,20 +166,39 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 type Options = {
-  app?: string; environment?: string; json?: boolean; tail?: boolean; source?: string; build?: string; confirm?: string; url?: string; token?: string;
-  provider?: string; branch?: string[]; username?: string; parallel?: boolean;
+  app?: string;
+  environment?: string;
+  json?: boolean;
+  tail?: boolean;
+  source?: string;
+  build?: string;
+  confirm?: string;
+  url?: string;
+  token?: string;
+  provider?: string;
+  branch?: string[];
+  username?: string;
+  parallel?: boolean;
 };
 
 async function run(command: string, opts: Options, args: string[]): Promise<void> {
-  const out = (text: string): void => { process.stdout.write(`${text}\n`); };
+  const out = (text: string): void => {
+    process.stdout.write(`${text}\n`);
+  };
   const env = opts.environment ? `?environment=${encodeURIComponent(opts.environment)}` : '';
   const print = (json: unknown, human: () => string) => out(opts.json ? JSON.stringify(json, null, 2) : human());
 
-  if (!(command in HELP) && command !== 'git-credential') throw new UsageError(`unknown command "${command}": widemesh help lists them`);
+  if (!(command in HELP) && command !== 'git-credential')
+    throw new UsageError(`unknown command "${command}": widemesh help lists them`);
   if (command === 'git-credential') {
     // git's credential helper protocol: we answer `get` for our server only
     if (args[0] !== 'get') return;
-    const request = Object.fromEntries((await readStdin()).split('\n').filter(Boolean).map((l) => l.split('=', 2) as [string, string]));
+    const request = Object.fromEntries(
+      (await readStdin())
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('=', 2) as [string, string]),
+    );
     const settings = loadSettings();
     const server = new URL(settings.url);
     if (request.host === server.host) out(`username=widemesh\npassword=${settings.token}`);
@@ -168,7 +219,9 @@ async function run(command: string, opts: Options, args: string[]): Promise<void
   switch (command) {
     case 'apps': {
       const apps = await call(settings, 'GET', '/api/apps');
-      return print(apps, () => (apps.length ? table(apps, ['name', 'createdAt']) : 'no apps yet: widemesh apps:create NAME'));
+      return print(apps, () =>
+        apps.length ? table(apps, ['name', 'createdAt']) : 'no apps yet: widemesh apps:create NAME',
+      );
     }
     case 'apps:create': {
       const name = args[0];
@@ -188,46 +241,76 @@ async function run(command: string, opts: Options, args: string[]): Promise<void
     }
     case 'apps:info': {
       const app = await call(settings, 'GET', base(appName(opts.app)));
-      return print(app, () => [
-        `=== ${app.name}`,
-        table(app.environments.map((e: any) => ({ ...e, release: e.release ? `v${e.release}` : '-', racks: e.racks.map((r: any) => `${r.rack}(v${r.release})`).join(' ') })), ['name', 'release', 'url', 'racks']),
-      ].join('\n'));
+      return print(app, () =>
+        [
+          `=== ${app.name}`,
+          table(
+            app.environments.map((e: any) => ({
+              ...e,
+              release: e.release ? `v${e.release}` : '-',
+              racks: e.racks.map((r: any) => `${r.rack}(v${r.release})`).join(' '),
+            })),
+            ['name', 'release', 'url', 'racks'],
+          ),
+        ].join('\n'),
+      );
     }
     case 'apps:destroy': {
       const name = args[0] ?? opts.app;
       if (!name) throw new UsageError('usage: widemesh apps:destroy NAME --confirm NAME');
-      if (opts.confirm !== name) throw new UsageError(`this deletes ${name} and stops it: confirm with --confirm ${name}`);
+      if (opts.confirm !== name)
+        throw new UsageError(`this deletes ${name} and stops it: confirm with --confirm ${name}`);
       await call(settings, 'DELETE', base(name));
       out(`Destroyed ${name}`);
       return;
     }
     case 'config': {
       const config = await call(settings, 'GET', `${base(appName(opts.app))}/config${env}`);
-      return print(config.vars, () => Object.entries(config.vars).map(([k, v]) => `${k}: ${v}`).join('\n') || 'no config vars');
+      return print(
+        config.vars,
+        () =>
+          Object.entries(config.vars)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join('\n') || 'no config vars',
+      );
     }
     case 'config:set':
     case 'config:unset': {
       if (args.length === 0) throw new UsageError(`usage: widemesh ${HELP[command]}`);
       const changes: Record<string, string | null> = {};
       for (const arg of args) {
-        if (command === 'config:unset') { changes[arg] = null; continue; }
+        if (command === 'config:unset') {
+          changes[arg] = null;
+          continue;
+        }
         const eq = arg.indexOf('=');
         if (eq <= 0) throw new UsageError(`"${arg}" is not KEY=VALUE`);
         changes[arg.slice(0, eq)] = arg.slice(eq + 1);
       }
       const result = await call(settings, 'PATCH', `${base(appName(opts.app))}/config${env}`, changes);
-      out(result.release ? `${command === 'config:set' ? 'Set' : 'Unset'} ${Object.keys(changes).join(', ')} and restarted: v${result.release.version}` : `Saved ${Object.keys(changes).join(', ')}; it applies from the first deploy`);
+      out(
+        result.release
+          ? `${command === 'config:set' ? 'Set' : 'Unset'} ${Object.keys(changes).join(', ')} and restarted: v${result.release.version}`
+          : `Saved ${Object.keys(changes).join(', ')}; it applies from the first deploy`,
+      );
       return;
     }
     case 'releases': {
       const releases = await call(settings, 'GET', `${base(appName(opts.app))}/releases${env}`);
-      return print(releases, () => table(releases.map((r: any) => ({ ...r, version: `v${r.version}` })), ['version', 'status', 'description', 'createdAt']));
+      return print(releases, () =>
+        table(
+          releases.map((r: any) => ({ ...r, version: `v${r.version}` })),
+          ['version', 'status', 'description', 'createdAt'],
+        ),
+      );
     }
     case 'rollback': {
       const app = appName(opts.app);
       let version = args[0] ? Number(args[0].replace(/^v/, '')) : undefined;
       if (version === undefined) {
-        const good = (await call(settings, 'GET', `${base(app)}/releases${env}`)).filter((r: any) => r.status === 'succeeded');
+        const good = (await call(settings, 'GET', `${base(app)}/releases${env}`)).filter(
+          (r: any) => r.status === 'succeeded',
+        );
         if (good.length < 2) throw new ApiError('there is no earlier release to roll back to');
         version = good[1].version as number;
       }
@@ -237,7 +320,12 @@ async function run(command: string, opts: Options, args: string[]): Promise<void
     }
     case 'builds': {
       const builds = await call(settings, 'GET', `${base(appName(opts.app))}/builds${env}`);
-      return print(builds, () => table(builds.map((b: any) => ({ ...b, commit: b.commit?.slice(0, 7) })), ['id', 'status', 'commit', 'buildpack', 'createdAt']));
+      return print(builds, () =>
+        table(
+          builds.map((b: any) => ({ ...b, commit: b.commit?.slice(0, 7) })),
+          ['id', 'status', 'commit', 'buildpack', 'createdAt'],
+        ),
+      );
     }
     case 'open': {
       const app = await call(settings, 'GET', base(appName(opts.app)));
@@ -249,21 +337,38 @@ async function run(command: string, opts: Options, args: string[]): Promise<void
       return await streamLogs(settings, appName(opts.app), opts);
     case 'repo:connect': {
       if (!opts.provider || !opts.url) throw new UsageError(`usage: widemesh ${HELP[command]}`);
-      const branches = opts.branch && Object.fromEntries(opts.branch.map((b) => {
-        const [branch, env] = b.split('=');
-        if (!branch || !env) throw new UsageError(`"${b}" is not BRANCH=ENVIRONMENT`);
-        return [branch, env];
-      }));
+      const branches =
+        opts.branch &&
+        Object.fromEntries(
+          opts.branch.map((b) => {
+            const [branch, env] = b.split('=');
+            if (!branch || !env) throw new UsageError(`"${b}" is not BRANCH=ENVIRONMENT`);
+            return [branch, env];
+          }),
+        );
       const password = opts.username ? (await readStdin()).trim() : undefined;
       const repo = await call(settings, 'PUT', `${base(appName(opts.app))}/repository`, {
-        provider: opts.provider, cloneUrl: opts.url, ...(branches ? { branches } : {}), ...(opts.username ? { username: opts.username, password } : {}),
+        provider: opts.provider,
+        cloneUrl: opts.url,
+        ...(branches ? { branches } : {}),
+        ...(opts.username ? { username: opts.username, password } : {}),
       });
-      out(`Connected to ${repo.cloneUrl}. Add a ${repo.provider} webhook (push events, JSON):\n  URL:    ${repo.webhookUrl}\n  secret: ${repo.secret}   (shown once)`);
+      out(
+        `Connected to ${repo.cloneUrl}. Add a ${repo.provider} webhook (push events, JSON):\n  URL:    ${repo.webhookUrl}\n  secret: ${repo.secret}   (shown once)`,
+      );
       return;
     }
     case 'repo:info': {
       const repo = await call(settings, 'GET', `${base(appName(opts.app))}/repository`);
-      return print(repo, () => `${repo.provider} ${repo.cloneUrl}${repo.private ? ' (private)' : ''}\nwebhook: ${repo.webhookUrl}\nbranches: ${Object.entries(repo.branches).map(([b, e]) => `${b} → ${e}`).join(', ')}`);
+      return print(
+        repo,
+        () =>
+          `${repo.provider} ${repo.cloneUrl}${repo.private ? ' (private)' : ''}\nwebhook: ${repo.webhookUrl}\nbranches: ${Object.entries(
+            repo.branches,
+          )
+            .map(([b, e]) => `${b} → ${e}`)
+            .join(', ')}`,
+      );
     }
     case 'repo:disconnect': {
       await call(settings, 'DELETE', `${base(appName(opts.app))}/repository`);
@@ -274,34 +379,55 @@ async function run(command: string, opts: Options, args: string[]): Promise<void
       const name = args[0];
       if (!name) throw new UsageError(`usage: widemesh ${HELP[command]}`);
       let settings_: unknown;
-      try { settings_ = JSON.parse(await readStdin()); } catch { throw new UsageError('providers:set reads the provider settings as JSON on stdin'); }
+      try {
+        settings_ = JSON.parse(await readStdin());
+      } catch {
+        throw new UsageError('providers:set reads the provider settings as JSON on stdin');
+      }
       const saved = await call(settings, 'PUT', `/api/providers/${encodeURIComponent(name)}`, settings_);
       out(`Saved provider ${saved.name} (${saved.type}); its credentials are stored sealed and never shown again`);
       return;
     }
     case 'providers': {
       const list = await call(settings, 'GET', '/api/providers');
-      return print(list, () => (list.length ? table(list, ['name', 'type', 'environments']) : 'no providers: the local racks are used'));
+      return print(list, () =>
+        list.length ? table(list, ['name', 'type', 'environments']) : 'no providers: the local racks are used',
+      );
     }
     case 'racks:set': {
       if (args.length === 0) throw new UsageError(`usage: widemesh ${HELP[command]}`);
       const racks = args.map((arg) => {
         if (/^local-/.test(arg)) return { kind: 'local', name: arg };
         const [provider, kind, place] = arg.split(':');
-        if (!provider || !place || (kind !== 'cloud-run' && kind !== 'app-runner')) throw new UsageError(`"${arg}" is not PROVIDER:cloud-run:LOCATION, PROVIDER:app-runner:REGION or local-NAME`);
+        if (!provider || !place || (kind !== 'cloud-run' && kind !== 'app-runner'))
+          throw new UsageError(`"${arg}" is not PROVIDER:cloud-run:LOCATION, PROVIDER:app-runner:REGION or local-NAME`);
         return kind === 'cloud-run' ? { kind, provider, location: place } : { kind, provider, region: place };
       });
-      const result = await call(settings, 'PUT', `${base(appName(opts.app))}/racks${env}`, { racks, rollout: opts.parallel ? 'parallel' : 'sequential' });
-      out(`Racks of ${result.environment}: ${result.racks.map((r: { name: string }) => r.name).join(', ')} (${result.rollout}); ${result.note}`);
+      const result = await call(settings, 'PUT', `${base(appName(opts.app))}/racks${env}`, {
+        racks,
+        rollout: opts.parallel ? 'parallel' : 'sequential',
+      });
+      out(
+        `Racks of ${result.environment}: ${result.racks.map((r: { name: string }) => r.name).join(', ')} (${result.rollout}); ${result.note}`,
+      );
       return;
     }
     case 'racks': {
       const result = await call(settings, 'GET', `${base(appName(opts.app))}/racks${env}`);
-      return print(result, () => `${result.racks.map((r: { name: string }) => r.name).join(', ')} (${result.rollout}${result.custom ? '' : ', server default'})`);
+      return print(
+        result,
+        () =>
+          `${result.racks.map((r: { name: string }) => r.name).join(', ')} (${result.rollout}${result.custom ? '' : ', server default'})`,
+      );
     }
     case 'deliveries': {
       const list = await call(settings, 'GET', `${base(appName(opts.app))}/deliveries`);
-      return print(list, () => table(list.map((d: any) => ({ ...d, commit: d.commit?.slice(0, 7) })), ['receivedAt', 'id', 'event', 'ref', 'commit', 'outcome']));
+      return print(list, () =>
+        table(
+          list.map((d: any) => ({ ...d, commit: d.commit?.slice(0, 7) })),
+          ['receivedAt', 'id', 'event', 'ref', 'commit', 'outcome'],
+        ),
+      );
     }
     default:
       throw new UsageError(`"${command}" is not available yet`);
@@ -309,7 +435,10 @@ async function run(command: string, opts: Options, args: string[]): Promise<void
 }
 
 function streamLogs(settings: Settings, app: string, opts: Options): Promise<void> {
-  const query = new URLSearchParams({ source: opts.source ?? (opts.tail ? 'app' : 'build'), tail: opts.tail ? '1' : '0' });
+  const query = new URLSearchParams({
+    source: opts.source ?? (opts.tail ? 'app' : 'build'),
+    tail: opts.tail ? '1' : '0',
+  });
   if (opts.environment) query.set('environment', opts.environment);
   if (opts.build) query.set('build', opts.build);
   const url = `${settings.url.replace(/^http/, 'ws')}/api/apps/${encodeURIComponent(app)}/logs?${query}`;
@@ -318,11 +447,14 @@ function streamLogs(settings: Settings, app: string, opts: Options): Promise<voi
     ws.on('message', (data) => {
       const m = JSON.parse(String(data));
       if (m.type === 'line' && m.source === 'build') process.stdout.write(`${m.line}\n`);
-      else if (m.type === 'line') process.stdout.write(`${m.at} ${m.rack}[${m.service}.${m.instance.slice(0, 6)}]: ${m.line}\n`);
+      else if (m.type === 'line')
+        process.stdout.write(`${m.at} ${m.rack}[${m.service}.${m.instance.slice(0, 6)}]: ${m.line}\n`);
       else if (m.type === 'dropped') process.stdout.write(`(dropped ${m.count} lines: the connection was too slow)\n`);
       else if (m.type === 'end' && !m.ok && m.build === null) process.stdout.write('(no builds yet)\n');
     });
-    ws.on('unexpected-response', (_req, res) => reject(new ApiError(`the server refused the log stream (${res.statusCode})`)));
+    ws.on('unexpected-response', (_req, res) =>
+      reject(new ApiError(`the server refused the log stream (${res.statusCode})`)),
+    );
     ws.on('error', (err) => reject(new ApiError(`log stream failed: ${err.message}`)));
     ws.on('close', () => resolve());
     const stop = () => ws.close();

@@ -21,7 +21,10 @@ function say(line) {
 async function readStdin() {
   let text = '';
   for await (const chunk of process.stdin) text += chunk;
-  return text.split('\n').filter(Boolean).map((line) => line.split(' '));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' '));
 }
 
 /** Streams the commit to the server; resolves true when the server reports a successful deploy. */
@@ -32,30 +35,35 @@ function deploy(ref, commit) {
     url.searchParams.set('app', app);
     url.searchParams.set('ref', ref);
     url.searchParams.set('commit', commit);
-    const req = http.request(url, { method: 'POST', headers: { authorization: `Bearer ${hookSecret}`, 'content-type': 'application/x-tar' } }, (res) => {
-      res.setEncoding('utf8');
-      let pending = '';
-      let ok;
-      const handle = (line) => {
-        if (line.startsWith(RESULT_MARKER)) ok = line.slice(RESULT_MARKER.length) === 'ok';
-        else say(line);
-      };
-      res.on('data', (chunk) => {
-        const lines = (pending + chunk).split('\n');
-        pending = lines.pop();
-        lines.forEach(handle);
-      });
-      res.on('end', () => {
-        if (pending) handle(pending);
-        archive.kill();
-        if (ok === undefined) say(' !     The Widemesh server ended the deploy without a result; treating it as failed.');
-        resolve(ok === true);
-      });
-      res.on('error', () => {
-        say(' !     Lost the connection to the Widemesh server during the deploy.');
-        resolve(false);
-      });
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { authorization: `Bearer ${hookSecret}`, 'content-type': 'application/x-tar' } },
+      (res) => {
+        res.setEncoding('utf8');
+        let pending = '';
+        let ok;
+        const handle = (line) => {
+          if (line.startsWith(RESULT_MARKER)) ok = line.slice(RESULT_MARKER.length) === 'ok';
+          else say(line);
+        };
+        res.on('data', (chunk) => {
+          const lines = (pending + chunk).split('\n');
+          pending = lines.pop();
+          lines.forEach(handle);
+        });
+        res.on('end', () => {
+          if (pending) handle(pending);
+          archive.kill();
+          if (ok === undefined)
+            say(' !     The Widemesh server ended the deploy without a result; treating it as failed.');
+          resolve(ok === true);
+        });
+        res.on('error', () => {
+          say(' !     Lost the connection to the Widemesh server during the deploy.');
+          resolve(false);
+        });
+      },
+    );
     req.on('error', (err) => {
       archive.kill();
       say(` !     Could not reach the Widemesh server (${err.code ?? err.message}); nothing was deployed.`);

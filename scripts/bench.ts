@@ -12,20 +12,23 @@ import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { buildFilesFor, detect } from '../buildpacks/index.ts';
 import { nodeStacks } from '../server/build/node-versions.ts';
+import { fixtureTree } from '../test/helpers/fixture-tree.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../test/helpers/git.ts';
 import { docker, freePort, request, startServer, viaRouter } from '../test/helpers/server.ts';
-import { fixtureTree } from '../test/helpers/fixture-tree.ts';
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function writeCode(dir: string, marker: string): void {
-  fs.writeFileSync(path.join(dir, 'server.js'), `const express = require('express');
+  fs.writeFileSync(
+    path.join(dir, 'server.js'),
+    `const express = require('express');
 const app = express();
 app.get('/', (req, res) => res.send('${marker}'));
 app.listen(process.env.PORT);
-`);
+`,
+  );
 }
 
 /** A new package.json description: Docker's cache misses from the dependency layer on, as for new dependencies. */
@@ -49,7 +52,10 @@ async function main(): Promise<void> {
   const repo = appRepo('node-express-npm');
   const baselineDir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-bench-raw-'));
   const containers: string[] = [];
-  const results = { ours: { cold: [] as number[], code: [] as number[] }, raw: { cold: [] as number[], code: [] as number[] } };
+  const results = {
+    ours: { cold: [] as number[], code: [] as number[] },
+    raw: { cold: [] as number[], code: [] as number[] },
+  };
   let reinstalled = 0;
   try {
     const ctx = { nodeStacks: await nodeStacks(docker), publishedNodeVersions: [] };
@@ -62,8 +68,21 @@ async function main(): Promise<void> {
       }
       const port = await freePort();
       const started = Date.now();
-      await run('docker', ['build', '-q', '--network', 'host', '-f', '.widemesh/Dockerfile', '-t', 'widemesh-bench/raw:latest', '.'], { cwd: baselineDir, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
-      const { stdout } = await run('docker', ['run', '-d', '--init', '--network', 'host', '-e', `PORT=${port}`, 'widemesh-bench/raw:latest']);
+      await run(
+        'docker',
+        ['build', '-q', '--network', 'host', '-f', '.widemesh/Dockerfile', '-t', 'widemesh-bench/raw:latest', '.'],
+        { cwd: baselineDir, env: { ...process.env, DOCKER_BUILDKIT: '0' } },
+      );
+      const { stdout } = await run('docker', [
+        'run',
+        '-d',
+        '--init',
+        '--network',
+        'host',
+        '-e',
+        `PORT=${port}`,
+        'widemesh-bench/raw:latest',
+      ]);
       containers.push(stdout.trim());
       await until(async () => (await request(`http://127.0.0.1:${port}/`, { timeoutMs: 2000 })).body === marker);
       return Date.now() - started;
@@ -95,11 +114,20 @@ async function main(): Promise<void> {
       commitAll(repo, `code ${id}`);
       results.raw.code.push(await rawRun(`code ${id}`));
       results.ours.code.push(await ourPush(`code ${id}`));
-      console.log(`round ${round}: cold ours ${results.ours.cold.at(-1)}ms raw ${results.raw.cold.at(-1)}ms; code-only ours ${results.ours.code.at(-1)}ms raw ${results.raw.code.at(-1)}ms`);
+      console.log(
+        `round ${round}: cold ours ${results.ours.cold.at(-1)}ms raw ${results.raw.cold.at(-1)}ms; code-only ours ${results.ours.code.at(-1)}ms raw ${results.raw.code.at(-1)}ms`,
+      );
     }
   } finally {
-    for (const id of containers) await docker.getContainer(id).remove({ force: true }).catch(() => {});
-    await docker.getImage('widemesh-bench/raw:latest').remove({ force: true }).catch(() => {});
+    for (const id of containers)
+      await docker
+        .getContainer(id)
+        .remove({ force: true })
+        .catch(() => {});
+    await docker
+      .getImage('widemesh-bench/raw:latest')
+      .remove({ force: true })
+      .catch(() => {});
     await server.stop();
     await server.cleanup();
     fs.rmSync(baselineDir, { recursive: true, force: true });
@@ -115,7 +143,8 @@ async function main(): Promise<void> {
   console.log(`code-only pushes that reinstalled dependencies: ${reinstalled} of ${ROUNDS}`);
 }
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
 /** App log write → websocket client, with 100 clients tailing; build step output → `remote:` line. */
 async function logLatency(): Promise<void> {
@@ -123,17 +152,28 @@ async function logLatency(): Promise<void> {
   const repo = appRepo('node-express-npm');
   const clients: WebSocket[] = [];
   try {
-    fs.writeFileSync(path.join(repo, 'server.js'), `const express = require('express');
+    fs.writeFileSync(
+      path.join(repo, 'server.js'),
+      `const express = require('express');
 const app = express();
 app.get('/log', (req, res) => { console.log('stamp ' + Date.now()); res.send('ok'); });
 app.get('/', (req, res) => res.send('ok'));
 app.listen(process.env.PORT);
-`);
-    fs.writeFileSync(path.join(repo, 'Dockerfile'), [
-      'FROM widemesh/stack-node:22', 'WORKDIR /app', 'COPY package*.json ./', 'RUN npm ci --omit=dev',
-      `RUN for i in $(seq 1 20); do node -e "console.log('tick ' + Date.now())"; sleep 0.1; done # ${Date.now()}`,
-      'COPY . .', 'CMD ["node", "server.js"]', '',
-    ].join('\n'));
+`,
+    );
+    fs.writeFileSync(
+      path.join(repo, 'Dockerfile'),
+      [
+        'FROM widemesh/stack-node:22',
+        'WORKDIR /app',
+        'COPY package*.json ./',
+        'RUN npm ci --omit=dev',
+        `RUN for i in $(seq 1 20); do node -e "console.log('tick ' + Date.now())"; sleep 0.1; done # ${Date.now()}`,
+        'COPY . .',
+        'CMD ["node", "server.js"]',
+        '',
+      ].join('\n'),
+    );
     commitAll(repo, 'latency app');
     // build-log latency: the pusher's clock at each `remote: tick T` line against T
     const buildDelays: number[] = [];
@@ -155,7 +195,9 @@ app.listen(process.env.PORT);
 
     const delays: number[] = [];
     for (let i = 0; i < 100; i++) {
-      const ws = new WebSocket(`ws://127.0.0.1:${server.apiPort}/api/apps/latency/logs?source=app`, { headers: { authorization: `Bearer ${server.token}` } });
+      const ws = new WebSocket(`ws://127.0.0.1:${server.apiPort}/api/apps/latency/logs?source=app`, {
+        headers: { authorization: `Bearer ${server.token}` },
+      });
       ws.on('message', (data) => {
         const m = /^stamp (\d+)$/.exec(JSON.parse(String(data)).line ?? '');
         if (m) delays.push(Date.now() - Number(m[1]));
@@ -170,8 +212,12 @@ app.listen(process.env.PORT);
     }
     await new Promise((r) => setTimeout(r, 1500));
     console.log(`\nlog latency`);
-    console.log(`app log → websocket, 100 tailing clients: ${delays.length} deliveries, p50 ${percentile(delays, 50)}ms, p99 ${percentile(delays, 99)}ms (target p99 < 100ms)`);
-    console.log(`build step output → remote: line: ${buildDelays.length} lines, p50 ${percentile(buildDelays, 50)}ms, p99 ${percentile(buildDelays, 99)}ms`);
+    console.log(
+      `app log → websocket, 100 tailing clients: ${delays.length} deliveries, p50 ${percentile(delays, 50)}ms, p99 ${percentile(delays, 99)}ms (target p99 < 100ms)`,
+    );
+    console.log(
+      `build step output → remote: line: ${buildDelays.length} lines, p50 ${percentile(buildDelays, 50)}ms, p99 ${percentile(buildDelays, 99)}ms`,
+    );
   } finally {
     clients.forEach((ws) => ws.terminate());
     await server.stop();

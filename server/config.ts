@@ -19,10 +19,25 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-interface GcpProvider { type: 'gcp'; project: string; credentials: { client_email: string; private_key: string } | 'none'; registry: string; endpoint?: string; deployTimeoutSeconds?: number }
+interface GcpProvider {
+  type: 'gcp';
+  project: string;
+  credentials: { client_email: string; private_key: string } | 'none';
+  registry: string;
+  endpoint?: string;
+  deployTimeoutSeconds?: number;
+}
 interface AwsProvider {
-  type: 'aws'; accessKeyId: string; secretAccessKey: string; registry: string; endpoint?: string; accessRoleArn?: string;
-  registryAuth?: { username: string; password: string; serveraddress: string }; serviceUrlScheme?: 'http' | 'https'; deployTimeoutSeconds?: number; ecrEndpoint?: string;
+  type: 'aws';
+  accessKeyId: string;
+  secretAccessKey: string;
+  registry: string;
+  endpoint?: string;
+  accessRoleArn?: string;
+  registryAuth?: { username: string; password: string; serveraddress: string };
+  serviceUrlScheme?: 'http' | 'https';
+  deployTimeoutSeconds?: number;
+  ecrEndpoint?: string;
 }
 export type RackConfig =
   | { kind: 'local'; name: string }
@@ -35,7 +50,11 @@ export type RackConfig =
  */
 function readRacksFile(file: string): RackConfig[] {
   let parsed: any;
-  try { parsed = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (err) { throw new ConfigError(`WIDEMESH_RACKS_FILE ${file}: ${(err as Error).message}`); }
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`WIDEMESH_RACKS_FILE ${file}: ${(err as Error).message}`);
+  }
   return resolveRacks(parsed?.racks ?? [], parsed?.providers ?? {}, 'WIDEMESH_RACKS_FILE');
 }
 
@@ -43,10 +62,15 @@ function readRacksFile(file: string): RackConfig[] {
 export function resolveRacks(rawRacks: unknown, providers: Record<string, any>, where: string): RackConfig[] {
   if (!Array.isArray(rawRacks)) throw new ConfigError(`${where}: racks must be a list`);
   const racks = rawRacks as any[];
-  const need = (cond: unknown, what: string) => { if (!cond) throw new ConfigError(`${where}: ${what}`); };
+  const need = (cond: unknown, what: string) => {
+    if (!cond) throw new ConfigError(`${where}: ${what}`);
+  };
   return racks.map((rack, i) => {
     if (rack?.kind === 'local') {
-      need(typeof rack.name === 'string' && /^local-[a-z0-9]{1,20}$/.test(rack.name), `racks[${i}].name must be local-<name>`);
+      need(
+        typeof rack.name === 'string' && /^local-[a-z0-9]{1,20}$/.test(rack.name),
+        `racks[${i}].name must be local-<name>`,
+      );
       return { kind: 'local', name: rack.name };
     }
     const provider = providers[rack?.provider];
@@ -54,12 +78,18 @@ export function resolveRacks(rawRacks: unknown, providers: Record<string, any>, 
     assertProvider(provider, `${where}: provider ${rack.provider}`);
     if (rack.kind === 'cloud-run') {
       need(provider.type === 'gcp', `racks[${i}] (cloud-run) needs a gcp provider`);
-      need(typeof rack.location === 'string' && /^[a-z0-9-]+$/.test(rack.location), `racks[${i}].location is required (e.g. europe-west1)`);
+      need(
+        typeof rack.location === 'string' && /^[a-z0-9-]+$/.test(rack.location),
+        `racks[${i}].location is required (e.g. europe-west1)`,
+      );
       return { kind: 'cloud-run', name: rack.location, location: rack.location, provider };
     }
     if (rack.kind === 'app-runner') {
       need(provider.type === 'aws', `racks[${i}] (app-runner) needs an aws provider`);
-      need(typeof rack.region === 'string' && /^[a-z0-9-]+$/.test(rack.region), `racks[${i}].region is required (e.g. us-east-1)`);
+      need(
+        typeof rack.region === 'string' && /^[a-z0-9-]+$/.test(rack.region),
+        `racks[${i}].region is required (e.g. us-east-1)`,
+      );
       return { kind: 'app-runner', name: rack.region, region: rack.region, provider };
     }
     throw new ConfigError(`${where}: racks[${i}].kind must be local, cloud-run or app-runner`);
@@ -68,18 +98,33 @@ export function resolveRacks(rawRacks: unknown, providers: Record<string, any>, 
 
 /** A provider's settings as given to the API or the racks file: checked before anything is stored. */
 export function assertProvider(p: any, where: string): void {
-  const need = (cond: unknown, what: string) => { if (!cond) throw new ConfigError(`${where}: ${what}`); };
+  const need = (cond: unknown, what: string) => {
+    if (!cond) throw new ConfigError(`${where}: ${what}`);
+  };
   need(p && (p.type === 'gcp' || p.type === 'aws'), 'type must be "gcp" or "aws"');
   need(typeof p.registry === 'string' && p.registry.length > 0, 'registry (where images are pushed) is required');
-  need(p.endpoint === undefined || (typeof p.endpoint === 'string' && /^https?:\/\//.test(p.endpoint)), 'endpoint must be an http(s) URL');
-  need(p.deployTimeoutSeconds === undefined || (Number.isInteger(p.deployTimeoutSeconds) && p.deployTimeoutSeconds >= 1 && p.deployTimeoutSeconds <= 7200),
-    'deployTimeoutSeconds must be an integer from 1 to 7200');
+  need(
+    p.endpoint === undefined || (typeof p.endpoint === 'string' && /^https?:\/\//.test(p.endpoint)),
+    'endpoint must be an http(s) URL',
+  );
+  need(
+    p.deployTimeoutSeconds === undefined ||
+      (Number.isInteger(p.deployTimeoutSeconds) && p.deployTimeoutSeconds >= 1 && p.deployTimeoutSeconds <= 7200),
+    'deployTimeoutSeconds must be an integer from 1 to 7200',
+  );
   if (p.type === 'gcp') {
     need(typeof p.project === 'string', 'project is required');
-    need(p.credentials === 'none' ? p.endpoint : typeof p.credentials?.client_email === 'string' && typeof p.credentials?.private_key === 'string',
-      'credentials (a service account key with client_email and private_key) are required');
+    need(
+      p.credentials === 'none'
+        ? p.endpoint
+        : typeof p.credentials?.client_email === 'string' && typeof p.credentials?.private_key === 'string',
+      'credentials (a service account key with client_email and private_key) are required',
+    );
   } else {
-    need(typeof p.accessKeyId === 'string' && typeof p.secretAccessKey === 'string', 'accessKeyId and secretAccessKey are required');
+    need(
+      typeof p.accessKeyId === 'string' && typeof p.secretAccessKey === 'string',
+      'accessKeyId and secretAccessKey are required',
+    );
   }
 }
 
@@ -98,11 +143,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
     throw new ConfigError(`WIDEMESH_DOMAIN "${domain}" is not a valid domain name`);
   }
-  const localNames = (env.WIDEMESH_RACKS ?? 'local-a,local-b').split(',').map((r) => r.trim()).filter(Boolean);
+  const localNames = (env.WIDEMESH_RACKS ?? 'local-a,local-b')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   for (const rack of localNames) {
-    if (!/^local-[a-z0-9]{1,20}$/.test(rack)) throw new ConfigError(`WIDEMESH_RACKS: "${rack}" is not a local rack name (local-<name>)`);
+    if (!/^local-[a-z0-9]{1,20}$/.test(rack))
+      throw new ConfigError(`WIDEMESH_RACKS: "${rack}" is not a local rack name (local-<name>)`);
   }
-  const racks: RackConfig[] = env.WIDEMESH_RACKS_FILE ? readRacksFile(env.WIDEMESH_RACKS_FILE) : localNames.map((name) => ({ kind: 'local', name }));
+  const racks: RackConfig[] = env.WIDEMESH_RACKS_FILE
+    ? readRacksFile(env.WIDEMESH_RACKS_FILE)
+    : localNames.map((name) => ({ kind: 'local', name }));
   if (racks.length < 2) throw new ConfigError('at least two racks are needed (an environment runs in two regions)');
   if (new Set(racks.map((r) => r.name)).size !== racks.length) throw new ConfigError('rack names must be unique');
   return {

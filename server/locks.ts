@@ -5,7 +5,9 @@ export class AppLocks {
   async run<T>(key: string, onWait: () => void, fn: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key);
     let release!: () => void;
-    const mine = new Promise<void>((resolve) => { release = resolve; });
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const tail = (previous ?? Promise.resolve()).then(() => mine);
     this.tails.set(key, tail);
     if (previous) {

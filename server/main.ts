@@ -9,12 +9,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import pino from 'pino';
+import { isAuthorized } from './api/auth.ts';
 import { createApi } from './api/index.ts';
 import { attachLogStream } from './api/log-stream.ts';
-import { isAuthorized } from './api/auth.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { nodeStacks, publishedNodeVersions } from './build/node-versions.ts';
-import { readConfig, type RackConfig } from './config.ts';
+import { type RackConfig, readConfig } from './config.ts';
 import { errorMessage } from './errors.ts';
 import { GitRepos, parseGitUrl } from './git/index.ts';
 import { AppLocks } from './locks.ts';
@@ -28,7 +28,7 @@ import { RackSet } from './racks/rack-set.ts';
 import { reconcile } from './racks/reconcile.ts';
 import { ensureRouter } from './router/process.ts';
 import { SecretBox } from './secrets.ts';
-import { Store, type Environment } from './store/index.ts';
+import { type Environment, Store } from './store/index.ts';
 import { RepoDeployer } from './webhooks/deployer.ts';
 
 const config = readConfig();
@@ -38,7 +38,8 @@ fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 const store = new Store(path.join(config.dataDir, 'widemesh.db'));
 const installationId = store.installationId();
 const interrupted = store.failInterrupted('cut off: the Widemesh server stopped during this deploy');
-if (interrupted.builds || interrupted.releases) logger.warn(interrupted, 'marked deploys cut off by a server stop as failed');
+if (interrupted.builds || interrupted.releases)
+  logger.warn(interrupted, 'marked deploys cut off by a server stop as failed');
 
 let newAdminToken: string | undefined;
 const tokenFile = path.join(config.dataDir, 'admin-token');
@@ -56,7 +57,8 @@ try {
 }
 
 const endpointUrl = (env: Environment) => {
-  const host = env.name === 'production' ? `${env.appName}.${config.domain}` : `${env.appName}-${env.name}.${config.domain}`;
+  const host =
+    env.name === 'production' ? `${env.appName}.${config.domain}` : `${env.appName}-${env.name}.${config.domain}`;
   return `http://${host}:${config.routerPort}/`;
 };
 
@@ -66,13 +68,27 @@ const buildRack = (rack: RackConfig): Rack => {
     case 'local':
       return new LocalRack(rack.name, docker, { installationId, healthcheckTimeoutMs: config.healthcheckTimeoutMs });
     case 'cloud-run':
-      return new CloudRunRack({ ...rack.provider, name: rack.name, location: rack.location, timeoutMs: (rack.provider.deployTimeoutSeconds ?? 0) * 1000 || CLOUD_DEPLOY_TIMEOUT_MS }, docker);
+      return new CloudRunRack(
+        {
+          ...rack.provider,
+          name: rack.name,
+          location: rack.location,
+          timeoutMs: (rack.provider.deployTimeoutSeconds ?? 0) * 1000 || CLOUD_DEPLOY_TIMEOUT_MS,
+        },
+        docker,
+      );
     case 'app-runner':
-      return new AppRunnerRack({
-        ...rack.provider, name: rack.name, region: rack.region, timeoutMs: (rack.provider.deployTimeoutSeconds ?? 0) * 1000 || CLOUD_DEPLOY_TIMEOUT_MS,
-        credentials: { accessKeyId: rack.provider.accessKeyId, secretAccessKey: rack.provider.secretAccessKey },
-        serviceUrlScheme: rack.provider.serviceUrlScheme ?? 'https',
-      }, docker);
+      return new AppRunnerRack(
+        {
+          ...rack.provider,
+          name: rack.name,
+          region: rack.region,
+          timeoutMs: (rack.provider.deployTimeoutSeconds ?? 0) * 1000 || CLOUD_DEPLOY_TIMEOUT_MS,
+          credentials: { accessKeyId: rack.provider.accessKeyId, secretAccessKey: rack.provider.secretAccessKey },
+          serviceUrlScheme: rack.provider.serviceUrlScheme ?? 'https',
+        },
+        docker,
+      );
   }
 };
 const secrets = SecretBox.open(config.dataDir, process.env.WIDEMESH_SECRET_KEY);
@@ -82,13 +98,27 @@ const locks = new AppLocks();
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
 const pipeline = new Pipeline({
-  store, logs, docker, racks, locks, logger,
+  store,
+  logs,
+  docker,
+  racks,
+  locks,
+  logger,
   builder: new ImageBuilder(docker),
   detectContext: async () => ({ nodeStacks: await nodeStacks(docker), publishedNodeVersions: await nodeVersions() }),
-  options: { installationId, buildTimeoutMs: config.buildTimeoutMs, drainMs: config.drainMs, maxSourceBytes: config.maxSourceBytes, endpointUrl },
+  options: {
+    installationId,
+    buildTimeoutMs: config.buildTimeoutMs,
+    drainMs: config.drainMs,
+    maxSourceBytes: config.maxSourceBytes,
+    endpointUrl,
+  },
 });
 
-const git = new GitRepos(path.join(config.dataDir, 'repos'), fileURLToPath(new URL('../hooks/pre-receive.mjs', import.meta.url)));
+const git = new GitRepos(
+  path.join(config.dataDir, 'repos'),
+  fileURLToPath(new URL('../hooks/pre-receive.mjs', import.meta.url)),
+);
 await git.installHooks();
 
 // The pre-receive hook runs inside git receive-pack, a child of this process: it finds us through its environment.
@@ -97,7 +127,19 @@ process.env.WIDEMESH_HOOK_SECRET = hookSecret;
 
 const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
 const publicUrl = process.env.WIDEMESH_PUBLIC_URL ?? `http://${config.host}:${config.apiPort}`;
-const api = createApi({ store, pipeline, logs, git, racks, locks, hookSecret, endpointUrl, logger, webhooks: { store, secrets, deployer, publicUrl }, secrets });
+const api = createApi({
+  store,
+  pipeline,
+  logs,
+  git,
+  racks,
+  locks,
+  hookSecret,
+  endpointUrl,
+  logger,
+  webhooks: { store, secrets, deployer, publicUrl },
+  secrets,
+});
 
 const server = http.createServer(async (req, res) => {
   const gitRequest = parseGitUrl(req.url ?? '/');
@@ -129,7 +171,13 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
-const logStream = attachLogStream(server, { store, logs, racks, logger, accessLogFile: path.join(config.dataDir, 'router-access.jsonl') });
+const logStream = attachLogStream(server, {
+  store,
+  logs,
+  racks,
+  logger,
+  accessLogFile: path.join(config.dataDir, 'router-access.jsonl'),
+});
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);

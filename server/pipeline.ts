@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import pino from 'pino';
-import { BuildpackError, buildFilesFor, buildpacks, detect, type DetectContext } from '../buildpacks/index.ts';
-import { ImageBuilder } from './build/image-builder.ts';
+import type pino from 'pino';
+import { BuildpackError, buildFilesFor, buildpacks, type DetectContext, detect } from '../buildpacks/index.ts';
+import type { ImageBuilder } from './build/image-builder.ts';
 import { Source } from './build/source.ts';
-import { WidemeshError, errorMessage, notFound } from './errors.ts';
+import { errorMessage, notFound, WidemeshError } from './errors.ts';
 import type { AppLocks } from './locks.ts';
 import type { BuildLog, LogBus } from './logs/index.ts';
 import { OUTCOME_UNKNOWN, type Rack } from './racks/rack.ts';
@@ -70,15 +70,30 @@ export class Pipeline {
       log.step(`Receiving ${env.appName} (${env.name}), commit ${req.commit.slice(0, 7)}`);
       const stream = typeof req.source === 'function' ? await req.source(log) : req.source;
       const source = await Source.fromTar(stream, this.deps.options.maxSourceBytes);
-      const release = await locks.run(env.appName, () => log.step(`Waiting: another deploy of ${env.appName} is in progress`), async () => {
-        try {
-          const image = await this.build(env, build, source, log);
-          return await this.release(env, { ...image, buildId: build.id, config: store.configVars(env.id), description: `Deploy ${req.commit.slice(0, 7)}` }, log);
-        } finally {
-          await this.pruneImages(env);
-        }
-      });
-      log.step(`Done in ${seconds(started)}: v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`);
+      const release = await locks.run(
+        env.appName,
+        () => log.step(`Waiting: another deploy of ${env.appName} is in progress`),
+        async () => {
+          try {
+            const image = await this.build(env, build, source, log);
+            return await this.release(
+              env,
+              {
+                ...image,
+                buildId: build.id,
+                config: store.configVars(env.id),
+                description: `Deploy ${req.commit.slice(0, 7)}`,
+              },
+              log,
+            );
+          } finally {
+            await this.pruneImages(env);
+          }
+        },
+      );
+      log.step(
+        `Done in ${seconds(started)}: v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`,
+      );
       log.end({ ok: true, message: `v${release.version} deployed` });
       return release;
     } catch (err) {
@@ -93,43 +108,81 @@ export class Pipeline {
   }
 
   /** Config vars change → a new release of the running image; the change is kept only if it rolls out. */
-  async setConfig(appName: string, envName: string, changes: Record<string, string | null>, log: BuildLog): Promise<Release | undefined> {
+  async setConfig(
+    appName: string,
+    envName: string,
+    changes: Record<string, string | null>,
+    log: BuildLog,
+  ): Promise<Release | undefined> {
     const { store, locks } = this.deps;
     const env = this.environment(appName, envName);
-    return await locks.run(env.appName, () => log.step('Waiting for the deploy in progress'), async () => {
-      const config = { ...store.configVars(env.id) };
-      for (const [key, value] of Object.entries(changes)) {
-        if (value === null) delete config[key];
-        else config[key] = value;
-      }
-      const current = store.currentRelease(env.id);
-      if (!current) {
+    return await locks.run(
+      env.appName,
+      () => log.step('Waiting for the deploy in progress'),
+      async () => {
+        const config = { ...store.configVars(env.id) };
+        for (const [key, value] of Object.entries(changes)) {
+          if (value === null) delete config[key];
+          else config[key] = value;
+        }
+        const current = store.currentRelease(env.id);
+        if (!current) {
+          store.replaceConfigVars(env.id, config);
+          return undefined;
+        }
+        const keys = Object.keys(changes).join(', ');
+        const verb = Object.values(changes).every((v) => v === null) ? 'Remove' : 'Set';
+        const release = await this.release(
+          env,
+          { ...current, config, description: `${verb} ${keys} config vars` },
+          log,
+        );
         store.replaceConfigVars(env.id, config);
-        return undefined;
-      }
-      const keys = Object.keys(changes).join(', ');
-      const verb = Object.values(changes).every((v) => v === null) ? 'Remove' : 'Set';
-      const release = await this.release(env, { ...current, config, description: `${verb} ${keys} config vars` }, log);
-      store.replaceConfigVars(env.id, config);
-      return release;
-    });
+        return release;
+      },
+    );
   }
 
   /** A new release with the image and config of an earlier one (as Heroku does). */
   async rollback(appName: string, envName: string, version: number, log: BuildLog): Promise<Release> {
     const { store, locks } = this.deps;
     const env = this.environment(appName, envName);
-    return await locks.run(env.appName, () => log.step('Waiting for the deploy in progress'), async () => {
-      const target = store.getRelease(env.id, version);
-      if (!target) throw notFound('RELEASE_NOT_FOUND', `${appName} (${envName}) has no release v${version}`);
-      if (target.status !== 'succeeded') throw new WidemeshError('RELEASE_NOT_DEPLOYABLE', `v${version} never went live (${target.status}); roll back to a release that did`, 409);
-      if (!(await this.deps.docker.getImage(target.image).inspect().then(() => true, () => false))) {
-        throw new WidemeshError('RELEASE_IMAGE_PRUNED', `the image of v${version} was pruned (the images of the last ${KEPT_RELEASE_IMAGES} releases are kept)`, 409);
-      }
-      const release = await this.release(env, { ...target, buildId: target.buildId, description: `Rollback to v${version}` }, log);
-      store.replaceConfigVars(env.id, target.config);
-      return release;
-    });
+    return await locks.run(
+      env.appName,
+      () => log.step('Waiting for the deploy in progress'),
+      async () => {
+        const target = store.getRelease(env.id, version);
+        if (!target) throw notFound('RELEASE_NOT_FOUND', `${appName} (${envName}) has no release v${version}`);
+        if (target.status !== 'succeeded')
+          throw new WidemeshError(
+            'RELEASE_NOT_DEPLOYABLE',
+            `v${version} never went live (${target.status}); roll back to a release that did`,
+            409,
+          );
+        if (
+          !(await this.deps.docker
+            .getImage(target.image)
+            .inspect()
+            .then(
+              () => true,
+              () => false,
+            ))
+        ) {
+          throw new WidemeshError(
+            'RELEASE_IMAGE_PRUNED',
+            `the image of v${version} was pruned (the images of the last ${KEPT_RELEASE_IMAGES} releases are kept)`,
+            409,
+          );
+        }
+        const release = await this.release(
+          env,
+          { ...target, buildId: target.buildId, description: `Rollback to v${version}` },
+          log,
+        );
+        store.replaceConfigVars(env.id, target.config);
+        return release;
+      },
+    );
   }
 
   private environment(appName: string, envName: string): Environment {
@@ -138,7 +191,12 @@ export class Pipeline {
     return env;
   }
 
-  private async build(env: Environment, build: Build, source: Source, log: BuildLog): Promise<Pick<Release, 'image' | 'processes'>> {
+  private async build(
+    env: Environment,
+    build: Build,
+    source: Source,
+    log: BuildLog,
+  ): Promise<Pick<Release, 'image' | 'processes'>> {
     const { store, builder, options } = this.deps;
     let plan;
     try {
@@ -184,7 +242,14 @@ export class Pipeline {
     for (const value of Object.values(draft.config)) log.addSecret(value);
     const { racks, parallel } = this.deps.racks.forEnvironment(env.id);
     const release = store.createRelease({ environmentId: env.id, ...draft });
-    const spec = { app: env.appName, environment: env.name, version: release.version, image: draft.image, processes: draft.processes, config: draft.config };
+    const spec = {
+      app: env.appName,
+      environment: env.name,
+      version: release.version,
+      image: draft.image,
+      processes: draft.processes,
+      config: draft.config,
+    };
     const moved: { rack: Rack; previous?: Placement; placement: Placement }[] = [];
     const uncertain: Rack[] = [];
     const releaseTo = async (rack: Rack) => {
@@ -209,14 +274,35 @@ export class Pipeline {
         for (const rack of racks) await releaseTo(rack);
       }
     } catch (err) {
-      const undo = [...uncertain.map((rack) => ({ rack, previous: store.placements(env.id).find((p) => p.rack === rack.name), placement: { instances: [] as Placement['instances'] } })), ...moved.reverse()];
+      const undo = [
+        ...uncertain.map((rack) => ({
+          rack,
+          previous: store.placements(env.id).find((p) => p.rack === rack.name),
+          placement: { instances: [] as Placement['instances'] },
+        })),
+        ...moved.reverse(),
+      ];
       for (const { rack, previous, placement } of undo) {
         const previousRelease = previous && store.getReleaseById(previous.releaseId);
-        log.step(`Returning ${rack.name} to ${previousRelease ? `v${previousRelease.version}` : 'nothing (first release)'}`);
+        log.step(
+          `Returning ${rack.name} to ${previousRelease ? `v${previousRelease.version}` : 'nothing (first release)'}`,
+        );
         if (previous) store.setPlacement(previous);
         else store.removePlacement(env.id, rack.name);
         try {
-          await rack.revert(placement.instances, previousRelease ? { ...spec, version: previousRelease.version, image: previousRelease.image, processes: previousRelease.processes, config: previousRelease.config } : undefined, log);
+          await rack.revert(
+            placement.instances,
+            previousRelease
+              ? {
+                  ...spec,
+                  version: previousRelease.version,
+                  image: previousRelease.image,
+                  processes: previousRelease.processes,
+                  config: previousRelease.config,
+                }
+              : undefined,
+            log,
+          );
         } catch (revertErr) {
           log.error(`could not return ${rack.name} to the previous release: ${errorMessage(revertErr)}`);
         }
@@ -231,7 +317,9 @@ export class Pipeline {
     for (const placement of dropped) store.removePlacement(env.id, placement.rack);
     await this.retire([
       ...moved.map(({ rack, previous }) => ({ rack, previous })),
-      ...dropped.map((previous) => ({ rack: this.deps.racks.named(env.id, previous.rack), previous })).filter((r): r is { rack: Rack; previous: Placement } => r.rack !== undefined),
+      ...dropped
+        .map((previous) => ({ rack: this.deps.racks.named(env.id, previous.rack), previous }))
+        .filter((r): r is { rack: Rack; previous: Placement } => r.rack !== undefined),
     ]);
     await this.tagRelease(draft.image, env, release.version);
     return store.getReleaseById(release.id)!;
@@ -248,20 +336,34 @@ export class Pipeline {
   /** Removes every image of a deleted app. */
   async removeAppImages(appName: string): Promise<void> {
     const { docker, options } = this.deps;
-    for (const image of await docker.listImages({ filters: { reference: [`${imageRepository(options.installationId)}/${appName}:*`] } })) {
-      await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+    for (const image of await docker.listImages({
+      filters: { reference: [`${imageRepository(options.installationId)}/${appName}:*`] },
+    })) {
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch(() => {});
     }
   }
 
   /** Removes this environment's images that no recent succeeded release uses (failed builds, old releases). */
   private async pruneImages(env: Environment): Promise<void> {
     const { store, docker, options, logger } = this.deps;
-    const keep = new Set(store.listReleases(env.id).filter((r) => r.status === 'succeeded').slice(0, KEPT_RELEASE_IMAGES).map((r) => r.image));
+    const keep = new Set(
+      store
+        .listReleases(env.id)
+        .filter((r) => r.status === 'succeeded')
+        .slice(0, KEPT_RELEASE_IMAGES)
+        .map((r) => r.image),
+    );
     const repository = `${imageRepository(options.installationId)}/${env.appName}`;
     try {
       for (const image of await docker.listImages({ filters: { reference: [`${repository}:${env.name}-*`] } })) {
         if ((image.RepoTags ?? []).some((tag) => keep.has(tag))) continue;
-        await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+        await docker
+          .getImage(image.Id)
+          .remove({ force: true })
+          .catch(() => {});
       }
     } catch (err) {
       logger.warn({ err: errorMessage(err), app: env.appName }, 'could not prune old images');

@@ -15,7 +15,8 @@ export class SecretBox {
       return new SecretBox(Buffer.from(envKey, 'hex'));
     }
     const file = path.join(dataDir, 'secret.key');
-    if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+    if (!fs.existsSync(file))
+      fs.writeFileSync(file, crypto.randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
     return new SecretBox(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex'));
   }
 

@@ -1,17 +1,17 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type pino from 'pino';
-import { WidemeshError, errorMessage, notFound } from '../errors.ts';
+import { errorMessage, notFound, WidemeshError } from '../errors.ts';
 import type { GitRepos } from '../git/index.ts';
 import type { AppLocks } from '../locks.ts';
-import { lineLog, type BuildLog, type LogBus } from '../logs/index.ts';
+import { type BuildLog, type LogBus, lineLog } from '../logs/index.ts';
 import { assertAppName } from '../names.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { RackSet } from '../racks/rack-set.ts';
+import type { SecretBox } from '../secrets.ts';
 import type { Environment, Release, Store } from '../store/index.ts';
 import { isAuthorized, safeEqual } from './auth.ts';
-import type { SecretBox } from '../secrets.ts';
 import { rackRoutes } from './racks.ts';
-import { repositoryRoutes, webhookRoutes, type WebhookDeps } from './webhooks.ts';
+import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -39,8 +39,14 @@ function collectingLog(): BuildLog & { lines: string[] } {
 }
 
 const releaseView = (r: Release) => ({
-  version: r.version, status: r.status, description: r.description, image: r.image, buildId: r.buildId,
-  configKeys: Object.keys(r.config), error: r.error, createdAt: r.createdAt,
+  version: r.version,
+  status: r.status,
+  description: r.description,
+  image: r.image,
+  buildId: r.buildId,
+  configKeys: Object.keys(r.config),
+  error: r.error,
+  createdAt: r.createdAt,
 });
 
 export function createApi(deps: ApiDeps): express.Express {
@@ -64,8 +70,15 @@ export function createApi(deps: ApiDeps): express.Express {
   const environmentView = (env: Environment) => {
     const current = store.currentRelease(env.id);
     return {
-      name: env.name, branch: env.branch, url: deps.endpointUrl(env), release: current?.version ?? null,
-      racks: store.placements(env.id).map((p) => ({ rack: p.rack, release: store.getReleaseById(p.releaseId)?.version, instances: p.instances.length })),
+      name: env.name,
+      branch: env.branch,
+      url: deps.endpointUrl(env),
+      release: current?.version ?? null,
+      racks: store.placements(env.id).map((p) => ({
+        rack: p.rack,
+        release: store.getReleaseById(p.releaseId)?.version,
+        instances: p.instances.length,
+      })),
     };
   };
 
@@ -78,22 +91,34 @@ export function createApi(deps: ApiDeps): express.Express {
     const name = assertAppName(req.query.app);
     const ref = String(req.query.ref ?? '');
     const commit = String(req.query.commit ?? '');
-    if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new WidemeshError('INVALID_COMMIT', 'commit must be a full hex object id');
+    if (!/^[0-9a-f]{40,64}$/.test(commit))
+      throw new WidemeshError('INVALID_COMMIT', 'commit must be a full hex object id');
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
     const branch = ref.replace(/^refs\/heads\//, '');
-    const env = store.listEnvironments(store.getApp(name)?.id).find((e) => e.branch === branch)
-      ?? (branch === 'main' || branch === 'master' ? store.getEnvironment(name, 'production') : undefined);
+    const env =
+      store.listEnvironments(store.getApp(name)?.id).find((e) => e.branch === branch) ??
+      (branch === 'main' || branch === 'master' ? store.getEnvironment(name, 'production') : undefined);
     if (!env) {
-      res.end(`-----> Branch ${branch} is not mapped to an environment of ${name}; pushed but not deployed (push main or master to deploy production)\n${RESULT_MARKER}ok\n`);
+      res.end(
+        `-----> Branch ${branch} is not mapped to an environment of ${name}; pushed but not deployed (push main or master to deploy production)\n${RESULT_MARKER}ok\n`,
+      );
       req.resume();
       return;
     }
     let stopFollowing = () => {};
     try {
       await pipeline.deployPush({
-        app: name, environment: env.name, commit, source: req,
+        app: name,
+        environment: env.name,
+        commit,
+        source: req,
         onBuild: (build) => {
-          stopFollowing = logs.follow(build.id, 0, (l) => res.write(`${l.line}\n`), () => {});
+          stopFollowing = logs.follow(
+            build.id,
+            0,
+            (l) => res.write(`${l.line}\n`),
+            () => {},
+          );
         },
       });
       stopFollowing();
@@ -110,7 +135,9 @@ export function createApi(deps: ApiDeps): express.Express {
   api.use('/api', (req, res, next) => {
     if (isAuthorized(store, req)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer realm="widemesh"');
-    res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'a valid token is required (Authorization: Bearer <token>)' } });
+    res
+      .status(401)
+      .json({ error: { code: 'UNAUTHORIZED', message: 'a valid token is required (Authorization: Bearer <token>)' } });
   });
   api.use('/api', express.json({ limit: '1mb' }));
 
@@ -133,16 +160,20 @@ export function createApi(deps: ApiDeps): express.Express {
 
   api.delete('/api/apps/:app', async (req, res) => {
     const a = app(req);
-    await locks.run(a.name, () => {}, async () => {
-      for (const env of store.listEnvironments(a.id)) {
-        for (const placement of store.placements(env.id)) {
-          await racks.named(env.id, placement.rack)?.stop(placement.instances);
+    await locks.run(
+      a.name,
+      () => {},
+      async () => {
+        for (const env of store.listEnvironments(a.id)) {
+          for (const placement of store.placements(env.id)) {
+            await racks.named(env.id, placement.rack)?.stop(placement.instances);
+          }
         }
-      }
-      store.deleteApp(a.id);
-      await git.remove(a.name);
-      await pipeline.removeAppImages(a.name);
-    });
+        store.deleteApp(a.id);
+        await git.remove(a.name);
+        await pipeline.removeAppImages(a.name);
+      },
+    );
     res.json({ deleted: a.name });
   });
 
@@ -155,19 +186,34 @@ export function createApi(deps: ApiDeps): express.Express {
     const env = environment(req);
     const body: unknown = req.body;
     if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length === 0) {
-      throw new WidemeshError('INVALID_CONFIG', 'send a JSON object of config vars: {"KEY": "value"} to set, {"KEY": null} to unset');
+      throw new WidemeshError(
+        'INVALID_CONFIG',
+        'send a JSON object of config vars: {"KEY": "value"} to set, {"KEY": null} to unset',
+      );
     }
     const changes: Record<string, string | null> = {};
     for (const [key, value] of Object.entries(body)) {
-      if (!CONFIG_KEY.test(key)) throw new WidemeshError('INVALID_CONFIG', `"${key.slice(0, 64)}" is not a valid config var name (letters, digits, underscores; not starting with a digit)`);
-      if (RESERVED_KEYS.has(key)) throw new WidemeshError('INVALID_CONFIG', `${key} is set by Widemesh and cannot be changed`);
-      if (value !== null && typeof value !== 'string') throw new WidemeshError('INVALID_CONFIG', `the value of ${key} must be a string (or null to unset it)`);
-      if (typeof value === 'string' && value.length > MAX_CONFIG_VALUE) throw new WidemeshError('INVALID_CONFIG', `the value of ${key} is longer than ${MAX_CONFIG_VALUE} characters`);
+      if (!CONFIG_KEY.test(key))
+        throw new WidemeshError(
+          'INVALID_CONFIG',
+          `"${key.slice(0, 64)}" is not a valid config var name (letters, digits, underscores; not starting with a digit)`,
+        );
+      if (RESERVED_KEYS.has(key))
+        throw new WidemeshError('INVALID_CONFIG', `${key} is set by Widemesh and cannot be changed`);
+      if (value !== null && typeof value !== 'string')
+        throw new WidemeshError('INVALID_CONFIG', `the value of ${key} must be a string (or null to unset it)`);
+      if (typeof value === 'string' && value.length > MAX_CONFIG_VALUE)
+        throw new WidemeshError('INVALID_CONFIG', `the value of ${key} is longer than ${MAX_CONFIG_VALUE} characters`);
       changes[key] = value;
     }
     const log = collectingLog();
     const release = await pipeline.setConfig(env.appName, env.name, changes, log);
-    res.json({ environment: env.name, vars: store.configVars(env.id), release: release ? releaseView(release) : null, log: log.lines });
+    res.json({
+      environment: env.name,
+      vars: store.configVars(env.id),
+      release: release ? releaseView(release) : null,
+      log: log.lines,
+    });
   });
 
   api.get('/api/apps/:app/releases', (req, res) => {
@@ -177,7 +223,8 @@ export function createApi(deps: ApiDeps): express.Express {
   api.post('/api/apps/:app/rollback', async (req, res) => {
     const env = environment(req);
     const version = Number(String(req.body?.version ?? '').replace(/^v/, ''));
-    if (!Number.isInteger(version) || version < 1) throw new WidemeshError('INVALID_VERSION', 'send {"version": N} with the release number to roll back to');
+    if (!Number.isInteger(version) || version < 1)
+      throw new WidemeshError('INVALID_VERSION', 'send {"version": N} with the release number to roll back to');
     const log = collectingLog();
     const release = await pipeline.rollback(env.appName, env.name, version, log);
     res.json({ release: releaseView(release), log: log.lines });
@@ -190,10 +237,13 @@ export function createApi(deps: ApiDeps): express.Express {
   const build = (req: Request) => {
     const env = environment(req);
     const found = store.getBuild(Number(req.params.build));
-    if (!found || found.environmentId !== env.id) throw notFound('BUILD_NOT_FOUND', `${env.appName} has no build ${String(req.params.build).slice(0, 20)}`);
+    if (!found || found.environmentId !== env.id)
+      throw notFound('BUILD_NOT_FOUND', `${env.appName} has no build ${String(req.params.build).slice(0, 20)}`);
     return found;
   };
-  api.get('/api/apps/:app/builds/:build', (req, res) => { res.json(build(req)); });
+  api.get('/api/apps/:app/builds/:build', (req, res) => {
+    res.json(build(req));
+  });
   api.get('/api/apps/:app/builds/:build/log', (req, res) => {
     const b = build(req);
     const since = Number(req.query.since ?? 0);
@@ -208,7 +258,10 @@ export function createApi(deps: ApiDeps): express.Express {
   });
 
   api.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (res.headersSent) { res.end(); return; }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
     if (err instanceof WidemeshError) {
       res.status(err.status).json({ error: { code: err.code, message: err.message } });
       return;

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type pino from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { errorMessage } from '../errors.ts';
-import { maskSecrets, secretsOf, type LogBus } from '../logs/index.ts';
+import { type LogBus, maskSecrets, secretsOf } from '../logs/index.ts';
 import { isAppName } from '../names.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { Environment, Store } from '../store/index.ts';
@@ -29,13 +29,33 @@ const APP_POLL_MS = 1000;
 
 type Message =
   | { type: 'line'; source: 'build'; build: number; seq: number; at: string; line: string }
-  | { type: 'line'; source: 'app'; at: string; rack: string; instance: string; service: string; stream: string; line: string }
-  | { type: 'line'; source: 'router'; at: string; method: string; path: string; status: number; ms: number; line: string }
+  | {
+      type: 'line';
+      source: 'app';
+      at: string;
+      rack: string;
+      instance: string;
+      service: string;
+      stream: string;
+      line: string;
+    }
+  | {
+      type: 'line';
+      source: 'router';
+      at: string;
+      method: string;
+      path: string;
+      status: number;
+      ms: number;
+      line: string;
+    }
   | { type: 'end'; source: 'build'; build: number | null; ok: boolean; message: string }
   | { type: 'dropped'; count: number };
 
 function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: text.toUpperCase().replace(/ /g, '_'), message: text } })}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: text.toUpperCase().replace(/ /g, '_'), message: text } })}`,
+  );
 }
 
 /**
@@ -55,7 +75,9 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const match = LOGS_PATH.exec(url.pathname);
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim());
     const token = tokenOf(req) ?? offered.find((p) => p.startsWith(TOKEN_PROTOCOL))?.slice(TOKEN_PROTOCOL.length);
     if (!token || !store.isValidToken(token)) return refuse(socket, 401, 'Unauthorized');
     if (!match || !isAppName(match[1]!)) return refuse(socket, 404, 'Not Found');
@@ -63,7 +85,10 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
     if (!env) return refuse(socket, 404, 'Not Found');
     wss.handleUpgrade(req, socket, head, (ws) => stream(ws, env, url.searchParams));
   });
-  const close = () => { for (const client of wss.clients) client.terminate(); wss.close(); };
+  const close = () => {
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+  };
 
   function stream(ws: WebSocket, env: Environment, params: URLSearchParams): void {
     const source = params.get('source') ?? 'all';
@@ -77,14 +102,19 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
     // a client that does not read loses lines (counted and reported), never slows the producer
     const send = (message: Message) => {
       if (closed) return;
-      if (ws.bufferedAmount > maxBuffered) { dropped += 1; return; }
+      if (ws.bufferedAmount > maxBuffered) {
+        dropped += 1;
+        return;
+      }
       if (dropped > 0) {
         ws.send(JSON.stringify({ type: 'dropped', count: dropped } satisfies Message));
         dropped = 0;
       }
       ws.send(JSON.stringify(message));
     };
-    const finish = () => { if (!closed) ws.close(1000, 'end of log'); };
+    const finish = () => {
+      if (!closed) ws.close(1000, 'end of log');
+    };
 
     let alive = true;
     const heartbeat = setInterval(() => {
@@ -92,7 +122,9 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
       alive = false;
       ws.ping();
     }, deps.heartbeatMs ?? 20_000);
-    ws.on('pong', () => { alive = true; });
+    ws.on('pong', () => {
+      alive = true;
+    });
     ws.on('close', () => {
       closed = true;
       clearInterval(heartbeat);
@@ -101,7 +133,8 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
 
     if (source === 'build' || source === 'all') {
       const requested = Number(params.get('build'));
-      const build = Number.isInteger(requested) && requested > 0 ? store.getBuild(requested) : store.listBuilds(env.id)[0];
+      const build =
+        Number.isInteger(requested) && requested > 0 ? store.getBuild(requested) : store.listBuilds(env.id)[0];
       const since = Math.max(0, Number(params.get('since')) || 0);
       if (!build || build.environmentId !== env.id) {
         send({ type: 'end', source: 'build', build: null, ok: false, message: 'no such build' });
@@ -111,7 +144,8 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
           send({ type: 'end', source: 'build', build: build.id, ok, message });
           if (source === 'build') finish();
         };
-        const onLine = (l: { seq: number; at: string; line: string }) => send({ type: 'line', source: 'build', build: build.id, seq: l.seq, at: l.at, line: l.line });
+        const onLine = (l: { seq: number; at: string; line: string }) =>
+          send({ type: 'line', source: 'build', build: build.id, seq: l.seq, at: l.at, line: l.line });
         if (build.status === 'building' && follow) {
           stops.push(deps.logs.follow(build.id, since, onLine, (r) => ended(r.ok, r.message)));
         } else {
@@ -139,10 +173,31 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
         const lines = (partial + chunk.toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
         for (const text of lines) {
-          let e: { at: string; app: string; environment: string; method: string; path: string; status: number; ms: number };
-          try { e = JSON.parse(text); } catch { continue; }
+          let e: {
+            at: string;
+            app: string;
+            environment: string;
+            method: string;
+            path: string;
+            status: number;
+            ms: number;
+          };
+          try {
+            e = JSON.parse(text);
+          } catch {
+            continue;
+          }
           if (e.app !== env.appName || e.environment !== env.name) continue;
-          send({ type: 'line', source: 'router', at: e.at, method: e.method, path: e.path, status: e.status, ms: e.ms, line: `${e.method} ${e.path} ${e.status} ${e.ms}ms` });
+          send({
+            type: 'line',
+            source: 'router',
+            at: e.at,
+            method: e.method,
+            path: e.path,
+            status: e.status,
+            ms: e.ms,
+            line: `${e.method} ${e.path} ${e.status} ${e.ms}ms`,
+          });
         }
       };
       readNew();
@@ -168,9 +223,22 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
             attached.add(instance.id);
             pending += 1;
             try {
-              const stop = await rack.output(instance, { tail: follow ? 0 : 100, follow }, (l) => send({
-                type: 'line', source: 'app', at: l.at, rack: rack.name, instance: instance.id.slice(0, 12), service: instance.service, stream: l.stream, line: mask(l.line),
-              }), () => instanceEnded(instance.id));
+              const stop = await rack.output(
+                instance,
+                { tail: follow ? 0 : 100, follow },
+                (l) =>
+                  send({
+                    type: 'line',
+                    source: 'app',
+                    at: l.at,
+                    rack: rack.name,
+                    instance: instance.id.slice(0, 12),
+                    service: instance.service,
+                    stream: l.stream,
+                    line: mask(l.line),
+                  }),
+                () => instanceEnded(instance.id),
+              );
               if (closed) stop();
               else stops.push(stop);
             } catch (err) {
@@ -180,7 +248,9 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
           }
         }
       };
-      void attach().then(() => { if (!follow && pending === 0 && source === 'app') finish(); });
+      void attach().then(() => {
+        if (!follow && pending === 0 && source === 'app') finish();
+      });
       // new releases bring new instances: keep attaching while the client follows
       if (follow) {
         const poll = setInterval(() => void attach(), APP_POLL_MS);

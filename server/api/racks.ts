@@ -1,6 +1,6 @@
 import express, { type Request } from 'express';
-import { ConfigError, assertProvider } from '../config.ts';
-import { WidemeshError, notFound } from '../errors.ts';
+import { assertProvider, ConfigError } from '../config.ts';
+import { notFound, WidemeshError } from '../errors.ts';
 import { assertAppName } from '../names.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { SecretBox } from '../secrets.ts';
@@ -17,24 +17,47 @@ const asApiError = (err: unknown): never => {
  * Cloud providers (their settings, credentials included, sealed at rest and never sent
  * back) and the racks each environment rolls out to. Mounted under /api (token required).
  */
-export function rackRoutes({ store, secrets, racks }: { store: Store; secrets: SecretBox; racks: RackSet }): express.Router {
+export function rackRoutes({
+  store,
+  secrets,
+  racks,
+}: {
+  store: Store;
+  secrets: SecretBox;
+  racks: RackSet;
+}): express.Router {
   const router = express.Router();
 
   router.put('/providers/:name', (req, res) => {
     const name = req.params.name;
-    if (!PROVIDER_NAME.test(name)) throw new WidemeshError('INVALID_PROVIDER', 'a provider name is lower-case letters, digits and dashes');
-    try { assertProvider(req.body, `provider ${name}`); } catch (err) { asApiError(err); }
+    if (!PROVIDER_NAME.test(name))
+      throw new WidemeshError('INVALID_PROVIDER', 'a provider name is lower-case letters, digits and dashes');
+    try {
+      assertProvider(req.body, `provider ${name}`);
+    } catch (err) {
+      asApiError(err);
+    }
     store.setProvider(name, req.body.type, secrets.seal(JSON.stringify(req.body)));
     res.json({ name, type: req.body.type });
   });
 
   router.get('/providers', (_req, res) => {
-    res.json(store.listProviders().map((p) => ({ name: p.name, type: p.type, environments: store.environmentsUsingProvider(p.name) })));
+    res.json(
+      store
+        .listProviders()
+        .map((p) => ({ name: p.name, type: p.type, environments: store.environmentsUsingProvider(p.name) })),
+    );
   });
 
   router.delete('/providers/:name', (req, res) => {
-    if (store.environmentsUsingProvider(req.params.name) > 0) throw new WidemeshError('PROVIDER_IN_USE', `provider ${req.params.name} is used by environments' racks; change their racks first`, 409);
-    if (!store.removeProvider(req.params.name)) throw notFound('PROVIDER_NOT_FOUND', `no provider named ${req.params.name}`);
+    if (store.environmentsUsingProvider(req.params.name) > 0)
+      throw new WidemeshError(
+        'PROVIDER_IN_USE',
+        `provider ${req.params.name} is used by environments' racks; change their racks first`,
+        409,
+      );
+    if (!store.removeProvider(req.params.name))
+      throw notFound('PROVIDER_NOT_FOUND', `no provider named ${req.params.name}`);
     res.json({ deleted: req.params.name });
   });
 
@@ -50,20 +73,37 @@ export function rackRoutes({ store, secrets, racks }: { store: Store; secrets: S
   router.put('/apps/:app/racks', (req, res) => {
     const env = environment(req);
     const rollout = req.body?.rollout ?? 'sequential';
-    if (rollout !== 'sequential' && rollout !== 'parallel') throw new WidemeshError('INVALID_RACKS', 'rollout is "sequential" or "parallel"');
+    if (rollout !== 'sequential' && rollout !== 'parallel')
+      throw new WidemeshError('INVALID_RACKS', 'rollout is "sequential" or "parallel"');
     const specs = req.body?.racks;
     let resolved;
-    try { resolved = racks.resolve(specs); } catch (err) { asApiError(err); }
-    if (!resolved || resolved.length < 2) throw new WidemeshError('INVALID_RACKS', 'an environment runs in at least two racks');
-    if (new Set(resolved.map((r) => r.name)).size !== resolved.length) throw new WidemeshError('INVALID_RACKS', 'rack names must be unique');
+    try {
+      resolved = racks.resolve(specs);
+    } catch (err) {
+      asApiError(err);
+    }
+    if (!resolved || resolved.length < 2)
+      throw new WidemeshError('INVALID_RACKS', 'an environment runs in at least two racks');
+    if (new Set(resolved.map((r) => r.name)).size !== resolved.length)
+      throw new WidemeshError('INVALID_RACKS', 'rack names must be unique');
     store.setEnvironmentRacks(env.id, specs, rollout);
-    res.json({ environment: env.name, racks: resolved.map((r) => ({ name: r.name, kind: r.kind })), rollout, note: 'takes effect with the next release' });
+    res.json({
+      environment: env.name,
+      racks: resolved.map((r) => ({ name: r.name, kind: r.kind })),
+      rollout,
+      note: 'takes effect with the next release',
+    });
   });
 
   router.get('/apps/:app/racks', (req, res) => {
     const env = environment(req);
     const { racks: list, parallel } = racks.forEnvironment(env.id);
-    res.json({ environment: env.name, racks: list.map((r) => ({ name: r.name })), rollout: parallel ? 'parallel' : 'sequential', custom: store.environmentRacks(env.id) !== undefined });
+    res.json({
+      environment: env.name,
+      racks: list.map((r) => ({ name: r.name })),
+      rollout: parallel ? 'parallel' : 'sequential',
+      custom: store.environmentRacks(env.id) !== undefined,
+    });
   });
 
   return router;

@@ -1,13 +1,18 @@
 import crypto from 'node:crypto';
 import express, { type Request } from 'express';
-import { WidemeshError, notFound } from '../errors.ts';
+import { notFound, WidemeshError } from '../errors.ts';
 import { assertAppName } from '../names.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Store } from '../store/index.ts';
 import type { RepoDeployer } from '../webhooks/deployer.ts';
-import { assertCloneUrl, readDelivery, validSignature, type Provider } from '../webhooks/payloads.ts';
+import { assertCloneUrl, type Provider, readDelivery, validSignature } from '../webhooks/payloads.ts';
 
-export interface WebhookDeps { store: Store; secrets: SecretBox; deployer: RepoDeployer; publicUrl: string }
+export interface WebhookDeps {
+  store: Store;
+  secrets: SecretBox;
+  deployer: RepoDeployer;
+  publicUrl: string;
+}
 
 const PROVIDERS = new Set<Provider>(['github', 'bitbucket']);
 const MAX_BODY = '25mb'; // GitHub's own cap on payloads
@@ -22,30 +27,49 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
     return found;
   };
   const view = (appName: string, r: NonNullable<ReturnType<Store['getRepository']>>) => ({
-    provider: r.provider, cloneUrl: r.cloneUrl, branches: r.branches, private: r.sealedCredentials !== null,
+    provider: r.provider,
+    cloneUrl: r.cloneUrl,
+    branches: r.branches,
+    private: r.sealedCredentials !== null,
     webhookUrl: `${publicUrl}/webhooks/${r.provider}/${appName}`,
   });
 
   router.put('/apps/:app/repository', (req, res) => {
     const a = app(req);
     const body = req.body ?? {};
-    if (!PROVIDERS.has(body.provider)) throw new WidemeshError('INVALID_REPOSITORY', 'provider must be "github" or "bitbucket"');
+    if (!PROVIDERS.has(body.provider))
+      throw new WidemeshError('INVALID_REPOSITORY', 'provider must be "github" or "bitbucket"');
     const cloneUrl = assertCloneUrl(body.cloneUrl);
     const branches: Record<string, string> = body.branches ?? { main: 'production' };
     if (typeof branches !== 'object' || Array.isArray(branches) || Object.keys(branches).length === 0) {
-      throw new WidemeshError('INVALID_REPOSITORY', 'branches maps branch names to environments, e.g. {"main": "production"}');
+      throw new WidemeshError(
+        'INVALID_REPOSITORY',
+        'branches maps branch names to environments, e.g. {"main": "production"}',
+      );
     }
     for (const [branch, env] of Object.entries(branches)) {
-      if (!/^[A-Za-z0-9._\/-]{1,200}$/.test(branch) || branch.includes('..')) throw new WidemeshError('INVALID_REPOSITORY', `"${branch.slice(0, 60)}" is not a branch name`);
-      if (typeof env !== 'string' || !store.getEnvironment(a.name, env)) throw new WidemeshError('INVALID_REPOSITORY', `${a.name} has no environment "${String(env).slice(0, 60)}"`);
+      if (!/^[A-Za-z0-9._/-]{1,200}$/.test(branch) || branch.includes('..'))
+        throw new WidemeshError('INVALID_REPOSITORY', `"${branch.slice(0, 60)}" is not a branch name`);
+      if (typeof env !== 'string' || !store.getEnvironment(a.name, env))
+        throw new WidemeshError('INVALID_REPOSITORY', `${a.name} has no environment "${String(env).slice(0, 60)}"`);
     }
     const { username, password } = body;
-    if ((username === undefined) !== (password === undefined) || (username !== undefined && (typeof username !== 'string' || typeof password !== 'string'))) {
-      throw new WidemeshError('INVALID_REPOSITORY', 'private repositories need both "username" and "password" (a read token) as strings');
+    if (
+      (username === undefined) !== (password === undefined) ||
+      (username !== undefined && (typeof username !== 'string' || typeof password !== 'string'))
+    ) {
+      throw new WidemeshError(
+        'INVALID_REPOSITORY',
+        'private repositories need both "username" and "password" (a read token) as strings',
+      );
     }
     const secret = crypto.randomBytes(24).toString('hex');
     store.setRepository({
-      appId: a.id, provider: body.provider, cloneUrl, branches, sealedSecret: secrets.seal(secret),
+      appId: a.id,
+      provider: body.provider,
+      cloneUrl,
+      branches,
+      sealedSecret: secrets.seal(secret),
       sealedCredentials: username === undefined ? null : secrets.seal(`${username}:${password}`),
     });
     // the secret is shown this once; set it on the provider's webhook
@@ -79,7 +103,8 @@ export function webhookRoutes({ store, secrets, deployer }: WebhookDeps): expres
   const router = express.Router();
   router.post('/webhooks/:provider/:app', express.raw({ type: () => true, limit: MAX_BODY }), (req, res) => {
     const provider = req.params.provider as Provider;
-    if (!PROVIDERS.has(provider)) throw notFound('NOT_FOUND', 'webhooks live at /webhooks/github/APP and /webhooks/bitbucket/APP');
+    if (!PROVIDERS.has(provider))
+      throw notFound('NOT_FOUND', 'webhooks live at /webhooks/github/APP and /webhooks/bitbucket/APP');
     const app = store.getApp(assertAppName(req.params.app));
     const repository = app && store.getRepository(app.id);
     if (!app || !repository || repository.provider !== provider) {
@@ -88,7 +113,7 @@ export function webhookRoutes({ store, secrets, deployer }: WebhookDeps): expres
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signature = provider === 'github' ? req.headers['x-hub-signature-256'] : req.headers['x-hub-signature'];
     if (!validSignature(secrets.unseal(repository.sealedSecret), raw, signature)) {
-      throw new WidemeshError('BAD_SIGNATURE', 'the webhook signature does not match this app\'s secret', 401);
+      throw new WidemeshError('BAD_SIGNATURE', "the webhook signature does not match this app's secret", 401);
     }
     const { id, event, what } = readDelivery(provider, req.headers, raw);
     const deliveryId = `${provider}:${id}`;
@@ -113,7 +138,8 @@ export function webhookRoutes({ store, secrets, deployer }: WebhookDeps): expres
       if (!record(`ignored: ${reason}`, what.ref, what.commit)) return void res.json({ duplicate: true });
       return void res.status(202).json({ ignored: true, reason });
     }
-    if (!record('queued', what.ref, what.commit)) return void res.json({ duplicate: true, message: 'this delivery was received before' });
+    if (!record('queued', what.ref, what.commit))
+      return void res.json({ duplicate: true, message: 'this delivery was received before' });
     deployer.enqueue({ app: app.name, environment, branch: what.branch, commit: what.commit, deliveryId });
     res.status(202).json({ queued: true, environment, commit: what.commit });
   });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
-import { WidemeshError, errorMessage } from '../errors.ts';
+import type Docker from 'dockerode';
+import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 
 export interface ImageBuildRequest {
@@ -18,7 +18,9 @@ const PULL_TIMEOUT_MS = 20_000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -50,7 +52,9 @@ export class ImageBuilder {
         failure = `the build took longer than ${Math.round(req.timeoutMs / 1000)}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
         (stream as Readable).destroy();
       }, req.timeoutMs);
-      const emit = (line: string) => { if (!NOISE.test(line)) req.log.info(line); };
+      const emit = (line: string) => {
+        if (!NOISE.test(line)) req.log.info(line);
+      };
       let buffered = '';
       stream.on('data', (chunk: Buffer) => {
         buffered += chunk.toString('utf8');
@@ -59,7 +63,11 @@ export class ImageBuilder {
         for (const raw of events) {
           if (!raw.trim()) continue;
           let event: { stream?: string; error?: string; errorDetail?: { message?: string }; aux?: { ID?: string } };
-          try { event = JSON.parse(raw); } catch { continue; }
+          try {
+            event = JSON.parse(raw);
+          } catch {
+            continue;
+          }
           if (event.stream) {
             // chunks are not whole lines: keep the tail until its newline arrives
             const lines = (pending + event.stream).split('\n');
@@ -80,7 +88,8 @@ export class ImageBuilder {
         pending = '';
         if (failure) reject(new WidemeshError('BUILD_FAILED', failure.trim()));
         else if (err) reject(new WidemeshError('BUILD_FAILED', `the Docker build stream broke: ${errorMessage(err)}`));
-        else if (!imageId) reject(new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image'));
+        else if (!imageId)
+          reject(new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image'));
         else resolve(imageId);
       };
       stream.on('end', () => finish());
@@ -99,7 +108,10 @@ export class ImageBuilder {
       return; // Docker's directory is not visible from here (a remote engine): let Docker report it
     }
     if (free < this.minFreeBytes) {
-      throw new WidemeshError('DISK_FULL', `only ${Math.round(free / 1048576)} MiB free for Docker images; free some space (docker system df shows where it went)`);
+      throw new WidemeshError(
+        'DISK_FULL',
+        `only ${Math.round(free / 1048576)} MiB free for Docker images; free some space (docker system df shows where it went)`,
+      );
     }
   }
 
@@ -108,7 +120,9 @@ export class ImageBuilder {
     try {
       await this.docker.getImage(image).inspect();
       return;
-    } catch { /* not present: try to pull it */ }
+    } catch {
+      /* not present: try to pull it */
+    }
     try {
       await withTimeout(this.pull(image), PULL_TIMEOUT_MS, 'timed out');
     } catch (err) {
@@ -123,9 +137,13 @@ export class ImageBuilder {
   private async pull(image: string): Promise<void> {
     const stream = await this.docker.pull(image);
     await new Promise<void>((resolve, reject) => {
-      this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), (event: { error?: string }) => {
-        if (event.error) reject(new Error(event.error));
-      });
+      this.docker.modem.followProgress(
+        stream,
+        (err) => (err ? reject(err) : resolve()),
+        (event: { error?: string }) => {
+          if (event.error) reject(new Error(event.error));
+        },
+      );
     });
   }
 }

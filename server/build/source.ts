@@ -6,7 +6,10 @@ import { WidemeshError } from '../errors.ts';
 
 const MAX_TEXT_BYTES = 256 * 1024;
 
-interface Entry { header: tar.Header; data: Buffer }
+interface Entry {
+  header: tar.Header;
+  data: Buffer;
+}
 
 /** A pushed commit, held in memory: the build context for Docker and a SourceTree for buildpacks. */
 export class Source implements SourceTree {
@@ -21,15 +24,22 @@ export class Source implements SourceTree {
       // a refused entry is drained, then next(error) ends the extraction with that error
       extract.on('entry', (header, body, next) => {
         const name = normalise(header.name);
-        let refused: WidemeshError | undefined = name === null
-          ? new WidemeshError('SOURCE_INVALID', `the source archive contains an unsafe path: ${JSON.stringify(header.name)}`)
-          : undefined;
+        let refused: WidemeshError | undefined =
+          name === null
+            ? new WidemeshError(
+                'SOURCE_INVALID',
+                `the source archive contains an unsafe path: ${JSON.stringify(header.name)}`,
+              )
+            : undefined;
         const chunks: Buffer[] = [];
         body.on('data', (chunk) => {
           const c = chunk as Buffer;
           total += c.length;
           if (total > maxBytes) {
-            refused ??= new WidemeshError('SOURCE_TOO_LARGE', `the source is larger than ${Math.round(maxBytes / 1048576)} MiB (WIDEMESH_MAX_SOURCE_MB)`);
+            refused ??= new WidemeshError(
+              'SOURCE_TOO_LARGE',
+              `the source is larger than ${Math.round(maxBytes / 1048576)} MiB (WIDEMESH_MAX_SOURCE_MB)`,
+            );
           }
           if (!refused) chunks.push(c);
         });
@@ -48,13 +58,19 @@ export class Source implements SourceTree {
     return new Source(entries);
   }
 
-  list(): string[] { return this.entries.filter((e) => e.header.type === 'file').map((e) => e.header.name); }
-  has(p: string): boolean { return this.entries.some((e) => e.header.name === p && e.header.type === 'file'); }
+  list(): string[] {
+    return this.entries.filter((e) => e.header.type === 'file').map((e) => e.header.name);
+  }
+  has(p: string): boolean {
+    return this.entries.some((e) => e.header.name === p && e.header.type === 'file');
+  }
   readText(p: string): string | undefined {
     const entry = this.entries.find((e) => e.header.name === p && e.header.type === 'file');
     return entry && entry.data.length <= MAX_TEXT_BYTES ? entry.data.toString('utf8') : undefined;
   }
-  get size(): number { return this.entries.reduce((n, e) => n + e.data.length, 0); }
+  get size(): number {
+    return this.entries.reduce((n, e) => n + e.data.length, 0);
+  }
 
   /** The Docker build context: the source plus generated files (which win over same-named source files). */
   context(extraFiles: Record<string, string>): Readable {
@@ -72,7 +88,7 @@ export class Source implements SourceTree {
 /** Relative posix path without './' or a trailing slash; null when it would escape the tree. */
 function normalise(name: string): string | null {
   const clean = path.posix.normalize(name.replace(/^\.\//, '')).replace(/\/$/, '');
-  if (clean === '.' ) return '';
+  if (clean === '.') return '';
   if (path.posix.isAbsolute(clean) || clean === '..' || clean.startsWith('../')) return null;
   return clean;
 }

@@ -13,15 +13,25 @@ const FIRST_EVENT_TIMEOUT_MS = 15_000;
 
 const GIT_PATH = /^\/([^/]+)\.git\/(info\/refs|git-upload-pack|git-receive-pack|HEAD)$/;
 
-export interface GitRequest { app: string; service: 'info' | 'upload-pack' | 'receive-pack' | 'head'; wantsPush: boolean }
+export interface GitRequest {
+  app: string;
+  service: 'info' | 'upload-pack' | 'receive-pack' | 'head';
+  wantsPush: boolean;
+}
 
 /** Parses the app and service of a smart-HTTP git URL; undefined when it is not one. */
 export function parseGitUrl(url: string): GitRequest | undefined {
   const parsed = new URL(url, 'http://x');
   const m = GIT_PATH.exec(parsed.pathname);
   if (!m || !isAppName(m[1]!)) return undefined;
-  const service = m[2] === 'info/refs' ? 'info' : m[2] === 'HEAD' ? 'head' : (m[2]!.replace(/^git-/, '') as 'upload-pack' | 'receive-pack');
-  const wantsPush = service === 'receive-pack' || (service === 'info' && parsed.searchParams.get('service') === 'git-receive-pack');
+  const service =
+    m[2] === 'info/refs'
+      ? 'info'
+      : m[2] === 'HEAD'
+        ? 'head'
+        : (m[2]!.replace(/^git-/, '') as 'upload-pack' | 'receive-pack');
+  const wantsPush =
+    service === 'receive-pack' || (service === 'info' && parsed.searchParams.get('service') === 'git-receive-pack');
   return { app: m[1]!, service, wantsPush };
 }
 
@@ -42,18 +52,25 @@ export class GitRepos {
       this.settled(dup.req);
       dup.accept();
     };
-    for (const event of ['push', 'tag', 'fetch', 'info', 'head'] as const) this.git.on(event as 'push', accept as never);
+    for (const event of ['push', 'tag', 'fetch', 'info', 'head'] as const)
+      this.git.on(event as 'push', accept as never);
   }
 
-  repoPath(app: string): string { return path.join(this.dir, `${app}.git`); }
+  repoPath(app: string): string {
+    return path.join(this.dir, `${app}.git`);
+  }
 
   async exists(app: string): Promise<boolean> {
-    return fs.stat(path.join(this.repoPath(app), 'HEAD')).then(() => true, () => false);
+    return fs.stat(path.join(this.repoPath(app), 'HEAD')).then(
+      () => true,
+      () => false,
+    );
   }
 
   async create(app: string): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
-    if (!(await this.exists(app))) await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', this.repoPath(app)]);
+    if (!(await this.exists(app)))
+      await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', this.repoPath(app)]);
     await this.installHook(app);
   }
 

@@ -15,7 +15,10 @@ export interface BuildLog {
   addSecret(value: string): void;
 }
 
-export interface BuildResult { ok: boolean; message: string }
+export interface BuildResult {
+  ok: boolean;
+  message: string;
+}
 
 const MIN_SECRET_LENGTH = 4; // shorter values would blank out ordinary words and digits
 
@@ -38,7 +41,9 @@ export function lineLog(emit: (line: string) => void, secrets: Iterable<string> 
     step: (text) => write('-----> ', text),
     info: (text) => write('       ', text),
     error: (text) => write(' !     ', text),
-    addSecret: (value) => { for (const s of secretsOf([value])) hidden.add(s); },
+    addSecret: (value) => {
+      for (const s of secretsOf([value])) hidden.add(s);
+    },
   };
 }
 
@@ -71,9 +76,17 @@ export class LogBus {
    */
   follow(buildId: number, sinceSeq: number, onLine: (l: LogLine) => void, onEnd: (r: BuildResult) => void): () => void {
     let last = sinceSeq;
-    const deliver = (l: LogLine) => { if (l.seq > last) { last = l.seq; onLine(l); } };
+    const deliver = (l: LogLine) => {
+      if (l.seq > last) {
+        last = l.seq;
+        onLine(l);
+      }
+    };
     const lineListener = (l: LogLine) => deliver(l);
-    const endListener = (r: BuildResult) => { stop(); onEnd(r); };
+    const endListener = (r: BuildResult) => {
+      stop();
+      onEnd(r);
+    };
     const stop = () => {
       this.events.off(`line:${buildId}`, lineListener);
       this.events.off(`end:${buildId}`, endListener);

@@ -1,13 +1,19 @@
 import {
-  AppRunnerClient, CreateServiceCommand, DeleteServiceCommand, DescribeServiceCommand, ListOperationsCommand, ListServicesCommand,
-  UpdateServiceCommand, type SourceConfiguration,
+  AppRunnerClient,
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  DescribeServiceCommand,
+  ListOperationsCommand,
+  ListServicesCommand,
+  type SourceConfiguration,
+  UpdateServiceCommand,
 } from '@aws-sdk/client-apprunner';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type Docker from 'dockerode';
-import { WidemeshError, errorMessage } from '../errors.ts';
+import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
-import { cloudServiceName, instanceFromUrl, pushImage, withRetries, type RegistryAuth } from './cloud-common.ts';
+import { cloudServiceName, instanceFromUrl, pushImage, type RegistryAuth, withRetries } from './cloud-common.ts';
 import type { FoundInstance, OutputLine, Rack, ReleaseSpec } from './rack.ts';
 
 export interface AppRunnerRackConfig {
@@ -36,8 +42,18 @@ const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'ROLLBACK_SUCCEEDED', 'ROLLBACK
 function transient(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown; code?: string };
   const status = e.$metadata?.httpStatusCode;
-  return ['ThrottlingException', 'TooManyRequestsException', 'InternalServiceErrorException', 'ServiceUnavailableException'].includes(e.name ?? '')
-    || status === 429 || (status !== undefined && status >= 500) || Boolean(e.$retryable) || ['ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(String(e.code));
+  return (
+    [
+      'ThrottlingException',
+      'TooManyRequestsException',
+      'InternalServiceErrorException',
+      'ServiceUnavailableException',
+    ].includes(e.name ?? '') ||
+    status === 429 ||
+    (status !== undefined && status >= 500) ||
+    Boolean(e.$retryable) ||
+    ['ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(String(e.code))
+  );
 }
 
 /**
@@ -51,7 +67,10 @@ export class AppRunnerRack implements Rack {
   private readonly ecr: ECRClient;
   private ecrToken?: { auth: RegistryAuth; renewAt: number };
 
-  constructor(private readonly config: AppRunnerRackConfig, private readonly docker: Docker) {
+  constructor(
+    private readonly config: AppRunnerRackConfig,
+    private readonly docker: Docker,
+  ) {
     this.client = new AppRunnerClient({
       region: config.region,
       credentials: config.credentials, // explicit: the SDK never goes looking in the environment or IMDS
@@ -59,7 +78,9 @@ export class AppRunnerRack implements Rack {
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     });
     this.ecr = new ECRClient({
-      region: config.region, credentials: config.credentials, maxAttempts: 1,
+      region: config.region,
+      credentials: config.credentials,
+      maxAttempts: 1,
       ...(config.ecrEndpoint ? { endpoint: config.ecrEndpoint } : {}),
     });
   }
@@ -68,22 +89,33 @@ export class AppRunnerRack implements Rack {
   private async registryAuth(log: BuildLog): Promise<RegistryAuth> {
     if (this.config.registryAuth) return this.config.registryAuth;
     if (this.ecrToken && Date.now() < this.ecrToken.renewAt) return this.ecrToken.auth;
-    const answer = await withRetries(`ECR in ${this.config.region}: GetAuthorizationToken`, transient, log, () => this.ecr.send(new GetAuthorizationTokenCommand({})))
-      .catch((err) => { throw new WidemeshError('ECR_REFUSED', `ECR in ${this.config.region} refused a push token: ${errorMessage(err)}`); });
+    const answer = await withRetries(`ECR in ${this.config.region}: GetAuthorizationToken`, transient, log, () =>
+      this.ecr.send(new GetAuthorizationTokenCommand({})),
+    ).catch((err) => {
+      throw new WidemeshError('ECR_REFUSED', `ECR in ${this.config.region} refused a push token: ${errorMessage(err)}`);
+    });
     const data = answer.authorizationData?.[0];
-    const [username, password] = Buffer.from(data?.authorizationToken ?? '', 'base64').toString('utf8').split(':');
-    if (!username || !password) throw new WidemeshError('ECR_REFUSED', `ECR in ${this.config.region} returned no usable push token`);
+    const [username, password] = Buffer.from(data?.authorizationToken ?? '', 'base64')
+      .toString('utf8')
+      .split(':');
+    if (!username || !password)
+      throw new WidemeshError('ECR_REFUSED', `ECR in ${this.config.region} returned no usable push token`);
     const auth = { username, password, serveraddress: this.config.registry.split('/')[0]! };
     const expires = data?.expiresAt?.getTime() ?? Date.now() + 12 * 3600_000;
     this.ecrToken = { auth, renewAt: expires - 3600_000 };
     return auth;
   }
 
-  get name(): string { return this.config.name; }
+  get name(): string {
+    return this.config.name;
+  }
 
   private call<T>(what: string, log: BuildLog, fn: () => Promise<T>): Promise<T> {
     return withRetries(`App Runner in ${this.config.region}: ${what}`, transient, log, fn).catch((err) => {
-      throw new WidemeshError(transient(err) ? 'APP_RUNNER_UNAVAILABLE' : 'APP_RUNNER_REFUSED', `App Runner in ${this.config.region} refused ${what}: ${errorMessage(err)}`);
+      throw new WidemeshError(
+        transient(err) ? 'APP_RUNNER_UNAVAILABLE' : 'APP_RUNNER_REFUSED',
+        `App Runner in ${this.config.region} refused ${what}: ${errorMessage(err)}`,
+      );
     });
   }
 
@@ -99,7 +131,13 @@ export class AppRunnerRack implements Rack {
   }
 
   async start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]> {
-    const image = await pushImage(this.docker, spec.image, `${this.config.registry}/${spec.app}:${spec.environment}-v${spec.version}`, await this.registryAuth(log), log);
+    const image = await pushImage(
+      this.docker,
+      spec.image,
+      `${this.config.registry}/${spec.app}:${spec.environment}-v${spec.version}`,
+      await this.registryAuth(log),
+      log,
+    );
     log.info(`pushed ${image}`);
     const serviceName = cloudServiceName(spec.app, spec.environment);
     const source: SourceConfiguration = {
@@ -107,22 +145,40 @@ export class AppRunnerRack implements Rack {
       ImageRepository: {
         ImageIdentifier: image,
         ImageRepositoryType: 'ECR',
-        ImageConfiguration: { Port: CONTAINER_PORT, RuntimeEnvironmentVariables: spec.config, ...(spec.processes.web ? { StartCommand: spec.processes.web } : {}) },
+        ImageConfiguration: {
+          Port: CONTAINER_PORT,
+          RuntimeEnvironmentVariables: spec.config,
+          ...(spec.processes.web ? { StartCommand: spec.processes.web } : {}),
+        },
       },
-      ...(this.config.accessRoleArn ? { AuthenticationConfiguration: { AccessRoleArn: this.config.accessRoleArn } } : {}),
+      ...(this.config.accessRoleArn
+        ? { AuthenticationConfiguration: { AccessRoleArn: this.config.accessRoleArn } }
+        : {}),
     };
     const arn = await this.findService(serviceName, log);
     // App Runner refuses an update while an operation runs (e.g. one a timed-out deploy left behind)
     if (arn) await this.waitIdle(arn, log);
     const started = arn
-      ? await this.call('UpdateService', log, () => this.client.send(new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source })))
-      : await this.call('CreateService', log, () => this.client.send(new CreateServiceCommand({ ServiceName: serviceName, SourceConfiguration: source })));
+      ? await this.call('UpdateService', log, () =>
+          this.client.send(new UpdateServiceCommand({ ServiceArn: arn, SourceConfiguration: source })),
+        )
+      : await this.call('CreateService', log, () =>
+          this.client.send(new CreateServiceCommand({ ServiceName: serviceName, SourceConfiguration: source })),
+        );
     const serviceArn = started.Service!.ServiceArn!;
     const outcome = await this.waitForOperation(serviceArn, started.OperationId!, log);
-    const service = (await this.call('DescribeService', log, () => this.client.send(new DescribeServiceCommand({ ServiceArn: serviceArn })))).Service!;
+    const service = (
+      await this.call('DescribeService', log, () =>
+        this.client.send(new DescribeServiceCommand({ ServiceArn: serviceArn })),
+      )
+    ).Service!;
     if (outcome !== 'SUCCEEDED' || service.Status !== 'RUNNING') {
-      const rolledBack = outcome === 'ROLLBACK_SUCCEEDED' ? ' (App Runner rolled the service back to the version it ran before)' : '';
-      throw new WidemeshError('APP_RUNNER_DEPLOY_FAILED', `App Runner in ${this.config.region}: the deployment ended ${outcome}, service ${service.Status}${rolledBack}`);
+      const rolledBack =
+        outcome === 'ROLLBACK_SUCCEEDED' ? ' (App Runner rolled the service back to the version it ran before)' : '';
+      throw new WidemeshError(
+        'APP_RUNNER_DEPLOY_FAILED',
+        `App Runner in ${this.config.region}: the deployment ended ${outcome}, service ${service.Status}${rolledBack}`,
+      );
     }
     const url = `${this.config.serviceUrlScheme}://${service.ServiceUrl}`;
     log.info(`serves ${url}`);
@@ -132,10 +188,16 @@ export class AppRunnerRack implements Rack {
   private async waitForOperation(serviceArn: string, operationId: string, log: BuildLog): Promise<string> {
     const deadline = Date.now() + this.config.timeoutMs;
     for (;;) {
-      const { OperationSummaryList } = await this.call('ListOperations', log, () => this.client.send(new ListOperationsCommand({ ServiceArn: serviceArn, MaxResults: 20 })));
+      const { OperationSummaryList } = await this.call('ListOperations', log, () =>
+        this.client.send(new ListOperationsCommand({ ServiceArn: serviceArn, MaxResults: 20 })),
+      );
       const status = OperationSummaryList?.find((o) => o.Id === operationId)?.Status;
       if (status && TERMINAL.has(status)) return status;
-      if (Date.now() > deadline) throw new WidemeshError('APP_RUNNER_TIMEOUT', `App Runner in ${this.config.region}: the deployment did not finish within ${Math.round(this.config.timeoutMs / 1000)}s`);
+      if (Date.now() > deadline)
+        throw new WidemeshError(
+          'APP_RUNNER_TIMEOUT',
+          `App Runner in ${this.config.region}: the deployment did not finish within ${Math.round(this.config.timeoutMs / 1000)}s`,
+        );
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
@@ -144,9 +206,15 @@ export class AppRunnerRack implements Rack {
     // an operation left by a timed-out deploy gets at least a minute to end before we give up
     const deadline = Date.now() + Math.max(this.config.timeoutMs, 60_000);
     for (;;) {
-      const { OperationSummaryList } = await this.call('ListOperations', log, () => this.client.send(new ListOperationsCommand({ ServiceArn: serviceArn, MaxResults: 20 })));
+      const { OperationSummaryList } = await this.call('ListOperations', log, () =>
+        this.client.send(new ListOperationsCommand({ ServiceArn: serviceArn, MaxResults: 20 })),
+      );
       if (!OperationSummaryList?.some((o) => o.Status && !TERMINAL.has(o.Status))) return;
-      if (Date.now() > deadline) throw new WidemeshError('APP_RUNNER_TIMEOUT', `App Runner in ${this.config.region}: an earlier operation is still running`);
+      if (Date.now() > deadline)
+        throw new WidemeshError(
+          'APP_RUNNER_TIMEOUT',
+          `App Runner in ${this.config.region}: an earlier operation is still running`,
+        );
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
@@ -159,14 +227,25 @@ export class AppRunnerRack implements Rack {
       return;
     }
     for (const serviceArn of new Set(started.map((i) => i.id.split('#')[0]!))) {
-      await this.call('DeleteService', log, () => this.client.send(new DeleteServiceCommand({ ServiceArn: serviceArn })));
+      await this.call('DeleteService', log, () =>
+        this.client.send(new DeleteServiceCommand({ ServiceArn: serviceArn })),
+      );
     }
   }
 
-  async list(): Promise<FoundInstance[]> { return []; }
-  async revive(): Promise<boolean> { return true; }
+  async list(): Promise<FoundInstance[]> {
+    return [];
+  }
+  async revive(): Promise<boolean> {
+    return true;
+  }
 
-  async output(_instance: Instance, _options: unknown, _onLine: (line: OutputLine) => void, onEnd: () => void): Promise<() => void> {
+  async output(
+    _instance: Instance,
+    _options: unknown,
+    _onLine: (line: OutputLine) => void,
+    onEnd: () => void,
+  ): Promise<() => void> {
     onEnd(); // CloudWatch Logs is not wired yet
     return () => {};
   }

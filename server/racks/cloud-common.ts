@@ -1,9 +1,13 @@
 import type Docker from 'dockerode';
-import { WidemeshError, errorMessage } from '../errors.ts';
+import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
 
-export interface RegistryAuth { username: string; password: string; serveraddress: string }
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
 
 const ATTEMPTS = 5;
 const FIRST_BACKOFF_MS = 250;
@@ -12,37 +16,61 @@ const FIRST_BACKOFF_MS = 250;
  * Calls a provider, retrying transient failures (throttling, 5xx, resets) with exponential
  * backoff and a bound; anything else fails at once with the provider's own message.
  */
-export async function withRetries<T>(what: string, isTransient: (err: unknown) => boolean, log: BuildLog, call: () => Promise<T>): Promise<T> {
+export async function withRetries<T>(
+  what: string,
+  isTransient: (err: unknown) => boolean,
+  log: BuildLog,
+  call: () => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (err) {
       if (!isTransient(err) || attempt >= ATTEMPTS) throw err;
       const wait = FIRST_BACKOFF_MS * 2 ** (attempt - 1);
-      log.info(`${what}: ${errorMessage(err).slice(0, 160)}; retrying in ${wait} ms (attempt ${attempt + 1} of ${ATTEMPTS})`);
+      log.info(
+        `${what}: ${errorMessage(err).slice(0, 160)}; retrying in ${wait} ms (attempt ${attempt + 1} of ${ATTEMPTS})`,
+      );
       await new Promise((r) => setTimeout(r, wait));
     }
   }
 }
 
 /** Pushes a local image to a rack's registry; returns the immutable `repo@sha256:…` reference. */
-export async function pushImage(docker: Docker, localImage: string, remote: string, auth: RegistryAuth | undefined, log: BuildLog): Promise<string> {
+export async function pushImage(
+  docker: Docker,
+  localImage: string,
+  remote: string,
+  auth: RegistryAuth | undefined,
+  log: BuildLog,
+): Promise<string> {
   const repo = remote.slice(0, remote.lastIndexOf(':'));
   const tag = remote.slice(remote.lastIndexOf(':') + 1);
   await docker.getImage(localImage).tag({ repo, tag });
   try {
-    return await withRetries(`pushing ${remote}`, () => true, log, async () => {
-      const image = docker.getImage(remote) as unknown as { push(opts: object): Promise<NodeJS.ReadableStream> };
-      const stream = await image.push({ authconfig: auth ?? {} });
-      let digest: string | undefined;
-      let failure: string | undefined;
-      await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), (event: { error?: string; aux?: { Digest?: string } }) => {
-        if (event.error) failure = event.error;
-        if (event.aux?.Digest) digest = event.aux.Digest;
-      }));
-      if (failure || !digest) throw new Error(failure ?? 'the registry returned no digest');
-      return `${repo}@${digest}`;
-    });
+    return await withRetries(
+      `pushing ${remote}`,
+      () => true,
+      log,
+      async () => {
+        const image = docker.getImage(remote) as unknown as { push(opts: object): Promise<NodeJS.ReadableStream> };
+        const stream = await image.push({ authconfig: auth ?? {} });
+        let digest: string | undefined;
+        let failure: string | undefined;
+        await new Promise<void>((resolve, reject) =>
+          docker.modem.followProgress(
+            stream,
+            (err) => (err ? reject(err) : resolve()),
+            (event: { error?: string; aux?: { Digest?: string } }) => {
+              if (event.error) failure = event.error;
+              if (event.aux?.Digest) digest = event.aux.Digest;
+            },
+          ),
+        );
+        if (failure || !digest) throw new Error(failure ?? 'the registry returned no digest');
+        return `${repo}@${digest}`;
+      },
+    );
   } catch (err) {
     throw new WidemeshError('IMAGE_PUSH_FAILED', `could not push the image to ${repo}: ${errorMessage(err)}`);
   } finally {
@@ -55,8 +83,15 @@ export async function pushImage(docker: Docker, localImage: string, remote: stri
 export function instanceFromUrl(id: string, url: string): Instance {
   const parsed = new URL(url);
   const tls = parsed.protocol === 'https:';
-  return { id, service: 'web', host: parsed.hostname, port: Number(parsed.port) || (tls ? 443 : 80), ...(tls ? { tls } : {}) };
+  return {
+    id,
+    service: 'web',
+    host: parsed.hostname,
+    port: Number(parsed.port) || (tls ? 443 : 80),
+    ...(tls ? { tls } : {}),
+  };
 }
 
 /** Cloud services have names, not container ids: one per app environment. */
-export const cloudServiceName = (app: string, environment: string) => `wm-${app}-${environment}`.slice(0, 49).replace(/-+$/, '');
+export const cloudServiceName = (app: string, environment: string) =>
+  `wm-${app}-${environment}`.slice(0, 49).replace(/-+$/, '');

@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import { WidemeshError, errorMessage } from '../errors.ts';
+import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
 import type { FoundInstance, OutputLine, Rack, ReleaseSpec } from './rack.ts';
@@ -31,17 +31,23 @@ async function freeLoopbackPort(): Promise<number> {
         server.close(() => resolve(port));
       });
     });
-    if (!reservedPorts.has(port)) { reservedPorts.add(port); return port; }
+    if (!reservedPorts.has(port)) {
+      reservedPorts.add(port);
+      return port;
+    }
   }
 }
 
 /** One answer below 500 on `/` means the app is up (Heroku's port-bind rule, over HTTP). */
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', timeout: 2000, headers: { 'user-agent': 'widemesh-healthcheck' } }, (res) => {
-      res.resume();
-      resolve((res.statusCode ?? 500) < 500);
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: '/', timeout: 2000, headers: { 'user-agent': 'widemesh-healthcheck' } },
+      (res) => {
+        res.resume();
+        resolve((res.statusCode ?? 500) < 500);
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
   });
@@ -102,7 +108,10 @@ export class LocalRack implements Rack {
       const { State } = await container.inspect();
       if (!State.Running || State.Restarting || (State as { RestartCount?: number }).RestartCount) {
         await this.showRecentOutput(container, log);
-        throw new WidemeshError('INSTANCE_CRASHED', `the web process exited (code ${State.ExitCode}) before answering on $PORT in rack ${this.name}`);
+        throw new WidemeshError(
+          'INSTANCE_CRASHED',
+          `the web process exited (code ${State.ExitCode}) before answering on $PORT in rack ${this.name}`,
+        );
       }
       if (Date.now() >= deadline) {
         await this.showRecentOutput(container, log);
@@ -135,16 +144,22 @@ export class LocalRack implements Rack {
   }
 
   async stop(instances: Instance[]): Promise<void> {
-    await Promise.all(instances.map(async (instance) => {
-      const container = this.docker.getContainer(instance.id);
-      try {
-        await container.stop({ t: this.options.stopGraceSeconds ?? 10 });
-      } catch { /* already stopped or gone */ }
-      try {
-        await container.remove({ force: true });
-      } catch { /* already gone */ }
-      reservedPorts.delete(instance.port);
-    }));
+    await Promise.all(
+      instances.map(async (instance) => {
+        const container = this.docker.getContainer(instance.id);
+        try {
+          await container.stop({ t: this.options.stopGraceSeconds ?? 10 });
+        } catch {
+          /* already stopped or gone */
+        }
+        try {
+          await container.remove({ force: true });
+        } catch {
+          /* already gone */
+        }
+        reservedPorts.delete(instance.port);
+      }),
+    );
   }
 
   /** The previous release's containers still run (they were never stopped): dropping the new ones is enough. */
@@ -160,13 +175,30 @@ export class LocalRack implements Rack {
     return containers.map((c) => {
       const port = Number(c.Labels[`${LABEL}.port`]);
       reservedPorts.add(port);
-      return { id: c.Id, service: c.Labels[`${LABEL}.service`] ?? 'web', host: '127.0.0.1', port, running: c.State === 'running' };
+      return {
+        id: c.Id,
+        service: c.Labels[`${LABEL}.service`] ?? 'web',
+        host: '127.0.0.1',
+        port,
+        running: c.State === 'running',
+      };
     });
   }
 
-  async output(instance: Instance, options: { tail: number; follow: boolean }, onLine: (line: OutputLine) => void, onEnd: () => void): Promise<() => void> {
+  async output(
+    instance: Instance,
+    options: { tail: number; follow: boolean },
+    onLine: (line: OutputLine) => void,
+    onEnd: () => void,
+  ): Promise<() => void> {
     const container = this.docker.getContainer(instance.id);
-    const raw = (await container.logs({ stdout: true, stderr: true, timestamps: true, tail: options.tail, follow: options.follow as true })) as unknown as NodeJS.ReadableStream | Buffer;
+    const raw = (await container.logs({
+      stdout: true,
+      stderr: true,
+      timestamps: true,
+      tail: options.tail,
+      follow: options.follow as true,
+    })) as unknown as NodeJS.ReadableStream | Buffer;
     const source = Buffer.isBuffer(raw) ? PassThrough.from([raw]) : raw;
     const splitter = (stream: OutputLine['stream']) => {
       const out = new PassThrough();

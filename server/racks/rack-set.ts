@@ -1,9 +1,12 @@
-import { resolveRacks, type RackConfig } from '../config.ts';
+import { type RackConfig, resolveRacks } from '../config.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Store } from '../store/index.ts';
 import type { Rack } from './rack.ts';
 
-export interface EnvironmentRacks { racks: Rack[]; parallel: boolean }
+export interface EnvironmentRacks {
+  racks: Rack[];
+  parallel: boolean;
+}
 
 /**
  * Which racks an environment runs in: the ones set for it through the API (providers from
@@ -35,7 +38,9 @@ export class RackSet {
 
   /** Resolves stored rack specs against the stored providers (throws ConfigError on a bad spec). */
   resolve(specs: unknown[]): RackConfig[] {
-    const providers = Object.fromEntries(this.store.listProviders().map((p) => [p.name, JSON.parse(this.secrets.unseal(p.sealedSettings))]));
+    const providers = Object.fromEntries(
+      this.store.listProviders().map((p) => [p.name, JSON.parse(this.secrets.unseal(p.sealedSettings))]),
+    );
     return resolveRacks(specs, providers, 'racks');
   }
 
@@ -47,7 +52,9 @@ export class RackSet {
 
   /** The rack a placement names, among the environment's racks and the defaults. */
   named(environmentId: number, name: string): Rack | undefined {
-    return [...this.forEnvironment(environmentId).racks, ...this.defaults, ...this.built.values()].find((r) => r.name === name);
+    return [...this.forEnvironment(environmentId).racks, ...this.defaults, ...this.built.values()].find(
+      (r) => r.name === name,
+    );
   }
 
   /** Racks whose instances survive a server restart and are reconciled at start. */

@@ -13,7 +13,9 @@ export interface ReleaseSpec {
 }
 
 /** An instance the rack found running for this installation (after a restart of the server). */
-export interface FoundInstance extends Instance { running: boolean }
+export interface FoundInstance extends Instance {
+  running: boolean;
+}
 
 /**
  * A place instances run. Starting never moves traffic: the pipeline switches the
@@ -34,10 +36,19 @@ export interface Rack {
   /** Starts again an instance that exists but stopped (crash, engine restart). */
   revive(instance: Instance): Promise<boolean>;
   /** The instance's output, the last `tail` lines then (if `follow`) live ones; returns a stop function. */
-  output(instance: Instance, options: { tail: number; follow: boolean }, onLine: (line: OutputLine) => void, onEnd: () => void): Promise<() => void>;
+  output(
+    instance: Instance,
+    options: { tail: number; follow: boolean },
+    onLine: (line: OutputLine) => void,
+    onEnd: () => void,
+  ): Promise<() => void>;
 }
 
 /** Errors after which a rack may or may not have moved to the new release: it is put back like the moved ones. */
 export const OUTCOME_UNKNOWN = new Set(['APP_RUNNER_TIMEOUT', 'CLOUD_RUN_TIMEOUT', 'CLOUD_RUN_UNVERIFIED']);
 
-export interface OutputLine { at: string; stream: 'stdout' | 'stderr'; line: string }
+export interface OutputLine {
+  at: string;
+  stream: 'stdout' | 'stderr';
+  line: string;
+}

@@ -1,10 +1,15 @@
 import type pino from 'pino';
 import { errorMessage } from '../errors.ts';
-import { lineLog, type BuildLog } from '../logs/index.ts';
+import { type BuildLog, lineLog } from '../logs/index.ts';
 import type { Store } from '../store/index.ts';
 import type { Rack } from './rack.ts';
 
-export interface ReconcileReport { adopted: number; revived: number; replaced: number; removed: number }
+export interface ReconcileReport {
+  adopted: number;
+  revived: number;
+  replaced: number;
+  removed: number;
+}
 
 /**
  * After a start (or a crash), make the racks match the store: adopt the instances the
@@ -34,13 +39,23 @@ export async function reconcile(store: Store, racks: Rack[], logger: pino.Logger
         if (!release || !env) continue;
         try {
           const fresh = await rack.start(
-            { app: env.appName, environment: env.name, version: release.version, image: release.image, processes: release.processes, config: release.config },
+            {
+              app: env.appName,
+              environment: env.name,
+              version: release.version,
+              image: release.image,
+              processes: release.processes,
+              config: release.config,
+            },
             log,
           );
           instances.push(...fresh);
           report.replaced += 1;
         } catch (err) {
-          logger.error({ rack: rack.name, app: env.appName, err: errorMessage(err) }, 'could not replace a vanished instance');
+          logger.error(
+            { rack: rack.name, app: env.appName, err: errorMessage(err) },
+            'could not replace a vanished instance',
+          );
         }
         if (existing) await rack.stop([existing]);
       }

@@ -32,6 +32,10 @@ server.listen(config.routerPort, config.host, () => {
   logger.info({ port: config.routerPort, domain: config.domain }, 'router listening');
   process.send?.({ listening: config.routerPort });
 });
-const stop = () => server.close(() => { store.close(); process.exit(0); });
+const stop = () =>
+  server.close(() => {
+    store.close();
+    process.exit(0);
+  });
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

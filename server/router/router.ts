@@ -3,7 +3,15 @@ import https from 'node:https';
 import type { Environment, Instance, Store } from '../store/index.ts';
 
 /** One routed request, for the `router` log source. */
-export interface AccessEntry { at: string; app: string; environment: string; method: string; path: string; status: number; ms: number }
+export interface AccessEntry {
+  at: string;
+  app: string;
+  environment: string;
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+}
 
 export interface RouterOptions {
   domain: string;
@@ -12,7 +20,15 @@ export interface RouterOptions {
   onAccess?: (entry: AccessEntry) => void;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+]);
 
 /**
  * Endpoints: `APP.DOMAIN` (production) and `APP-ENV.DOMAIN` → the instances the store
@@ -38,7 +54,11 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
     }
     for (const [app, env] of candidates) {
       const environment = store.getEnvironment(app, env);
-      if (environment) return { env: environment, instances: store.placements(environment.id).flatMap((p) => p.instances.filter((i) => i.service === 'web')) };
+      if (environment)
+        return {
+          env: environment,
+          instances: store.placements(environment.id).flatMap((p) => p.instances.filter((i) => i.service === 'web')),
+        };
     }
     return undefined;
   };
@@ -53,22 +73,39 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
     const found = resolve(req.headers.host);
     if (!found) {
       const host = (req.headers.host ?? '').replace(/[<>&"]/g, '');
-      return page(res, 404, 'No app here', `Widemesh has no app at <b>${host}</b>. Apps answer at APP.${options.domain} or APP-ENV.${options.domain}.`);
+      return page(
+        res,
+        404,
+        'No app here',
+        `Widemesh has no app at <b>${host}</b>. Apps answer at APP.${options.domain} or APP-ENV.${options.domain}.`,
+      );
     }
     const { env, instances } = found;
     if (options.onAccess) {
-      res.on('finish', () => options.onAccess!({
-        at: new Date().toISOString(), app: env.appName, environment: env.name, method: req.method ?? '', path: req.url ?? '',
-        status: res.statusCode, ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-      }));
+      res.on('finish', () =>
+        options.onAccess!({
+          at: new Date().toISOString(),
+          app: env.appName,
+          environment: env.name,
+          method: req.method ?? '',
+          path: req.url ?? '',
+          status: res.statusCode,
+          ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+        }),
+      );
     }
     const now = Date.now();
     const healthy = instances.filter((i) => (unhealthyUntil.get(i.id) ?? 0) <= now);
     // when every instance is quarantined, trying them all is better than refusing outright
     const order = healthy.length > 0 ? [...healthy, ...instances.filter((i) => !healthy.includes(i))] : instances;
-    if (order.length === 0) return page(res, 503, 'Not running', 'This app has no running instance yet. Push code to deploy it.');
+    if (order.length === 0)
+      return page(res, 503, 'Not running', 'This app has no running instance yet. Push code to deploy it.');
     // a request body can be replayed to the next rack only if we never started sending it
-    const replayable = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS' || req.headers['content-length'] === '0';
+    const replayable =
+      req.method === 'GET' ||
+      req.method === 'HEAD' ||
+      req.method === 'OPTIONS' ||
+      req.headers['content-length'] === '0';
     forward(req, res, replayable ? order : order.slice(0, 1), 0);
   });
 
@@ -83,16 +120,34 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
     // cloud services route by their own host name
     if (instance.tls) headers.host = instance.host;
     const request = instance.tls ? https.request : http.request;
-    const upstream = request({ host: instance.host, port: instance.port, method: req.method, path: req.url, headers, agent: instance.tls ? tlsAgent : agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, Object.fromEntries(Object.entries(answer.headers).filter(([k]) => !HOP_BY_HOP.has(k))));
-      answer.pipe(res);
-      answer.on('error', () => res.destroy());
-    });
+    const upstream = request(
+      {
+        host: instance.host,
+        port: instance.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        agent: instance.tls ? tlsAgent : agent,
+      },
+      (answer) => {
+        res.writeHead(
+          answer.statusCode ?? 502,
+          Object.fromEntries(Object.entries(answer.headers).filter(([k]) => !HOP_BY_HOP.has(k))),
+        );
+        answer.pipe(res);
+        answer.on('error', () => res.destroy());
+      },
+    );
     upstream.on('error', () => {
       if (res.headersSent) return res.destroy();
       unhealthyUntil.set(instance.id, Date.now() + quarantineMs);
       if (attempt + 1 < order.length) return forward(req, res, order, attempt + 1);
-      page(res, 502, 'App not answering', 'No instance of this app answered. It may be restarting; try again in a moment.');
+      page(
+        res,
+        502,
+        'App not answering',
+        'No instance of this app answered. It may be restarting; try again in a moment.',
+      );
     });
     if (attempt === 0 && !(req.method === 'GET' || req.method === 'HEAD')) req.pipe(upstream);
     else upstream.end();

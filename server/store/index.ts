@@ -5,47 +5,122 @@ import { migrations } from './migrations.ts';
 export type BuildStatus = 'building' | 'succeeded' | 'failed';
 export type ReleaseStatus = 'deploying' | 'succeeded' | 'failed';
 
-export interface App { id: number; name: string; createdAt: string }
-export interface Environment { id: number; appId: number; appName: string; name: string; branch: string | null }
-export interface Build {
-  id: number; environmentId: number; commit: string | null; status: BuildStatus;
-  buildpack: string | null; image: string | null; error: string | null; createdAt: string; finishedAt: string | null;
+export interface App {
+  id: number;
+  name: string;
+  createdAt: string;
 }
-export interface LogLine { seq: number; line: string; at: string }
+export interface Environment {
+  id: number;
+  appId: number;
+  appName: string;
+  name: string;
+  branch: string | null;
+}
+export interface Build {
+  id: number;
+  environmentId: number;
+  commit: string | null;
+  status: BuildStatus;
+  buildpack: string | null;
+  image: string | null;
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+export interface LogLine {
+  seq: number;
+  line: string;
+  at: string;
+}
 export interface Release {
-  id: number; environmentId: number; version: number; buildId: number | null; image: string;
-  processes: Record<string, string>; config: Record<string, string>; description: string;
-  status: ReleaseStatus; error: string | null; createdAt: string;
+  id: number;
+  environmentId: number;
+  version: number;
+  buildId: number | null;
+  image: string;
+  processes: Record<string, string>;
+  config: Record<string, string>;
+  description: string;
+  status: ReleaseStatus;
+  error: string | null;
+  createdAt: string;
 }
 /** One running copy of a service, as the router reaches it. */
-export interface Instance { id: string; service: string; host: string; port: number; /** reached over HTTPS (cloud racks) */ tls?: boolean }
+export interface Instance {
+  id: string;
+  service: string;
+  host: string;
+  port: number /** reached over HTTPS (cloud racks) */;
+  tls?: boolean;
+}
 /** An app's connection to a GitHub or Bitbucket repository; secret and credentials are sealed. */
 export interface Repository {
-  appId: number; provider: 'github' | 'bitbucket'; cloneUrl: string; sealedSecret: string;
-  sealedCredentials: string | null; branches: Record<string, string>;
+  appId: number;
+  provider: 'github' | 'bitbucket';
+  cloneUrl: string;
+  sealedSecret: string;
+  sealedCredentials: string | null;
+  branches: Record<string, string>;
 }
 export interface Delivery {
-  id: string; appId: number; provider: string; event: string; ref: string | null; commit: string | null;
-  outcome: string; buildId: number | null; receivedAt: string;
+  id: string;
+  appId: number;
+  provider: string;
+  event: string;
+  ref: string | null;
+  commit: string | null;
+  outcome: string;
+  buildId: number | null;
+  receivedAt: string;
 }
-export interface Placement { environmentId: number; rack: string; releaseId: number; instances: Instance[] }
+export interface Placement {
+  environmentId: number;
+  rack: string;
+  releaseId: number;
+  instances: Instance[];
+}
 
 const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 
 type Row = Record<string, any>;
 const toApp = (r: Row): App => ({ id: r.id, name: r.name, createdAt: r.created_at });
-const toEnvironment = (r: Row): Environment => ({ id: r.id, appId: r.app_id, appName: r.app_name, name: r.name, branch: r.branch });
+const toEnvironment = (r: Row): Environment => ({
+  id: r.id,
+  appId: r.app_id,
+  appName: r.app_name,
+  name: r.name,
+  branch: r.branch,
+});
 const toBuild = (r: Row): Build => ({
-  id: r.id, environmentId: r.environment_id, commit: r.commit_sha, status: r.status, buildpack: r.buildpack,
-  image: r.image, error: r.error, createdAt: r.created_at, finishedAt: r.finished_at,
+  id: r.id,
+  environmentId: r.environment_id,
+  commit: r.commit_sha,
+  status: r.status,
+  buildpack: r.buildpack,
+  image: r.image,
+  error: r.error,
+  createdAt: r.created_at,
+  finishedAt: r.finished_at,
 });
 const toRelease = (r: Row): Release => ({
-  id: r.id, environmentId: r.environment_id, version: r.version, buildId: r.build_id, image: r.image,
-  processes: JSON.parse(r.processes), config: JSON.parse(r.config), description: r.description,
-  status: r.status, error: r.error, createdAt: r.created_at,
+  id: r.id,
+  environmentId: r.environment_id,
+  version: r.version,
+  buildId: r.build_id,
+  image: r.image,
+  processes: JSON.parse(r.processes),
+  config: JSON.parse(r.config),
+  description: r.description,
+  status: r.status,
+  error: r.error,
+  createdAt: r.created_at,
 });
 const toPlacement = (r: Row): Placement => ({
-  environmentId: r.environment_id, rack: r.rack, releaseId: r.release_id, instances: JSON.parse(r.instances),
+  environmentId: r.environment_id,
+  rack: r.rack,
+  releaseId: r.release_id,
+  instances: JSON.parse(r.instances),
 });
 
 const ENV_SELECT = 'SELECT e.*, a.name AS app_name FROM environments e JOIN apps a ON a.id = e.app_id';
@@ -67,7 +142,9 @@ export class Store {
     }
   }
 
-  close(): void { this.db.close(); }
+  close(): void {
+    this.db.close();
+  }
 
   private migrate(): void {
     const current = this.db.pragma('user_version', { simple: true }) as number;
@@ -89,7 +166,9 @@ export class Store {
   }
 
   // tokens: only their SHA-256 is stored, so a copy of the database does not grant access.
-  hasTokens(): boolean { return this.db.prepare('SELECT 1 FROM tokens LIMIT 1').get() !== undefined; }
+  hasTokens(): boolean {
+    return this.db.prepare('SELECT 1 FROM tokens LIMIT 1').get() !== undefined;
+  }
   createToken(name: string): string {
     const token = `wm_${crypto.randomBytes(24).toString('base64url')}`;
     this.db.prepare('INSERT INTO tokens (name, hash) VALUES (?, ?)').run(name, hashToken(token));
@@ -103,7 +182,9 @@ export class Store {
   createApp(name: string): App {
     return this.db.transaction(() => {
       const info = this.db.prepare('INSERT INTO apps (name) VALUES (?)').run(name);
-      this.db.prepare("INSERT INTO environments (app_id, name, branch) VALUES (?, 'production', 'main')").run(info.lastInsertRowid);
+      this.db
+        .prepare("INSERT INTO environments (app_id, name, branch) VALUES (?, 'production', 'main')")
+        .run(info.lastInsertRowid);
       return this.getApp(name)!;
     })();
   }
@@ -111,22 +192,31 @@ export class Store {
     const row = this.db.prepare('SELECT * FROM apps WHERE name = ?').get(name) as Row | undefined;
     return row && toApp(row);
   }
-  listApps(): App[] { return (this.db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map(toApp); }
-  deleteApp(id: number): void { this.db.prepare('DELETE FROM apps WHERE id = ?').run(id); }
+  listApps(): App[] {
+    return (this.db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map(toApp);
+  }
+  deleteApp(id: number): void {
+    this.db.prepare('DELETE FROM apps WHERE id = ?').run(id);
+  }
   getEnvironment(appName: string, envName: string): Environment | undefined {
-    const row = this.db.prepare(`${ENV_SELECT} WHERE a.name = ? AND e.name = ?`).get(appName, envName) as Row | undefined;
+    const row = this.db.prepare(`${ENV_SELECT} WHERE a.name = ? AND e.name = ?`).get(appName, envName) as
+      | Row
+      | undefined;
     return row && toEnvironment(row);
   }
   listEnvironments(appId?: number): Environment[] {
-    const rows = appId === undefined
-      ? this.db.prepare(ENV_SELECT).all()
-      : this.db.prepare(`${ENV_SELECT} WHERE e.app_id = ?`).all(appId);
+    const rows =
+      appId === undefined
+        ? this.db.prepare(ENV_SELECT).all()
+        : this.db.prepare(`${ENV_SELECT} WHERE e.app_id = ?`).all(appId);
     return (rows as Row[]).map(toEnvironment);
   }
 
   // config vars: the desired config of an environment; releases snapshot it
   configVars(environmentId: number): Record<string, string> {
-    const rows = this.db.prepare('SELECT key, value FROM config_vars WHERE environment_id = ? ORDER BY key').all(environmentId) as Row[];
+    const rows = this.db
+      .prepare('SELECT key, value FROM config_vars WHERE environment_id = ? ORDER BY key')
+      .all(environmentId) as Row[];
     return Object.fromEntries(rows.map((r) => [r.key, r.value]));
   }
   replaceConfigVars(environmentId: number, vars: Record<string, string>): void {
@@ -139,7 +229,9 @@ export class Store {
 
   // builds and their logs
   createBuild(environmentId: number, commit: string | null): Build {
-    const info = this.db.prepare("INSERT INTO builds (environment_id, commit_sha, status) VALUES (?, ?, 'building')").run(environmentId, commit);
+    const info = this.db
+      .prepare("INSERT INTO builds (environment_id, commit_sha, status) VALUES (?, ?, 'building')")
+      .run(environmentId, commit);
     return this.getBuild(Number(info.lastInsertRowid))!;
   }
   getBuild(id: number): Build | undefined {
@@ -147,29 +239,52 @@ export class Store {
     return row && toBuild(row);
   }
   listBuilds(environmentId: number): Build[] {
-    return (this.db.prepare('SELECT * FROM builds WHERE environment_id = ? ORDER BY id DESC').all(environmentId) as Row[]).map(toBuild);
+    return (
+      this.db.prepare('SELECT * FROM builds WHERE environment_id = ? ORDER BY id DESC').all(environmentId) as Row[]
+    ).map(toBuild);
   }
   updateBuild(id: number, fields: Partial<Pick<Build, 'buildpack' | 'image'>>): void {
-    if (fields.buildpack !== undefined) this.db.prepare('UPDATE builds SET buildpack = ? WHERE id = ?').run(fields.buildpack, id);
+    if (fields.buildpack !== undefined)
+      this.db.prepare('UPDATE builds SET buildpack = ? WHERE id = ?').run(fields.buildpack, id);
     if (fields.image !== undefined) this.db.prepare('UPDATE builds SET image = ? WHERE id = ?').run(fields.image, id);
   }
   finishBuild(id: number, status: 'succeeded' | 'failed', error: string | null = null): void {
-    this.db.prepare("UPDATE builds SET status = ?, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?").run(status, error, id);
+    this.db
+      .prepare(
+        "UPDATE builds SET status = ?, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+      )
+      .run(status, error, id);
   }
   appendLog(buildId: number, seq: number, line: string): void {
     this.db.prepare('INSERT INTO build_log (build_id, seq, line) VALUES (?, ?, ?)').run(buildId, seq, line);
   }
   buildLog(buildId: number, sinceSeq = 0): LogLine[] {
-    return this.db.prepare('SELECT seq, line, at FROM build_log WHERE build_id = ? AND seq > ? ORDER BY seq').all(buildId, sinceSeq) as LogLine[];
+    return this.db
+      .prepare('SELECT seq, line, at FROM build_log WHERE build_id = ? AND seq > ? ORDER BY seq')
+      .all(buildId, sinceSeq) as LogLine[];
   }
 
   // releases
-  createRelease(r: Pick<Release, 'environmentId' | 'buildId' | 'image' | 'processes' | 'config' | 'description'>): Release {
+  createRelease(
+    r: Pick<Release, 'environmentId' | 'buildId' | 'image' | 'processes' | 'config' | 'description'>,
+  ): Release {
     return this.db.transaction(() => {
-      const { next } = this.db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM releases WHERE environment_id = ?').get(r.environmentId) as Row;
-      const info = this.db.prepare(
-        "INSERT INTO releases (environment_id, version, build_id, image, processes, config, description, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'deploying')",
-      ).run(r.environmentId, next, r.buildId, r.image, JSON.stringify(r.processes), JSON.stringify(r.config), r.description);
+      const { next } = this.db
+        .prepare('SELECT COALESCE(MAX(version), 0) + 1 AS next FROM releases WHERE environment_id = ?')
+        .get(r.environmentId) as Row;
+      const info = this.db
+        .prepare(
+          "INSERT INTO releases (environment_id, version, build_id, image, processes, config, description, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'deploying')",
+        )
+        .run(
+          r.environmentId,
+          next,
+          r.buildId,
+          r.image,
+          JSON.stringify(r.processes),
+          JSON.stringify(r.config),
+          r.description,
+        );
       return this.getReleaseById(Number(info.lastInsertRowid))!;
     })();
   }
@@ -178,14 +293,22 @@ export class Store {
     return row && toRelease(row);
   }
   getRelease(environmentId: number, version: number): Release | undefined {
-    const row = this.db.prepare('SELECT * FROM releases WHERE environment_id = ? AND version = ?').get(environmentId, version) as Row | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM releases WHERE environment_id = ? AND version = ?')
+      .get(environmentId, version) as Row | undefined;
     return row && toRelease(row);
   }
   listReleases(environmentId: number): Release[] {
-    return (this.db.prepare('SELECT * FROM releases WHERE environment_id = ? ORDER BY version DESC').all(environmentId) as Row[]).map(toRelease);
+    return (
+      this.db
+        .prepare('SELECT * FROM releases WHERE environment_id = ? ORDER BY version DESC')
+        .all(environmentId) as Row[]
+    ).map(toRelease);
   }
   currentRelease(environmentId: number): Release | undefined {
-    const row = this.db.prepare("SELECT * FROM releases WHERE environment_id = ? AND status = 'succeeded' ORDER BY version DESC LIMIT 1").get(environmentId) as Row | undefined;
+    const row = this.db
+      .prepare("SELECT * FROM releases WHERE environment_id = ? AND status = 'succeeded' ORDER BY version DESC LIMIT 1")
+      .get(environmentId) as Row | undefined;
     return row && toRelease(row);
   }
   finishRelease(id: number, status: 'succeeded' | 'failed', error: string | null = null): void {
@@ -193,22 +316,30 @@ export class Store {
   }
   /** Images still needed: the ones releases point at (running or rollback targets). */
   releaseImages(): Set<string> {
-    return new Set((this.db.prepare("SELECT DISTINCT image FROM releases WHERE status = 'succeeded'").all() as Row[]).map((r) => r.image));
+    return new Set(
+      (this.db.prepare("SELECT DISTINCT image FROM releases WHERE status = 'succeeded'").all() as Row[]).map(
+        (r) => r.image,
+      ),
+    );
   }
 
   // placements: which instances serve an environment in each rack (what the router reads)
   placements(environmentId: number): Placement[] {
-    return (this.db.prepare('SELECT * FROM placements WHERE environment_id = ? ORDER BY rack').all(environmentId) as Row[]).map(toPlacement);
+    return (
+      this.db.prepare('SELECT * FROM placements WHERE environment_id = ? ORDER BY rack').all(environmentId) as Row[]
+    ).map(toPlacement);
   }
   allPlacements(): Placement[] {
     return (this.db.prepare('SELECT * FROM placements').all() as Row[]).map(toPlacement);
   }
   setPlacement(p: Placement): void {
-    this.db.prepare(
-      `INSERT INTO placements (environment_id, rack, release_id, instances) VALUES (?, ?, ?, ?)
+    this.db
+      .prepare(
+        `INSERT INTO placements (environment_id, rack, release_id, instances) VALUES (?, ?, ?, ?)
        ON CONFLICT (environment_id, rack) DO UPDATE SET release_id = excluded.release_id, instances = excluded.instances,
        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`,
-    ).run(p.environmentId, p.rack, p.releaseId, JSON.stringify(p.instances));
+      )
+      .run(p.environmentId, p.rack, p.releaseId, JSON.stringify(p.instances));
   }
   removePlacement(environmentId: number, rack: string): void {
     this.db.prepare('DELETE FROM placements WHERE environment_id = ? AND rack = ?').run(environmentId, rack);
@@ -216,58 +347,113 @@ export class Store {
 
   // repositories and webhook deliveries
   setRepository(r: Repository): void {
-    this.db.prepare(
-      `INSERT INTO repositories (app_id, provider, clone_url, secret, credentials, branches) VALUES (?, ?, ?, ?, ?, ?)
+    this.db
+      .prepare(
+        `INSERT INTO repositories (app_id, provider, clone_url, secret, credentials, branches) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (app_id) DO UPDATE SET provider = excluded.provider, clone_url = excluded.clone_url, secret = excluded.secret,
        credentials = excluded.credentials, branches = excluded.branches`,
-    ).run(r.appId, r.provider, r.cloneUrl, r.sealedSecret, r.sealedCredentials, JSON.stringify(r.branches));
+      )
+      .run(r.appId, r.provider, r.cloneUrl, r.sealedSecret, r.sealedCredentials, JSON.stringify(r.branches));
   }
   getRepository(appId: number): Repository | undefined {
     const r = this.db.prepare('SELECT * FROM repositories WHERE app_id = ?').get(appId) as Row | undefined;
-    return r && { appId: r.app_id, provider: r.provider, cloneUrl: r.clone_url, sealedSecret: r.secret, sealedCredentials: r.credentials, branches: JSON.parse(r.branches) };
+    return (
+      r && {
+        appId: r.app_id,
+        provider: r.provider,
+        cloneUrl: r.clone_url,
+        sealedSecret: r.secret,
+        sealedCredentials: r.credentials,
+        branches: JSON.parse(r.branches),
+      }
+    );
   }
-  removeRepository(appId: number): void { this.db.prepare('DELETE FROM repositories WHERE app_id = ?').run(appId); }
+  removeRepository(appId: number): void {
+    this.db.prepare('DELETE FROM repositories WHERE app_id = ?').run(appId);
+  }
   /** False when this delivery id was seen before (a redelivery). */
   recordDelivery(d: Pick<Delivery, 'id' | 'appId' | 'provider' | 'event' | 'ref' | 'commit' | 'outcome'>): boolean {
-    return this.db.prepare(
-      'INSERT OR IGNORE INTO deliveries (id, app_id, provider, event, ref, commit_sha, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ).run(d.id, d.appId, d.provider, d.event, d.ref, d.commit, d.outcome).changes === 1;
+    return (
+      this.db
+        .prepare(
+          'INSERT OR IGNORE INTO deliveries (id, app_id, provider, event, ref, commit_sha, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(d.id, d.appId, d.provider, d.event, d.ref, d.commit, d.outcome).changes === 1
+    );
   }
   updateDelivery(id: string, outcome: string, buildId?: number): void {
-    this.db.prepare('UPDATE deliveries SET outcome = ?, build_id = COALESCE(?, build_id) WHERE id = ?').run(outcome, buildId ?? null, id);
+    this.db
+      .prepare('UPDATE deliveries SET outcome = ?, build_id = COALESCE(?, build_id) WHERE id = ?')
+      .run(outcome, buildId ?? null, id);
   }
   listDeliveries(appId: number): Delivery[] {
-    return (this.db.prepare('SELECT * FROM deliveries WHERE app_id = ? ORDER BY received_at DESC, rowid DESC').all(appId) as Row[]).map((r) => ({
-      id: r.id, appId: r.app_id, provider: r.provider, event: r.event, ref: r.ref, commit: r.commit_sha, outcome: r.outcome, buildId: r.build_id, receivedAt: r.received_at,
+    return (
+      this.db
+        .prepare('SELECT * FROM deliveries WHERE app_id = ? ORDER BY received_at DESC, rowid DESC')
+        .all(appId) as Row[]
+    ).map((r) => ({
+      id: r.id,
+      appId: r.app_id,
+      provider: r.provider,
+      event: r.event,
+      ref: r.ref,
+      commit: r.commit_sha,
+      outcome: r.outcome,
+      buildId: r.build_id,
+      receivedAt: r.received_at,
     }));
   }
 
   // cloud providers (settings sealed: they hold credentials) and the racks each environment runs in
   setProvider(name: string, type: string, sealedSettings: string): void {
-    this.db.prepare('INSERT INTO providers (name, type, sealed_settings) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET type = excluded.type, sealed_settings = excluded.sealed_settings')
+    this.db
+      .prepare(
+        'INSERT INTO providers (name, type, sealed_settings) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET type = excluded.type, sealed_settings = excluded.sealed_settings',
+      )
       .run(name, type, sealedSettings);
   }
   listProviders(): { name: string; type: string; sealedSettings: string }[] {
-    return (this.db.prepare('SELECT * FROM providers ORDER BY name').all() as Row[]).map((r) => ({ name: r.name, type: r.type, sealedSettings: r.sealed_settings }));
+    return (this.db.prepare('SELECT * FROM providers ORDER BY name').all() as Row[]).map((r) => ({
+      name: r.name,
+      type: r.type,
+      sealedSettings: r.sealed_settings,
+    }));
   }
-  removeProvider(name: string): boolean { return this.db.prepare('DELETE FROM providers WHERE name = ?').run(name).changes === 1; }
+  removeProvider(name: string): boolean {
+    return this.db.prepare('DELETE FROM providers WHERE name = ?').run(name).changes === 1;
+  }
   setEnvironmentRacks(environmentId: number, racks: unknown[], rollout: 'sequential' | 'parallel'): void {
-    this.db.prepare('INSERT INTO environment_racks (environment_id, racks, rollout) VALUES (?, ?, ?) ON CONFLICT (environment_id) DO UPDATE SET racks = excluded.racks, rollout = excluded.rollout')
+    this.db
+      .prepare(
+        'INSERT INTO environment_racks (environment_id, racks, rollout) VALUES (?, ?, ?) ON CONFLICT (environment_id) DO UPDATE SET racks = excluded.racks, rollout = excluded.rollout',
+      )
       .run(environmentId, JSON.stringify(racks), rollout);
   }
   environmentRacks(environmentId: number): { racks: any[]; rollout: 'sequential' | 'parallel' } | undefined {
-    const r = this.db.prepare('SELECT * FROM environment_racks WHERE environment_id = ?').get(environmentId) as Row | undefined;
+    const r = this.db.prepare('SELECT * FROM environment_racks WHERE environment_id = ?').get(environmentId) as
+      | Row
+      | undefined;
     return r && { racks: JSON.parse(r.racks), rollout: r.rollout };
   }
   environmentsUsingProvider(name: string): number {
-    return (this.db.prepare('SELECT racks FROM environment_racks').all() as Row[]).filter((r) => JSON.parse(r.racks).some((x: { provider?: string }) => x.provider === name)).length;
+    return (this.db.prepare('SELECT racks FROM environment_racks').all() as Row[]).filter((r) =>
+      JSON.parse(r.racks).some((x: { provider?: string }) => x.provider === name),
+    ).length;
   }
 
   /** After a crash: whatever was in flight was cut off and can never finish. */
   failInterrupted(reason: string): { builds: number; releases: number } {
-    const builds = this.db.prepare("UPDATE builds SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE status = 'building'").run(reason).changes;
-    const releases = this.db.prepare("UPDATE releases SET status = 'failed', error = ? WHERE status = 'deploying'").run(reason).changes;
-    this.db.prepare("UPDATE deliveries SET outcome = ? WHERE outcome IN ('queued', 'deploying')").run(`failed: ${reason}`);
+    const builds = this.db
+      .prepare(
+        "UPDATE builds SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE status = 'building'",
+      )
+      .run(reason).changes;
+    const releases = this.db
+      .prepare("UPDATE releases SET status = 'failed', error = ? WHERE status = 'deploying'")
+      .run(reason).changes;
+    this.db
+      .prepare("UPDATE deliveries SET outcome = ? WHERE outcome IN ('queued', 'deploying')")
+      .run(`failed: ${reason}`);
     return { builds, releases };
   }
 }

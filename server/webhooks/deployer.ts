@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type pino from 'pino';
-import { WidemeshError, errorMessage } from '../errors.ts';
+import { errorMessage, WidemeshError } from '../errors.ts';
 import type { GitRepos } from '../git/index.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Pipeline } from '../pipeline.ts';
@@ -12,7 +12,13 @@ import type { Store } from '../store/index.ts';
 const run = promisify(execFile);
 const FETCH_TIMEOUT_MS = 5 * 60 * 1000;
 
-interface Job { app: string; environment: string; branch: string; commit: string; deliveryId: string }
+interface Job {
+  app: string;
+  environment: string;
+  branch: string;
+  commit: string;
+  deliveryId: string;
+}
 
 /**
  * Deploys commits announced by webhooks, one environment at a time and in arrival order.
@@ -22,7 +28,9 @@ export class RepoDeployer {
   private readonly waiting = new Map<string, Job>();
   private readonly draining = new Set<string>();
 
-  constructor(private readonly deps: { store: Store; pipeline: Pipeline; git: GitRepos; secrets: SecretBox; logger: pino.Logger }) {}
+  constructor(
+    private readonly deps: { store: Store; pipeline: Pipeline; git: GitRepos; secrets: SecretBox; logger: pino.Logger },
+  ) {}
 
   enqueue(job: Job): void {
     const key = `${job.app}/${job.environment}`;
@@ -49,14 +57,17 @@ export class RepoDeployer {
     store.updateDelivery(job.deliveryId, 'deploying');
     try {
       const release = await pipeline.deployPush({
-        app: job.app, environment: job.environment, commit: job.commit,
+        app: job.app,
+        environment: job.environment,
+        commit: job.commit,
         source: (log) => this.fetch(job, log),
         onBuild: (build) => store.updateDelivery(job.deliveryId, 'deploying', build.id),
       });
       store.updateDelivery(job.deliveryId, `succeeded: v${release.version}`);
     } catch (err) {
       store.updateDelivery(job.deliveryId, `failed: ${errorMessage(err).split('\n')[0]}`);
-      if (!(err instanceof WidemeshError)) logger.error({ err: errorMessage(err), app: job.app }, 'webhook deploy crashed');
+      if (!(err instanceof WidemeshError))
+        logger.error({ err: errorMessage(err), app: job.app }, 'webhook deploy crashed');
     }
   }
 
@@ -65,7 +76,8 @@ export class RepoDeployer {
     const { store, git, secrets } = this.deps;
     const app = store.getApp(job.app);
     const repository = app && store.getRepository(app.id);
-    if (!repository) throw new WidemeshError('REPOSITORY_NOT_CONNECTED', `${job.app} is no longer connected to a repository`);
+    if (!repository)
+      throw new WidemeshError('REPOSITORY_NOT_CONNECTED', `${job.app} is no longer connected to a repository`);
     const cwd = git.repoPath(job.app);
     if (!(await git.exists(job.app))) await git.create(job.app);
     log.step(`Fetching ${job.commit.slice(0, 7)} (${job.branch}) from ${repository.cloneUrl}`);
@@ -78,13 +90,29 @@ export class RepoDeployer {
     }
     const refspec = `+refs/heads/${job.branch}:refs/remotes/origin/${job.branch}`;
     try {
-      await run('git', ['fetch', '--quiet', '--no-tags', repository.cloneUrl, refspec], { cwd, env, timeout: FETCH_TIMEOUT_MS });
+      await run('git', ['fetch', '--quiet', '--no-tags', repository.cloneUrl, refspec], {
+        cwd,
+        env,
+        timeout: FETCH_TIMEOUT_MS,
+      });
       await run('git', ['cat-file', '-e', `${job.commit}^{commit}`], { cwd }).catch(() =>
         // the branch moved on and dropped the commit (a force push): ask for the commit itself
-        run('git', ['fetch', '--quiet', '--no-tags', repository.cloneUrl, job.commit], { cwd, env, timeout: FETCH_TIMEOUT_MS }));
+        run('git', ['fetch', '--quiet', '--no-tags', repository.cloneUrl, job.commit], {
+          cwd,
+          env,
+          timeout: FETCH_TIMEOUT_MS,
+        }),
+      );
     } catch (err) {
-      const stderr = String((err as { stderr?: string }).stderr ?? '').trim().split('\n').at(-1) ?? '';
-      throw new WidemeshError('FETCH_FAILED', `could not fetch ${job.commit.slice(0, 7)} from ${repository.cloneUrl}: ${stderr || errorMessage(err)}`);
+      const stderr =
+        String((err as { stderr?: string }).stderr ?? '')
+          .trim()
+          .split('\n')
+          .at(-1) ?? '';
+      throw new WidemeshError(
+        'FETCH_FAILED',
+        `could not fetch ${job.commit.slice(0, 7)} from ${repository.cloneUrl}: ${stderr || errorMessage(err)}`,
+      );
     }
     const archive = spawn('git', ['archive', '--format=tar', job.commit], { cwd, stdio: ['ignore', 'pipe', 'ignore'] });
     return archive.stdout;

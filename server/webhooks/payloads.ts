@@ -40,19 +40,29 @@ function bitbucketEvent(event: string, body: any): WebhookEvent {
   if (!Array.isArray(changes) || changes.length === 0) throw invalid('repo:push payload without push.changes');
   // the last change of a branch is the state it ended in
   const change = changes.at(-1);
-  if (change?.new === null || change?.closed === true) return { kind: 'deleted', ref: `refs/heads/${change?.old?.name ?? '?'}` };
+  if (change?.new === null || change?.closed === true)
+    return { kind: 'deleted', ref: `refs/heads/${change?.old?.name ?? '?'}` };
   const { type, name, target } = change?.new ?? {};
-  if (type !== 'branch') return { kind: 'ignored', reason: `${type ?? 'unknown'} ${name ?? ''} is not a branch`.trim() };
-  if (typeof name !== 'string' || !SHA.test(String(target?.hash))) throw invalid('repo:push change without new.name and new.target.hash');
+  if (type !== 'branch')
+    return { kind: 'ignored', reason: `${type ?? 'unknown'} ${name ?? ''} is not a branch`.trim() };
+  if (typeof name !== 'string' || !SHA.test(String(target?.hash)))
+    throw invalid('repo:push change without new.name and new.target.hash');
   return { kind: 'push', ref: `refs/heads/${name}`, branch: name, commit: target.hash };
 }
 
 /** The delivery id and what the event means; throws INVALID_PAYLOAD for malformed bodies. */
-export function readDelivery(provider: Provider, headers: Record<string, string | string[] | undefined>, rawBody: Buffer): { id: string; event: string; what: WebhookEvent } {
+export function readDelivery(
+  provider: Provider,
+  headers: Record<string, string | string[] | undefined>,
+  rawBody: Buffer,
+): { id: string; event: string; what: WebhookEvent } {
   const header = (name: string) => (typeof headers[name] === 'string' ? (headers[name] as string) : undefined);
   const id = provider === 'github' ? header('x-github-delivery') : header('x-request-uuid');
   const event = provider === 'github' ? header('x-github-event') : header('x-event-key');
-  if (!id || !event) throw invalid(`missing ${provider === 'github' ? 'X-GitHub-Delivery or X-GitHub-Event' : 'X-Request-UUID or X-Event-Key'} header`);
+  if (!id || !event)
+    throw invalid(
+      `missing ${provider === 'github' ? 'X-GitHub-Delivery or X-GitHub-Event' : 'X-Request-UUID or X-Event-Key'} header`,
+    );
   let body: unknown;
   try {
     body = JSON.parse(rawBody.toString('utf8'));
@@ -64,11 +74,21 @@ export function readDelivery(provider: Provider, headers: Record<string, string 
 
 /** http(s) or ssh remotes only: never a local path, file:// or a git transport helper; credentials go separately. */
 export function assertCloneUrl(url: unknown): string {
-  if (typeof url !== 'string' || url.length > 2000) throw new WidemeshError('INVALID_CLONE_URL', 'cloneUrl must be a repository URL');
-  if (/^git@[A-Za-z0-9.-]+:[A-Za-z0-9._\/-]+$/.test(url)) return url;
+  if (typeof url !== 'string' || url.length > 2000)
+    throw new WidemeshError('INVALID_CLONE_URL', 'cloneUrl must be a repository URL');
+  if (/^git@[A-Za-z0-9.-]+:[A-Za-z0-9._/-]+$/.test(url)) return url;
   let parsed: URL;
-  try { parsed = new URL(url); } catch { throw new WidemeshError('INVALID_CLONE_URL', 'cloneUrl must be an https://, http:// or ssh:// URL'); }
-  if (!['https:', 'http:', 'ssh:'].includes(parsed.protocol)) throw new WidemeshError('INVALID_CLONE_URL', 'cloneUrl must be an https://, http:// or ssh:// URL (local paths and file:// are refused)');
-  if (parsed.password || (parsed.username && parsed.protocol !== 'ssh:')) throw new WidemeshError('INVALID_CLONE_URL', 'put credentials in "username"/"password", not in cloneUrl');
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new WidemeshError('INVALID_CLONE_URL', 'cloneUrl must be an https://, http:// or ssh:// URL');
+  }
+  if (!['https:', 'http:', 'ssh:'].includes(parsed.protocol))
+    throw new WidemeshError(
+      'INVALID_CLONE_URL',
+      'cloneUrl must be an https://, http:// or ssh:// URL (local paths and file:// are refused)',
+    );
+  if (parsed.password || (parsed.username && parsed.protocol !== 'ssh:'))
+    throw new WidemeshError('INVALID_CLONE_URL', 'put credentials in "username"/"password", not in cloneUrl');
   return url;
 }

@@ -16,18 +16,32 @@ describe('API and git access control and validation', () => {
   });
 
   const routes: [string, string][] = [
-    ['GET', '/api/apps'], ['POST', '/api/apps'], ['GET', '/api/apps/known'], ['DELETE', '/api/apps/known'],
-    ['GET', '/api/apps/known/config'], ['PATCH', '/api/apps/known/config'], ['GET', '/api/apps/known/releases'],
-    ['POST', '/api/apps/known/rollback'], ['GET', '/api/apps/known/builds'], ['GET', '/api/apps/known/builds/1'],
-    ['GET', '/api/apps/known/builds/1/log'], ['GET', '/api/nothing-here'],
-    ['GET', '/known.git/info/refs?service=git-receive-pack'], ['GET', '/known.git/info/refs?service=git-upload-pack'],
-    ['POST', '/known.git/git-receive-pack'], ['POST', '/known.git/git-upload-pack'], ['GET', '/known.git/HEAD'],
+    ['GET', '/api/apps'],
+    ['POST', '/api/apps'],
+    ['GET', '/api/apps/known'],
+    ['DELETE', '/api/apps/known'],
+    ['GET', '/api/apps/known/config'],
+    ['PATCH', '/api/apps/known/config'],
+    ['GET', '/api/apps/known/releases'],
+    ['POST', '/api/apps/known/rollback'],
+    ['GET', '/api/apps/known/builds'],
+    ['GET', '/api/apps/known/builds/1'],
+    ['GET', '/api/apps/known/builds/1/log'],
+    ['GET', '/api/nothing-here'],
+    ['GET', '/known.git/info/refs?service=git-receive-pack'],
+    ['GET', '/known.git/info/refs?service=git-upload-pack'],
+    ['POST', '/known.git/git-receive-pack'],
+    ['POST', '/known.git/git-upload-pack'],
+    ['GET', '/known.git/HEAD'],
   ];
   for (const [method, route] of routes) {
     it(`refuses ${method} ${route} without a valid token`, async () => {
       const none = await request(`${server.apiUrl}${route}`, { method });
       expect(none.status).toBe(401);
-      const wrong = await request(`${server.apiUrl}${route}`, { method, headers: { authorization: 'Bearer wm_not-a-token' } });
+      const wrong = await request(`${server.apiUrl}${route}`, {
+        method,
+        headers: { authorization: 'Bearer wm_not-a-token' },
+      });
       expect(wrong.status).toBe(401);
     });
   }
@@ -51,12 +65,16 @@ describe('API and git access control and validation', () => {
     expect((await api(server, 'GET', '/api/apps/missing')).json.error.code).toBe('APP_NOT_FOUND');
     expect((await api(server, 'GET', '/api/apps/known/config?environment=nope')).status).toBe(404);
     expect((await api(server, 'POST', '/api/apps', { name: 'known' })).status).toBe(409);
-    expect((await api(server, 'PATCH', '/api/apps/known/config', { 'BAD-KEY': 'x' })).json.error.code).toBe('INVALID_CONFIG');
+    expect((await api(server, 'PATCH', '/api/apps/known/config', { 'BAD-KEY': 'x' })).json.error.code).toBe(
+      'INVALID_CONFIG',
+    );
     expect((await api(server, 'PATCH', '/api/apps/known/config', { PORT: '1' })).status).toBe(400);
     expect((await api(server, 'PATCH', '/api/apps/known/config', { A: 1 })).status).toBe(400);
     expect((await api(server, 'POST', '/api/apps/known/rollback', { version: 7 })).status).toBe(404);
     const badJson = await request(`${server.apiUrl}/api/apps`, {
-      method: 'POST', body: '{nope', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      method: 'POST',
+      body: '{nope',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
     });
     expect(badJson.status).toBe(400);
     expect(JSON.parse(badJson.body).error.code).toBe('INVALID_JSON');
@@ -80,7 +98,9 @@ describe('API and git access control and validation', () => {
   });
 
   it('does not let a push to an invalid repository name create anything', async () => {
-    const answer = await request(`${server.apiUrl}/Bad..Name.git/info/refs?service=git-receive-pack`, { headers: { authorization: `Bearer ${server.token}` } });
+    const answer = await request(`${server.apiUrl}/Bad..Name.git/info/refs?service=git-receive-pack`, {
+      headers: { authorization: `Bearer ${server.token}` },
+    });
     expect(answer.status).toBe(404);
     expect((await api(server, 'GET', '/api/apps')).json.map((a: { name: string }) => a.name)).toEqual(['known']);
   });
@@ -97,7 +117,10 @@ describe('API and git access control and validation', () => {
       let data = '';
       socket.on('data', (c) => (data += c));
       socket.on('close', () => resolve(data));
-      socket.setTimeout(30_000, () => { socket.destroy(); resolve('hung'); });
+      socket.setTimeout(30_000, () => {
+        socket.destroy();
+        resolve('hung');
+      });
     });
     expect(outcome).not.toBe('hung');
     expect(Date.now() - started).toBeLessThan(25_000);

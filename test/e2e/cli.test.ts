@@ -4,41 +4,54 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRepo, commitAll } from '../helpers/git.ts';
-import { docker, startServer, viaRouter, type TestServer } from '../helpers/server.ts';
+import { docker, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../cli/bin.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 describe('the widemesh CLI against a running server', () => {
   let server: TestServer;
   let repo: string;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-cli-'));
   const env = {
-    ...process.env, WIDEMESH_CONFIG: path.join(home, 'config.json'), GIT_TERMINAL_PROMPT: '0',
-    GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid',
+    ...process.env,
+    WIDEMESH_CONFIG: path.join(home, 'config.json'),
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_AUTHOR_NAME: 't',
+    GIT_AUTHOR_EMAIL: 't@t.invalid',
+    GIT_COMMITTER_NAME: 't',
+    GIT_COMMITTER_EMAIL: 't@t.invalid',
   };
-  const run = (cmd: string, args: string[], input?: string): Promise<Run> => new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: repo, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  const run = (cmd: string, args: string[], input?: string): Promise<Run> =>
+    new Promise((resolve) => {
+      const child = spawn(cmd, args, { cwd: repo, env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => (stdout += c));
+      child.stderr.on('data', (c) => (stderr += c));
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      child.stdin.end(input);
+    });
   const widemesh = (...args: string[]) => run(process.execPath, [BIN, ...args]);
 
   beforeAll(async () => {
     server = await startServer();
     repo = appRepo('node-express-npm');
-    fs.writeFileSync(path.join(repo, 'server.js'), `const express = require('express');
+    fs.writeFileSync(
+      path.join(repo, 'server.js'),
+      `const express = require('express');
 const app = express();
 app.use((req, res, next) => { console.log('request ' + req.url); next(); });
 app.get('/', (req, res) => res.send(\`\${process.env.GREETING ?? 'hello'} from node-express-npm\`));
 app.listen(process.env.PORT);
-`);
+`,
+    );
     commitAll(repo, 'log every request');
   });
   afterAll(async () => {
@@ -99,7 +112,11 @@ app.listen(process.env.PORT);
     const refused = await widemesh('repo:connect', '--provider', 'github', '--url', 'file:///srv/x.git');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('local paths and file:// are refused');
-    const connected = await run(process.execPath, [BIN, 'repo:connect', '--provider', 'github', '--url', 'https://github.com/acme/shop.git', '--username', 'bot'], 'read-token-123');
+    const connected = await run(
+      process.execPath,
+      [BIN, 'repo:connect', '--provider', 'github', '--url', 'https://github.com/acme/shop.git', '--username', 'bot'],
+      'read-token-123',
+    );
     expect(connected.code).toBe(0);
     expect(connected.stdout).toContain(`${server.apiUrl}/webhooks/github/clishop`);
     expect(connected.stdout).toMatch(/secret: [0-9a-f]{48}/);
@@ -110,7 +127,13 @@ app.listen(process.env.PORT);
   });
 
   it('manages providers and the racks of an environment', async () => {
-    const provider = { type: 'aws', accessKeyId: 'AKIDCLI', secretAccessKey: 'cli-secret-never-shown', registry: '127.0.0.1:1/x', endpoint: 'http://127.0.0.1:1' };
+    const provider = {
+      type: 'aws',
+      accessKeyId: 'AKIDCLI',
+      secretAccessKey: 'cli-secret-never-shown',
+      registry: '127.0.0.1:1/x',
+      endpoint: 'http://127.0.0.1:1',
+    };
     const saved = await run(process.execPath, [BIN, 'providers:set', 'aws-main'], JSON.stringify(provider));
     expect(saved.code).toBe(0);
     const list = await widemesh('providers');
@@ -132,7 +155,12 @@ app.listen(process.env.PORT);
     expect((await widemesh('apps:destroy', 'clishop')).code).toBe(2);
     expect((await widemesh('frobnicate')).code).toBe(2);
     expect((await widemesh('apps:destroy', 'clishop', '--confirm', 'clishop')).code).toBe(0);
-    expect(await docker.listContainers({ all: true, filters: { label: [`widemesh.installation=${server.installationId}`] } })).toEqual([]);
+    expect(
+      await docker.listContainers({
+        all: true,
+        filters: { label: [`widemesh.installation=${server.installationId}`] },
+      }),
+    ).toEqual([]);
     expect(await docker.listImages({ filters: { reference: [`wm-${server.installationId}/clishop:*`] } })).toEqual([]);
   });
 });

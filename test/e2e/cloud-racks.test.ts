@@ -5,7 +5,7 @@ import { startAppRunner } from '../emulators/app-runner.ts';
 import { startCloudRun } from '../emulators/cloud-run.ts';
 import { startRegistry } from '../emulators/registry.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
-import { api, docker, request, startServer, viaRouter, type TestServer } from '../helpers/server.ts';
+import { api, docker, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 const AWS_SECRET = 'aws-secret-key-that-must-not-leak';
 
@@ -33,27 +33,54 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     repo = appRepo('static-site');
   });
 
-  it('takes providers (credentials sealed, never shown) and an environment\'s racks through the API', async () => {
+  it("takes providers (credentials sealed, never shown) and an environment's racks through the API", async () => {
     const gcp = await api(server, 'PUT', '/api/providers/gcp', {
-      type: 'gcp', project: 'widemesh-demo', credentials: 'none', endpoint: `http://127.0.0.1:${cloudRun.port}`, registry: `${registry.host}/gcp`,
+      type: 'gcp',
+      project: 'widemesh-demo',
+      credentials: 'none',
+      endpoint: `http://127.0.0.1:${cloudRun.port}`,
+      registry: `${registry.host}/gcp`,
     });
     expect(gcp.status).toBe(200);
     const aws = await api(server, 'PUT', '/api/providers/aws', {
-      type: 'aws', accessKeyId: 'AKIDWIDEMESHTEST', secretAccessKey: AWS_SECRET, endpoint: `http://127.0.0.1:${appRunner.port}`,
-      ecrEndpoint: `http://127.0.0.1:${appRunner.port}`, registry: `${registry.host}/aws`, serviceUrlScheme: 'http',
+      type: 'aws',
+      accessKeyId: 'AKIDWIDEMESHTEST',
+      secretAccessKey: AWS_SECRET,
+      endpoint: `http://127.0.0.1:${appRunner.port}`,
+      ecrEndpoint: `http://127.0.0.1:${appRunner.port}`,
+      registry: `${registry.host}/aws`,
+      serviceUrlScheme: 'http',
     });
     expect(aws.body).not.toContain(AWS_SECRET);
-    expect((await api(server, 'PUT', '/api/providers/bad', { type: 'aws', registry: 'r' })).json.error.message).toMatch(/accessKeyId and secretAccessKey are required/);
-    expect((await api(server, 'GET', '/api/providers')).json).toEqual([{ name: 'aws', type: 'aws', environments: 0 }, { name: 'gcp', type: 'gcp', environments: 0 }]);
+    expect((await api(server, 'PUT', '/api/providers/bad', { type: 'aws', registry: 'r' })).json.error.message).toMatch(
+      /accessKeyId and secretAccessKey are required/,
+    );
+    expect((await api(server, 'GET', '/api/providers')).json).toEqual([
+      { name: 'aws', type: 'aws', environments: 0 },
+      { name: 'gcp', type: 'gcp', environments: 0 },
+    ]);
     expect((await api(server, 'POST', '/api/apps', { name: 'globe' })).status).toBe(201);
-    const one = await api(server, 'PUT', '/api/apps/globe/racks', { racks: [{ kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' }] });
+    const one = await api(server, 'PUT', '/api/apps/globe/racks', {
+      racks: [{ kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' }],
+    });
     expect(one.json.error.message).toMatch(/at least two racks/);
-    const missing = await api(server, 'PUT', '/api/apps/globe/racks', { racks: [{ kind: 'cloud-run', provider: 'nope', location: 'x' }, { kind: 'local', name: 'local-a' }] });
+    const missing = await api(server, 'PUT', '/api/apps/globe/racks', {
+      racks: [
+        { kind: 'cloud-run', provider: 'nope', location: 'x' },
+        { kind: 'local', name: 'local-a' },
+      ],
+    });
     expect(missing.status).toBe(400);
     const set = await api(server, 'PUT', '/api/apps/globe/racks', {
-      racks: [{ kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' }, { kind: 'app-runner', provider: 'aws', region: 'us-east-1' }],
+      racks: [
+        { kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' },
+        { kind: 'app-runner', provider: 'aws', region: 'us-east-1' },
+      ],
     });
-    expect(set.json.racks).toEqual([{ name: 'europe-west1', kind: 'cloud-run' }, { name: 'us-east-1', kind: 'app-runner' }]);
+    expect(set.json.racks).toEqual([
+      { name: 'europe-west1', kind: 'cloud-run' },
+      { name: 'us-east-1', kind: 'app-runner' },
+    ]);
     expect((await api(server, 'DELETE', '/api/providers/aws')).status).toBe(409);
   });
 
@@ -65,7 +92,10 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     await server?.cleanup();
     await registry?.stop();
     for (const image of await docker.listImages({ filters: { reference: [`${registry?.host}/*`] } })) {
-      await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch(() => {});
     }
   });
 
@@ -86,7 +116,9 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     expect(await body(`http://${appRunnerService().url}`)).toBe('<h1>v2</h1>');
     expect((await viaRouter(server, 'globe.localhost')).body).toBe('<h1>v2</h1>');
     const app = await api(server, 'GET', '/api/apps/globe');
-    expect(app.json.environments[0].racks.map((r: { rack: string; release: number }) => `${r.rack} v${r.release}`)).toEqual(['europe-west1 v2', 'us-east-1 v2']);
+    expect(
+      app.json.environments[0].racks.map((r: { rack: string; release: number }) => `${r.rack} v${r.release}`),
+    ).toEqual(['europe-west1 v2', 'us-east-1 v2']);
   });
 
   it('returns the first cloud to the previous release when App Runner silently rolls back', async () => {
@@ -113,10 +145,15 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     expect((await viaRouter(server, 'globe.localhost')).body).toBe('<h1>v2</h1>');
   });
 
-  it('rejects a push whose image cannot reach the second rack\'s registry, putting the first back', async () => {
+  it("rejects a push whose image cannot reach the second rack's registry, putting the first back", async () => {
     const awsProvider = (registryHost: string) => ({
-      type: 'aws', accessKeyId: 'AKIDWIDEMESHTEST', secretAccessKey: AWS_SECRET, endpoint: `http://127.0.0.1:${appRunner.port}`,
-      registry: `${registryHost}/aws`, serviceUrlScheme: 'http', ecrEndpoint: `http://127.0.0.1:${appRunner.port}`,
+      type: 'aws',
+      accessKeyId: 'AKIDWIDEMESHTEST',
+      secretAccessKey: AWS_SECRET,
+      endpoint: `http://127.0.0.1:${appRunner.port}`,
+      registry: `${registryHost}/aws`,
+      serviceUrlScheme: 'http',
+      ecrEndpoint: `http://127.0.0.1:${appRunner.port}`,
     });
     expect((await api(server, 'PUT', '/api/providers/aws', awsProvider('127.0.0.1:9'))).status).toBe(200);
     const before = cloudRunService().image;
@@ -130,10 +167,17 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
   });
 
   it('puts back a rack whose deploy outlived its deadline, once its operation has ended', async () => {
-    const aws = (extra: object) => api(server, 'PUT', '/api/providers/aws', {
-      type: 'aws', accessKeyId: 'AKIDWIDEMESHTEST', secretAccessKey: AWS_SECRET, endpoint: `http://127.0.0.1:${appRunner.port}`,
-      registry: `${registry.host}/aws`, serviceUrlScheme: 'http', ecrEndpoint: `http://127.0.0.1:${appRunner.port}`, ...extra,
-    });
+    const aws = (extra: object) =>
+      api(server, 'PUT', '/api/providers/aws', {
+        type: 'aws',
+        accessKeyId: 'AKIDWIDEMESHTEST',
+        secretAccessKey: AWS_SECRET,
+        endpoint: `http://127.0.0.1:${appRunner.port}`,
+        registry: `${registry.host}/aws`,
+        serviceUrlScheme: 'http',
+        ecrEndpoint: `http://127.0.0.1:${appRunner.port}`,
+        ...extra,
+      });
     expect((await aws({ deployTimeoutSeconds: 2 })).status).toBe(200);
     const appRunnerBefore = appRunnerService().image;
     const cloudRunBefore = cloudRunService().image;
@@ -157,7 +201,7 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     expect((await viaRouter(server, 'globe.localhost')).body).toBe('<h1>v5</h1>');
   });
 
-  it('fails fast on an authentication error with the provider\'s message, and puts Cloud Run back', async () => {
+  it("fails fast on an authentication error with the provider's message, and puts Cloud Run back", async () => {
     appRunner.faults.denied = true;
     const started = Date.now();
     const result = await deploy('<h1>v6 denied</h1>');
@@ -171,7 +215,11 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
 
   it('rolls out to both clouds at once when the environment asks for a parallel rollout', async () => {
     const set = await api(server, 'PUT', '/api/apps/globe/racks', {
-      racks: [{ kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' }, { kind: 'app-runner', provider: 'aws', region: 'us-east-1' }], rollout: 'parallel',
+      racks: [
+        { kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' },
+        { kind: 'app-runner', provider: 'aws', region: 'us-east-1' },
+      ],
+      rollout: 'parallel',
     });
     expect(set.json.rollout).toBe('parallel');
     const result = await deploy('<h1>v8 parallel</h1>');
@@ -182,7 +230,8 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
 
   it('never shows provider credentials in logs, API answers or the database', async () => {
     const builds = (await api(server, 'GET', '/api/apps/globe/builds')).json as { id: number }[];
-    for (const build of builds) expect((await api(server, 'GET', `/api/apps/globe/builds/${build.id}/log`)).body).not.toContain(AWS_SECRET);
+    for (const build of builds)
+      expect((await api(server, 'GET', `/api/apps/globe/builds/${build.id}/log`)).body).not.toContain(AWS_SECRET);
     expect((await api(server, 'GET', '/api/apps/globe')).body).not.toContain(AWS_SECRET);
     expect((await api(server, 'GET', '/api/providers')).body).not.toContain(AWS_SECRET);
     expect((await api(server, 'GET', '/api/apps/globe/racks')).body).not.toContain(AWS_SECRET);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
-import { api, docker, startServer, viaRouter, type TestServer } from '../helpers/server.ts';
+import { api, docker, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,19 +28,30 @@ function keepRequesting(server: TestServer, host: string) {
     while (running) {
       try {
         const answer = await viaRouter(server, host);
-        if (answer.status === 200) { seen.ok += 1; seen.bodies.add(answer.body); }
-        else seen.failures.push(`${answer.status} ${answer.body.slice(0, 120)}`);
+        if (answer.status === 200) {
+          seen.ok += 1;
+          seen.bodies.add(answer.body);
+        } else seen.failures.push(`${answer.status} ${answer.body.slice(0, 120)}`);
       } catch (err) {
         seen.failures.push(String(err));
       }
       await sleep(20);
     }
   })();
-  return { async end() { running = false; await loop; return seen; } };
+  return {
+    async end() {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
 }
 
 async function appContainers(server: TestServer, app: string) {
-  return await docker.listContainers({ all: true, filters: { label: [`widemesh.installation=${server.installationId}`, `widemesh.app=${app}`] } });
+  return await docker.listContainers({
+    all: true,
+    filters: { label: [`widemesh.installation=${server.installationId}`, `widemesh.app=${app}`] },
+  });
 }
 
 describe('git push to a running server, real Docker', () => {
@@ -103,7 +114,7 @@ describe('git push to a running server, real Docker', () => {
     const result = await push(broken, remoteUrl(server, 'shop'), '+main:main');
     expect(result.code).not.toBe(0);
     expect(result.output).toContain('SyntaxError');
-    expect(result.output).toMatch(/remote:  !     Build failed/);
+    expect(result.output).toMatch(/remote: {2}! {5}Build failed/);
     expect(result.output).toContain('pre-receive hook declined');
     expect((await viaRouter(server, host)).body).toBe('hello from v2');
   });
@@ -144,11 +155,15 @@ describe('git push to a running server, real Docker', () => {
     expect((await viaRouter(server, host)).body).toBe('hello from v1');
     const releases = await api(server, 'GET', '/api/apps/shop/releases');
     expect(releases.json.map((r: { version: number; status: string }) => `v${r.version} ${r.status}`)).toEqual([
-      'v5 succeeded', 'v4 succeeded', 'v3 failed', 'v2 succeeded', 'v1 succeeded',
+      'v5 succeeded',
+      'v4 succeeded',
+      'v3 failed',
+      'v2 succeeded',
+      'v1 succeeded',
     ]);
   });
 
-  it('keeps answering from the other rack when one rack\'s container is killed', async () => {
+  it("keeps answering from the other rack when one rack's container is killed", async () => {
     const [inRackA] = (await appContainers(server, 'shop')).filter((c) => c.Labels['widemesh.rack'] === 'local-a');
     await docker.getContainer(inRackA!.Id).kill();
     for (let i = 0; i < 30; i++) {
@@ -163,7 +178,10 @@ describe('git push to a running server, real Docker', () => {
     writeApp(slow, 'slow');
     fs.writeFileSync(path.join(slow, 'Dockerfile'), 'FROM widemesh/stack-node:22\nRUN sleep 60\n');
     commitAll(slow, 'slow build');
-    const before = (await appContainers(server, 'shop')).filter((c) => c.State === 'running').map((c) => c.Id).sort();
+    const before = (await appContainers(server, 'shop'))
+      .filter((c) => c.State === 'running')
+      .map((c) => c.Id)
+      .sort();
     const load = keepRequesting(server, host);
     const pushing = push(slow, remoteUrl(server, 'slowpoke'));
     for (let i = 0; i < 100; i++) {
@@ -192,7 +210,9 @@ describe('git push to a running server, real Docker', () => {
     expect(await appContainers(server, 'slowpoke')).toHaveLength(0);
     // images kept: only those of releases that went live (the never-listening v3's image is gone)
     const images = await docker.listImages({ filters: { reference: [`wm-${server.installationId}/shop:*`] } });
-    const live = (await api(server, 'GET', '/api/apps/shop/releases')).json.filter((r: { status: string }) => r.status === 'succeeded').map((r: { image: string }) => r.image);
+    const live = (await api(server, 'GET', '/api/apps/shop/releases')).json
+      .filter((r: { status: string }) => r.status === 'succeeded')
+      .map((r: { image: string }) => r.image);
     for (const image of images) expect(image.RepoTags!.some((t) => live.includes(t))).toBe(true);
     expect(images.length).toBe(new Set(live).size);
     expect((await viaRouter(server, host)).body).toBe('hello from v1');

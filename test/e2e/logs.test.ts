@@ -3,9 +3,19 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
-import { api, startServer, viaRouter, type TestServer } from '../helpers/server.ts';
+import { api, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
-interface Message { type: string; source?: string; seq?: number; line?: string; ok?: boolean; rack?: string; instance?: string; service?: string; count?: number }
+interface Message {
+  type: string;
+  source?: string;
+  seq?: number;
+  line?: string;
+  ok?: boolean;
+  rack?: string;
+  instance?: string;
+  service?: string;
+  count?: number;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,7 +34,11 @@ function collect(ws: WebSocket, until?: (m: Message[]) => boolean): Promise<Mess
       // messages already in flight when we close are not part of what this reader took
       if (done) return;
       messages.push(JSON.parse(String(data)));
-      if (until?.(messages)) { done = true; ws.close(); resolve(messages); }
+      if (until?.(messages)) {
+        done = true;
+        ws.close();
+        resolve(messages);
+      }
     });
     ws.on('close', () => resolve(messages));
     ws.on('error', reject);
@@ -33,8 +47,13 @@ function collect(ws: WebSocket, until?: (m: Message[]) => boolean): Promise<Mess
 
 describe('live logs over a websocket', () => {
   let server: TestServer;
-  beforeAll(async () => { server = await startServer(); });
-  afterAll(async () => { await server?.stop(); await server?.cleanup(); });
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await server?.cleanup();
+  });
 
   it('refuses a connection without a valid token before the upgrade', async () => {
     for (const token of [null, 'wm_wrong']) {
@@ -50,11 +69,17 @@ describe('live logs over a websocket', () => {
 
   it('replays a running build from the start, follows it live, and resumes with since= without gaps or repeats', async () => {
     const repo = appRepo('dockerfile-app');
-    fs.writeFileSync(path.join(repo, 'Dockerfile'), [
-      'FROM widemesh/stack-node:22',
-      `RUN for i in 1 2 3 4 5 6; do echo "counting $i ${Date.now()}"; sleep 0.5; done`,
-      'WORKDIR /srv', 'COPY app.js .', 'CMD ["node", "app.js"]', '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(repo, 'Dockerfile'),
+      [
+        'FROM widemesh/stack-node:22',
+        `RUN for i in 1 2 3 4 5 6; do echo "counting $i ${Date.now()}"; sleep 0.5; done`,
+        'WORKDIR /srv',
+        'COPY app.js .',
+        'CMD ["node", "app.js"]',
+        '',
+      ].join('\n'),
+    );
     commitAll(repo, 'slow build');
     const pushing = push(repo, remoteUrl(server, 'counter'));
     let buildId: number | undefined;
@@ -67,7 +92,10 @@ describe('live logs over a websocket', () => {
     await sleep(1200); // mid-build: some lines exist already
 
     // a reader that stops early, a reader that never reads, and one that resumes where the first stopped
-    const quitter = await collect(logSocket(server, 'counter', `source=build&build=${buildId}`), (m) => m.filter((x) => x.type === 'line').length >= 5);
+    const quitter = await collect(
+      logSocket(server, 'counter', `source=build&build=${buildId}`),
+      (m) => m.filter((x) => x.type === 'line').length >= 5,
+    );
     const stalled = logSocket(server, 'counter', `source=build&build=${buildId}`);
     stalled.on('open', () => (stalled as unknown as { _socket: { pause(): void } })._socket.pause());
     const lastSeq = quitter.filter((m) => m.type === 'line').at(-1)!.seq!;
@@ -86,14 +114,19 @@ describe('live logs over a websocket', () => {
 
   it('tails app output from every rack, masking config var values', async () => {
     const repo = appRepo('node-express-npm');
-    fs.writeFileSync(path.join(repo, 'server.js'), `const express = require('express');
+    fs.writeFileSync(
+      path.join(repo, 'server.js'),
+      `const express = require('express');
 const app = express();
 app.get('*', (req, res) => { console.log('hit ' + req.url + ' token=' + process.env.API_TOKEN); res.send('ok'); });
 app.listen(process.env.PORT);
-`);
+`,
+    );
     commitAll(repo, 'logging app');
     expect((await push(repo, remoteUrl(server, 'chatty'))).code).toBe(0);
-    expect((await api(server, 'PATCH', '/api/apps/chatty/config', { API_TOKEN: 'sup3r-s3cret-value' })).status).toBe(200);
+    expect((await api(server, 'PATCH', '/api/apps/chatty/config', { API_TOKEN: 'sup3r-s3cret-value' })).status).toBe(
+      200,
+    );
 
     const ws = logSocket(server, 'chatty', 'source=app');
     await new Promise((r) => ws.on('open', r));
@@ -124,26 +157,42 @@ app.listen(process.env.PORT);
 
 describe('a client that does not read', () => {
   let server: TestServer;
-  beforeAll(async () => { server = await startServer(); });
-  afterAll(async () => { await server?.stop(); await server?.cleanup(); });
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await server?.cleanup();
+  });
 
   /** Every message that arrives within `ms`. */
-  const during = (ws: WebSocket, ms: number, stopWhen: (m: Message[]) => boolean) => new Promise<Message[]>((resolve) => {
-    const messages: Message[] = [];
-    const done = () => { ws.off('message', onMessage); clearTimeout(timer); resolve(messages); };
-    const onMessage = (data: WebSocket.RawData) => { messages.push(JSON.parse(String(data))); if (stopWhen(messages)) done(); };
-    const timer = setTimeout(done, ms);
-    ws.on('message', onMessage);
-  });
+  const during = (ws: WebSocket, ms: number, stopWhen: (m: Message[]) => boolean) =>
+    new Promise<Message[]>((resolve) => {
+      const messages: Message[] = [];
+      const done = () => {
+        ws.off('message', onMessage);
+        clearTimeout(timer);
+        resolve(messages);
+      };
+      const onMessage = (data: WebSocket.RawData) => {
+        messages.push(JSON.parse(String(data)));
+        if (stopWhen(messages)) done();
+      };
+      const timer = setTimeout(done, ms);
+      ws.on('message', onMessage);
+    });
 
   it('loses lines with a "dropped" marker instead of growing memory, while another client keeps up', async () => {
     const repo = appRepo('node-express-npm');
-    fs.writeFileSync(path.join(repo, 'server.js'), `const express = require('express');
+    fs.writeFileSync(
+      path.join(repo, 'server.js'),
+      `const express = require('express');
 const app = express();
 app.get('/flood', (req, res) => { for (let i = 0; i < 20000; i++) console.log('flood line ' + i + ' ' + 'x'.repeat(150)); console.log('flood done'); res.send('ok'); });
 app.get('/', (req, res) => { console.log('tick'); res.send('ok'); });
 app.listen(process.env.PORT);
-`);
+`,
+    );
     commitAll(repo, 'flood');
     expect((await push(repo, remoteUrl(server, 'flood'))).code).toBe(0);
 

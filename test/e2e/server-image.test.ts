@@ -17,27 +17,49 @@ describe('the Widemesh server image (top-level Dockerfile)', () => {
   let container: string | undefined;
 
   afterAll(async () => {
-    if (container) await docker.getContainer(container).remove({ force: true }).catch(() => {});
+    if (container)
+      await docker
+        .getContainer(container)
+        .remove({ force: true })
+        .catch(() => {});
     const dbFile = path.join(dataDir, 'widemesh.db');
     if (fs.existsSync(dbFile)) {
       const db = new Database(dbFile, { readonly: true });
-      const row = db.prepare("SELECT value FROM meta WHERE key = 'installation'").get() as { value: string } | undefined;
+      const row = db.prepare("SELECT value FROM meta WHERE key = 'installation'").get() as
+        | { value: string }
+        | undefined;
       db.close();
       if (row) {
-        for (const c of await docker.listContainers({ all: true, filters: { label: [`widemesh.installation=${row.value}`] } })) {
-          await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+        for (const c of await docker.listContainers({
+          all: true,
+          filters: { label: [`widemesh.installation=${row.value}`] },
+        })) {
+          await docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => {});
         }
         for (const i of await docker.listImages({ filters: { reference: [`wm-${row.value}/*`] } })) {
-          await docker.getImage(i.Id).remove({ force: true }).catch(() => {});
+          await docker
+            .getImage(i.Id)
+            .remove({ force: true })
+            .catch(() => {});
         }
       }
     }
-    await docker.getImage(IMAGE).remove({ force: true }).catch(() => {});
+    await docker
+      .getImage(IMAGE)
+      .remove({ force: true })
+      .catch(() => {});
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('builds, runs the server against the host Docker, and deploys a push', async () => {
-    await run('docker', ['build', '-q', '--network', 'host', '-t', IMAGE, '.'], { cwd: ROOT, env: { ...process.env, DOCKER_BUILDKIT: '0' }, maxBuffer: 64 * 1024 * 1024 });
+    await run('docker', ['build', '-q', '--network', 'host', '-t', IMAGE, '.'], {
+      cwd: ROOT,
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const image = await docker.getImage(IMAGE).inspect();
     expect(image.Config.Env).toContain('WIDEMESH_DATA=/var/lib/widemesh');
 
@@ -46,7 +68,10 @@ describe('the Widemesh server image (top-level Dockerfile)', () => {
     const created = await docker.createContainer({
       Image: IMAGE,
       Env: [`WIDEMESH_PORT=${apiPort}`, `WIDEMESH_ROUTER_PORT=${routerPort}`],
-      HostConfig: { NetworkMode: 'host', Binds: ['/var/run/docker.sock:/var/run/docker.sock', `${dataDir}:/var/lib/widemesh`] },
+      HostConfig: {
+        NetworkMode: 'host',
+        Binds: ['/var/run/docker.sock:/var/run/docker.sock', `${dataDir}:/var/lib/widemesh`],
+      },
     });
     container = created.id;
     await created.start();
@@ -61,14 +86,18 @@ describe('the Widemesh server image (top-level Dockerfile)', () => {
     expect(fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim()).toBe(token);
     // no compiler toolchain in the final image
     const exec = await created.exec({ Cmd: ['sh', '-c', 'command -v g++ || echo no-compiler'], AttachStdout: true });
-    const out = await new Promise<string>((resolve) => exec.start({}, (_e, stream) => {
-      let text = '';
-      stream!.on('data', (c: Buffer) => (text += c.toString()));
-      stream!.on('end', () => resolve(text));
-    }));
+    const out = await new Promise<string>((resolve) =>
+      exec.start({}, (_e, stream) => {
+        let text = '';
+        stream!.on('data', (c: Buffer) => (text += c.toString()));
+        stream!.on('end', () => resolve(text));
+      }),
+    );
     expect(out).toContain('no-compiler');
 
-    const apps = await request(`http://127.0.0.1:${apiPort}/api/apps`, { headers: { authorization: `Bearer ${token}` } });
+    const apps = await request(`http://127.0.0.1:${apiPort}/api/apps`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(apps.status).toBe(200);
     const site = appRepo('static-site');
     const result = await push(site, `http://x:${token}@127.0.0.1:${apiPort}/site.git`);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Git } from 'node-git-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRepo, commitAll } from '../helpers/git.ts';
-import { api, request, startServer, viaRouter, type TestServer } from '../helpers/server.ts';
+import { api, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const READ_USER = 'reader';
@@ -44,22 +44,40 @@ describe('push webhooks deploy the pushed commit', () => {
     execFileSync('git', ['push', '-q', '--force', upstream, 'HEAD:main'], { cwd: work });
     return head(work);
   };
-  const deliver = (provider: 'github' | 'bitbucket', app: string, headers: Record<string, string>, body: unknown, key = secret) => {
+  const deliver = (
+    provider: 'github' | 'bitbucket',
+    app: string,
+    headers: Record<string, string>,
+    body: unknown,
+    key = secret,
+  ) => {
     const raw = typeof body === 'string' ? body : JSON.stringify(body);
     const signature = `sha256=${crypto.createHmac('sha256', key).update(raw).digest('hex')}`;
     return request(`${server.apiUrl}/webhooks/${provider}/${app}`, {
       method: 'POST',
       body: raw,
-      headers: { 'content-type': 'application/json', [provider === 'github' ? 'x-hub-signature-256' : 'x-hub-signature']: signature, ...headers },
+      headers: {
+        'content-type': 'application/json',
+        [provider === 'github' ? 'x-hub-signature-256' : 'x-hub-signature']: signature,
+        ...headers,
+      },
     });
   };
   const githubPush = (commit: string, ref = 'refs/heads/main', extra: Record<string, unknown> = {}) => ({
-    ref, before: '0'.repeat(40), after: commit, created: false, deleted: false, forced: false,
-    head_commit: { id: commit, message: 'm' }, repository: { full_name: 'acme/site', clone_url: `${github.url}/site.git` }, ...extra,
+    ref,
+    before: '0'.repeat(40),
+    after: commit,
+    created: false,
+    deleted: false,
+    forced: false,
+    head_commit: { id: commit, message: 'm' },
+    repository: { full_name: 'acme/site', clone_url: `${github.url}/site.git` },
+    ...extra,
   });
   const push = (commit: string, id: string = crypto.randomUUID(), ref?: string) =>
     deliver('github', 'site', { 'x-github-event': 'push', 'x-github-delivery': id }, githubPush(commit, ref));
-  const deliveries = async (app = 'site') => (await api(server, 'GET', `/api/apps/${app}/deliveries`)).json as { id: string; outcome: string; commit: string }[];
+  const deliveries = async (app = 'site') =>
+    (await api(server, 'GET', `/api/apps/${app}/deliveries`)).json as { id: string; outcome: string; commit: string }[];
   const settle = async (app = 'site') => {
     for (let i = 0; i < 600; i++) {
       if (!(await deliveries(app)).some((d) => d.outcome === 'queued' || d.outcome === 'deploying')) return;
@@ -83,14 +101,29 @@ describe('push webhooks deploy the pushed commit', () => {
   });
 
   it('connects an app to a private repository, refusing local clone URLs', async () => {
-    for (const cloneUrl of ['file:///etc', '/srv/repo.git', 'ext::sh -c evil', `http://${READ_USER}:${READ_TOKEN}@127.0.0.1/x.git`]) {
+    for (const cloneUrl of [
+      'file:///etc',
+      '/srv/repo.git',
+      'ext::sh -c evil',
+      `http://${READ_USER}:${READ_TOKEN}@127.0.0.1/x.git`,
+    ]) {
       const refused = await api(server, 'PUT', '/api/apps/site/repository', { provider: 'github', cloneUrl });
       expect(refused.status).toBe(400);
       expect(refused.json.error.code).toBe('INVALID_CLONE_URL');
     }
-    expect((await api(server, 'PUT', '/api/apps/site/repository', { provider: 'gitlab', cloneUrl: `${github.url}/site.git` })).status).toBe(400);
+    expect(
+      (
+        await api(server, 'PUT', '/api/apps/site/repository', {
+          provider: 'gitlab',
+          cloneUrl: `${github.url}/site.git`,
+        })
+      ).status,
+    ).toBe(400);
     const connected = await api(server, 'PUT', '/api/apps/site/repository', {
-      provider: 'github', cloneUrl: `${github.url}/site.git`, username: READ_USER, password: READ_TOKEN,
+      provider: 'github',
+      cloneUrl: `${github.url}/site.git`,
+      username: READ_USER,
+      password: READ_TOKEN,
     });
     expect(connected.status).toBe(200);
     secret = connected.json.secret;
@@ -102,20 +135,59 @@ describe('push webhooks deploy the pushed commit', () => {
   });
 
   it('answers ping, and refuses bad signatures, unknown apps and bad bodies without building', async () => {
-    const ping = await deliver('github', 'site', { 'x-github-event': 'ping', 'x-github-delivery': 'ping-1' }, { zen: 'Keep it simple.', hook_id: 1 });
+    const ping = await deliver(
+      'github',
+      'site',
+      { 'x-github-event': 'ping', 'x-github-delivery': 'ping-1' },
+      { zen: 'Keep it simple.', hook_id: 1 },
+    );
     expect(ping.status).toBe(200);
-    const forged = await deliver('github', 'site', { 'x-github-event': 'push', 'x-github-delivery': 'x' }, githubPush('a'.repeat(40)), 'wrong-secret');
+    const forged = await deliver(
+      'github',
+      'site',
+      { 'x-github-event': 'push', 'x-github-delivery': 'x' },
+      githubPush('a'.repeat(40)),
+      'wrong-secret',
+    );
     expect(forged.status).toBe(401);
-    const unsigned = await request(`${server.apiUrl}/webhooks/github/site`, { method: 'POST', body: '{}', headers: { 'x-github-event': 'push', 'x-github-delivery': 'y' } });
+    const unsigned = await request(`${server.apiUrl}/webhooks/github/site`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-github-event': 'push', 'x-github-delivery': 'y' },
+    });
     expect(unsigned.status).toBe(401);
-    expect((await deliver('github', 'nosuchapp', { 'x-github-event': 'push', 'x-github-delivery': 'z' }, {})).status).toBe(404);
-    expect((await deliver('bitbucket', 'site', { 'x-event-key': 'repo:push', 'x-request-uuid': 'z' }, {})).status).toBe(404);
-    expect((await deliver('github', 'site', { 'x-github-event': 'push', 'x-github-delivery': 'bad-json' }, '{nope')).status).toBe(400);
-    expect((await deliver('github', 'site', { 'x-github-event': 'push', 'x-github-delivery': 'no-ref' }, { after: 'b'.repeat(40) })).status).toBe(400);
-    const other = await deliver('github', 'site', { 'x-github-event': 'issues', 'x-github-delivery': 'issue-1' }, { action: 'opened' });
+    expect(
+      (await deliver('github', 'nosuchapp', { 'x-github-event': 'push', 'x-github-delivery': 'z' }, {})).status,
+    ).toBe(404);
+    expect((await deliver('bitbucket', 'site', { 'x-event-key': 'repo:push', 'x-request-uuid': 'z' }, {})).status).toBe(
+      404,
+    );
+    expect(
+      (await deliver('github', 'site', { 'x-github-event': 'push', 'x-github-delivery': 'bad-json' }, '{nope')).status,
+    ).toBe(400);
+    expect(
+      (
+        await deliver(
+          'github',
+          'site',
+          { 'x-github-event': 'push', 'x-github-delivery': 'no-ref' },
+          { after: 'b'.repeat(40) },
+        )
+      ).status,
+    ).toBe(400);
+    const other = await deliver(
+      'github',
+      'site',
+      { 'x-github-event': 'issues', 'x-github-delivery': 'issue-1' },
+      { action: 'opened' },
+    );
     expect(other.status).toBe(202);
     expect(JSON.parse(other.body).ignored).toBe(true);
-    const huge = await request(`${server.apiUrl}/webhooks/github/site`, { method: 'POST', body: Buffer.alloc(26 * 1024 * 1024, 32), headers: { 'content-type': 'application/json' } }).catch(() => ({ status: 413 }));
+    const huge = await request(`${server.apiUrl}/webhooks/github/site`, {
+      method: 'POST',
+      body: Buffer.alloc(26 * 1024 * 1024, 32),
+      headers: { 'content-type': 'application/json' },
+    }).catch(() => ({ status: 413 }));
     expect(huge.status).toBe(413);
     expect((await api(server, 'GET', '/api/apps/site/builds')).json).toEqual([]);
   });
@@ -141,8 +213,12 @@ describe('push webhooks deploy the pushed commit', () => {
     const again = await push(head(work), 'delivery-1');
     expect(again.status).toBe(200);
     expect(JSON.parse(again.body).duplicate).toBe(true);
-    const deleted = await deliver('github', 'site', { 'x-github-event': 'push', 'x-github-delivery': 'del-1' },
-      githubPush('0'.repeat(40), 'refs/heads/main', { deleted: true, head_commit: null }));
+    const deleted = await deliver(
+      'github',
+      'site',
+      { 'x-github-event': 'push', 'x-github-delivery': 'del-1' },
+      githubPush('0'.repeat(40), 'refs/heads/main', { deleted: true, head_commit: null }),
+    );
     expect(deleted.status).toBe(202);
     expect(JSON.parse(deleted.body).reason).toMatch(/deleted/);
     const unmapped = await push(head(work), 'feature-1', 'refs/heads/feature');
@@ -170,14 +246,33 @@ describe('push webhooks deploy the pushed commit', () => {
   it('deploys from a Bitbucket repo:push event', async () => {
     expect((await api(server, 'POST', '/api/apps', { name: 'bbsite' })).status).toBe(201);
     const connected = await api(server, 'PUT', '/api/apps/bbsite/repository', {
-      provider: 'bitbucket', cloneUrl: `${github.url}/site.git`, username: READ_USER, password: READ_TOKEN,
+      provider: 'bitbucket',
+      cloneUrl: `${github.url}/site.git`,
+      username: READ_USER,
+      password: READ_TOKEN,
     });
     const commit = publish('<h1>from bitbucket</h1>');
     const payload = {
-      push: { changes: [{ new: { type: 'branch', name: 'main', target: { type: 'commit', hash: commit } }, old: null, created: true, closed: false, forced: false }] },
+      push: {
+        changes: [
+          {
+            new: { type: 'branch', name: 'main', target: { type: 'commit', hash: commit } },
+            old: null,
+            created: true,
+            closed: false,
+            forced: false,
+          },
+        ],
+      },
       repository: { full_name: 'acme/site', links: { html: { href: 'https://bitbucket.org/acme/site' } } },
     };
-    const answer = await deliver('bitbucket', 'bbsite', { 'x-event-key': 'repo:push', 'x-request-uuid': '{bb-1}' }, payload, connected.json.secret);
+    const answer = await deliver(
+      'bitbucket',
+      'bbsite',
+      { 'x-event-key': 'repo:push', 'x-request-uuid': '{bb-1}' },
+      payload,
+      connected.json.secret,
+    );
     expect(answer.status).toBe(202);
     await settle('bbsite');
     expect((await viaRouter(server, 'bbsite.localhost')).body).toBe('<h1>from bitbucket</h1>');

@@ -14,8 +14,24 @@ export interface AppRunnerFaults {
   slowNextMs?: number;
 }
 
-interface Operation { Id: string; Type: string; Status: string; TargetArn: string; StartedAt: number; EndedAt?: number; UpdatedAt: number }
-interface ServiceState { arn: string; name: string; image: string; env: Record<string, string>; status: string; url: string; operations: Operation[] }
+interface Operation {
+  Id: string;
+  Type: string;
+  Status: string;
+  TargetArn: string;
+  StartedAt: number;
+  EndedAt?: number;
+  UpdatedAt: number;
+}
+interface ServiceState {
+  arn: string;
+  name: string;
+  image: string;
+  env: Record<string, string>;
+  status: string;
+  url: string;
+  operations: Operation[];
+}
 
 const now = () => Date.now() / 1000;
 
@@ -33,15 +49,39 @@ export async function startAppRunner(docker: Docker) {
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': crypto.randomUUID() });
     res.end(JSON.stringify(body));
   };
-  const fail = (res: http.ServerResponse, type: string, message: string, status = 400) => send(res, status, { __type: `com.amazonaws.apprunner#${type}`, Message: message });
+  const fail = (res: http.ServerResponse, type: string, message: string, status = 400) =>
+    send(res, status, { __type: `com.amazonaws.apprunner#${type}`, Message: message });
   const view = (s: ServiceState) => ({
-    ServiceName: s.name, ServiceId: s.arn.split('/').pop(), ServiceArn: s.arn, ServiceUrl: s.url, Status: s.status,
-    CreatedAt: now(), UpdatedAt: now(),
-    SourceConfiguration: { ImageRepository: { ImageIdentifier: s.image, ImageRepositoryType: 'ECR', ImageConfiguration: { Port: '8080', RuntimeEnvironmentVariables: s.env } } },
+    ServiceName: s.name,
+    ServiceId: s.arn.split('/').pop(),
+    ServiceArn: s.arn,
+    ServiceUrl: s.url,
+    Status: s.status,
+    CreatedAt: now(),
+    UpdatedAt: now(),
+    SourceConfiguration: {
+      ImageRepository: {
+        ImageIdentifier: s.image,
+        ImageRepositoryType: 'ECR',
+        ImageConfiguration: { Port: '8080', RuntimeEnvironmentVariables: s.env },
+      },
+    },
   });
 
-  function deploy(s: ServiceState, type: 'CREATE_SERVICE' | 'UPDATE_SERVICE', image: string, env: Record<string, string>): string {
-    const op: Operation = { Id: crypto.randomUUID(), Type: type, Status: 'IN_PROGRESS', TargetArn: s.arn, StartedAt: now(), UpdatedAt: now() };
+  function deploy(
+    s: ServiceState,
+    type: 'CREATE_SERVICE' | 'UPDATE_SERVICE',
+    image: string,
+    env: Record<string, string>,
+  ): string {
+    const op: Operation = {
+      Id: crypto.randomUUID(),
+      Type: type,
+      Status: 'IN_PROGRESS',
+      TargetArn: s.arn,
+      StartedAt: now(),
+      UpdatedAt: now(),
+    };
     s.operations.unshift(op);
     s.status = 'OPERATION_IN_PROGRESS';
     const rollback = faults.silentRollback && type === 'UPDATE_SERVICE';
@@ -57,7 +97,11 @@ export async function startAppRunner(docker: Docker) {
         Object.assign(op, { Status: 'SUCCEEDED', EndedAt: now(), UpdatedAt: now() });
       } catch {
         // a failed update rolls back to the running version; a failed create leaves an unusable service
-        Object.assign(op, { Status: type === 'CREATE_SERVICE' ? 'FAILED' : 'ROLLBACK_SUCCEEDED', EndedAt: now(), UpdatedAt: now() });
+        Object.assign(op, {
+          Status: type === 'CREATE_SERVICE' ? 'FAILED' : 'ROLLBACK_SUCCEEDED',
+          EndedAt: now(),
+          UpdatedAt: now(),
+        });
         s.status = type === 'CREATE_SERVICE' ? 'CREATE_FAILED' : 'RUNNING';
       }
     })();
@@ -67,17 +111,28 @@ export async function startAppRunner(docker: Docker) {
   const server = http.createServer(async (req, res) => {
     let raw = '';
     for await (const chunk of req) raw += chunk;
-    if (faults.denied) return fail(res, 'UnrecognizedClientException', 'The security token included in the request is invalid.', 403);
+    if (faults.denied)
+      return fail(res, 'UnrecognizedClientException', 'The security token included in the request is invalid.', 403);
     if (faults.transient && faults.transient.count > 0) {
       faults.transient.count -= 1;
-      return faults.transient.type === 'ThrottlingException' ? fail(res, 'ThrottlingException', 'Rate exceeded') : fail(res, 'InternalServiceErrorException', 'internal error', 500);
+      return faults.transient.type === 'ThrottlingException'
+        ? fail(res, 'ThrottlingException', 'Rate exceeded')
+        : fail(res, 'InternalServiceErrorException', 'internal error', 500);
     }
     if (req.headers['x-amz-target'] === 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken') {
       ecr.tokensIssued += 1;
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': crypto.randomUUID() });
-      return void res.end(JSON.stringify({ authorizationData: [{
-        authorizationToken: Buffer.from(`AWS:ecr-token-${ecr.tokensIssued}`).toString('base64'), expiresAt: now() + 12 * 3600, proxyEndpoint: 'https://123456789012.dkr.ecr.us-east-1.amazonaws.com',
-      }] }));
+      return void res.end(
+        JSON.stringify({
+          authorizationData: [
+            {
+              authorizationToken: Buffer.from(`AWS:ecr-token-${ecr.tokensIssued}`).toString('base64'),
+              expiresAt: now() + 12 * 3600,
+              proxyEndpoint: 'https://123456789012.dkr.ecr.us-east-1.amazonaws.com',
+            },
+          ],
+        }),
+      );
     }
     const target = String(req.headers['x-amz-target'] ?? '').replace(/^AppRunner\./, '');
     const input = raw ? JSON.parse(raw) : {};
@@ -85,31 +140,62 @@ export async function startAppRunner(docker: Docker) {
     switch (target) {
       case 'CreateService': {
         const name = input.ServiceName as string;
-        if ([...services.values()].some((s) => s.name === name)) return fail(res, 'InvalidRequestException', `Service with the provided name already exists: ${name}`);
+        if ([...services.values()].some((s) => s.name === name))
+          return fail(res, 'InvalidRequestException', `Service with the provided name already exists: ${name}`);
         const arn = `arn:aws:apprunner:us-east-1:123456789012:service/${name}/${crypto.randomBytes(16).toString('hex')}`;
-        const s: ServiceState = { arn, name, image: '', env: {}, status: 'OPERATION_IN_PROGRESS', url: (await host.url(arn)).replace(/^http:\/\//, ''), operations: [] };
+        const s: ServiceState = {
+          arn,
+          name,
+          image: '',
+          env: {},
+          status: 'OPERATION_IN_PROGRESS',
+          url: (await host.url(arn)).replace(/^http:\/\//, ''),
+          operations: [],
+        };
         services.set(arn, s);
         const repo = input.SourceConfiguration?.ImageRepository ?? {};
-        const OperationId = deploy(s, 'CREATE_SERVICE', repo.ImageIdentifier, repo.ImageConfiguration?.RuntimeEnvironmentVariables ?? {});
+        const OperationId = deploy(
+          s,
+          'CREATE_SERVICE',
+          repo.ImageIdentifier,
+          repo.ImageConfiguration?.RuntimeEnvironmentVariables ?? {},
+        );
         return send(res, 200, { Service: view(s), OperationId });
       }
       case 'UpdateService': {
         const s = byArn();
         if (!s) return fail(res, 'ResourceNotFoundException', `Service ${input.ServiceArn} not found`);
-        if (s.status === 'OPERATION_IN_PROGRESS') return fail(res, 'InvalidStateException', 'an operation is in progress');
+        if (s.status === 'OPERATION_IN_PROGRESS')
+          return fail(res, 'InvalidStateException', 'an operation is in progress');
         const repo = input.SourceConfiguration?.ImageRepository ?? {};
-        const OperationId = deploy(s, 'UPDATE_SERVICE', repo.ImageIdentifier ?? s.image, repo.ImageConfiguration?.RuntimeEnvironmentVariables ?? s.env);
+        const OperationId = deploy(
+          s,
+          'UPDATE_SERVICE',
+          repo.ImageIdentifier ?? s.image,
+          repo.ImageConfiguration?.RuntimeEnvironmentVariables ?? s.env,
+        );
         return send(res, 200, { Service: view(s), OperationId });
       }
       case 'DescribeService': {
         const s = byArn();
-        return s ? send(res, 200, { Service: view(s) }) : fail(res, 'ResourceNotFoundException', `Service ${input.ServiceArn} not found`);
+        return s
+          ? send(res, 200, { Service: view(s) })
+          : fail(res, 'ResourceNotFoundException', `Service ${input.ServiceArn} not found`);
       }
       case 'ListServices':
-        return send(res, 200, { ServiceSummaryList: [...services.values()].map((s) => ({ ServiceName: s.name, ServiceArn: s.arn, ServiceUrl: s.url, Status: s.status })) });
+        return send(res, 200, {
+          ServiceSummaryList: [...services.values()].map((s) => ({
+            ServiceName: s.name,
+            ServiceArn: s.arn,
+            ServiceUrl: s.url,
+            Status: s.status,
+          })),
+        });
       case 'ListOperations': {
         const s = byArn();
-        return s ? send(res, 200, { OperationSummaryList: s.operations.slice(0, input.MaxResults ?? 20) }) : fail(res, 'ResourceNotFoundException', 'not found');
+        return s
+          ? send(res, 200, { OperationSummaryList: s.operations.slice(0, input.MaxResults ?? 20) })
+          : fail(res, 'ResourceNotFoundException', 'not found');
       }
       case 'DeleteService': {
         const s = byArn();

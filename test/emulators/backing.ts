@@ -8,12 +8,23 @@ import { freePort } from '../helpers/server.ts';
  * as a cloud service's URL stays the same across revisions.
  */
 export class LocalServiceHost {
-  private readonly services = new Map<string, { proxy: http.Server; port: number; target?: { port: number; container: string } }>();
+  private readonly services = new Map<
+    string,
+    { proxy: http.Server; port: number; target?: { port: number; container: string } }
+  >();
 
-  constructor(private readonly docker: Docker, private readonly label: string) {}
+  constructor(
+    private readonly docker: Docker,
+    private readonly label: string,
+  ) {}
 
   /** Starts `image` as the service's next revision; resolves when it answers, rejects (and cleans up) when it does not. */
-  async runRevision(service: string, image: string, env: Record<string, string>, readyTimeoutMs: number): Promise<void> {
+  async runRevision(
+    service: string,
+    image: string,
+    env: Record<string, string>,
+    readyTimeoutMs: number,
+  ): Promise<void> {
     await this.pull(image);
     const port = await freePort();
     const container = await this.docker.createContainer({
@@ -34,7 +45,11 @@ export class LocalServiceHost {
     const entry = await this.entry(service);
     const old = entry.target;
     entry.target = { port, container: container.id };
-    if (old) await this.docker.getContainer(old.container).remove({ force: true }).catch(() => {});
+    if (old)
+      await this.docker
+        .getContainer(old.container)
+        .remove({ force: true })
+        .catch(() => {});
   }
 
   async url(service: string): Promise<string> {
@@ -45,7 +60,11 @@ export class LocalServiceHost {
     const entry = this.services.get(service);
     if (!entry) return;
     entry.proxy.close();
-    if (entry.target) await this.docker.getContainer(entry.target.container).remove({ force: true }).catch(() => {});
+    if (entry.target)
+      await this.docker
+        .getContainer(entry.target.container)
+        .remove({ force: true })
+        .catch(() => {});
     this.services.delete(service);
   }
 
@@ -57,14 +76,26 @@ export class LocalServiceHost {
     let entry = this.services.get(service);
     if (!entry) {
       const port = await freePort();
-      const created: { proxy: http.Server; port: number; target?: { port: number; container: string } } = { proxy: http.createServer(), port };
+      const created: { proxy: http.Server; port: number; target?: { port: number; container: string } } = {
+        proxy: http.createServer(),
+        port,
+      };
       created.proxy.on('request', (req, res) => {
-        if (!created.target) { res.writeHead(503); return void res.end('no ready revision'); }
-        const upstream = http.request({ host: '127.0.0.1', port: created.target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
+        if (!created.target) {
+          res.writeHead(503);
+          return void res.end('no ready revision');
+        }
+        const upstream = http.request(
+          { host: '127.0.0.1', port: created.target.port, method: req.method, path: req.url, headers: req.headers },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        upstream.on('error', () => {
+          res.writeHead(502);
+          res.end();
         });
-        upstream.on('error', () => { res.writeHead(502); res.end(); });
         req.pipe(upstream);
       });
       await new Promise<void>((r) => created.proxy.listen(port, '127.0.0.1', () => r()));
@@ -76,13 +107,18 @@ export class LocalServiceHost {
 
   private async pull(image: string): Promise<void> {
     const stream = await this.docker.pull(image);
-    await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())),
+    );
   }
 }
 
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', timeout: 1000 }, (res) => { res.resume(); resolve((res.statusCode ?? 500) < 500); });
+    const req = http.get({ host: '127.0.0.1', port, path: '/', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 500) < 500);
+    });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
   });
@@ -95,6 +131,9 @@ export async function listenEmulator<F, S>(server: http.Server, host: LocalServi
     port: (server.address() as { port: number }).port,
     faults,
     services,
-    async close() { server.close(); await host.close(); },
+    async close() {
+      server.close();
+      await host.close();
+    },
   };
 }

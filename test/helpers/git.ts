@@ -1,4 +1,4 @@
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,8 +9,10 @@ export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/apps');
 const gitEnv = {
   ...process.env,
   GIT_TERMINAL_PROMPT: '0',
-  GIT_AUTHOR_NAME: 'Widemesh Test', GIT_AUTHOR_EMAIL: 'test@widemesh.invalid',
-  GIT_COMMITTER_NAME: 'Widemesh Test', GIT_COMMITTER_EMAIL: 'test@widemesh.invalid',
+  GIT_AUTHOR_NAME: 'Widemesh Test',
+  GIT_AUTHOR_EMAIL: 'test@widemesh.invalid',
+  GIT_COMMITTER_NAME: 'Widemesh Test',
+  GIT_COMMITTER_EMAIL: 'test@widemesh.invalid',
 };
 
 /** A work tree with the fixture app committed on `main`. */
@@ -28,10 +30,15 @@ export function commitAll(dir: string, message: string): void {
 }
 
 export function remoteUrl(server: TestServer, app: string, token: string | null = server.token): string {
-  return token === null ? `${server.apiUrl}/${app}.git` : `http://widemesh:${token}@127.0.0.1:${server.apiPort}/${app}.git`;
+  return token === null
+    ? `${server.apiUrl}/${app}.git`
+    : `http://widemesh:${token}@127.0.0.1:${server.apiPort}/${app}.git`;
 }
 
-export interface PushResult { code: number; output: string }
+export interface PushResult {
+  code: number;
+  output: string;
+}
 
 /** A real `git push`; the output holds the `remote:` lines the pusher sees. */
 export function push(dir: string, url: string, refspec = 'main'): Promise<PushResult> {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -66,19 +66,29 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
-        if (output.includes('Widemesh is running')) { clearTimeout(timer); resolve(); }
+        if (output.includes('Widemesh is running')) {
+          clearTimeout(timer);
+          resolve();
+        }
       };
       proc.stdout!.on('data', onData);
       proc.stderr!.on('data', onData);
-      proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}):\n${output}`)); });
+      proc.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited (${code}):\n${output}`));
+      });
     });
   };
   await launch();
   const token = fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
   const db = new Database(path.join(dataDir, 'widemesh.db'), { readonly: true });
-  const installationId = (db.prepare("SELECT value FROM meta WHERE key = 'installation'").get() as { value: string }).value;
+  const installationId = (db.prepare("SELECT value FROM meta WHERE key = 'installation'").get() as { value: string })
+    .value;
   db.close();
-  const exited = (proc: ChildProcess) => new Promise<void>((resolve) => (proc.exitCode !== null || proc.signalCode !== null ? resolve() : proc.once('exit', () => resolve())));
+  const exited = (proc: ChildProcess) =>
+    new Promise<void>((resolve) =>
+      proc.exitCode !== null || proc.signalCode !== null ? resolve() : proc.once('exit', () => resolve()),
+    );
   return {
     apiUrl: `http://127.0.0.1:${apiPort}`,
     apiPort,
@@ -100,27 +110,57 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     restart: launch,
     async cleanup() {
       const routerPid = Number(fs.readFileSync(path.join(dataDir, 'router.pid'), 'utf8'));
-      try { process.kill(routerPid, 0); process.kill(routerPid, 'SIGTERM'); } catch { /* already stopped */ }
-      const containers = await docker.listContainers({ all: true, filters: { label: [`widemesh.installation=${installationId}`] } });
-      await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+      try {
+        process.kill(routerPid, 0);
+        process.kill(routerPid, 'SIGTERM');
+      } catch {
+        /* already stopped */
+      }
+      const containers = await docker.listContainers({
+        all: true,
+        filters: { label: [`widemesh.installation=${installationId}`] },
+      });
+      await Promise.all(
+        containers.map((c) =>
+          docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => {}),
+        ),
+      );
       const images = await docker.listImages({ filters: { reference: [`wm-${installationId}/*`] } });
-      for (const image of images) await docker.getImage(image.Id).remove({ force: true }).catch(() => {});
+      for (const image of images)
+        await docker
+          .getImage(image.Id)
+          .remove({ force: true })
+          .catch(() => {});
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
 
-export interface Answer { status: number; body: string; headers: http.IncomingHttpHeaders }
+export interface Answer {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
 
-export function request(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {}): Promise<Answer> {
+export function request(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, timeout: options.timeoutMs ?? 10_000, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, timeout: options.timeoutMs ?? 10_000, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end(options.body);
@@ -128,10 +168,18 @@ export function request(url: string, options: { method?: string; headers?: Recor
 }
 
 /** The API with the server's admin token. */
-export function api(server: TestServer, method: string, route: string, body?: unknown): Promise<Answer & { json: any }> {
+export function api(
+  server: TestServer,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<Answer & { json: any }> {
   return request(`${server.apiUrl}${route}`, {
     method,
-    headers: { authorization: `Bearer ${server.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${server.token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     timeoutMs: 180_000,
   }).then((a) => ({ ...a, json: a.body ? JSON.parse(a.body) : undefined }));
@@ -139,5 +187,8 @@ export function api(server: TestServer, method: string, route: string, body?: un
 
 /** A request to an app through the router, by its endpoint host name. */
 export function viaRouter(server: TestServer, host: string, route = '/'): Promise<Answer> {
-  return request(`http://127.0.0.1:${server.routerPort}${route}`, { headers: { host: `${host}:${server.routerPort}` }, timeoutMs: 5000 });
+  return request(`http://127.0.0.1:${server.routerPort}${route}`, {
+    headers: { host: `${host}:${server.routerPort}` },
+    timeoutMs: 5000,
+  });
 }

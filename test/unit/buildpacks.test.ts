@@ -4,10 +4,19 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BuildpackError, STATIC_SERVER, baseImagesOf, buildFilesFor, detect, parseProcfile, type BuildPlan, type DetectContext } from '../../buildpacks/index.ts';
-import { freePort } from '../helpers/server.ts';
+import {
+  type BuildPlan,
+  BuildpackError,
+  baseImagesOf,
+  buildFilesFor,
+  type DetectContext,
+  detect,
+  parseProcfile,
+  STATIC_SERVER,
+} from '../../buildpacks/index.ts';
 import { fixtureTree } from '../helpers/fixture-tree.ts';
 import { FIXTURES } from '../helpers/git.ts';
+import { freePort } from '../helpers/server.ts';
 
 const ctx: DetectContext = {
   nodeStacks: [
@@ -16,7 +25,8 @@ const ctx: DetectContext = {
   ],
   publishedNodeVersions: ['16.20.2', '18.19.0', '18.20.8', '20.20.2', '22.23.3', '24.1.0'],
 };
-const fixture = (name: string, overrides?: Record<string, string | null>) => fixtureTree(path.join(FIXTURES, name), overrides);
+const fixture = (name: string, overrides?: Record<string, string | null>) =>
+  fixtureTree(path.join(FIXTURES, name), overrides);
 const plan = (name: string, overrides?: Record<string, string | null>) => detect(fixture(name, overrides), ctx);
 const dockerfile = (p: BuildPlan) => Object.values(buildFilesFor(p).files)[0] ?? '';
 
@@ -32,17 +42,49 @@ function detectError(name: string, overrides?: Record<string, string | null>, co
 
 describe('detection', () => {
   it('picks the buildpack, package manager and Node version for each fixture', () => {
-    expect(plan('node-express-npm')).toMatchObject({ buildpack: 'node', packageManager: 'npm', install: 'npm ci --omit=dev', stackImage: 'widemesh/stack-node:22', processes: { web: 'npm run start' } });
-    expect(plan('node-build-script')).toMatchObject({ install: 'npm ci', build: 'npm run build', prune: 'npm prune --omit=dev' });
-    expect(plan('node-yarn')).toMatchObject({ packageManager: 'yarn', packageManagerInstall: 'yarn@1.22.22', install: 'yarn install --frozen-lockfile --production' });
-    expect(plan('node-pnpm')).toMatchObject({ packageManager: 'pnpm', packageManagerInstall: 'pnpm@9', install: 'pnpm install --frozen-lockfile --prod' });
-    expect(plan('node-engines-18')).toMatchObject({ stackImage: 'widemesh/stack-node:22', installNode: '18.20.8', processes: { web: 'node app.js' } });
-    expect(plan('node-express-npm', { 'package.json': JSON.stringify({ engines: { node: '20.x' } }) })).toMatchObject({ stackImage: 'widemesh/stack-node:20' });
+    expect(plan('node-express-npm')).toMatchObject({
+      buildpack: 'node',
+      packageManager: 'npm',
+      install: 'npm ci --omit=dev',
+      stackImage: 'widemesh/stack-node:22',
+      processes: { web: 'npm run start' },
+    });
+    expect(plan('node-build-script')).toMatchObject({
+      install: 'npm ci',
+      build: 'npm run build',
+      prune: 'npm prune --omit=dev',
+    });
+    expect(plan('node-yarn')).toMatchObject({
+      packageManager: 'yarn',
+      packageManagerInstall: 'yarn@1.22.22',
+      install: 'yarn install --frozen-lockfile --production',
+    });
+    expect(plan('node-pnpm')).toMatchObject({
+      packageManager: 'pnpm',
+      packageManagerInstall: 'pnpm@9',
+      install: 'pnpm install --frozen-lockfile --prod',
+    });
+    expect(plan('node-engines-18')).toMatchObject({
+      stackImage: 'widemesh/stack-node:22',
+      installNode: '18.20.8',
+      processes: { web: 'node app.js' },
+    });
+    expect(plan('node-express-npm', { 'package.json': JSON.stringify({ engines: { node: '20.x' } }) })).toMatchObject({
+      stackImage: 'widemesh/stack-node:20',
+    });
     expect(plan('node-no-start')).toMatchObject({ buildpack: 'node', processes: {} });
     expect(plan('node-no-start').summary.at(-1)).toMatch(/no start command found/);
-    expect(plan('dockerfile-app')).toMatchObject({ buildpack: 'dockerfile', baseImages: ['widemesh/stack-node:22'], processes: {} });
+    expect(plan('dockerfile-app')).toMatchObject({
+      buildpack: 'dockerfile',
+      baseImages: ['widemesh/stack-node:22'],
+      processes: {},
+    });
     expect(plan('static-site')).toMatchObject({ buildpack: 'static', root: '' });
-    expect(plan('static-public')).toMatchObject({ buildpack: 'static', root: 'public', processes: { web: 'node /opt/widemesh/static-server.cjs /app/public' } });
+    expect(plan('static-public')).toMatchObject({
+      buildpack: 'static',
+      root: 'public',
+      processes: { web: 'node /opt/widemesh/static-server.cjs /app/public' },
+    });
     expect(plan('procfile-shell')).toMatchObject({ buildpack: 'procfile', processes: { worker: 'sleep infinity' } });
     expect(plan('procfile-overrides-node').processes.web).toBe('node other.js');
   });
@@ -55,7 +97,8 @@ describe('detection', () => {
   it('explains what it looks for when nothing matches', () => {
     const err = detectError('empty');
     expect(err.code).toBe('NO_BUILDPACK_DETECTED');
-    for (const what of ['a Dockerfile at the root', 'a package.json at the root', 'an index.html', 'a Procfile']) expect(err.message).toContain(what);
+    for (const what of ['a Dockerfile at the root', 'a package.json at the root', 'an index.html', 'a Procfile'])
+      expect(err.message).toContain(what);
   });
 
   it('refuses an engines.node nothing can satisfy, an invalid range, and invalid package.json', () => {
@@ -63,8 +106,12 @@ describe('detection', () => {
     expect(none.code).toBe('NODE_VERSION_UNRESOLVED');
     expect(none.message).toContain('">=99"');
     expect(none.message).toContain('the newest is 24.1.0');
-    expect(detectError('node-engines-18', {}, { ...ctx, publishedNodeVersions: [] }).message).toMatch(/could not be read/);
-    expect(detectError('node-express-npm', { 'package.json': '{"engines":{"node":"banana"}}' }).message).toMatch(/not a valid semver range/);
+    expect(detectError('node-engines-18', {}, { ...ctx, publishedNodeVersions: [] }).message).toMatch(
+      /could not be read/,
+    );
+    expect(detectError('node-express-npm', { 'package.json': '{"engines":{"node":"banana"}}' }).message).toMatch(
+      /not a valid semver range/,
+    );
     const invalid = detectError('node-express-npm', { 'package.json': '{ "name": ' });
     expect(invalid.code).toBe('PACKAGE_JSON_INVALID');
   });
@@ -76,7 +123,10 @@ describe('detection', () => {
 
 describe('Procfile parsing', () => {
   it('reads name: command lines, skipping comments and blank lines, with CRLF', () => {
-    expect(parseProcfile('# c\r\nweb: node a.js --port $PORT\r\n\r\nworker:   node w.js\n')).toEqual({ web: 'node a.js --port $PORT', worker: 'node w.js' });
+    expect(parseProcfile('# c\r\nweb: node a.js --port $PORT\r\n\r\nworker:   node w.js\n')).toEqual({
+      web: 'node a.js --port $PORT',
+      worker: 'node w.js',
+    });
   });
   it('names the bad line', () => {
     expect(() => parseProcfile('web: ok\nnot a process line\n')).toThrow(/line 2/);
@@ -87,18 +137,34 @@ describe('Procfile parsing', () => {
 
 describe('Dockerfile base images', () => {
   it('skips stages and scratch, resolves ARG defaults', () => {
-    expect(baseImagesOf(fs.readFileSync(path.join(FIXTURES, 'dockerfile-multistage/Dockerfile'), 'utf8'))).toEqual(['widemesh/stack-node:22', 'widemesh/stack-base:bookworm']);
+    expect(baseImagesOf(fs.readFileSync(path.join(FIXTURES, 'dockerfile-multistage/Dockerfile'), 'utf8'))).toEqual([
+      'widemesh/stack-node:22',
+      'widemesh/stack-base:bookworm',
+    ]);
     expect(baseImagesOf('ARG X\nFROM ${X}\nFROM a:1 as b\nFROM b\n')).toEqual(['a:1']);
   });
 });
 
 describe('generated Dockerfiles', () => {
-  const generated = ['node-express-npm', 'node-build-script', 'node-yarn', 'node-pnpm', 'node-engines-18', 'node-no-start', 'static-site', 'static-public', 'procfile-shell', 'procfile-overrides-node'];
+  const generated = [
+    'node-express-npm',
+    'node-build-script',
+    'node-yarn',
+    'node-pnpm',
+    'node-engines-18',
+    'node-no-start',
+    'static-site',
+    'static-public',
+    'procfile-shell',
+    'procfile-overrides-node',
+  ];
   for (const name of generated) {
     it(`matches the snapshot for ${name}`, async () => {
       const files = buildFilesFor(plan(name));
       expect(files.dockerfilePath).toBe('.widemesh/Dockerfile');
-      await expect(files.files['.widemesh/Dockerfile']).toMatchFileSnapshot(`./__snapshots__/dockerfiles/${name}.Dockerfile`);
+      await expect(files.files['.widemesh/Dockerfile']).toMatchFileSnapshot(
+        `./__snapshots__/dockerfiles/${name}.Dockerfile`,
+      );
     });
   }
 
@@ -109,7 +175,9 @@ describe('generated Dockerfiles', () => {
   it('keeps the dependency layer unchanged when only code changes', () => {
     const beforeCode = (text: string) => text.slice(0, text.indexOf('COPY . .'));
     const original = dockerfile(plan('node-build-script'));
-    const codeChange = dockerfile(plan('node-build-script', { 'index.ts': 'console.log("changed");', 'src/new.ts': 'export {}' }));
+    const codeChange = dockerfile(
+      plan('node-build-script', { 'index.ts': 'console.log("changed");', 'src/new.ts': 'export {}' }),
+    );
     expect(beforeCode(codeChange)).toBe(beforeCode(original));
     expect(beforeCode(original)).toContain('COPY ["package.json","package-lock.json","./"]');
     expect(beforeCode(original)).toContain('RUN npm ci');
@@ -134,15 +202,21 @@ describe('the static server', () => {
     fs.writeFileSync(path.join(dir, 'secret.txt'), 'do not serve');
     fs.writeFileSync(path.join(dir, 'server.cjs'), STATIC_SERVER);
     const port = await freePort();
-    const child = spawn(process.execPath, [path.join(dir, 'server.cjs'), site], { env: { ...process.env, PORT: String(port) }, stdio: 'pipe' });
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    const get = (p: string) => new Promise<{ status: number; type?: string; body: string }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path: p }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
-      }).on('error', reject);
+    const child = spawn(process.execPath, [path.join(dir, 'server.cjs'), site], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: 'pipe',
     });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    const get = (p: string) =>
+      new Promise<{ status: number; type?: string; body: string }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: p }, (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c));
+            res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
+          })
+          .on('error', reject);
+      });
     try {
       expect(await get('/')).toMatchObject({ status: 200, type: 'text/html; charset=utf-8', body: '<h1>home</h1>' });
       expect(await get('/style.css')).toMatchObject({ status: 200, type: 'text/css; charset=utf-8' });

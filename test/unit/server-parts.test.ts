@@ -7,12 +7,12 @@ import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Source } from '../../server/build/source.ts';
 import { ConfigError, readConfig } from '../../server/config.ts';
+import { parseGitUrl } from '../../server/git/index.ts';
 import { AppLocks } from '../../server/locks.ts';
 import { LogBus } from '../../server/logs/index.ts';
 import { assertAppName } from '../../server/names.ts';
-import { parseGitUrl } from '../../server/git/index.ts';
 import { createRouter } from '../../server/router/router.ts';
-import { Store, type LogLine } from '../../server/store/index.ts';
+import { type LogLine, Store } from '../../server/store/index.ts';
 
 let dir: string;
 let store: Store;
@@ -28,15 +28,39 @@ afterEach(() => {
 describe('config', () => {
   it('has embedded defaults and validates what it reads', () => {
     const config = readConfig({ HOME: '/home/x' });
-    expect(config).toMatchObject({ host: '127.0.0.1', apiPort: 7070, routerPort: 7080, domain: 'localhost', racks: [{ kind: 'local', name: 'local-a' }, { kind: 'local', name: 'local-b' }] });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      apiPort: 7070,
+      routerPort: 7080,
+      domain: 'localhost',
+      racks: [
+        { kind: 'local', name: 'local-a' },
+        { kind: 'local', name: 'local-b' },
+      ],
+    });
     expect(config.dataDir).toBe(path.resolve(os.homedir(), '.widemesh'));
-    expect(readConfig({ WIDEMESH_PORT: '9000', WIDEMESH_HEALTHCHECK_TIMEOUT: '5' })).toMatchObject({ apiPort: 9000, healthcheckTimeoutMs: 5000 });
+    expect(readConfig({ WIDEMESH_PORT: '9000', WIDEMESH_HEALTHCHECK_TIMEOUT: '5' })).toMatchObject({
+      apiPort: 9000,
+      healthcheckTimeoutMs: 5000,
+    });
     expect(() => readConfig({ WIDEMESH_PORT: 'eighty' })).toThrow(ConfigError);
     expect(() => readConfig({ WIDEMESH_RACKS: 'local-a' })).toThrow(/at least two racks/);
     const file = path.join(dir, 'racks.json');
-    fs.writeFileSync(file, JSON.stringify({ providers: { g: { type: 'gcp', project: 'p', registry: 'r', credentials: 'none' } }, racks: [{ kind: 'cloud-run', provider: 'g', location: 'europe-west1' }, { kind: 'local', name: 'local-a' }] }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        providers: { g: { type: 'gcp', project: 'p', registry: 'r', credentials: 'none' } },
+        racks: [
+          { kind: 'cloud-run', provider: 'g', location: 'europe-west1' },
+          { kind: 'local', name: 'local-a' },
+        ],
+      }),
+    );
     expect(() => readConfig({ WIDEMESH_RACKS_FILE: file })).toThrow(/credentials \(a service account key/);
-    fs.writeFileSync(file, JSON.stringify({ providers: {}, racks: [{ kind: 'app-runner', provider: 'nope', region: 'us-east-1' }] }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ providers: {}, racks: [{ kind: 'app-runner', provider: 'nope', region: 'us-east-1' }] }),
+    );
     expect(() => readConfig({ WIDEMESH_RACKS_FILE: file })).toThrow(/not among the providers/);
     expect(() => readConfig({ WIDEMESH_DOMAIN: 'bad domain' })).toThrow(/not a valid domain/);
   });
@@ -45,11 +69,20 @@ describe('config', () => {
 describe('names and git URLs', () => {
   it('accepts DNS-safe app names only', () => {
     expect(assertAppName('my-app2')).toBe('my-app2');
-    for (const bad of ['My', '1app', 'a', 'a--b', 'a-', '../x', 'a/b', 'a'.repeat(31), 42]) expect(() => assertAppName(bad)).toThrow(/app name/);
+    for (const bad of ['My', '1app', 'a', 'a--b', 'a-', '../x', 'a/b', 'a'.repeat(31), 42])
+      expect(() => assertAppName(bad)).toThrow(/app name/);
   });
   it('parses smart HTTP git URLs and tells pushes from fetches', () => {
-    expect(parseGitUrl('/shop.git/info/refs?service=git-receive-pack')).toEqual({ app: 'shop', service: 'info', wantsPush: true });
-    expect(parseGitUrl('/shop.git/info/refs?service=git-upload-pack')).toEqual({ app: 'shop', service: 'info', wantsPush: false });
+    expect(parseGitUrl('/shop.git/info/refs?service=git-receive-pack')).toEqual({
+      app: 'shop',
+      service: 'info',
+      wantsPush: true,
+    });
+    expect(parseGitUrl('/shop.git/info/refs?service=git-upload-pack')).toEqual({
+      app: 'shop',
+      service: 'info',
+      wantsPush: false,
+    });
     expect(parseGitUrl('/shop.git/git-receive-pack')).toMatchObject({ service: 'receive-pack', wantsPush: true });
     expect(parseGitUrl('/api/apps')).toBeUndefined();
     expect(parseGitUrl('/../x.git/info/refs')).toBeUndefined();
@@ -65,7 +98,14 @@ describe('store', () => {
     expect(JSON.stringify(store.db.prepare('SELECT * FROM tokens').all())).not.toContain(token);
     store.createApp('shop');
     const env = store.getEnvironment('shop', 'production')!;
-    const draft = { environmentId: env.id, buildId: null, image: 'img:1', processes: {}, config: { A: 'b' }, description: 'd' };
+    const draft = {
+      environmentId: env.id,
+      buildId: null,
+      image: 'img:1',
+      processes: {},
+      config: { A: 'b' },
+      description: 'd',
+    };
     expect(store.createRelease(draft).version).toBe(1);
     expect(store.createRelease(draft).version).toBe(2);
     expect(store.currentRelease(env.id)).toBeUndefined();
@@ -89,11 +129,21 @@ describe('log bus', () => {
     log.info('token is s3cr3t-value\nsecond line');
     const seen: LogLine[] = [];
     let result: unknown;
-    const stop = bus.follow(build.id, 1, (l) => seen.push(l), (r) => (result = r));
+    const stop = bus.follow(
+      build.id,
+      1,
+      (l) => seen.push(l),
+      (r) => (result = r),
+    );
     log.error('boom');
     log.end({ ok: false, message: 'boom' });
     stop();
-    expect(store.buildLog(build.id).map((l) => l.line)).toEqual(['-----> Building', '       token is [redacted]', '       second line', ' !     boom']);
+    expect(store.buildLog(build.id).map((l) => l.line)).toEqual([
+      '-----> Building',
+      '       token is [redacted]',
+      '       second line',
+      ' !     boom',
+    ]);
     expect(seen.map((l) => l.seq)).toEqual([2, 3, 4]);
     expect(result).toEqual({ ok: false, message: 'boom' });
   });
@@ -104,7 +154,11 @@ describe('app locks', () => {
     const locks = new AppLocks();
     const order: string[] = [];
     let waited = 0;
-    const task = (name: string, ms: number) => async () => { order.push(`${name}:start`); await new Promise((r) => setTimeout(r, ms)); order.push(`${name}:end`); };
+    const task = (name: string, ms: number) => async () => {
+      order.push(`${name}:start`);
+      await new Promise((r) => setTimeout(r, ms));
+      order.push(`${name}:end`);
+    };
     await Promise.all([
       locks.run('shop', () => waited++, task('a', 30)),
       locks.run('shop', () => waited++, task('b', 1)),
@@ -133,7 +187,7 @@ describe('source archives', () => {
 });
 
 describe('router', () => {
-  let upstreams: http.Server[] = [];
+  const upstreams: http.Server[] = [];
   afterEach(() => upstreams.forEach((s) => s.close()));
 
   const upstream = async (body: string) => {
@@ -142,23 +196,43 @@ describe('router', () => {
     upstreams.push(server);
     return (server.address() as { port: number }).port;
   };
-  const get = (port: number, host: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-    http.get({ port, host: '127.0.0.1', headers: { host }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    }).on('error', reject);
-  });
+  const get = (port: number, host: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      http
+        .get({ port, host: '127.0.0.1', headers: { host }, agent: false }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        })
+        .on('error', reject);
+    });
 
   it('routes APP and APP-ENV hosts, fails over to the next rack and 404s unknown hosts', async () => {
     store.createApp('my-shop');
     const env = store.getEnvironment('my-shop', 'production')!;
-    const release = store.createRelease({ environmentId: env.id, buildId: null, image: 'i', processes: {}, config: {}, description: 'd' });
+    const release = store.createRelease({
+      environmentId: env.id,
+      buildId: null,
+      image: 'i',
+      processes: {},
+      config: {},
+      description: 'd',
+    });
     const deadPort = await upstream('never');
     upstreams.pop()!.close();
     const livePort = await upstream('from b');
-    store.setPlacement({ environmentId: env.id, rack: 'local-a', releaseId: release.id, instances: [{ id: 'a', service: 'web', host: '127.0.0.1', port: deadPort }] });
-    store.setPlacement({ environmentId: env.id, rack: 'local-b', releaseId: release.id, instances: [{ id: 'b', service: 'web', host: '127.0.0.1', port: livePort }] });
+    store.setPlacement({
+      environmentId: env.id,
+      rack: 'local-a',
+      releaseId: release.id,
+      instances: [{ id: 'a', service: 'web', host: '127.0.0.1', port: deadPort }],
+    });
+    store.setPlacement({
+      environmentId: env.id,
+      rack: 'local-b',
+      releaseId: release.id,
+      instances: [{ id: 'b', service: 'web', host: '127.0.0.1', port: livePort }],
+    });
     const router = createRouter(store, { domain: 'example.test' });
     await new Promise<void>((r) => router.listen(0, '127.0.0.1', () => r()));
     const port = (router.address() as { port: number }).port;
