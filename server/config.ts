@@ -7,6 +7,11 @@ export interface Config {
   host: string;
   apiPort: number;
   routerPort: number;
+  /** where the edge (nginx) listens: WIDEMESH_EDGE_HTTP / WIDEMESH_EDGE_HTTPS as HOST:PORT */
+  edgeHttp: { host: string; port: number };
+  edgeHttps: { host: string; port: number };
+  /** operator-supplied certificate for *.DOMAIN (WIDEMESH_EDGE_CERT, WIDEMESH_EDGE_KEY: PEM files) */
+  platformCert?: { certFile: string; keyFile: string };
   domain: string;
   dataDir: string;
   racks: RackConfig[];
@@ -138,6 +143,27 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   return value;
 }
 
+/** HOST:PORT (or a bare PORT on `host`), e.g. 0.0.0.0:80 or [::1]:8443. */
+function listenAddress(env: NodeJS.ProcessEnv, name: string, host: string, port: number) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return { host, port };
+  const m = /^(?:\[([0-9a-f:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$|^(\d{1,5})$/i.exec(raw);
+  const parsedPort = Number(m?.[3] ?? m?.[4]);
+  if (!m || parsedPort > 65535)
+    throw new ConfigError(`${name} must be HOST:PORT or PORT (e.g. 127.0.0.1:8080, [::1]:8443), got "${raw}"`);
+  return { host: m[1] ?? m[2] ?? host, port: parsedPort };
+}
+
+function platformCert(env: NodeJS.ProcessEnv): Config['platformCert'] {
+  const certFile = env.WIDEMESH_EDGE_CERT;
+  const keyFile = env.WIDEMESH_EDGE_KEY;
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new ConfigError('WIDEMESH_EDGE_CERT and WIDEMESH_EDGE_KEY go together');
+  for (const file of [certFile, keyFile])
+    if (!fs.existsSync(file)) throw new ConfigError(`the certificate file ${file} does not exist`);
+  return { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) };
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const domain = (env.WIDEMESH_DOMAIN ?? 'localhost').toLowerCase();
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
@@ -156,10 +182,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     : localNames.map((name) => ({ kind: 'local', name }));
   if (racks.length < 2) throw new ConfigError('at least two racks are needed (an environment runs in two regions)');
   if (new Set(racks.map((r) => r.name)).size !== racks.length) throw new ConfigError('rack names must be unique');
+  const host = env.WIDEMESH_HOST ?? '127.0.0.1';
+  const edgeHttp = listenAddress(env, 'WIDEMESH_EDGE_HTTP', host, int(env, 'WIDEMESH_ROUTER_PORT', 7080, 0, 65535));
   return {
-    host: env.WIDEMESH_HOST ?? '127.0.0.1',
+    host,
     apiPort: int(env, 'WIDEMESH_PORT', 7070, 0, 65535),
-    routerPort: int(env, 'WIDEMESH_ROUTER_PORT', 7080, 0, 65535),
+    routerPort: edgeHttp.port,
+    edgeHttp,
+    edgeHttps: listenAddress(env, 'WIDEMESH_EDGE_HTTPS', host, 7443),
+    platformCert: platformCert(env),
     domain,
     dataDir: path.resolve(env.WIDEMESH_DATA ?? path.join(os.homedir(), '.widemesh')),
     racks,

@@ -15,6 +15,7 @@ import { attachLogStream } from './api/log-stream.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { nodeStacks, publishedNodeVersions } from './build/node-versions.ts';
 import { type RackConfig, readConfig } from './config.ts';
+import { Edge } from './edge/index.ts';
 import { errorMessage } from './errors.ts';
 import { GitRepos, parseGitUrl } from './git/index.ts';
 import { AppLocks } from './locks.ts';
@@ -26,8 +27,8 @@ import { LocalRack } from './racks/local.ts';
 import type { Rack } from './racks/rack.ts';
 import { RackSet } from './racks/rack-set.ts';
 import { reconcile } from './racks/reconcile.ts';
-import { ensureRouter } from './router/process.ts';
 import { SecretBox } from './secrets.ts';
+import { EdgeStore } from './store/edge.ts';
 import { type Environment, Store } from './store/index.ts';
 import { RepoDeployer } from './webhooks/deployer.ts';
 
@@ -94,6 +95,21 @@ const buildRack = (rack: RackConfig): Rack => {
 const secrets = SecretBox.open(config.dataDir, process.env.WIDEMESH_SECRET_KEY);
 const racks = new RackSet(store, secrets, buildRack, config.racks);
 const logs = new LogBus(store);
+const edgeStore = new EdgeStore(store);
+const accessLogFile = path.join(config.dataDir, 'router-access.jsonl');
+const edge = new Edge({
+  store,
+  edgeStore,
+  secrets,
+  dataDir: config.dataDir,
+  domain: config.domain,
+  http: config.edgeHttp,
+  https: config.edgeHttps,
+  platformCert: config.platformCert,
+  drainMs: config.drainMs,
+  accessLog: accessLogFile,
+  logger,
+});
 const locks = new AppLocks();
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
@@ -139,6 +155,7 @@ const api = createApi({
   logger,
   webhooks: { store, secrets, deployer, publicUrl },
   secrets,
+  edge: { store, edgeStore, secrets, domain: config.domain, synced: () => edge.sync() },
 });
 
 const server = http.createServer(async (req, res) => {
@@ -176,7 +193,7 @@ const logStream = attachLogStream(server, {
   logs,
   racks,
   logger,
-  accessLogFile: path.join(config.dataDir, 'router-access.jsonl'),
+  accessLogFile,
 });
 
 await new Promise<void>((resolve, reject) => {
@@ -186,9 +203,10 @@ await new Promise<void>((resolve, reject) => {
 const apiPort = (server.address() as { port: number }).port;
 process.env.WIDEMESH_HOOK_URL = `http://${config.host}:${apiPort}/`;
 
-const router = await ensureRouter({ dataDir: config.dataDir, host: config.host, port: config.routerPort, logger });
+const edgeProcess = await edge.start();
+store.onRoutingChange = () => void edge.sync();
 const report = await reconcile(store, racks.local(), logger);
-logger.info({ ...report, router: router.adopted ? 'adopted' : 'started' }, 'racks reconciled');
+logger.info({ ...report, edge: edgeProcess.adopted ? 'adopted' : 'started' }, 'racks reconciled');
 
 const base = `http://${config.host}:${apiPort}`;
 console.log(
@@ -208,7 +226,7 @@ const shutdown = (signal: string) => {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'stopping');
-  router.stop();
+  edge.stop();
   logStream.close();
   server.closeAllConnections();
   // a pushed build still streaming must not keep the process alive forever

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure a Docker engine answers, plus the Debian tools the stack images and tests need
-# (mmdebstrap, docker-registry). Uses an engine that already answers; otherwise installs
+# (mmdebstrap, docker-registry) and nginx, the edge that serves apps (the server renders its config). Uses an engine that already answers; otherwise installs
 # Debian's docker.io and starts dockerd without a bridge: host networking only.
 set -euo pipefail
 
@@ -15,6 +15,7 @@ missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "       installing ${missing[*]} from Debian"
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq

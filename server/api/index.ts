@@ -10,6 +10,7 @@ import type { RackSet } from '../racks/rack-set.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Environment, Release, Store } from '../store/index.ts';
 import { isAuthorized, safeEqual } from './auth.ts';
+import { type EdgeApiDeps, edgeRoutes } from './edge.ts';
 import { rackRoutes } from './racks.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
 
@@ -25,6 +26,7 @@ export interface ApiDeps {
   logger: pino.Logger;
   webhooks: WebhookDeps;
   secrets: SecretBox;
+  edge: EdgeApiDeps;
 }
 
 const RESULT_MARKER = '\u0001widemesh-result ';
@@ -252,6 +254,7 @@ export function createApi(deps: ApiDeps): express.Express {
 
   api.use('/api', repositoryRoutes(deps.webhooks));
   api.use('/api', rackRoutes({ store, secrets: deps.secrets, racks }));
+  api.use('/api', edgeRoutes(deps.edge));
 
   api.use('/api', (_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such API route' } });

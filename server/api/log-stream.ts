@@ -15,7 +15,7 @@ export interface LogStreamDeps {
   logs: LogBus;
   racks: RackSet;
   logger: pino.Logger;
-  /** JSON lines the router process appends, one per routed request. */
+  /** JSON lines the edge (nginx) appends, one per routed request. */
   accessLogFile: string;
   /** Bytes a client may have unread before lines for it are dropped (and counted). */
   maxBufferedBytes?: number;
@@ -173,6 +173,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
         const lines = (partial + chunk.toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
         for (const text of lines) {
+          // one line of the edge's JSON access log (nginx `log_format widemesh`)
           let e: {
             at: string;
             app: string;
@@ -180,7 +181,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
             method: string;
             path: string;
             status: number;
-            ms: number;
+            seconds: number;
           };
           try {
             e = JSON.parse(text);
@@ -188,6 +189,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
             continue;
           }
           if (e.app !== env.appName || e.environment !== env.name) continue;
+          const ms = Math.round(e.seconds * 1000);
           send({
             type: 'line',
             source: 'router',
@@ -195,8 +197,8 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
             method: e.method,
             path: e.path,
             status: e.status,
-            ms: e.ms,
-            line: `${e.method} ${e.path} ${e.status} ${e.ms}ms`,
+            ms,
+            line: `${e.method} ${e.path} ${e.status} ${ms}ms`,
           });
         }
       };

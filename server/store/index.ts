@@ -131,6 +131,8 @@ const ENV_SELECT = 'SELECT e.*, a.name AS app_name FROM environments e JOIN apps
  */
 export class Store {
   readonly db: Database.Database;
+  /** Called after anything the edge routes by changed (placements, apps); main.ts points it at the edge. */
+  onRoutingChange: () => void = () => {};
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
@@ -197,6 +199,7 @@ export class Store {
   }
   deleteApp(id: number): void {
     this.db.prepare('DELETE FROM apps WHERE id = ?').run(id);
+    this.onRoutingChange();
   }
   getEnvironment(appName: string, envName: string): Environment | undefined {
     const row = this.db.prepare(`${ENV_SELECT} WHERE a.name = ? AND e.name = ?`).get(appName, envName) as
@@ -340,9 +343,11 @@ export class Store {
        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`,
       )
       .run(p.environmentId, p.rack, p.releaseId, JSON.stringify(p.instances));
+    this.onRoutingChange();
   }
   removePlacement(environmentId: number, rack: string): void {
     this.db.prepare('DELETE FROM placements WHERE environment_id = ? AND rack = ?').run(environmentId, rack);
+    this.onRoutingChange();
   }
 
   // repositories and webhook deliveries

@@ -103,4 +103,20 @@ export const migrations: readonly string[] = [
     rollout TEXT NOT NULL CHECK (rollout IN ('sequential', 'parallel'))
   );
   `,
+  `
+  CREATE TABLE edge_settings (
+    environment_id INTEGER PRIMARY KEY REFERENCES environments(id) ON DELETE CASCADE,
+    maintenance INTEGER NOT NULL DEFAULT 0,
+    https_redirect INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE domains (
+    name TEXT PRIMARY KEY,
+    environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+    cert_pem TEXT,
+    sealed_key TEXT,
+    cert_source TEXT CHECK (cert_source IN ('user', 'acme')),
+    not_after TEXT,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  `,
 ];

@@ -25,13 +25,14 @@ export interface TestServer {
   apiUrl: string;
   apiPort: number;
   routerPort: number;
+  httpsPort: number;
   dataDir: string;
   token: string;
   installationId: string;
   output: () => string;
-  /** Graceful stop (also stops the router). */
+  /** Graceful stop (also stops the edge). */
   stop(): Promise<void>;
-  /** SIGKILL: the router and the apps' containers keep running. */
+  /** SIGKILL: the edge (nginx) and the apps' containers keep running. */
   kill(): Promise<void>;
   /** Starts the server again on the same data directory and ports. */
   restart(): Promise<void>;
@@ -43,6 +44,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-test-'));
   const apiPort = await freePort();
   const routerPort = await freePort();
+  const httpsPort = await freePort();
   let child: ChildProcess | undefined;
   let output = '';
   const launch = async () => {
@@ -54,6 +56,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
         WIDEMESH_DATA: dataDir,
         WIDEMESH_PORT: String(apiPort),
         WIDEMESH_ROUTER_PORT: String(routerPort),
+        WIDEMESH_EDGE_HTTPS: `127.0.0.1:${httpsPort}`,
         WIDEMESH_HEALTHCHECK_TIMEOUT: '15',
         WIDEMESH_DRAIN_MS: '1000',
         WIDEMESH_LOG_LEVEL: 'warn',
@@ -93,6 +96,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     apiUrl: `http://127.0.0.1:${apiPort}`,
     apiPort,
     routerPort,
+    httpsPort,
     dataDir,
     token,
     installationId,
@@ -109,10 +113,10 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     },
     restart: launch,
     async cleanup() {
-      const routerPid = Number(fs.readFileSync(path.join(dataDir, 'router.pid'), 'utf8'));
+      const pidFile = path.join(dataDir, 'edge', 'nginx.pid');
+      const edgePid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8')) : 0;
       try {
-        process.kill(routerPid, 0);
-        process.kill(routerPid, 'SIGTERM');
+        if (edgePid) process.kill(edgePid, 'SIGTERM');
       } catch {
         /* already stopped */
       }

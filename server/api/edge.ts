@@ -1,0 +1,114 @@
+import crypto from 'node:crypto';
+import express, { type Request } from 'express';
+import { notFound, WidemeshError } from '../errors.ts';
+import { assertAppName } from '../names.ts';
+import type { SecretBox } from '../secrets.ts';
+import type { Domain, EdgeSettings, EdgeStore } from '../store/edge.ts';
+import type { Environment, Store } from '../store/index.ts';
+
+export interface EdgeApiDeps {
+  store: Store;
+  edgeStore: EdgeStore;
+  secrets: SecretBox;
+  /** the platform domain: its names are Widemesh's, never a custom domain */
+  domain: string;
+  /** resolves once the edge serves the latest routing, so an answer means it is live */
+  synced: () => Promise<void>;
+}
+
+const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const TOGGLES: Record<string, keyof EdgeSettings> = { maintenance: 'maintenance', 'https-redirect': 'httpsRedirect' };
+
+export function certificateState(d: Domain, now = new Date()) {
+  if (!d.certPem || !d.notAfter) return { state: 'none' as const };
+  const expired = new Date(d.notAfter) <= now;
+  return { state: expired ? ('expired' as const) : ('active' as const), source: d.certSource, notAfter: d.notAfter };
+}
+
+/** A PEM certificate (leaf first, chain after) and its key, checked against the domain before anything is stored. */
+export function checkCertificate(domain: string, certPem: unknown, keyPem: unknown): { notAfter: string } {
+  if (typeof certPem !== 'string' || typeof keyPem !== 'string')
+    throw new WidemeshError('INVALID_CERTIFICATE', 'send {"certificate": "<PEM>", "key": "<PEM>"}');
+  let leaf: crypto.X509Certificate;
+  let key: crypto.KeyObject;
+  try {
+    leaf = new crypto.X509Certificate(certPem);
+    key = crypto.createPrivateKey(keyPem);
+  } catch {
+    throw new WidemeshError('INVALID_CERTIFICATE', 'the certificate or the key is not valid PEM');
+  }
+  if (!leaf.checkPrivateKey(key))
+    throw new WidemeshError('INVALID_CERTIFICATE', 'the key does not belong to the certificate');
+  if (!leaf.checkHost(domain))
+    throw new WidemeshError('INVALID_CERTIFICATE', `the certificate is not valid for ${domain}`);
+  const notAfter = new Date(leaf.validTo);
+  if (notAfter <= new Date())
+    throw new WidemeshError('INVALID_CERTIFICATE', `the certificate expired on ${leaf.validTo}`);
+  return { notAfter: notAfter.toISOString() };
+}
+
+/** Maintenance mode, the HTTPS redirect and custom domains of an environment. Mounted under /api. */
+export function edgeRoutes(deps: EdgeApiDeps): express.Router {
+  const { store, edgeStore } = deps;
+  const router = express.Router();
+  const environment = (req: Request): Environment => {
+    const name = assertAppName(req.params.app);
+    const envName = typeof req.query.environment === 'string' ? req.query.environment : 'production';
+    const env = store.getEnvironment(name, envName);
+    if (!env) throw notFound('ENVIRONMENT_NOT_FOUND', `there is no app "${name}" with an environment "${envName}"`);
+    return env;
+  };
+  const domainOf = (req: Request, env: Environment): Domain => {
+    const found = edgeStore.domain(String(req.params.domain).toLowerCase());
+    if (!found || found.environmentId !== env.id)
+      throw notFound('DOMAIN_NOT_FOUND', `${env.appName} (${env.name}) has no domain ${String(req.params.domain)}`);
+    return found;
+  };
+  const domainView = (d: Domain) => ({ name: d.name, certificate: certificateState(d), createdAt: d.createdAt });
+
+  for (const [route, setting] of Object.entries(TOGGLES)) {
+    router.get(`/apps/:app/${route}`, (req, res) => {
+      res.json({ enabled: edgeStore.settings(environment(req).id)[setting] });
+    });
+    router.post(`/apps/:app/${route}`, async (req, res) => {
+      const env = environment(req);
+      if (typeof req.body?.enabled !== 'boolean')
+        throw new WidemeshError('INVALID_SETTING', `send {"enabled": true} or {"enabled": false}`);
+      const settings = edgeStore.updateSettings(env.id, { [setting]: req.body.enabled });
+      await deps.synced();
+      res.json({ environment: env.name, enabled: settings[setting] });
+    });
+  }
+
+  router.get('/apps/:app/domains', (req, res) => {
+    res.json(edgeStore.domains(environment(req).id).map(domainView));
+  });
+  router.post('/apps/:app/domains', async (req, res) => {
+    const env = environment(req);
+    const name = String(req.body?.name ?? '').toLowerCase();
+    if (!HOST_NAME.test(name))
+      throw new WidemeshError('INVALID_DOMAIN', 'send {"name": "www.example.com"}: a host name with a dot');
+    if (name === deps.domain || name.endsWith(`.${deps.domain}`))
+      throw new WidemeshError('INVALID_DOMAIN', `names under ${deps.domain} belong to Widemesh's own app addresses`);
+    const taken = edgeStore.domain(name);
+    if (taken) throw new WidemeshError('DOMAIN_TAKEN', `${name} is already attached to an environment`, 409);
+    edgeStore.addDomain(name, env.id);
+    await deps.synced();
+    res.status(201).json(domainView(edgeStore.domain(name)!));
+  });
+  router.delete('/apps/:app/domains/:domain', async (req, res) => {
+    const found = domainOf(req, environment(req));
+    edgeStore.removeDomain(found.name);
+    await deps.synced();
+    res.json({ deleted: found.name });
+  });
+  router.put('/apps/:app/domains/:domain/cert', async (req, res) => {
+    const found = domainOf(req, environment(req));
+    const { notAfter } = checkCertificate(found.name, req.body?.certificate, req.body?.key);
+    const sealedKey = deps.secrets.seal(req.body.key);
+    edgeStore.setCertificate(found.name, { pem: req.body.certificate, sealedKey, source: 'user', notAfter });
+    await deps.synced();
+    res.json(domainView(edgeStore.domain(found.name)!));
+  });
+  return router;
+}

@@ -1,0 +1,209 @@
+/**
+ * The edge: nginx serves every app request (the data plane); the server only renders its
+ * configuration from the store and reloads it gracefully when routing changes (the control
+ * plane). nginx is a detached process with its pidfile in the data dir, adopted when already
+ * running, so apps keep serving while the server restarts or crashes.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type pino from 'pino';
+import { errorMessage } from '../errors.ts';
+import type { SecretBox } from '../secrets.ts';
+import type { EdgeStore } from '../store/edge.ts';
+import type { Environment, Store } from '../store/index.ts';
+import {
+  awaitGeneration,
+  checkConfig,
+  type NginxFiles,
+  runningMaster,
+  servedGeneration,
+  startMaster,
+} from './nginx.ts';
+import { type EdgeLayout, type EdgeSite, type Listen, renderEdgeConfig } from './render.ts';
+
+export interface EdgeOptions {
+  store: Store;
+  edgeStore: EdgeStore;
+  secrets: SecretBox;
+  dataDir: string;
+  domain: string;
+  http: Listen;
+  https: Listen;
+  drainMs: number;
+  /** the router's JSON access log, tailed by the `router` log source */
+  accessLog: string;
+  platformCert?: { certFile: string; keyFile: string };
+  logger: pino.Logger;
+}
+
+const ACCESS_LOG_MAX = 10 * 1024 * 1024;
+
+/** Host names under the platform domain; production also answers at APP.DOMAIN. */
+export function platformNames(env: Pick<Environment, 'appName' | 'name'>, domain: string): string[] {
+  const named = `${env.appName}-${env.name}.${domain}`;
+  return env.name === 'production' ? [`${env.appName}.${domain}`, named] : [named];
+}
+
+export class Edge {
+  readonly files: NginxFiles;
+  private readonly dir: string;
+  private syncing: Promise<void> | undefined;
+  private again = false;
+  private rotateTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: EdgeOptions) {
+    this.dir = path.join(opts.dataDir, 'edge');
+    this.files = {
+      prefix: this.dir,
+      config: path.join(this.dir, 'nginx.conf'),
+      pidFile: path.join(this.dir, 'nginx.pid'),
+      errorLog: path.join(this.dir, 'error.log'),
+      controlSocket: path.join(this.dir, 'control.sock'),
+    };
+  }
+
+  /** Adopts the running nginx (and brings its routing up to date) or starts one. */
+  async start(): Promise<{ adopted: boolean; pid: number }> {
+    for (const sub of ['tmp', 'relay', 'certs']) fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
+    const running = runningMaster(this.files);
+    const generation = await this.writeConfig();
+    if (running) {
+      process.kill(running, 'SIGHUP');
+      await awaitGeneration(this.files, generation);
+      this.watchAccessLog();
+      return { adopted: true, pid: running };
+    }
+    // sockets left by an nginx that was killed would make the new one's bind fail
+    fs.rmSync(this.files.controlSocket, { force: true });
+    for (const f of fs.readdirSync(path.join(this.dir, 'relay'))) fs.rmSync(path.join(this.dir, 'relay', f));
+    const pid = await startMaster(this.files);
+    await awaitGeneration(this.files, generation);
+    this.watchAccessLog();
+    return { adopted: false, pid };
+  }
+
+  /**
+   * Re-renders and reloads after a routing change. Calls during a reload are folded into one
+   * more round, so the last change always lands; resolves once new workers serve it.
+   */
+  sync(): Promise<void> {
+    if (this.syncing) {
+      this.again = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      do {
+        this.again = false;
+        try {
+          const generation = await this.writeConfig();
+          const pid = runningMaster(this.files);
+          if (!pid) throw new Error('the edge (nginx) is not running; restart the server to start it');
+          process.kill(pid, 'SIGHUP');
+          await awaitGeneration(this.files, generation);
+        } catch (err) {
+          this.opts.logger.error({ err: errorMessage(err) }, 'edge routing update failed; the previous routing serves');
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  /** The routing generation nginx serves now (tests and health checks). */
+  generation(): Promise<string | undefined> {
+    return servedGeneration(this.files);
+  }
+
+  stop(): void {
+    clearInterval(this.rotateTimer);
+    const pid = runningMaster(this.files);
+    if (pid) process.kill(pid, 'SIGQUIT');
+  }
+
+  /** Renders from the store, checks with `nginx -t`, then swaps the file in: a bad config never serves. */
+  private async writeConfig(): Promise<string> {
+    const generation = `${Date.now()}-${crypto.randomBytes(4).toString('hex')}`;
+    const candidate = `${this.files.config}.next`;
+    fs.writeFileSync(candidate, renderEdgeConfig(this.sites(), this.layout(generation)));
+    await checkConfig(this.files, candidate);
+    fs.renameSync(candidate, this.files.config);
+    return generation;
+  }
+
+  private layout(generation: string): EdgeLayout {
+    return {
+      http: this.opts.http,
+      https: this.opts.https,
+      dir: this.dir,
+      pidFile: this.files.pidFile,
+      errorLog: this.files.errorLog,
+      accessLog: this.opts.accessLog,
+      controlSocket: this.files.controlSocket,
+      // the data dir is private to the server's user: workers need its temp and relay dirs
+      workerUser: process.getuid?.() === 0 ? os.userInfo().username : undefined,
+      platformCert: this.opts.platformCert,
+      shutdownTimeoutSeconds: Math.max(1, Math.ceil(this.opts.drainMs / 1000)),
+      generation,
+    };
+  }
+
+  /** Every environment with its web instances in rack order; a host name claimed twice goes to production first. */
+  sites(): EdgeSite[] {
+    const { store, edgeStore, domain } = this.opts;
+    const envs = store
+      .listEnvironments()
+      .sort((a, b) => Number(b.name === 'production') - Number(a.name === 'production'));
+    const claimed = new Set<string>();
+    const claim = (names: string[]) => names.filter((n) => !claimed.has(n) && claimed.add(n));
+    return envs.map((env) => {
+      const placements = store.placements(env.id);
+      const settings = edgeStore.settings(env.id);
+      return {
+        id: `e${env.id}`,
+        app: env.appName,
+        environment: env.name,
+        hostNames: claim(platformNames(env, domain)),
+        servers: placements.flatMap((p, rackIndex) =>
+          p.instances
+            .filter((i) => i.service === 'web')
+            .map((i) => ({ host: i.host, port: i.port, tls: i.tls, backup: rackIndex > 0 })),
+        ),
+        maintenance: settings.maintenance,
+        httpsRedirect: settings.httpsRedirect,
+        domains: edgeStore.domains(env.id).map((d) => ({ name: d.name, cert: this.certFiles(d.name) })),
+      };
+    });
+  }
+
+  /** A domain's certificate and key as files nginx reads (0600), written from the store when they changed. */
+  private certFiles(name: string): { certFile: string; keyFile: string } | undefined {
+    const found = this.opts.edgeStore.domain(name);
+    if (!found?.certPem || !found.sealedKey) return undefined;
+    const certFile = path.join(this.dir, 'certs', `${name}.crt`);
+    const keyFile = path.join(this.dir, 'certs', `${name}.key`);
+    writeIfChanged(certFile, found.certPem);
+    writeIfChanged(keyFile, this.opts.secrets.unseal(found.sealedKey));
+    return { certFile, keyFile };
+  }
+
+  /** nginx appends; past 10 MB the file is moved aside and nginx reopens its logs (SIGUSR1). */
+  private watchAccessLog(): void {
+    this.rotateTimer = setInterval(() => {
+      const file = this.opts.accessLog;
+      if (!fs.existsSync(file) || fs.statSync(file).size < ACCESS_LOG_MAX) return;
+      fs.renameSync(file, `${file}.1`);
+      const pid = runningMaster(this.files);
+      if (pid) process.kill(pid, 'SIGUSR1');
+    }, 30_000);
+    this.rotateTimer.unref();
+  }
+}
+
+function writeIfChanged(file: string, text: string): void {
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return;
+  fs.writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
+  fs.renameSync(`${file}.tmp`, file);
+}

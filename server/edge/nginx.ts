@@ -1,0 +1,91 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import { promisify } from 'node:util';
+import { WidemeshError } from '../errors.ts';
+
+const run = promisify(execFile);
+const NGINX = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+
+/** Where one edge's nginx keeps everything: never the system's /etc/nginx. */
+export interface NginxFiles {
+  prefix: string;
+  config: string;
+  pidFile: string;
+  errorLog: string;
+  controlSocket: string;
+}
+
+const args = (f: NginxFiles) => ['-p', `${f.prefix}/`, '-c', f.config, '-e', f.errorLog];
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The master of this edge (its pidfile, and its command line names our config), if it runs. */
+export function runningMaster(f: NginxFiles): number | undefined {
+  const pid = fs.existsSync(f.pidFile) ? Number(fs.readFileSync(f.pidFile, 'utf8').trim()) || 0 : 0;
+  if (!pid || !alive(pid)) return undefined;
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('nginx: master process') && cmdline.includes(f.config) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `nginx -t` on a candidate config: a bad one never replaces the one serving. */
+export async function checkConfig(f: NginxFiles, candidate: string): Promise<void> {
+  try {
+    await run(NGINX, ['-t', '-q', ...args({ ...f, config: candidate })]);
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? err).trim();
+    throw new WidemeshError('EDGE_CONFIG_INVALID', `nginx refused the edge configuration: ${stderr}`, 500);
+  }
+}
+
+/** Starts the master; nginx daemonizes itself (own session), so it outlives the server. */
+export async function startMaster(f: NginxFiles): Promise<number> {
+  if (!fs.existsSync(NGINX) && NGINX.startsWith('/'))
+    throw new WidemeshError('EDGE_MISSING', 'nginx is not installed: apt-get install nginx (scripts/up does)', 500);
+  try {
+    await run(NGINX, args(f));
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? err).trim();
+    throw new WidemeshError('EDGE_START_FAILED', `the edge (nginx) did not start: ${stderr}`, 500);
+  }
+  for (let i = 0; i < 100; i++) {
+    const pid = runningMaster(f);
+    if (pid) return pid;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new WidemeshError('EDGE_START_FAILED', `nginx started but wrote no pidfile at ${f.pidFile}`, 500);
+}
+
+/** What the control socket answers: the generation of the config the serving workers run. */
+export function servedGeneration(f: NginxFiles): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ socketPath: f.controlSocket, path: '/generation', timeout: 1000 }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+/** Waits until new workers serve `generation` (a reload is asynchronous in the master). */
+export async function awaitGeneration(f: NginxFiles, generation: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await servedGeneration(f)) !== generation) {
+    if (Date.now() > deadline)
+      throw new WidemeshError('EDGE_RELOAD_FAILED', `nginx did not load the new routing; see ${f.errorLog}`, 500);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The edge's nginx configuration, rendered from data: no I/O here, so every routing rule
+ * is unit-tested as text (test/unit/edge-render.test.ts) and checked by `nginx -t` before use.
+ */
+
+/** One address nginx proxies to: an instance, in rack order (the first rack's are primary). */
+export interface EdgeServer {
+  host: string;
+  port: number;
+  /** reached over HTTPS under its own host name (cloud racks) */
+  tls?: boolean;
+  backup: boolean;
+}
+
+/** A host name of an environment outside the platform domain, with its certificate files once it has one. */
+export interface EdgeDomain {
+  name: string;
+  cert?: { certFile: string; keyFile: string };
+}
+
+/** One app environment as the edge serves it. */
+export interface EdgeSite {
+  /** unique, [a-z0-9_]: names the upstream */
+  id: string;
+  app: string;
+  environment: string;
+  /** APP.DOMAIN (production), APP-ENV.DOMAIN */
+  hostNames: string[];
+  servers: EdgeServer[];
+  maintenance: boolean;
+  httpsRedirect: boolean;
+  domains: EdgeDomain[];
+}
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+export interface EdgeLayout {
+  http: Listen;
+  https: Listen;
+  /** the edge's own directory: temp files, tls relay sockets */
+  dir: string;
+  pidFile: string;
+  errorLog: string;
+  accessLog: string;
+  controlSocket: string;
+  /** nginx's `user` for workers (only when the master runs as root) */
+  workerUser?: string;
+  /** operator-supplied certificate for *.DOMAIN */
+  platformCert?: { certFile: string; keyFile: string };
+  /** how long old workers keep serving open connections after a reload */
+  shutdownTimeoutSeconds: number;
+  /** answered on the control socket, so a reload is confirmed once new workers serve it */
+  generation: string;
+}
+
+/** Names nginx reads without quoting surprises: validated host names and numbers only reach the config. */
+const HOST_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const IP_OR_NAME = /^[a-z0-9.:[\]-]+$/i;
+
+function checked(name: string, pattern: RegExp): string {
+  if (!pattern.test(name)) throw new Error(`edge config: "${name}" is not a valid name`);
+  return name;
+}
+
+const listenOn = (l: Listen) => `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`;
+
+function page(status: number, title: string, text: string, extra = ''): string {
+  const html = `<!doctype html><title>${title}</title><h1>${title}</h1><p>${text}</p>\\n`;
+  return `default_type text/html;${extra} add_header Cache-Control no-store always; return ${status} "${html}";`;
+}
+
+const NOT_RUNNING = page(503, 'Not running', 'This app has no running instance yet. Push code to deploy it.');
+const NOT_ANSWERING = page(
+  502,
+  'App not answering',
+  'No instance of this app answered. It may be restarting; try again in a moment.',
+);
+const MAINTENANCE = page(
+  503,
+  'Down for maintenance',
+  'This app is down for maintenance; try again in a few minutes.',
+  ' add_header Retry-After 120 always;',
+);
+
+/** http{} settings every site shares: forwarding headers, websockets, failover, the JSON access log. */
+function httpPreamble(layout: EdgeLayout): string[] {
+  const tmp = (name: string) => `${layout.dir}/tmp/${name}`;
+  return [
+    'server_tokens off;',
+    `client_body_temp_path ${tmp('body')}; proxy_temp_path ${tmp('proxy')};`,
+    `fastcgi_temp_path ${tmp('fastcgi')}; uwsgi_temp_path ${tmp('uwsgi')}; scgi_temp_path ${tmp('scgi')};`,
+    'client_max_body_size 100m;',
+    'log_format widemesh escape=json \'{"at":"$time_iso8601","app":"$wm_app","environment":"$wm_env",\'',
+    '  \'"method":"$request_method","path":"$request_uri","status":$status,"seconds":$request_time,\'',
+    '  \'"upstream":"$upstream_addr","requestId":"$wm_request_id"}\';',
+    '# websockets: Upgrade passes through; otherwise an empty Connection keeps upstream connections alive',
+    'map $http_upgrade $wm_connection { default upgrade; "" ""; }',
+    "# a client's X-Request-Id is kept when it is well formed, else nginx makes one",
+    'map $http_x_request_id $wm_request_id { default $request_id; "~^[A-Za-z0-9._:+/=-]{8,200}$" $http_x_request_id; }',
+    'proxy_http_version 1.1;',
+    'proxy_set_header Host $http_host;',
+    'proxy_set_header Connection $wm_connection;',
+    'proxy_set_header Upgrade $http_upgrade;',
+    'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    'proxy_set_header X-Forwarded-Proto $scheme;',
+    'proxy_set_header X-Forwarded-Host $host;',
+    'proxy_set_header X-Forwarded-Port $server_port;',
+    'proxy_set_header X-Request-Id $wm_request_id;',
+    '# hop-by-hop headers end here',
+    'proxy_set_header Keep-Alive ""; proxy_set_header Proxy-Connection ""; proxy_set_header TE "";',
+    'proxy_set_header Trailer "";',
+    'add_header X-Request-Id $wm_request_id always;',
+    '# a rack that refuses or fails is skipped for idempotent requests; a sent POST is never replayed',
+    'proxy_next_upstream error timeout http_502;',
+    'proxy_next_upstream_tries 4; proxy_next_upstream_timeout 15s;',
+    'proxy_connect_timeout 3s;',
+    '# websockets and event streams stay open; responses stream as they come (no buffering)',
+    'proxy_read_timeout 1h; proxy_send_timeout 1h;',
+    'proxy_buffering off;',
+  ];
+}
+
+function upstream(site: EdgeSite, layout: EdgeLayout): string[] {
+  const lines = site.servers.map((s) => {
+    const address = s.tls ? `unix:${relaySocket(site, s, layout)}` : `${checked(s.host, IP_OR_NAME)}:${s.port}`;
+    return `  server ${address} max_fails=1 fail_timeout=5s${s.backup ? ' backup' : ''};`;
+  });
+  return [`upstream wm_${site.id} {`, ...lines, '  keepalive 32;', '}'];
+}
+
+/** Cloud instances answer HTTPS under their own name: a local relay per instance sets Host and SNI. */
+function relaySocket(site: EdgeSite, s: EdgeServer, layout: EdgeLayout): string {
+  return `${layout.dir}/relay/${site.id}-${checked(s.host, IP_OR_NAME)}-${s.port}.sock`;
+}
+
+function tlsRelays(site: EdgeSite, layout: EdgeLayout): string[] {
+  return site.servers
+    .filter((s) => s.tls)
+    .flatMap((s) => [
+      'server {',
+      `  listen unix:${relaySocket(site, s, layout)};`,
+      '  access_log off;',
+      '  location / {',
+      `    proxy_pass https://${s.host}:${s.port};`,
+      `    proxy_set_header Host ${s.host};`,
+      '    proxy_ssl_server_name on;',
+      `    proxy_ssl_name ${s.host};`,
+      '  }',
+      '}',
+    ]);
+}
+
+/** What a site's location answers: the app, the maintenance page, or "not running". */
+function siteLocation(site: EdgeSite): string[] {
+  if (site.maintenance) return ['  location / {', `    ${MAINTENANCE}`, '  }'];
+  if (site.servers.length === 0) return ['  location / {', `    ${NOT_RUNNING}`, '  }'];
+  return [
+    '  location / {',
+    `    proxy_pass http://wm_${site.id};`,
+    '  }',
+    '  error_page 502 504 @wm_down;',
+    `  location @wm_down { ${NOT_ANSWERING} }`,
+  ];
+}
+
+function siteServer(site: EdgeSite, listens: string[], names: string[], cert?: EdgeDomain['cert']): string[] {
+  return [
+    'server {',
+    ...listens.map((l) => `  listen ${l};`),
+    `  server_name ${names.map((n) => checked(n, HOST_NAME)).join(' ')};`,
+    ...(cert ? [`  ssl_certificate ${cert.certFile};`, `  ssl_certificate_key ${cert.keyFile};`] : []),
+    ...siteLocation(site),
+    '}',
+  ];
+}
+
+function redirectServer(names: string[], https: Listen, http: Listen): string[] {
+  const port = https.port === 443 ? '' : `:${https.port}`;
+  return [
+    'server {',
+    `  listen ${listenOn(http)};`,
+    `  server_name ${names.map((n) => checked(n, HOST_NAME)).join(' ')};`,
+    `  location / { return 308 https://$host${port}$request_uri; }`,
+    '}',
+  ];
+}
+
+/** A site's servers: platform names (HTTP, and HTTPS with the wildcard certificate), then each custom domain. */
+function siteServers(site: EdgeSite, layout: EdgeLayout): string[] {
+  const http = listenOn(layout.http);
+  const https = `${listenOn(layout.https)} ssl`;
+  const platformTls = layout.platformCert !== undefined;
+  const redirect = site.httpsRedirect;
+  const out: string[] = [];
+  if (site.hostNames.length === 0 && site.domains.length === 0) return out;
+  const platformListens = [...(redirect && platformTls ? [] : [http]), ...(platformTls ? [https] : [])];
+  if (site.hostNames.length > 0)
+    out.push(...siteServer(site, platformListens, site.hostNames, layout.platformCert));
+  if (redirect && platformTls && site.hostNames.length > 0) out.push(...redirectServer(site.hostNames, layout.https, layout.http));
+  for (const domain of site.domains) {
+    const redirectThis = redirect && domain.cert !== undefined;
+    const listens = [...(redirectThis ? [] : [http]), ...(domain.cert ? [https] : [])];
+    out.push(...siteServer(site, listens, [domain.name], domain.cert));
+    if (redirectThis) out.push(...redirectServer([domain.name], layout.https, layout.http));
+  }
+  return out;
+}
+
+/** Any host the edge does not know: a 404 page over HTTP, a refused handshake over HTTPS. */
+function defaultServers(layout: EdgeLayout, anyTls: boolean): string[] {
+  const notFound = page(404, 'No app here', 'Widemesh has no app at this address.');
+  return [
+    'server {',
+    `  listen ${listenOn(layout.http)} default_server;`,
+    '  access_log off;',
+    `  location / { ${notFound} }`,
+    '}',
+    ...(anyTls
+      ? ['server {', `  listen ${listenOn(layout.https)} ssl default_server;`, '  ssl_reject_handshake on;', '}']
+      : []),
+    'server {',
+    `  listen unix:${layout.controlSocket};`,
+    '  access_log off;',
+    `  location = /generation { default_type text/plain; return 200 "${layout.generation}"; }`,
+    '}',
+  ];
+}
+
+/** The access log's app and environment, by the server that answered ($server_name is its first name). */
+function siteMaps(sites: EdgeSite[]): string[] {
+  const entries = (value: (s: EdgeSite) => string) =>
+    sites.flatMap((s) =>
+      [...s.hostNames.slice(0, 1), ...s.domains.map((d) => d.name)].map(
+        (name) => `  ${checked(name, HOST_NAME)} ${checked(value(s), HOST_NAME)};`,
+      ),
+    );
+  return [
+    'map $server_name $wm_app {',
+    '  default "";',
+    ...entries((s) => s.app),
+    '}',
+    'map $server_name $wm_env {',
+    '  default "";',
+    ...entries((s) => s.environment),
+    '}',
+  ];
+}
+
+export function renderEdgeConfig(sites: EdgeSite[], layout: EdgeLayout): string {
+  const anyTls = layout.platformCert !== undefined || sites.some((s) => s.domains.some((d) => d.cert));
+  const body = [
+    ...httpPreamble(layout),
+    ...siteMaps(sites),
+    `access_log ${layout.accessLog} widemesh buffer=32k flush=1s;`,
+    ...sites.flatMap((s) => (s.servers.length > 0 ? upstream(s, layout) : [])),
+    ...sites.flatMap((s) => tlsRelays(s, layout)),
+    ...defaultServers(layout, anyTls),
+    ...sites.flatMap((s) => siteServers(s, layout)),
+  ];
+  return [
+    '# Rendered by the Widemesh server from its store: edits are overwritten at the next routing change.',
+    ...(layout.workerUser ? [`user ${layout.workerUser};`] : []),
+    'worker_processes auto;',
+    `pid ${layout.pidFile};`,
+    `error_log ${layout.errorLog} warn;`,
+    `worker_shutdown_timeout ${layout.shutdownTimeoutSeconds}s;`,
+    'events { worker_connections 4096; }',
+    'http {',
+    ...body.map((l) => `  ${l}`),
+    '}',
+    '',
+  ].join('\n');
+}
