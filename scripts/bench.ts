@@ -3,17 +3,21 @@
  *   ours:     git push → first 200 with the new code through the router
  *   baseline: docker build of the same generated Dockerfile → docker run → first 200
  * for a cold push (new dependencies) and a code-only re-push, each repeated; medians compared.
+ * Then log latency, and the edge: straight to the container against through nginx, same load.
+ * `scripts/bench router` (or push, logs) runs one section.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { buildFilesFor, detect } from '../buildpacks/index.ts';
 import { nodeStacks } from '../server/build/node-versions.ts';
 import { fixtureTree } from '../test/helpers/fixture-tree.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../test/helpers/git.ts';
+import { type LoadResult, runLoad } from '../test/helpers/load.ts';
 import { docker, freePort, request, startServer, viaRouter } from '../test/helpers/server.ts';
 
 const run = promisify(execFile);
@@ -226,5 +230,52 @@ app.listen(process.env.PORT);
   }
 }
 
-await main();
-await logLatency();
+/** Requests per second and tail latency through the edge against straight to the app's container, same run. */
+async function routerThroughput(): Promise<void> {
+  const server = await startServer({ WIDEMESH_LOG_LEVEL: 'warn' });
+  const repo = appRepo('dockerfile-app');
+  const CONNECTIONS = 50;
+  const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 8);
+  try {
+    const result = await push(repo, remoteUrl(server, 'plain'));
+    if (result.code !== 0) throw new Error(`push failed:\n${result.output}`);
+    const db = new Database(path.join(server.dataDir, 'widemesh.db'), { readonly: true });
+    const row = db.prepare("SELECT instances FROM placements WHERE rack = 'local-a'").get() as { instances: string };
+    db.close();
+    const direct = { port: JSON.parse(row.instances)[0].port as number };
+    const edge = { port: server.routerPort, host: `plain.localhost:${server.routerPort}` };
+    const load = (target: { port: number; host?: string }, durationMs: number) =>
+      runLoad({ ...target, connections: CONNECTIONS, durationMs });
+    await load(direct, 2000); // warm-up: JIT, connection set-up
+    await load(edge, 2000);
+    const rounds: { direct: LoadResult; edge: LoadResult }[] = [];
+    for (let i = 0; i < 2; i++) {
+      rounds.push({ direct: await load(direct, SECONDS * 1000), edge: await load(edge, SECONDS * 1000) });
+    }
+    const show = (name: string, r: LoadResult) =>
+      `${name.padEnd(8)} ${Math.round(r.perSecond).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(1)}ms  p99 ${r.p99.toFixed(1)}ms  failed ${r.failures.length}`;
+    console.log(`\nrouter: ${CONNECTIONS} keep-alive connections, ${SECONDS}s per run, plain Node http app (local-a)`);
+    for (const [i, r] of rounds.entries()) {
+      console.log(`round ${i + 1}: ${show('direct', r.direct)}`);
+      console.log(`         ${show('edge', r.edge)}`);
+    }
+    const sum = (f: (r: { direct: LoadResult; edge: LoadResult }) => number) => rounds.reduce((a, r) => a + f(r), 0);
+    const ratio = sum((r) => r.edge.perSecond) / sum((r) => r.direct.perSecond);
+    const p99Ratio = sum((r) => r.edge.p99) / sum((r) => r.direct.p99);
+    const p99Diff = (sum((r) => r.edge.p99) - sum((r) => r.direct.p99)) / rounds.length;
+    console.log(
+      `edge/direct throughput ${ratio.toFixed(2)}x (target >= 0.6: ${ratio >= 0.6 ? 'met' : 'missed'}); ` +
+        `p99 +${p99Diff.toFixed(1)}ms, ${p99Ratio.toFixed(2)}x direct (target <= 2.5x: ${p99Ratio <= 2.5 ? 'met' : 'missed'})`,
+    );
+  } finally {
+    await server.stop();
+    await server.cleanup();
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+}
+
+const sections = process.argv.slice(2);
+const wanted = (name: string) => sections.length === 0 || sections.includes(name);
+if (wanted('push')) await main();
+if (wanted('logs')) await logLatency();
+if (wanted('router')) await routerThroughput();

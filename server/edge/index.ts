@@ -145,6 +145,7 @@ export class Edge {
       // the data dir is private to the server's user: workers need its temp and relay dirs
       workerUser: process.getuid?.() === 0 ? os.userInfo().username : undefined,
       platformCert: this.opts.platformCert,
+      resolvers: systemResolvers(),
       shutdownTimeoutSeconds: Math.max(1, Math.ceil(this.opts.drainMs / 1000)),
       generation,
     };
@@ -200,6 +201,13 @@ export class Edge {
     }, 30_000);
     this.rotateTimer.unref();
   }
+}
+
+/** The host's DNS servers, for the names of cloud instances. */
+function systemResolvers(): string[] {
+  const text = fs.existsSync('/etc/resolv.conf') ? fs.readFileSync('/etc/resolv.conf', 'utf8') : '';
+  const found = [...text.matchAll(/^nameserver\s+([0-9a-f.:]+)\s*$/gim)].map((m) => m[1]!);
+  return found.length > 0 ? found.map((ip) => (ip.includes(':') ? `[${ip}]` : ip)) : ['127.0.0.1'];
 }
 
 function writeIfChanged(file: string, text: string): void {

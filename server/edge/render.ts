@@ -50,6 +50,8 @@ export interface EdgeLayout {
   workerUser?: string;
   /** operator-supplied certificate for *.DOMAIN */
   platformCert?: { certFile: string; keyFile: string };
+  /** DNS servers for cloud instances' names, looked up per request (a name that fails must not fail the config) */
+  resolvers?: string[];
   /** how long old workers keep serving open connections after a reload */
   shutdownTimeoutSeconds: number;
   /** answered on the control socket, so a reload is confirmed once new workers serve it */
@@ -137,14 +139,17 @@ function relaySocket(site: EdgeSite, s: EdgeServer, layout: EdgeLayout): string 
 }
 
 function tlsRelays(site: EdgeSite, layout: EdgeLayout): string[] {
+  const resolvers = (layout.resolvers ?? []).map((r) => checked(r, IP_OR_NAME));
   return site.servers
     .filter((s) => s.tls)
     .flatMap((s) => [
       'server {',
       `  listen unix:${relaySocket(site, s, layout)};`,
       '  access_log off;',
+      ...(resolvers.length > 0 ? [`  resolver ${resolvers.join(' ')} valid=60s;`] : []),
       '  location / {',
-      `    proxy_pass https://${s.host}:${s.port};`,
+      `    set $wm_target ${s.host};`,
+      `    proxy_pass https://$wm_target:${s.port};`,
       `    proxy_set_header Host ${s.host};`,
       '    proxy_ssl_server_name on;',
       `    proxy_ssl_name ${s.host};`,
@@ -197,9 +202,9 @@ function siteServers(site: EdgeSite, layout: EdgeLayout): string[] {
   const out: string[] = [];
   if (site.hostNames.length === 0 && site.domains.length === 0) return out;
   const platformListens = [...(redirect && platformTls ? [] : [http]), ...(platformTls ? [https] : [])];
-  if (site.hostNames.length > 0)
-    out.push(...siteServer(site, platformListens, site.hostNames, layout.platformCert));
-  if (redirect && platformTls && site.hostNames.length > 0) out.push(...redirectServer(site.hostNames, layout.https, layout.http));
+  if (site.hostNames.length > 0) out.push(...siteServer(site, platformListens, site.hostNames, layout.platformCert));
+  if (redirect && platformTls && site.hostNames.length > 0)
+    out.push(...redirectServer(site.hostNames, layout.https, layout.http));
   for (const domain of site.domains) {
     const redirectThis = redirect && domain.cert !== undefined;
     const listens = [...(redirectThis ? [] : [http]), ...(domain.cert ? [https] : [])];
