@@ -4,7 +4,6 @@
  * plane). nginx is a detached process with its pidfile in the data dir, adopted when already
  * running, so apps keep serving while the server restarts or crashes.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,14 +12,7 @@ import { errorMessage } from '../errors.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { EdgeStore } from '../store/edge.ts';
 import type { Environment, Store } from '../store/index.ts';
-import {
-  awaitGeneration,
-  checkConfig,
-  type NginxFiles,
-  runningMaster,
-  servedGeneration,
-  startMaster,
-} from './nginx.ts';
+import { awaitGeneration, checkConfig, type NginxFiles, runningMaster, startMaster } from './nginx.ts';
 import { type EdgeLayout, type EdgeSite, type Listen, renderEdgeConfig } from './render.ts';
 
 export interface EdgeOptions {
@@ -49,8 +41,10 @@ export function platformNames(env: Pick<Environment, 'appName' | 'name'>, domain
 export class Edge {
   readonly files: NginxFiles;
   private readonly dir: string;
-  private syncing: Promise<void> | undefined;
-  private again = false;
+  /** the routing last written (rendered with generation 0) and its generation */
+  private rendered = '';
+  private generation = 0;
+  private signalled = 0;
   private rotateTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: EdgeOptions) {
@@ -68,53 +62,49 @@ export class Edge {
   async start(): Promise<{ adopted: boolean; pid: number }> {
     for (const sub of ['tmp', 'relay', 'certs']) fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
     const running = runningMaster(this.files);
-    const generation = await this.writeConfig();
+    const generation = this.writeConfig();
+    await checkConfig(this.files, this.files.config);
     if (running) {
       process.kill(running, 'SIGHUP');
-      await awaitGeneration(this.files, generation);
-      this.watchAccessLog();
-      return { adopted: true, pid: running };
+    } else {
+      // sockets left by an nginx that was killed would make the new one's bind fail
+      fs.rmSync(this.files.controlSocket, { force: true });
+      for (const f of fs.readdirSync(path.join(this.dir, 'relay'))) fs.rmSync(path.join(this.dir, 'relay', f));
+      await startMaster(this.files);
     }
-    // sockets left by an nginx that was killed would make the new one's bind fail
-    fs.rmSync(this.files.controlSocket, { force: true });
-    for (const f of fs.readdirSync(path.join(this.dir, 'relay'))) fs.rmSync(path.join(this.dir, 'relay', f));
-    const pid = await startMaster(this.files);
+    this.signalled = generation;
     await awaitGeneration(this.files, generation);
     this.watchAccessLog();
-    return { adopted: false, pid };
+    return { adopted: running !== undefined, pid: runningMaster(this.files)! };
   }
 
   /**
-   * Re-renders and reloads after a routing change. Calls during a reload are folded into one
-   * more round, so the last change always lands; resolves once new workers serve it.
+   * After a routing change: renders, writes and signals nginx right away (synchronously, so the
+   * reload follows the store write before anything else runs), and resolves once new workers
+   * serve it. An unchanged routing reloads nothing. nginx checks the new file itself and keeps
+   * the previous one serving if it is bad; that shows here as a reload that never lands.
    */
   sync(): Promise<void> {
-    if (this.syncing) {
-      this.again = true;
-      return this.syncing;
+    try {
+      const generation = this.writeConfig();
+      if (generation === this.signalled) return this.confirm(generation);
+      const pid = runningMaster(this.files);
+      if (!pid) throw new Error('the edge (nginx) is not running; restart the server to start it');
+      process.kill(pid, 'SIGHUP');
+      this.signalled = generation;
+      return this.confirm(generation);
+    } catch (err) {
+      this.opts.logger.error({ err: errorMessage(err) }, 'edge routing update failed; the previous routing serves');
+      return Promise.resolve();
     }
-    this.syncing = (async () => {
-      do {
-        this.again = false;
-        try {
-          const generation = await this.writeConfig();
-          const pid = runningMaster(this.files);
-          if (!pid) throw new Error('the edge (nginx) is not running; restart the server to start it');
-          process.kill(pid, 'SIGHUP');
-          await awaitGeneration(this.files, generation);
-        } catch (err) {
-          this.opts.logger.error({ err: errorMessage(err) }, 'edge routing update failed; the previous routing serves');
-        }
-      } while (this.again);
-    })().finally(() => {
-      this.syncing = undefined;
-    });
-    return this.syncing;
   }
 
-  /** The routing generation nginx serves now (tests and health checks). */
-  generation(): Promise<string | undefined> {
-    return servedGeneration(this.files);
+  private async confirm(generation: number): Promise<void> {
+    try {
+      await awaitGeneration(this.files, generation);
+    } catch (err) {
+      this.opts.logger.error({ err: errorMessage(err) }, 'edge routing update failed; the previous routing serves');
+    }
   }
 
   stop(): void {
@@ -123,17 +113,20 @@ export class Edge {
     if (pid) process.kill(pid, 'SIGQUIT');
   }
 
-  /** Renders from the store, checks with `nginx -t`, then swaps the file in: a bad config never serves. */
-  private async writeConfig(): Promise<string> {
-    const generation = `${Date.now()}-${crypto.randomBytes(4).toString('hex')}`;
-    const candidate = `${this.files.config}.next`;
-    fs.writeFileSync(candidate, renderEdgeConfig(this.sites(), this.layout(generation)));
-    await checkConfig(this.files, candidate);
-    fs.renameSync(candidate, this.files.config);
-    return generation;
+  /** Renders from the store and swaps the file in; a new generation only when the routing changed. */
+  private writeConfig(): number {
+    const sites = this.sites();
+    const routing = renderEdgeConfig(sites, this.layout(0));
+    if (routing === this.rendered) return this.generation;
+    this.rendered = routing;
+    this.generation = Math.max(this.generation + 1, Date.now());
+    const next = `${this.files.config}.next`;
+    fs.writeFileSync(next, renderEdgeConfig(sites, this.layout(this.generation)));
+    fs.renameSync(next, this.files.config);
+    return this.generation;
   }
 
-  private layout(generation: string): EdgeLayout {
+  private layout(generation: number): EdgeLayout {
     return {
       http: this.opts.http,
       https: this.opts.https,
@@ -147,7 +140,7 @@ export class Edge {
       platformCert: this.opts.platformCert,
       resolvers: systemResolvers(),
       shutdownTimeoutSeconds: Math.max(1, Math.ceil(this.opts.drainMs / 1000)),
-      generation,
+      generation: String(generation),
     };
   }
 
