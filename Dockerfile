@@ -19,8 +19,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM widemesh/stack-node:20
+# nginx is the edge: the server renders its config and runs it as a detached master
 RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git >/dev/null \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git nginx >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/widemesh
 COPY --from=deps /opt/widemesh/node_modules ./node_modules

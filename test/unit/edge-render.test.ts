@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, readConfig } from '../../server/config.ts';
 import { platformNames } from '../../server/edge/index.ts';
 import { type EdgeLayout, type EdgeSite, renderEdgeConfig } from '../../server/edge/render.ts';
 
@@ -172,5 +173,23 @@ describe('edge config renderer', () => {
       'shop-production.x.test',
     ]);
     expect(platformNames({ appName: 'shop', name: 'staging' }, 'x.test')).toEqual(['shop-staging.x.test']);
+  });
+});
+
+describe('edge listen addresses', () => {
+  it('reads WIDEMESH_EDGE_HTTP / WIDEMESH_EDGE_HTTPS as HOST:PORT or PORT, defaulting to the router port', () => {
+    expect(readConfig({})).toMatchObject({
+      edgeHttp: { host: '127.0.0.1', port: 7080 },
+      edgeHttps: { host: '127.0.0.1', port: 7443 },
+      routerPort: 7080,
+    });
+    expect(readConfig({ WIDEMESH_ROUTER_PORT: '9080' }).edgeHttp).toEqual({ host: '127.0.0.1', port: 9080 });
+    const set = readConfig({ WIDEMESH_EDGE_HTTP: '0.0.0.0:80', WIDEMESH_EDGE_HTTPS: '[::1]:8443' });
+    expect(set).toMatchObject({ edgeHttp: { host: '0.0.0.0', port: 80 }, edgeHttps: { host: '::1', port: 8443 } });
+    expect(set.routerPort).toBe(80);
+    expect(readConfig({ WIDEMESH_EDGE_HTTPS: '8443' }).edgeHttps).toEqual({ host: '127.0.0.1', port: 8443 });
+    expect(() => readConfig({ WIDEMESH_EDGE_HTTP: 'example.com:80' })).toThrow(ConfigError);
+    expect(() => readConfig({ WIDEMESH_EDGE_HTTP: '1.2.3.4:99999' })).toThrow(/HOST:PORT/);
+    expect(() => readConfig({ WIDEMESH_EDGE_CERT: '/nonexistent.crt' })).toThrow(/go together/);
   });
 });
