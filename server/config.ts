@@ -12,6 +12,8 @@ export interface Config {
   edgeHttps: { host: string; port: number };
   /** operator-supplied certificate for *.DOMAIN (WIDEMESH_EDGE_CERT, WIDEMESH_EDGE_KEY: PEM files) */
   platformCert?: { certFile: string; keyFile: string };
+  /** an ACME directory for custom domains' certificates (WIDEMESH_ACME_DIRECTORY, _EMAIL, _CA) */
+  acme?: { directoryUrl: string; email?: string; caFile?: string };
   domain: string;
   dataDir: string;
   racks: RackConfig[];
@@ -164,6 +166,16 @@ function platformCert(env: NodeJS.ProcessEnv): Config['platformCert'] {
   return { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) };
 }
 
+function acmeSettings(env: NodeJS.ProcessEnv): Config['acme'] {
+  const directoryUrl = env.WIDEMESH_ACME_DIRECTORY;
+  if (!directoryUrl) return undefined;
+  if (!/^https?:\/\/\S+$/.test(directoryUrl))
+    throw new ConfigError(`WIDEMESH_ACME_DIRECTORY must be the URL of an ACME directory, got "${directoryUrl}"`);
+  const caFile = env.WIDEMESH_ACME_CA || undefined;
+  if (caFile && !fs.existsSync(caFile)) throw new ConfigError(`WIDEMESH_ACME_CA: ${caFile} does not exist`);
+  return { directoryUrl, email: env.WIDEMESH_ACME_EMAIL || undefined, caFile };
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const domain = (env.WIDEMESH_DOMAIN ?? 'localhost').toLowerCase();
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
@@ -191,6 +203,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     edgeHttp,
     edgeHttps: listenAddress(env, 'WIDEMESH_EDGE_HTTPS', host, 7443),
     platformCert: platformCert(env),
+    acme: acmeSettings(env),
     domain,
     dataDir: path.resolve(env.WIDEMESH_DATA ?? path.join(os.homedir(), '.widemesh')),
     racks,

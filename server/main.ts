@@ -15,6 +15,7 @@ import { attachLogStream } from './api/log-stream.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { nodeStacks, publishedNodeVersions } from './build/node-versions.ts';
 import { type RackConfig, readConfig } from './config.ts';
+import { AcmeIssuer } from './edge/acme.ts';
 import { Edge } from './edge/index.ts';
 import { errorMessage } from './errors.ts';
 import { GitRepos, parseGitUrl } from './git/index.ts';
@@ -110,6 +111,16 @@ const edge = new Edge({
   accessLog: accessLogFile,
   logger,
 });
+const acme =
+  config.acme &&
+  new AcmeIssuer(
+    {
+      ...config.acme,
+      challengeRoot: path.join(config.dataDir, 'edge', 'acme'),
+      accountKeyFile: path.join(config.dataDir, 'acme-account.key'),
+    },
+    { edgeStore, secrets, logger },
+  );
 const locks = new AppLocks();
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
@@ -155,7 +166,7 @@ const api = createApi({
   logger,
   webhooks: { store, secrets, deployer, publicUrl },
   secrets,
-  edge: { store, edgeStore, secrets, domain: config.domain, synced: () => edge.sync() },
+  edge: { store, edgeStore, secrets, domain: config.domain, synced: () => edge.sync(), acme },
 });
 
 const server = http.createServer(async (req, res) => {
@@ -205,6 +216,7 @@ process.env.WIDEMESH_HOOK_URL = `http://${config.host}:${apiPort}/`;
 
 const edgeProcess = await edge.start();
 store.onRoutingChange = () => void edge.sync();
+const stopRenewals = acme?.startRenewals();
 const report = await reconcile(store, racks.local(), logger);
 logger.info({ ...report, edge: edgeProcess.adopted ? 'adopted' : 'started' }, 'racks reconciled');
 
@@ -227,6 +239,7 @@ const shutdown = (signal: string) => {
   stopping = true;
   logger.info({ signal }, 'stopping');
   edge.stop();
+  stopRenewals?.();
   logStream.close();
   server.closeAllConnections();
   // a pushed build still streaming must not keep the process alive forever

@@ -14,6 +14,8 @@ export interface EdgeApiDeps {
   domain: string;
   /** resolves once the edge serves the latest routing, so an answer means it is live */
   synced: () => Promise<void>;
+  /** certificates by ACME HTTP-01, when WIDEMESH_ACME_DIRECTORY is set */
+  acme?: { issue(domain: string): Promise<void> };
 }
 
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -107,6 +109,18 @@ export function edgeRoutes(deps: EdgeApiDeps): express.Router {
     const { notAfter } = checkCertificate(found.name, req.body?.certificate, req.body?.key);
     const sealedKey = deps.secrets.seal(req.body.key);
     edgeStore.setCertificate(found.name, { pem: req.body.certificate, sealedKey, source: 'user', notAfter });
+    await deps.synced();
+    res.json(domainView(edgeStore.domain(found.name)!));
+  });
+  router.post('/apps/:app/domains/:domain/acme', async (req, res) => {
+    const found = domainOf(req, environment(req));
+    if (!deps.acme)
+      throw new WidemeshError(
+        'ACME_NOT_CONFIGURED',
+        'set WIDEMESH_ACME_DIRECTORY (and WIDEMESH_ACME_EMAIL) first',
+        409,
+      );
+    await deps.acme.issue(found.name);
     await deps.synced();
     res.json(domainView(edgeStore.domain(found.name)!));
   });

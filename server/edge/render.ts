@@ -40,7 +40,7 @@ export interface Listen {
 export interface EdgeLayout {
   http: Listen;
   https: Listen;
-  /** the edge's own directory: temp files, tls relay sockets */
+  /** the edge's own directory: temp files, tls relay sockets, ACME challenge answers (acme/) */
   dir: string;
   pidFile: string;
   errorLog: string;
@@ -171,47 +171,49 @@ function siteLocation(site: EdgeSite): string[] {
   ];
 }
 
-function siteServer(site: EdgeSite, listens: string[], names: string[], cert?: EdgeDomain['cert']): string[] {
+/** ACME HTTP-01 answers, served on every name of every site (maintenance and redirects included). */
+const acmeChallenges = (layout: EdgeLayout) =>
+  `  location ^~ /.well-known/acme-challenge/ { root ${layout.dir}/acme; default_type text/plain; }`;
+
+function siteServer(site: EdgeSite, layout: EdgeLayout, listens: string[], names: string[], cert?: EdgeDomain['cert']) {
   return [
     'server {',
     ...listens.map((l) => `  listen ${l};`),
     `  server_name ${names.map((n) => checked(n, HOST_NAME)).join(' ')};`,
     ...(cert ? [`  ssl_certificate ${cert.certFile};`, `  ssl_certificate_key ${cert.keyFile};`] : []),
+    acmeChallenges(layout),
     ...siteLocation(site),
     '}',
   ];
 }
 
-function redirectServer(names: string[], https: Listen, http: Listen): string[] {
-  const port = https.port === 443 ? '' : `:${https.port}`;
+function redirectServer(names: string[], layout: EdgeLayout): string[] {
+  const port = layout.https.port === 443 ? '' : `:${layout.https.port}`;
   return [
     'server {',
-    `  listen ${listenOn(http)};`,
+    `  listen ${listenOn(layout.http)};`,
     `  server_name ${names.map((n) => checked(n, HOST_NAME)).join(' ')};`,
+    acmeChallenges(layout),
     `  location / { return 308 https://$host${port}$request_uri; }`,
     '}',
   ];
 }
 
-/** A site's servers: platform names (HTTP, and HTTPS with the wildcard certificate), then each custom domain. */
+/**
+ * A site's servers, one per certificate: the platform names (HTTPS with the operator's wildcard
+ * certificate, if any), then each custom domain. With the redirect on, a name that has a certificate
+ * answers HTTP with a 308 to HTTPS; a name without one keeps answering over HTTP.
+ */
 function siteServers(site: EdgeSite, layout: EdgeLayout): string[] {
-  const http = listenOn(layout.http);
-  const https = `${listenOn(layout.https)} ssl`;
-  const platformTls = layout.platformCert !== undefined;
-  const redirect = site.httpsRedirect;
-  const out: string[] = [];
-  if (site.hostNames.length === 0 && site.domains.length === 0) return out;
-  const platformListens = [...(redirect && platformTls ? [] : [http]), ...(platformTls ? [https] : [])];
-  if (site.hostNames.length > 0) out.push(...siteServer(site, platformListens, site.hostNames, layout.platformCert));
-  if (redirect && platformTls && site.hostNames.length > 0)
-    out.push(...redirectServer(site.hostNames, layout.https, layout.http));
-  for (const domain of site.domains) {
-    const redirectThis = redirect && domain.cert !== undefined;
-    const listens = [...(redirectThis ? [] : [http]), ...(domain.cert ? [https] : [])];
-    out.push(...siteServer(site, listens, [domain.name], domain.cert));
-    if (redirectThis) out.push(...redirectServer([domain.name], layout.https, layout.http));
-  }
-  return out;
+  const groups = [
+    { names: site.hostNames, cert: layout.platformCert },
+    ...site.domains.map((d) => ({ names: [d.name], cert: d.cert })),
+  ].filter((g) => g.names.length > 0);
+  return groups.flatMap(({ names, cert }) => {
+    const redirect = site.httpsRedirect && cert !== undefined;
+    const listens = [...(redirect ? [] : [listenOn(layout.http)]), ...(cert ? [`${listenOn(layout.https)} ssl`] : [])];
+    return [...siteServer(site, layout, listens, names, cert), ...(redirect ? redirectServer(names, layout) : [])];
+  });
 }
 
 /** Any host the edge does not know: a 404 page over HTTP, a refused handshake over HTTPS. */

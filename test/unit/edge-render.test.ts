@@ -113,7 +113,11 @@ const cases: { name: string; sites: EdgeSite[]; layout?: Partial<EdgeLayout>; ha
         domains: [{ name: 'shop.example.com', cert: { certFile, keyFile } }, { name: 'plain.example.com' }],
       }),
     ],
-    has: ['return 308 https://$host:7443$request_uri;', 'server_name plain.example.com;'],
+    has: [
+      'return 308 https://$host:7443$request_uri;',
+      'server_name plain.example.com;',
+      `location ^~ /.well-known/acme-challenge/ { root ${dir}/acme; default_type text/plain; }`,
+    ],
   },
   {
     name: "the operator's wildcard certificate serves the platform names over HTTPS",
