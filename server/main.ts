@@ -215,7 +215,8 @@ const apiPort = (server.address() as { port: number }).port;
 process.env.WIDEMESH_HOOK_URL = `http://${config.host}:${apiPort}/`;
 
 const edgeProcess = await edge.start();
-store.onRoutingChange = () => void edge.sync();
+// failures are logged by the edge; the previous routing keeps serving
+store.onRoutingChange = () => void edge.sync().catch(() => {});
 const stopRenewals = acme?.startRenewals();
 const report = await reconcile(store, racks.local(), logger);
 logger.info({ ...report, edge: edgeProcess.adopted ? 'adopted' : 'started' }, 'racks reconciled');

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pino from 'pino';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, WidemeshError } from '../errors.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { EdgeStore } from '../store/edge.ts';
 import type { Environment, Store } from '../store/index.ts';
@@ -94,8 +94,7 @@ export class Edge {
       this.signalled = generation;
       return this.confirm(generation);
     } catch (err) {
-      this.opts.logger.error({ err: errorMessage(err) }, 'edge routing update failed; the previous routing serves');
-      return Promise.resolve();
+      return Promise.reject(this.failed(err));
     }
   }
 
@@ -103,8 +102,13 @@ export class Edge {
     try {
       await awaitGeneration(this.files, generation);
     } catch (err) {
-      this.opts.logger.error({ err: errorMessage(err) }, 'edge routing update failed; the previous routing serves');
+      throw this.failed(err);
     }
+  }
+
+  private failed(err: unknown): WidemeshError {
+    this.opts.logger.error({ err: errorMessage(err) }, 'edge routing update failed; the previous routing serves');
+    return err instanceof WidemeshError ? err : new WidemeshError('EDGE_RELOAD_FAILED', errorMessage(err), 503);
   }
 
   stop(): void {

@@ -81,11 +81,11 @@ export function servedGeneration(f: NginxFiles): Promise<string | undefined> {
 }
 
 /** Waits until workers serve `generation` or a later one (a reload is asynchronous in the master). */
-export async function awaitGeneration(f: NginxFiles, generation: number, timeoutMs = 10_000): Promise<void> {
+export async function awaitGeneration(f: NginxFiles, generation: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Number(await servedGeneration(f)) < generation) {
     if (Date.now() > deadline)
-      throw new WidemeshError('EDGE_RELOAD_FAILED', `nginx did not load the new routing; see ${f.errorLog}`, 500);
+      throw new WidemeshError('EDGE_RELOAD_FAILED', `nginx did not load the new routing; see ${f.errorLog}`, 503);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

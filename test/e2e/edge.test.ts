@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { type AcmeCa, caddyInstalled, startAcmeCa } from '../helpers/acme-ca.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
 import { runLoad } from '../helpers/load.ts';
 import { api, docker, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
@@ -44,6 +45,14 @@ server.listen(process.env.PORT);
 `;
 
 const HOST = 'edgy.localhost';
+const ACME_DOMAIN = 'www.acme-edgy.test';
+
+/** The ACME CA validates on port 80: the ACME test runs when this file's edge can take it. */
+const port80Free = await new Promise<boolean>((resolve) => {
+  const probe = net.createServer().once('error', () => resolve(false));
+  probe.listen(80, '127.0.0.1', () => probe.close(() => resolve(true)));
+});
+const acmeReady = port80Free && caddyInstalled();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
@@ -70,11 +79,18 @@ function rawExchange(port: number, text: string): Promise<string> {
 
 describe('the edge (nginx) in front of the apps', () => {
   let server: TestServer;
+  let acmeCa: AcmeCa | undefined;
   let edgePid: number;
   const edgePidNow = () => Number(fs.readFileSync(path.join(server.dataDir, 'edge', 'nginx.pid'), 'utf8'));
 
   beforeAll(async () => {
-    server = await startServer({ WIDEMESH_DRAIN_MS: '3000' });
+    acmeCa = acmeReady ? await startAcmeCa([ACME_DOMAIN]) : undefined;
+    const acmeEnv = acmeCa && {
+      WIDEMESH_ROUTER_PORT: '80',
+      WIDEMESH_ACME_DIRECTORY: acmeCa.directoryUrl,
+      WIDEMESH_ACME_CA: acmeCa.rootFile,
+    };
+    server = await startServer({ WIDEMESH_DRAIN_MS: '3000', ...acmeEnv });
     const repo = appRepo('dockerfile-app');
     fs.writeFileSync(path.join(repo, 'app.js'), APP);
     commitAll(repo, 'edge test app');
@@ -85,6 +101,7 @@ describe('the edge (nginx) in front of the apps', () => {
   afterAll(async () => {
     await server?.stop();
     await server?.cleanup();
+    await acmeCa?.stop();
   });
 
   it('passes a websocket through to the app and back', async () => {
@@ -304,5 +321,32 @@ describe('the edge (nginx) in front of the apps', () => {
     expect((await api(server, 'DELETE', `/api/apps/edgy/domains/${domain}`)).status).toBe(200);
     expect((await viaRouter(server, domain)).status).toBe(404);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(!acmeReady)('gets a certificate from an ACME CA by HTTP-01 and serves the domain over HTTPS', async () => {
+    expect((await api(server, 'POST', '/api/apps/edgy/domains', { name: ACME_DOMAIN })).status).toBe(201);
+    const issued = await api(server, 'POST', `/api/apps/edgy/domains/${ACME_DOMAIN}/acme`);
+    expect(issued.status).toBe(200);
+    expect(issued.json.certificate).toMatchObject({ state: 'active', source: 'acme' });
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      https
+        .get(
+          {
+            host: '127.0.0.1',
+            port: server.httpsPort,
+            servername: ACME_DOMAIN,
+            headers: { host: ACME_DOMAIN },
+            ca: fs.readFileSync(acmeCa!.rootFile),
+            agent: false,
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c));
+            res.on('end', () => resolve({ status: res.statusCode!, body }));
+          },
+        )
+        .on('error', reject);
+    });
+    expect(answer).toEqual({ status: 200, body: 'hello from edgy' });
   });
 });

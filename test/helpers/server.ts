@@ -43,7 +43,7 @@ export interface TestServer {
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-test-'));
   const apiPort = await freePort();
-  const routerPort = await freePort();
+  const routerPort = env.WIDEMESH_ROUTER_PORT ? Number(env.WIDEMESH_ROUTER_PORT) : await freePort();
   const httpsPort = await freePort();
   let child: ChildProcess | undefined;
   let output = '';
