@@ -4,8 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../../server/config.ts';
+import { dueForRenewal } from '../../server/edge/acme.ts';
 import { platformNames } from '../../server/edge/index.ts';
 import { type EdgeLayout, type EdgeSite, renderEdgeConfig } from '../../server/edge/render.ts';
+import type { Domain } from '../../server/store/edge.ts';
 
 const NGINX = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-edge-render-'));
@@ -195,5 +197,26 @@ describe('edge listen addresses', () => {
     expect(() => readConfig({ WIDEMESH_EDGE_HTTP: 'example.com:80' })).toThrow(ConfigError);
     expect(() => readConfig({ WIDEMESH_EDGE_HTTP: '1.2.3.4:99999' })).toThrow(/HOST:PORT/);
     expect(() => readConfig({ WIDEMESH_EDGE_CERT: '/nonexistent.crt' })).toThrow(/go together/);
+  });
+});
+
+describe('ACME renewal', () => {
+  const domain = (change: Partial<Domain>): Domain => ({
+    name: 'shop.example.com',
+    environmentId: 1,
+    certPem: fs.readFileSync(certFile, 'utf8'),
+    sealedKey: 'sealed',
+    certSource: 'acme',
+    notAfter: null,
+    createdAt: '',
+    ...change,
+  });
+
+  it('renews ACME certificates in the last third of their life (at most 30 days before expiry), never user ones', () => {
+    const now = new Date();
+    const later = new Date(now.getTime() + 1.5 * 24 * 3600 * 1000); // the certificate lives 2 days
+    expect(dueForRenewal([domain({})], now)).toEqual([]);
+    expect(dueForRenewal([domain({})], later).map((d) => d.name)).toEqual(['shop.example.com']);
+    expect(dueForRenewal([domain({ certSource: 'user' }), domain({ certPem: null })], later)).toEqual([]);
   });
 });
