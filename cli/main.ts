@@ -118,9 +118,8 @@ async function readStdin(): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parse = () =>
+    parseArgs({
       args: rest,
       allowPositionals: true,
       options: {
@@ -140,6 +139,9 @@ export async function main(argv: string[]): Promise<number> {
         parallel: { type: 'boolean' },
       },
     });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
   } catch (err) {
     process.stderr.write(`widemesh: ${(err as Error).message}\n`);
     return 2;
@@ -348,13 +350,13 @@ async function run(command: string, opts: Options, args: string[]): Promise<void
         );
       const password = opts.username ? (await readStdin()).trim() : undefined;
       const repo = await call(settings, 'PUT', `${base(appName(opts.app))}/repository`, {
-        provider: opts.provider,
+        host: opts.provider,
         cloneUrl: opts.url,
         ...(branches ? { branches } : {}),
         ...(opts.username ? { username: opts.username, password } : {}),
       });
       out(
-        `Connected to ${repo.cloneUrl}. Add a ${repo.provider} webhook (push events, JSON):\n  URL:    ${repo.webhookUrl}\n  secret: ${repo.secret}   (shown once)`,
+        `Connected to ${repo.cloneUrl}. Add a ${repo.host} webhook (push events, JSON):\n  URL:    ${repo.webhookUrl}\n  secret: ${repo.secret}   (shown once)`,
       );
       return;
     }
@@ -363,7 +365,7 @@ async function run(command: string, opts: Options, args: string[]): Promise<void
       return print(
         repo,
         () =>
-          `${repo.provider} ${repo.cloneUrl}${repo.private ? ' (private)' : ''}\nwebhook: ${repo.webhookUrl}\nbranches: ${Object.entries(
+          `${repo.host} ${repo.cloneUrl}${repo.private ? ' (private)' : ''}\nwebhook: ${repo.webhookUrl}\nbranches: ${Object.entries(
             repo.branches,
           )
             .map(([b, e]) => `${b} → ${e}`)

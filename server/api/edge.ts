@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import express, { type Request } from 'express';
 import { notFound, WidemeshError } from '../errors.ts';
-import { assertAppName } from '../names.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Domain, EdgeSettings, EdgeStore } from '../store/edge.ts';
 import type { Environment, Store } from '../store/index.ts';
+import { environmentOf } from './lookup.ts';
 
 export interface EdgeApiDeps {
   store: Store;
@@ -53,13 +53,7 @@ export function checkCertificate(domain: string, certPem: unknown, keyPem: unkno
 export function edgeRoutes(deps: EdgeApiDeps): express.Router {
   const { store, edgeStore } = deps;
   const router = express.Router();
-  const environment = (req: Request): Environment => {
-    const name = assertAppName(req.params.app);
-    const envName = typeof req.query.environment === 'string' ? req.query.environment : 'production';
-    const env = store.getEnvironment(name, envName);
-    if (!env) throw notFound('ENVIRONMENT_NOT_FOUND', `there is no app "${name}" with an environment "${envName}"`);
-    return env;
-  };
+  const environment = (req: Request) => environmentOf(store, req);
   const domainOf = (req: Request, env: Environment): Domain => {
     const found = edgeStore.domain(String(req.params.domain).toLowerCase());
     if (!found || found.environmentId !== env.id)

@@ -8,10 +8,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pino from 'pino';
+import type { EdgeApiDeps } from '../api/edge.ts';
+import type { Config } from '../config.ts';
+import { endpointHost } from '../endpoints.ts';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { SecretBox } from '../secrets.ts';
-import type { EdgeStore } from '../store/edge.ts';
+import { EdgeStore } from '../store/edge.ts';
 import type { Environment, Store } from '../store/index.ts';
+import { AcmeIssuer } from './acme.ts';
 import { awaitGeneration, checkConfig, type NginxFiles, runningMaster, startMaster } from './nginx.ts';
 import { type EdgeLayout, type EdgeSite, type Listen, renderEdgeConfig } from './render.ts';
 
@@ -27,15 +31,39 @@ export interface EdgeOptions {
   /** the router's JSON access log, tailed by the `router` log source */
   accessLog: string;
   platformCert?: { certFile: string; keyFile: string };
+  acme?: AcmeIssuer;
   logger: pino.Logger;
+}
+
+/** The edge as main.ts wires it: from the config, with its own store tables and ACME when configured. */
+export function createEdge(
+  config: Config,
+  deps: { store: Store; secrets: SecretBox; logger: pino.Logger; accessLog: string },
+): Edge {
+  const edgeStore = new EdgeStore(deps.store);
+  const acmeFiles = {
+    challengeRoot: path.join(config.dataDir, 'edge', 'acme'),
+    accountKeyFile: path.join(config.dataDir, 'acme-account.key'),
+  };
+  return new Edge({
+    ...deps,
+    edgeStore,
+    dataDir: config.dataDir,
+    domain: config.domain,
+    http: config.edgeHttp,
+    https: config.edgeHttps,
+    platformCert: config.platformCert,
+    drainMs: config.drainMs,
+    acme: config.acme && new AcmeIssuer({ ...config.acme, ...acmeFiles }, { edgeStore, ...deps }),
+  });
 }
 
 const ACCESS_LOG_MAX = 10 * 1024 * 1024;
 
 /** Host names under the platform domain; production also answers at APP.DOMAIN. */
 export function platformNames(env: Pick<Environment, 'appName' | 'name'>, domain: string): string[] {
-  const named = `${env.appName}-${env.name}.${domain}`;
-  return env.name === 'production' ? [`${env.appName}.${domain}`, named] : [named];
+  const primary = endpointHost(env, domain);
+  return env.name === 'production' ? [primary, `${env.appName}-production.${domain}`] : [primary];
 }
 
 export class Edge {
@@ -46,6 +74,7 @@ export class Edge {
   private generation = 0;
   private signalled = 0;
   private rotateTimer: NodeJS.Timeout | undefined;
+  private stopRenewals: (() => void) | undefined;
 
   constructor(private readonly opts: EdgeOptions) {
     this.dir = path.join(opts.dataDir, 'edge');
@@ -58,8 +87,25 @@ export class Edge {
     };
   }
 
-  /** Adopts the running nginx (and brings its routing up to date) or starts one. */
+  /**
+   * Adopts the running nginx (and brings its routing up to date) or starts one; from then on
+   * every routing change in the store reloads it, and ACME certificates are renewed.
+   */
   async start(): Promise<{ adopted: boolean; pid: number }> {
+    const started = await this.startNginx();
+    // failures are logged here; the previous routing keeps serving
+    this.opts.store.onRoutingChange = () => void this.sync().catch(() => {});
+    this.stopRenewals = this.opts.acme?.startRenewals();
+    return started;
+  }
+
+  /** What the API's edge routes need: the store tables, a way to wait for a change to be live, ACME. */
+  apiDeps(): EdgeApiDeps {
+    const { store, edgeStore, secrets, domain, acme } = this.opts;
+    return { store, edgeStore, secrets, domain, acme, synced: () => this.sync() };
+  }
+
+  private async startNginx(): Promise<{ adopted: boolean; pid: number }> {
     for (const sub of ['tmp', 'relay', 'certs']) fs.mkdirSync(path.join(this.dir, sub), { recursive: true });
     const running = runningMaster(this.files);
     const generation = this.writeConfig();
@@ -113,6 +159,7 @@ export class Edge {
 
   stop(): void {
     clearInterval(this.rotateTimer);
+    this.stopRenewals?.();
     const pid = runningMaster(this.files);
     if (pid) process.kill(pid, 'SIGQUIT');
   }
@@ -148,12 +195,14 @@ export class Edge {
     };
   }
 
-  /** Every environment with its web instances in rack order; a host name claimed twice goes to production first. */
+  /**
+   * Every environment with its web instances in rack order. A host name two environments could
+   * claim goes where endpointCandidates reads it first: production, then the longer app name.
+   */
   sites(): EdgeSite[] {
     const { store, edgeStore, domain } = this.opts;
-    const envs = store
-      .listEnvironments()
-      .sort((a, b) => Number(b.name === 'production') - Number(a.name === 'production'));
+    const rank = (e: Environment) => (e.name === 'production' ? 1000 : 0) + e.appName.length;
+    const envs = store.listEnvironments().sort((a, b) => rank(b) - rank(a));
     const claimed = new Set<string>();
     const claim = (names: string[]) => names.filter((n) => !claimed.has(n) && claimed.add(n));
     return envs.map((env) => {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -8,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type AcmeCa, caddyInstalled, startAcmeCa } from '../helpers/acme-ca.ts';
+import { selfSignedCert } from '../helpers/certs.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
 import { runLoad } from '../helpers/load.ts';
 import { api, docker, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
@@ -257,17 +257,8 @@ describe('the edge (nginx) in front of the apps', () => {
     const domain = 'www.edgy-shop.test';
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-cert-'));
     const selfSigned = (name: string) => {
-      execFileSync(
-        'openssl',
-        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '3']
-          .concat(['-keyout', `${dir}/${name}.key`, '-out', `${dir}/${name}.crt`, '-subj', `/CN=${name}`])
-          .concat(['-addext', `subjectAltName=DNS:${name}`]),
-        { stdio: 'ignore' },
-      );
-      return {
-        certificate: fs.readFileSync(`${dir}/${name}.crt`, 'utf8'),
-        key: fs.readFileSync(`${dir}/${name}.key`, 'utf8'),
-      };
+      const { certificate, key } = selfSignedCert(dir, name, 3);
+      return { certificate, key };
     };
     expect((await api(server, 'POST', '/api/apps/edgy/domains', { name: 'edgy.localhost' })).status).toBe(400);
     expect((await api(server, 'POST', '/api/apps/edgy/domains', { name: domain })).status).toBe(201);

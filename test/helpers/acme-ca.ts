@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './server.ts';
+import { freePort } from './net.ts';
 
 export interface AcmeCa {
   directoryUrl: string;

@@ -3,33 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, readConfig } from '../../server/config.ts';
-import { dueForRenewal } from '../../server/edge/acme.ts';
-import { platformNames } from '../../server/edge/index.ts';
-import { type EdgeLayout, type EdgeSite, renderEdgeConfig } from '../../server/edge/render.ts';
-import type { Domain } from '../../server/store/edge.ts';
+import { platformNames } from '../../../../server/edge/index.ts';
+import { type EdgeLayout, type EdgeSite, renderEdgeConfig } from '../../../../server/edge/render.ts';
+import { selfSignedCert } from '../../../helpers/certs.ts';
 
 const NGINX = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-edge-render-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-// a throwaway self-signed certificate, so configs with TLS pass `nginx -t`
-const certFile = path.join(dir, 'c.crt');
-const keyFile = path.join(dir, 'c.key');
-execFileSync(
-  'openssl',
-  ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'].concat([
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=shop.example.com',
-  ]),
-  { stdio: 'ignore' },
-);
+// a throwaway certificate, so configs with TLS pass `nginx -t`
+const { certFile, keyFile } = selfSignedCert(dir, 'shop.example.com');
 
 const layout: EdgeLayout = {
   http: { host: '127.0.0.1', port: 7080 },
@@ -179,44 +162,5 @@ describe('edge config renderer', () => {
       'shop-production.x.test',
     ]);
     expect(platformNames({ appName: 'shop', name: 'staging' }, 'x.test')).toEqual(['shop-staging.x.test']);
-  });
-});
-
-describe('edge listen addresses', () => {
-  it('reads WIDEMESH_EDGE_HTTP / WIDEMESH_EDGE_HTTPS as HOST:PORT or PORT, defaulting to the router port', () => {
-    expect(readConfig({})).toMatchObject({
-      edgeHttp: { host: '127.0.0.1', port: 7080 },
-      edgeHttps: { host: '127.0.0.1', port: 7443 },
-      routerPort: 7080,
-    });
-    expect(readConfig({ WIDEMESH_ROUTER_PORT: '9080' }).edgeHttp).toEqual({ host: '127.0.0.1', port: 9080 });
-    const set = readConfig({ WIDEMESH_EDGE_HTTP: '0.0.0.0:80', WIDEMESH_EDGE_HTTPS: '[::1]:8443' });
-    expect(set).toMatchObject({ edgeHttp: { host: '0.0.0.0', port: 80 }, edgeHttps: { host: '::1', port: 8443 } });
-    expect(set.routerPort).toBe(80);
-    expect(readConfig({ WIDEMESH_EDGE_HTTPS: '8443' }).edgeHttps).toEqual({ host: '127.0.0.1', port: 8443 });
-    expect(() => readConfig({ WIDEMESH_EDGE_HTTP: 'example.com:80' })).toThrow(ConfigError);
-    expect(() => readConfig({ WIDEMESH_EDGE_HTTP: '1.2.3.4:99999' })).toThrow(/HOST:PORT/);
-    expect(() => readConfig({ WIDEMESH_EDGE_CERT: '/nonexistent.crt' })).toThrow(/go together/);
-  });
-});
-
-describe('ACME renewal', () => {
-  const domain = (change: Partial<Domain>): Domain => ({
-    name: 'shop.example.com',
-    environmentId: 1,
-    certPem: fs.readFileSync(certFile, 'utf8'),
-    sealedKey: 'sealed',
-    certSource: 'acme',
-    notAfter: null,
-    createdAt: '',
-    ...change,
-  });
-
-  it('renews ACME certificates in the last third of their life (at most 30 days before expiry), never user ones', () => {
-    const now = new Date();
-    const later = new Date(now.getTime() + 1.5 * 24 * 3600 * 1000); // the certificate lives 2 days
-    expect(dueForRenewal([domain({})], now)).toEqual([]);
-    expect(dueForRenewal([domain({})], later).map((d) => d.name)).toEqual(['shop.example.com']);
-    expect(dueForRenewal([domain({ certSource: 'user' }), domain({ certPem: null })], later)).toEqual([]);
   });
 });
