@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure a Docker engine answers, plus the Debian tools the stack images and tests need
-# (mmdebstrap, docker-registry) and nginx, the edge that serves apps (the server renders its config). Uses an engine that already answers; otherwise installs
-# Debian's docker.io and starts dockerd without a bridge: host networking only.
+# (mmdebstrap, docker-registry, caddy as the tests' offline ACME CA) and nginx, the edge that
+# serves apps (the server renders its config and runs its own nginx master). Uses an engine that
+# already answers; otherwise installs Debian's docker.io and starts dockerd without a bridge:
+# host networking only.
 set -euo pipefail
 
 sudo_cmd=()
@@ -16,10 +18,18 @@ command -v dockerd >/dev/null || missing+=(docker.io)
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v caddy >/dev/null || missing+=(caddy)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "       installing ${missing[*]} from Debian"
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Widemesh runs its own nginx (and caddy only in tests): the system services the packages
+  # may have started would hold ports 80/443
+  for service in nginx caddy; do
+    if [[ " ${missing[*]} " == *" $service "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+      "${sudo_cmd[@]}" systemctl disable --now "$service" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 if docker info >/dev/null 2>&1; then

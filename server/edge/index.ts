@@ -16,7 +16,15 @@ import type { SecretBox } from '../secrets.ts';
 import { EdgeStore } from '../store/edge.ts';
 import type { Environment, Store } from '../store/index.ts';
 import { AcmeIssuer } from './acme.ts';
-import { awaitGeneration, checkConfig, type NginxFiles, runningMaster, startMaster } from './nginx.ts';
+import {
+  awaitGeneration,
+  awaitRetired,
+  checkConfig,
+  type NginxFiles,
+  runningMaster,
+  startMaster,
+  workersOf,
+} from './nginx.ts';
 import { type EdgeLayout, type EdgeSite, type Listen, renderEdgeConfig } from './render.ts';
 
 export interface EdgeOptions {
@@ -73,6 +81,7 @@ export class Edge {
   private rendered = '';
   private generation = 0;
   private signalled = 0;
+  private lastReload: Promise<void> = Promise.resolve();
   private rotateTimer: NodeJS.Timeout | undefined;
   private stopRenewals: (() => void) | undefined;
 
@@ -110,6 +119,7 @@ export class Edge {
     const running = runningMaster(this.files);
     const generation = this.writeConfig();
     await checkConfig(this.files, this.files.config);
+    const previous = running ? workersOf(running) : [];
     if (running) {
       process.kill(running, 'SIGHUP');
     } else {
@@ -120,6 +130,7 @@ export class Edge {
     }
     this.signalled = generation;
     await awaitGeneration(this.files, generation);
+    await awaitRetired(previous);
     this.watchAccessLog();
     return { adopted: running !== undefined, pid: runningMaster(this.files)! };
   }
@@ -133,20 +144,24 @@ export class Edge {
   sync(): Promise<void> {
     try {
       const generation = this.writeConfig();
-      if (generation === this.signalled) return this.confirm(generation);
+      if (generation === this.signalled) return this.lastReload;
       const pid = runningMaster(this.files);
       if (!pid) throw new Error('the edge (nginx) is not running; restart the server to start it');
+      const previous = workersOf(pid);
       process.kill(pid, 'SIGHUP');
       this.signalled = generation;
-      return this.confirm(generation);
+      this.lastReload = this.confirm(generation, previous);
+      return this.lastReload;
     } catch (err) {
       return Promise.reject(this.failed(err));
     }
   }
 
-  private async confirm(generation: number): Promise<void> {
+  /** Live once new workers answer the new generation and the previous workers accept no more. */
+  private async confirm(generation: number, previous: number[]): Promise<void> {
     try {
       await awaitGeneration(this.files, generation);
+      await awaitRetired(previous);
     } catch (err) {
       throw this.failed(err);
     }

@@ -89,3 +89,41 @@ export async function awaitGeneration(f: NginxFiles, generation: number, timeout
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** The master's worker processes now (from /proc: children of the master). */
+export function workersOf(master: number): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === master) pids.push(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids;
+}
+
+function retired(pid: number): boolean {
+  try {
+    // a worker sets this title as it closes its listening sockets, before it finishes open requests
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('shutting down');
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Waits until the workers of the previous configuration take no new connection. New workers
+ * answering is not enough: until an old one handles its quit signal it still accepts.
+ */
+export async function awaitRetired(pids: number[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pids.every(retired)) {
+    if (Date.now() > deadline)
+      throw new WidemeshError('EDGE_RELOAD_FAILED', 'old nginx workers kept accepting after the reload', 503);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
