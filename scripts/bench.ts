@@ -266,7 +266,7 @@ async function routerThroughput(): Promise<void> {
     const p99Diff = (sum((r) => r.edge.p99) - sum((r) => r.direct.p99)) / rounds.length;
     console.log(
       `edge/direct throughput ${ratio.toFixed(2)}x (target >= 0.6: ${ratio >= 0.6 ? 'met' : 'missed'}); ` +
-        `p99 +${p99Diff.toFixed(1)}ms, ${p99Ratio.toFixed(2)}x direct (target <= 2.5x: ${p99Ratio <= 2.5 ? 'met' : 'missed'})`,
+        `p99 ${p99Diff >= 0 ? '+' : ''}${p99Diff.toFixed(1)}ms, ${p99Ratio.toFixed(2)}x direct (target <= 2.5x: ${p99Ratio <= 2.5 ? 'met' : 'missed'})`,
     );
   } finally {
     await server.stop();

@@ -51,23 +51,22 @@ export function checkCertificate(domain: string, certPem: unknown, keyPem: unkno
 
 /** Maintenance mode, the HTTPS redirect and custom domains of an environment. Mounted under /api. */
 export function edgeRoutes(deps: EdgeApiDeps): express.Router {
-  const { store, edgeStore } = deps;
   const router = express.Router();
-  const environment = (req: Request) => environmentOf(store, req);
-  const domainOf = (req: Request, env: Environment): Domain => {
-    const found = edgeStore.domain(String(req.params.domain).toLowerCase());
-    if (!found || found.environmentId !== env.id)
-      throw notFound('DOMAIN_NOT_FOUND', `${env.appName} (${env.name}) has no domain ${String(req.params.domain)}`);
-    return found;
-  };
-  const domainView = (d: Domain) => ({ name: d.name, certificate: certificateState(d), createdAt: d.createdAt });
+  toggleRoutes(router, deps);
+  domainRoutes(router, deps);
+  certificateRoutes(router, deps);
+  return router;
+}
 
+/** GET/POST /apps/:app/maintenance and /apps/:app/https-redirect: {"enabled": boolean}. */
+function toggleRoutes(router: express.Router, deps: EdgeApiDeps): void {
+  const { store, edgeStore } = deps;
   for (const [route, setting] of Object.entries(TOGGLES)) {
     router.get(`/apps/:app/${route}`, (req, res) => {
-      res.json({ enabled: edgeStore.settings(environment(req).id)[setting] });
+      res.json({ enabled: edgeStore.settings(environmentOf(store, req).id)[setting] });
     });
     router.post(`/apps/:app/${route}`, async (req, res) => {
-      const env = environment(req);
+      const env = environmentOf(store, req);
       if (typeof req.body?.enabled !== 'boolean')
         throw new WidemeshError('INVALID_SETTING', `send {"enabled": true} or {"enabled": false}`);
       const settings = edgeStore.updateSettings(env.id, { [setting]: req.body.enabled });
@@ -75,31 +74,50 @@ export function edgeRoutes(deps: EdgeApiDeps): express.Router {
       res.json({ environment: env.name, enabled: settings[setting] });
     });
   }
+}
 
+const domainView = (d: Domain) => ({ name: d.name, certificate: certificateState(d), createdAt: d.createdAt });
+
+/** The route's `:domain`, attached to the route's environment; 404 otherwise. */
+function domainOf(deps: EdgeApiDeps, req: Request): Domain {
+  const env: Environment = environmentOf(deps.store, req);
+  const found = deps.edgeStore.domain(String(req.params.domain).toLowerCase());
+  if (!found || found.environmentId !== env.id)
+    throw notFound('DOMAIN_NOT_FOUND', `${env.appName} (${env.name}) has no domain ${String(req.params.domain)}`);
+  return found;
+}
+
+function domainRoutes(router: express.Router, deps: EdgeApiDeps): void {
+  const { store, edgeStore } = deps;
   router.get('/apps/:app/domains', (req, res) => {
-    res.json(edgeStore.domains(environment(req).id).map(domainView));
+    res.json(edgeStore.domains(environmentOf(store, req).id).map(domainView));
   });
   router.post('/apps/:app/domains', async (req, res) => {
-    const env = environment(req);
+    const env = environmentOf(store, req);
     const name = String(req.body?.name ?? '').toLowerCase();
     if (!HOST_NAME.test(name))
       throw new WidemeshError('INVALID_DOMAIN', 'send {"name": "www.example.com"}: a host name with a dot');
     if (name === deps.domain || name.endsWith(`.${deps.domain}`))
       throw new WidemeshError('INVALID_DOMAIN', `names under ${deps.domain} belong to Widemesh's own app addresses`);
-    const taken = edgeStore.domain(name);
-    if (taken) throw new WidemeshError('DOMAIN_TAKEN', `${name} is already attached to an environment`, 409);
+    if (edgeStore.domain(name))
+      throw new WidemeshError('DOMAIN_TAKEN', `${name} is already attached to an environment`, 409);
     edgeStore.addDomain(name, env.id);
     await deps.synced();
     res.status(201).json(domainView(edgeStore.domain(name)!));
   });
   router.delete('/apps/:app/domains/:domain', async (req, res) => {
-    const found = domainOf(req, environment(req));
+    const found = domainOf(deps, req);
     edgeStore.removeDomain(found.name);
     await deps.synced();
     res.json({ deleted: found.name });
   });
+}
+
+/** A user's certificate for a domain, or one from the ACME CA. */
+function certificateRoutes(router: express.Router, deps: EdgeApiDeps): void {
+  const { edgeStore } = deps;
   router.put('/apps/:app/domains/:domain/cert', async (req, res) => {
-    const found = domainOf(req, environment(req));
+    const found = domainOf(deps, req);
     const { notAfter } = checkCertificate(found.name, req.body?.certificate, req.body?.key);
     const sealedKey = deps.secrets.seal(req.body.key);
     edgeStore.setCertificate(found.name, { pem: req.body.certificate, sealedKey, source: 'user', notAfter });
@@ -107,7 +125,7 @@ export function edgeRoutes(deps: EdgeApiDeps): express.Router {
     res.json(domainView(edgeStore.domain(found.name)!));
   });
   router.post('/apps/:app/domains/:domain/acme', async (req, res) => {
-    const found = domainOf(req, environment(req));
+    const found = domainOf(deps, req);
     if (!deps.acme)
       throw new WidemeshError(
         'ACME_NOT_CONFIGURED',
@@ -118,5 +136,4 @@ export function edgeRoutes(deps: EdgeApiDeps): express.Router {
     await deps.synced();
     res.json(domainView(edgeStore.domain(found.name)!));
   });
-  return router;
 }
