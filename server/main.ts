@@ -136,7 +136,7 @@ const shutdown = (signal: string) => {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'stopping');
-  edge.stop();
+  edge.detach(); // apps keep serving while the server is down
   logStream.close();
   server.closeAllConnections();
   // a pushed build still streaming must not keep the process alive forever

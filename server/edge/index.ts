@@ -172,11 +172,10 @@ export class Edge {
     return err instanceof WidemeshError ? err : new WidemeshError('EDGE_RELOAD_FAILED', errorMessage(err), 503);
   }
 
-  stop(): void {
+  /** The server is stopping: nginx keeps serving (a restarted server adopts it); only timers end here. */
+  detach(): void {
     clearInterval(this.rotateTimer);
     this.stopRenewals?.();
-    const pid = runningMaster(this.files);
-    if (pid) process.kill(pid, 'SIGQUIT');
   }
 
   /** Renders from the store and swaps the file in; a new generation only when the routing changed. */

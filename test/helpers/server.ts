@@ -19,7 +19,7 @@ export interface TestServer {
   token: string;
   installationId: string;
   output: () => string;
-  /** Graceful stop (also stops the edge). */
+  /** Graceful stop; the edge (nginx) keeps serving until cleanup(). */
   stop(): Promise<void>;
   /** SIGKILL: the edge (nginx) and the apps' containers keep running. */
   kill(): Promise<void>;
