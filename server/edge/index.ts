@@ -188,7 +188,17 @@ export class Edge {
     const next = `${this.files.config}.next`;
     fs.writeFileSync(next, renderEdgeConfig(sites, this.layout(this.generation)));
     fs.renameSync(next, this.files.config);
+    this.pruneCertificates(sites);
     return this.generation;
+  }
+
+  /** Keys of domains that were removed (or lost their certificate) do not stay on disk. */
+  private pruneCertificates(sites: EdgeSite[]): void {
+    const dir = path.join(this.dir, 'certs');
+    const used = new Set(
+      sites.flatMap((s) => s.domains.flatMap((d) => (d.cert ? [d.cert.certFile, d.cert.keyFile] : []))),
+    );
+    for (const file of fs.readdirSync(dir)) if (!used.has(path.join(dir, file))) fs.rmSync(path.join(dir, file));
   }
 
   private layout(generation: number): EdgeLayout {

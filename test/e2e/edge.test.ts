@@ -311,6 +311,7 @@ describe('the edge (nginx) in front of the apps', () => {
     expect((await viaRouter(server, HOST)).body).toBe('hello from edgy');
     expect((await api(server, 'DELETE', `/api/apps/edgy/domains/${domain}`)).status).toBe(200);
     expect((await viaRouter(server, domain)).status).toBe(404);
+    expect(fs.existsSync(keyFile)).toBe(false);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
