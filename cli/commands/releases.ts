@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import type { Release } from '../api-types.ts';
+import {
+  type AppOptions,
+  type Context,
+  environmentOptions,
+  type JsonOption,
+  jsonOption,
+  savedApi,
+  targetOf,
+} from '../context.ts';
+import { ApiError, UsageError } from '../errors.ts';
+import { say, show, table } from '../output.ts';
+
+/** `v3` or `3` → 3. */
+export function parseVersion(arg: string): number {
+  const version = Number(arg.replace(/^v/, ''));
+  if (!Number.isInteger(version) || version < 1) throw new UsageError(`"${arg}" is not a release version like v3`);
+  return version;
+}
+
+/** The release before the current one: the second newest that succeeded (the list is newest first). */
+export function previousRelease(releases: Release[]): number {
+  const good = releases.filter((r) => r.status === 'succeeded');
+  if (good.length < 2) throw new ApiError('there is no earlier release to roll back to', 'NO_EARLIER_RELEASE');
+  return good[1]!.version;
+}
+
+export function registerReleases(program: Command, ctx: Context): void {
+  program.commandsGroup('Releases and builds:');
+  jsonOption(environmentOptions(program.command('releases')))
+    .description('list releases, newest first')
+    .action(async (opts: AppOptions & JsonOption) => {
+      const releases = await savedApi(ctx).listReleases(targetOf(ctx, opts));
+      show(ctx.io, opts.json, releases, () =>
+        table(releases, {
+          version: (r) => `v${r.version}`,
+          status: (r) => r.status,
+          description: (r) => r.description,
+          created: (r) => r.createdAt,
+        }),
+      );
+    });
+
+  environmentOptions(program.command('rollback'))
+    .description('make a new release with the image and config of an earlier one')
+    .argument('[version]', 'the release to go back to, e.g. v3 (default: the one before the current)')
+    .action(async (arg: string | undefined, opts: AppOptions) => {
+      const api = savedApi(ctx);
+      const target = targetOf(ctx, opts);
+      const version = arg ? parseVersion(arg) : previousRelease(await api.listReleases(target));
+      const result = await api.rollback(target, version);
+      say(ctx.io, `Rolled back to v${version}: now v${result.release.version}`);
+    });
+}

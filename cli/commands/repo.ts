@@ -1,0 +1,93 @@
+import { type Command, Option } from 'commander';
+import type { Repository, RepositoryRequest } from '../api-types.ts';
+import { type AppOptions, appOption, type Context, type JsonOption, jsonOption, savedApi } from '../context.ts';
+import { UsageError } from '../errors.ts';
+import { resolveApp } from '../git.ts';
+import { say, shortCommit, show, table } from '../output.ts';
+
+/** `main=production …` → {main: "production"}. */
+export function parseBranches(pairs: string[]): Record<string, string> {
+  const branches: Record<string, string> = {};
+  for (const pair of pairs) {
+    const [branch, environment, extra] = pair.split('=');
+    if (!branch || !environment || extra !== undefined) throw new UsageError(`"${pair}" is not BRANCH=ENVIRONMENT`);
+    branches[branch] = environment;
+  }
+  return branches;
+}
+
+interface ConnectOptions extends AppOptions {
+  provider: string;
+  url: string;
+  branch?: string[];
+  username?: string;
+}
+
+/** The request body; `password` is the read token, which only ever comes from stdin. */
+export function repositoryRequest(opts: ConnectOptions, password?: string): RepositoryRequest {
+  return {
+    provider: opts.provider,
+    cloneUrl: opts.url,
+    ...(opts.branch ? { branches: parseBranches(opts.branch) } : {}),
+    ...(opts.username ? { username: opts.username, password: password ?? '' } : {}),
+  };
+}
+
+export const repositoryText = (repo: Repository): string =>
+  [
+    `${repo.provider} ${repo.cloneUrl}${repo.private ? ' (private)' : ''}`,
+    `webhook: ${repo.webhookUrl}`,
+    `branches: ${Object.entries(repo.branches)
+      .map(([b, e]) => `${b} → ${e}`)
+      .join(', ')}`,
+  ].join('\n');
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function registerRepo(program: Command, ctx: Context): void {
+  program.commandsGroup('Deploying on pushes to GitHub or Bitbucket:');
+  appOption(program.command('repo:connect'))
+    .description('deploy the app on pushes to a GitHub or Bitbucket repository (a read token is read from stdin)')
+    .addOption(new Option('--provider <provider>', 'where the repository is').choices(['github', 'bitbucket']))
+    .requiredOption('--url <clone-url>', 'the https clone URL')
+    .option('--branch <branch=environment>', 'deploy this branch to that environment (repeatable)', collect)
+    .option('--username <user>', 'for a private repository: the user of the read token given on stdin')
+    .action(async (opts: ConnectOptions) => {
+      if (!opts.provider) throw new UsageError('which provider? --provider github or --provider bitbucket');
+      const password = opts.username ? (await ctx.io.stdin()).trim() : undefined;
+      const request = repositoryRequest(opts, password);
+      const repo = await savedApi(ctx).connectRepository(resolveApp(opts.app, ctx.git), request);
+      say(ctx.io, `Connected to ${repo.cloneUrl}. Add a ${repo.provider} webhook (push events, JSON):`);
+      say(ctx.io, `  URL:    ${repo.webhookUrl}\n  secret: ${repo.secret}   (shown once)`);
+    });
+
+  jsonOption(appOption(program.command('repo:info')))
+    .description('the connected repository and its webhook URL')
+    .action(async (opts: AppOptions & JsonOption) => {
+      const repo = await savedApi(ctx).getRepository(resolveApp(opts.app, ctx.git));
+      show(ctx.io, opts.json, repo, repositoryText);
+    });
+
+  appOption(program.command('repo:disconnect'))
+    .description('stop deploying on pushes to the connected repository')
+    .action(async (opts: AppOptions) => {
+      await savedApi(ctx).disconnectRepository(resolveApp(opts.app, ctx.git));
+      say(ctx.io, 'Disconnected');
+    });
+
+  jsonOption(appOption(program.command('deliveries')))
+    .description('webhook deliveries and what became of them')
+    .action(async (opts: AppOptions & JsonOption) => {
+      const list = await savedApi(ctx).listDeliveries(resolveApp(opts.app, ctx.git));
+      show(ctx.io, opts.json, list, () =>
+        table(list, {
+          received: (d) => d.receivedAt,
+          id: (d) => d.id,
+          event: (d) => d.event,
+          ref: (d) => d.ref,
+          commit: (d) => shortCommit(d.commit),
+          outcome: (d) => d.outcome,
+        }),
+      );
+    });
+}
