@@ -67,7 +67,9 @@ function streamOnce(url: string, token: string, onMessage: (m: LogMessage) => vo
       if (ending instanceof ApiError) reject(ending);
       else resolve(ending);
     };
-    ws.on('open', () => (opened = true));
+    ws.on('open', () => {
+      opened = true;
+    });
     ws.on('message', (data) => onMessage(JSON.parse(String(data)) as LogMessage));
     ws.on('unexpected-response', (req, res) => {
       req.destroy();
@@ -76,7 +78,9 @@ function streamOnce(url: string, token: string, onMessage: (m: LogMessage) => vo
       if (status >= 500) settle({ done: false, why: `HTTP ${status}`, opened });
       else settle(new ApiError(`the server refused the log stream (${status})`, 'LOG_STREAM_REFUSED', status));
     });
-    ws.on('error', (err) => (why = err.message));
+    ws.on('error', (err) => {
+      why = err.message; // 'close' follows and settles
+    });
     ws.on('close', (code) => settle(stop.aborted || code === 1000 ? { done: true } : { done: false, why, opened }));
   });
 }

@@ -36,8 +36,12 @@ export function fakeCli(
   };
   const ctx: Context = {
     io: {
-      stdout: (t) => void (stdout += t),
-      stderr: (t) => void (stderr += t),
+      stdout: (t) => {
+        stdout += t;
+      },
+      stderr: (t) => {
+        stderr += t;
+      },
       stdin: async () => options.stdin ?? '',
     },
     env: {},
