@@ -1,15 +1,6 @@
 /** What every command gets: where to write, the saved login, the API, the git repository. */
-import { type Command, Option } from 'commander';
-import {
-  Api,
-  configFile,
-  httpTransport,
-  type Settings,
-  type SettingsStore,
-  settingsStore,
-  type Target,
-} from './client.ts';
-import { type Git, gitIn, resolveApp } from './git.ts';
+import { Api, configFile, httpTransport, type Settings, type SettingsStore, settingsStore } from './client.ts';
+import { type Git, gitIn } from './git.ts';
 import { type Io, processIo } from './output.ts';
 
 export interface Context {
@@ -58,27 +49,3 @@ export function processContext(credentialHelper: string): Context {
 
 /** The client for the saved login. */
 export const savedApi = (ctx: Context): Api => ctx.connect(ctx.settings.load());
-
-export interface AppOptions {
-  app?: string;
-  environment?: string;
-}
-export interface JsonOption {
-  json?: boolean;
-}
-
-/** -a/--app (default: the app of the `widemesh` git remote). */
-export const appOption = (cmd: Command): Command =>
-  cmd.option('-a, --app <app>', 'the app (default: the one the `widemesh` git remote points at)');
-
-/** -a/--app and -e/--environment, for commands that act on one environment of an app. */
-export const environmentOptions = (cmd: Command): Command =>
-  appOption(cmd).option('-e, --environment <environment>', 'the environment (default: production)');
-
-export const jsonOption = (cmd: Command): Command => cmd.addOption(new Option('--json', 'print the answer as JSON'));
-
-/** The app and environment these options (or the git remote) name. */
-export const targetOf = (ctx: Context, opts: AppOptions): Target => ({
-  app: resolveApp(opts.app, ctx.git),
-  environment: opts.environment,
-});

@@ -1,17 +1,15 @@
 import type { Command } from 'commander';
-import type { AppInfo } from '../api-types.ts';
-import {
-  type AppOptions,
-  appOption,
-  type Context,
-  environmentOptions,
-  type JsonOption,
-  jsonOption,
-  savedApi,
-} from '../context.ts';
+import type { AppInfo, AppSummary } from '../api-types.ts';
+import { type Context, savedApi } from '../context.ts';
 import { ApiError, UsageError } from '../errors.ts';
-import { connectRemote, resolveApp } from '../git.ts';
-import { say, show, table } from '../output.ts';
+import { connectRemote } from '../git.ts';
+import { say, table } from '../output.ts';
+import { type AppOptions, appOf, command, readCommand } from './define.ts';
+
+export const appsTable = (apps: AppSummary[]): string =>
+  apps.length
+    ? table(apps, { name: (a) => a.name, created: (a) => a.createdAt })
+    : 'no apps yet: widemesh apps:create NAME';
 
 export function appInfoText(app: AppInfo, environment?: string): string {
   const environments = app.environments.filter((e) => !environment || e.name === environment);
@@ -26,21 +24,8 @@ export function appInfoText(app: AppInfo, environment?: string): string {
   ].join('\n');
 }
 
-export function registerApps(program: Command, ctx: Context): void {
-  program.commandsGroup('Apps:');
-  jsonOption(program.command('apps'))
-    .description('list apps')
-    .action(async (opts: JsonOption) => {
-      const apps = await savedApi(ctx).listApps();
-      show(ctx.io, opts.json, apps, () =>
-        apps.length
-          ? table(apps, { name: (a) => a.name, created: (a) => a.createdAt })
-          : 'no apps yet: widemesh apps:create NAME',
-      );
-    });
-
-  program
-    .command('apps:create')
+function registerCreateAndDestroy(program: Command, ctx: Context): void {
+  command(program, 'apps:create', 'server')
     .description('create an app and, in a git repository, add the `widemesh` remote and a credential helper')
     .argument('<name>', 'lower-case letters, digits and dashes')
     .action(async (name: string) => {
@@ -51,14 +36,7 @@ export function registerApps(program: Command, ctx: Context): void {
         say(ctx.io, 'Git remote widemesh added: git push widemesh main');
     });
 
-  jsonOption(environmentOptions(program.command('apps:info')))
-    .description('environments, current release and racks of an app')
-    .action(async (opts: AppOptions & JsonOption) => {
-      const app = await savedApi(ctx).getApp(resolveApp(opts.app, ctx.git));
-      show(ctx.io, opts.json, app, () => appInfoText(app, opts.environment));
-    });
-
-  appOption(program.command('apps:destroy'))
+  command(program, 'apps:destroy', 'app')
     .description('delete an app and stop its instances')
     .argument('[name]', 'the app (or -a APP)')
     .option('--confirm <name>', 'the app name again: deleting cannot be undone')
@@ -69,11 +47,30 @@ export function registerApps(program: Command, ctx: Context): void {
       await savedApi(ctx).deleteApp(app);
       say(ctx.io, `Destroyed ${app}`);
     });
+}
 
-  environmentOptions(program.command('open'))
+export function registerApps(program: Command, ctx: Context): void {
+  program.commandsGroup('Apps:');
+  readCommand(
+    program,
+    ctx,
+    { name: 'apps', scope: 'server', description: 'list apps' },
+    (api) => api.listApps(),
+    appsTable,
+  );
+  registerCreateAndDestroy(program, ctx);
+  readCommand(
+    program,
+    ctx,
+    { name: 'apps:info', scope: 'environment', description: 'environments, current release and racks of an app' },
+    (api, opts) => api.getApp(appOf(ctx, opts)),
+    (app, opts) => appInfoText(app, opts.environment),
+  );
+
+  command(program, 'open', 'environment')
     .description('print the URL an environment of the app answers at')
     .action(async (opts: AppOptions) => {
-      const app = await savedApi(ctx).getApp(resolveApp(opts.app, ctx.git));
+      const app = await savedApi(ctx).getApp(appOf(ctx, opts));
       const wanted = opts.environment ?? 'production';
       const env = app.environments.find((e) => e.name === wanted);
       if (!env) throw new ApiError(`${app.name} has no environment "${wanted}"`, 'ENVIRONMENT_NOT_FOUND');

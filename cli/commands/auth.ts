@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Context } from '../context.ts';
 import { say } from '../output.ts';
+import { command } from './define.ts';
 
 /** git's credential helper protocol: `key=value` lines. */
 export function parseCredentialRequest(text: string): Record<string, string> {
@@ -13,8 +14,7 @@ export function parseCredentialRequest(text: string): Record<string, string> {
 
 export function registerAuth(program: Command, ctx: Context): void {
   program.commandsGroup('Logging in:');
-  program
-    .command('login')
+  command(program, 'login', 'server')
     .description('store the server URL and token (the token from --token, WIDEMESH_TOKEN or stdin)')
     .requiredOption('--url <url>', 'the Widemesh server, e.g. http://127.0.0.1:7070')
     .option('--token <token>', 'the API token (prefer WIDEMESH_TOKEN or stdin: arguments show in `ps`)')

@@ -1,9 +1,9 @@
 import { type Command, Option } from 'commander';
 import type { LogSource } from '../api-types.ts';
-import { type AppOptions, type Context, environmentOptions } from '../context.ts';
+import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { resolveApp } from '../git.ts';
 import { followLogs, type LogRequest } from '../log-tail.ts';
+import { type AppOptions, appOf, command } from './define.ts';
 
 interface LogsOptions extends AppOptions {
   tail?: boolean;
@@ -27,7 +27,7 @@ export function logRequest(app: string, opts: LogsOptions): LogRequest {
 
 export function registerLogs(program: Command, ctx: Context): void {
   program.commandsGroup('Logs:');
-  environmentOptions(program.command('logs'))
+  command(program, 'logs', 'environment')
     .description("show the latest build's log; --tail follows the app's output in every rack")
     .option('-t, --tail', 'keep following (reconnects when the connection drops; Ctrl-C stops)')
     .addOption(
@@ -40,7 +40,7 @@ export function registerLogs(program: Command, ctx: Context): void {
     )
     .option('--build <id>', 'a given build instead of the latest')
     .action(async (opts: LogsOptions) => {
-      const request = logRequest(resolveApp(opts.app, ctx.git), opts);
+      const request = logRequest(appOf(ctx, opts), opts);
       const { url, token } = ctx.settings.load();
       const interruption = ctx.interruption();
       try {

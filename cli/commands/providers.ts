@@ -1,16 +1,9 @@
 import type { Command } from 'commander';
-import type { RackSpec } from '../api-types.ts';
-import {
-  type AppOptions,
-  type Context,
-  environmentOptions,
-  type JsonOption,
-  jsonOption,
-  savedApi,
-  targetOf,
-} from '../context.ts';
+import type { Provider, RackSpec, Racks } from '../api-types.ts';
+import { type Context, savedApi } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { say, show, table } from '../output.ts';
+import { say, table } from '../output.ts';
+import { type AppOptions, command, readCommand, targetOf } from './define.ts';
 
 const RACK_FORMS = 'PROVIDER:cloud-run:LOCATION, PROVIDER:app-runner:REGION or local-NAME';
 
@@ -32,20 +25,24 @@ async function readProviderSettings(ctx: Context): Promise<unknown> {
   }
 }
 
-function registerProviderCommands(program: Command, ctx: Context): void {
-  jsonOption(program.command('providers'))
-    .description('list cloud providers (never their credentials)')
-    .action(async (opts: JsonOption) => {
-      const list = await savedApi(ctx).listProviders();
-      show(ctx.io, opts.json, list, () =>
-        list.length
-          ? table(list, { name: (p) => p.name, type: (p) => p.type, environments: (p) => p.environments })
-          : 'no providers: the local racks are used',
-      );
-    });
+export const providersTable = (list: Provider[]): string =>
+  list.length
+    ? table(list, { name: (p) => p.name, type: (p) => p.type, environments: (p) => p.environments })
+    : 'no providers: the local racks are used';
 
-  program
-    .command('providers:set')
+export const racksText = (r: Racks): string =>
+  `${r.racks.map((rack) => rack.name).join(', ')} (${r.rollout}${r.custom ? '' : ', server default'})`;
+
+function registerProviderCommands(program: Command, ctx: Context): void {
+  readCommand(
+    program,
+    ctx,
+    { name: 'providers', scope: 'server', description: 'list cloud providers (never their credentials)' },
+    (api) => api.listProviders(),
+    providersTable,
+  );
+
+  command(program, 'providers:set', 'server')
     .description('store a cloud provider from JSON on stdin (type gcp|aws, credentials, registry, …)')
     .argument('<name>', 'lower-case letters, digits and dashes')
     .action(async (name: string) => {
@@ -58,17 +55,15 @@ function registerProviderCommands(program: Command, ctx: Context): void {
 }
 
 function registerRackCommands(program: Command, ctx: Context): void {
-  jsonOption(environmentOptions(program.command('racks')))
-    .description('the racks the environment rolls out to')
-    .action(async (opts: AppOptions & JsonOption) => {
-      const result = await savedApi(ctx).getRacks(targetOf(ctx, opts));
-      show(ctx.io, opts.json, result, (r) => {
-        const names = r.racks.map((rack) => rack.name).join(', ');
-        return `${names} (${r.rollout}${r.custom ? '' : ', server default'})`;
-      });
-    });
+  readCommand(
+    program,
+    ctx,
+    { name: 'racks', scope: 'environment', description: 'the racks the environment rolls out to' },
+    (api, opts) => api.getRacks(targetOf(ctx, opts)),
+    racksText,
+  );
 
-  environmentOptions(program.command('racks:set'))
+  command(program, 'racks:set', 'environment')
     .description('set the racks the environment rolls out to (from the next release)')
     .argument('<rack...>', RACK_FORMS)
     .option('--parallel', 'roll out to every rack at once (default: one after the other)')

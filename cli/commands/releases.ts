@@ -1,16 +1,9 @@
 import type { Command } from 'commander';
 import type { Release } from '../api-types.ts';
-import {
-  type AppOptions,
-  type Context,
-  environmentOptions,
-  type JsonOption,
-  jsonOption,
-  savedApi,
-  targetOf,
-} from '../context.ts';
+import { type Context, savedApi } from '../context.ts';
 import { ApiError, UsageError } from '../errors.ts';
-import { say, show, table } from '../output.ts';
+import { say, table } from '../output.ts';
+import { type AppOptions, command, readCommand, targetOf } from './define.ts';
 
 /** `v3` or `3` → 3. */
 export function parseVersion(arg: string): number {
@@ -26,23 +19,25 @@ export function previousRelease(releases: Release[]): number {
   return good[1]!.version;
 }
 
+export const releasesTable = (releases: Release[]): string =>
+  table(releases, {
+    version: (r) => `v${r.version}`,
+    status: (r) => r.status,
+    description: (r) => r.description,
+    created: (r) => r.createdAt,
+  });
+
 export function registerReleases(program: Command, ctx: Context): void {
   program.commandsGroup('Releases and builds:');
-  jsonOption(environmentOptions(program.command('releases')))
-    .description('list releases, newest first')
-    .action(async (opts: AppOptions & JsonOption) => {
-      const releases = await savedApi(ctx).listReleases(targetOf(ctx, opts));
-      show(ctx.io, opts.json, releases, () =>
-        table(releases, {
-          version: (r) => `v${r.version}`,
-          status: (r) => r.status,
-          description: (r) => r.description,
-          created: (r) => r.createdAt,
-        }),
-      );
-    });
+  readCommand(
+    program,
+    ctx,
+    { name: 'releases', scope: 'environment', description: 'list releases, newest first' },
+    (api, opts) => api.listReleases(targetOf(ctx, opts)),
+    releasesTable,
+  );
 
-  environmentOptions(program.command('rollback'))
+  command(program, 'rollback', 'environment')
     .description('make a new release with the image and config of an earlier one')
     .argument('[version]', 'the release to go back to, e.g. v3 (default: the one before the current)')
     .action(async (arg: string | undefined, opts: AppOptions) => {

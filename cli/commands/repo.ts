@@ -1,9 +1,9 @@
 import { type Command, Option } from 'commander';
-import type { Repository, RepositoryRequest } from '../api-types.ts';
-import { type AppOptions, appOption, type Context, type JsonOption, jsonOption, savedApi } from '../context.ts';
+import type { Delivery, Repository, RepositoryRequest } from '../api-types.ts';
+import { type Context, savedApi } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { resolveApp } from '../git.ts';
-import { say, shortCommit, show, table } from '../output.ts';
+import { say, shortCommit, table } from '../output.ts';
+import { type AppOptions, appOf, command, readCommand } from './define.ts';
 
 /** `main=production …` → {main: "production"}. */
 export function parseBranches(pairs: string[]): Record<string, string> {
@@ -42,11 +42,20 @@ export const repositoryText = (repo: Repository): string =>
       .join(', ')}`,
   ].join('\n');
 
+export const deliveriesTable = (list: Delivery[]): string =>
+  table(list, {
+    received: (d) => d.receivedAt,
+    id: (d) => d.id,
+    event: (d) => d.event,
+    ref: (d) => d.ref,
+    commit: (d) => shortCommit(d.commit),
+    outcome: (d) => d.outcome,
+  });
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-export function registerRepo(program: Command, ctx: Context): void {
-  program.commandsGroup('Deploying on pushes to GitHub or Bitbucket:');
-  appOption(program.command('repo:connect'))
+function registerConnect(program: Command, ctx: Context): void {
+  command(program, 'repo:connect', 'app')
     .description('deploy the app on pushes to a GitHub or Bitbucket repository (a read token is read from stdin)')
     .addOption(new Option('--provider <provider>', 'where the repository is').choices(['github', 'bitbucket']))
     .requiredOption('--url <clone-url>', 'the https clone URL')
@@ -56,38 +65,34 @@ export function registerRepo(program: Command, ctx: Context): void {
       if (!opts.provider) throw new UsageError('which provider? --provider github or --provider bitbucket');
       const password = opts.username ? (await ctx.io.stdin()).trim() : undefined;
       const request = repositoryRequest(opts, password);
-      const repo = await savedApi(ctx).connectRepository(resolveApp(opts.app, ctx.git), request);
+      const repo = await savedApi(ctx).connectRepository(appOf(ctx, opts), request);
       say(ctx.io, `Connected to ${repo.cloneUrl}. Add a ${repo.provider} webhook (push events, JSON):`);
       say(ctx.io, `  URL:    ${repo.webhookUrl}\n  secret: ${repo.secret}   (shown once)`);
     });
 
-  jsonOption(appOption(program.command('repo:info')))
-    .description('the connected repository and its webhook URL')
-    .action(async (opts: AppOptions & JsonOption) => {
-      const repo = await savedApi(ctx).getRepository(resolveApp(opts.app, ctx.git));
-      show(ctx.io, opts.json, repo, repositoryText);
-    });
-
-  appOption(program.command('repo:disconnect'))
+  command(program, 'repo:disconnect', 'app')
     .description('stop deploying on pushes to the connected repository')
     .action(async (opts: AppOptions) => {
-      await savedApi(ctx).disconnectRepository(resolveApp(opts.app, ctx.git));
+      await savedApi(ctx).disconnectRepository(appOf(ctx, opts));
       say(ctx.io, 'Disconnected');
     });
+}
 
-  jsonOption(appOption(program.command('deliveries')))
-    .description('webhook deliveries and what became of them')
-    .action(async (opts: AppOptions & JsonOption) => {
-      const list = await savedApi(ctx).listDeliveries(resolveApp(opts.app, ctx.git));
-      show(ctx.io, opts.json, list, () =>
-        table(list, {
-          received: (d) => d.receivedAt,
-          id: (d) => d.id,
-          event: (d) => d.event,
-          ref: (d) => d.ref,
-          commit: (d) => shortCommit(d.commit),
-          outcome: (d) => d.outcome,
-        }),
-      );
-    });
+export function registerRepo(program: Command, ctx: Context): void {
+  program.commandsGroup('Deploying on pushes to GitHub or Bitbucket:');
+  registerConnect(program, ctx);
+  readCommand(
+    program,
+    ctx,
+    { name: 'repo:info', scope: 'app', description: 'the connected repository and its webhook URL' },
+    (api, opts) => api.getRepository(appOf(ctx, opts)),
+    repositoryText,
+  );
+  readCommand(
+    program,
+    ctx,
+    { name: 'deliveries', scope: 'app', description: 'webhook deliveries and what became of them' },
+    (api, opts) => api.listDeliveries(appOf(ctx, opts)),
+    deliveriesTable,
+  );
 }
