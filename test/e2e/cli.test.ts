@@ -130,16 +130,20 @@ app.listen(process.env.PORT);
     expect((await widemesh('logs')).stdout).toContain('-----> Node.js app detected');
   });
 
-  it('tails app output live', async () => {
+  it('tails app output live until Ctrl-C, which ends it cleanly', async () => {
     const child = spawn(process.execPath, [BIN, 'logs', '--tail'], { cwd: repo, env });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     await sleep(2500);
     const marker = `/from-cli-${Date.now()}`;
     await viaRouter(server, 'clishop.localhost', marker);
     for (let i = 0; i < 50 && !stdout.includes(marker); i++) await sleep(100);
-    child.kill('SIGTERM');
-    await new Promise((r) => child.on('close', r));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
     expect(stdout).toMatch(new RegExp(`local-[ab]\\[web\\.[0-9a-f]{6}\\]: request ${marker}`));
   });
 
