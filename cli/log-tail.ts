@@ -70,7 +70,15 @@ function streamOnce(url: string, token: string, onMessage: (m: LogMessage) => vo
     ws.on('open', () => {
       opened = true;
     });
-    ws.on('message', (data) => onMessage(JSON.parse(String(data)) as LogMessage));
+    ws.on('message', (data) => {
+      let message: LogMessage;
+      try {
+        message = JSON.parse(String(data));
+      } catch {
+        return; // not ours to show: every message of the log stream is JSON
+      }
+      onMessage(message);
+    });
     ws.on('unexpected-response', (req, res) => {
       req.destroy();
       const status = res.statusCode ?? 0;
@@ -120,12 +128,12 @@ export async function followLogs(o: FollowOptions): Promise<void> {
     const text = formatLogMessage(m);
     if (text !== undefined) o.write(text);
   };
-  for (;;) {
+  while (!o.stop.aborted) {
     const ending = await streamOnce(logsUrl(o.serverUrl, o.request, at), o.token, show, o.stop);
     if (ending.done || o.stop.aborted) return;
     if (!o.request.tail) throw new ApiError(`log stream failed: ${ending.why}`, 'LOG_STREAM_FAILED');
     if (ending.opened) wait = firstMs; // it was connected: start the waits over
-    o.warn(`log stream lost (${ending.why}); reconnecting in ${(wait / 1000).toFixed(1)}s`);
+    o.warn(`log stream lost (${ending.why}); reconnecting in ${wait / 1000}s`);
     await pause(wait, o.stop);
     wait = Math.min(wait * 2, maxMs);
   }

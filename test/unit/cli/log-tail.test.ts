@@ -100,7 +100,7 @@ describe('following the log websocket', () => {
     expect(tail.written).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'line 6']);
     expect(server.urls[0]).toBe('/api/apps/shop/logs?source=build&tail=1');
     expect(server.urls.at(-1)).toBe('/api/apps/shop/logs?source=build&tail=1&build=7&since=3');
-    expect(tail.warnings[0]).toMatch(/^log stream lost \(.*\); reconnecting in 0\.0s$/);
+    expect(tail.warnings[0]).toMatch(/^log stream lost \(.*\); reconnecting in 0\.02s$/);
   });
 
   it('waits longer after each failed attempt, up to the maximum', async () => {
@@ -112,7 +112,22 @@ describe('following the log websocket', () => {
     tail.stop.abort();
     await tail.done;
     const waits = tail.warnings.map((w) => w.match(/in ([\d.]+)s/)![1]);
-    expect(waits.slice(0, 5)).toEqual(['0.0', '0.0', '0.1', '0.1', '0.1']); // 20, 40, 80, 100, 100 ms
+    expect(waits.slice(0, 5)).toEqual(['0.02', '0.04', '0.08', '0.1', '0.1']);
+  });
+
+  it('stops cleanly when asked while waiting to reconnect, without connecting again', async () => {
+    server = new FakeLogServer();
+    await server.start();
+    let connections = 0;
+    server.onConnection = (ws) => {
+      connections += 1;
+      if (connections === 1) ws.terminate(); // the second would stay open for ever
+    };
+    const tail = follow(true, { backoff: { firstMs: 60_000, maxMs: 60_000 } });
+    await until(() => tail.warnings.length === 1);
+    tail.stop.abort();
+    await tail.done;
+    expect(server.urls).toHaveLength(1);
   });
 
   it('stops cleanly when asked (Ctrl-C) while connected', async () => {
