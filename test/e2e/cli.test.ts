@@ -147,6 +147,30 @@ app.listen(process.env.PORT);
     expect(stdout).toMatch(new RegExp(`local-[ab]\\[web\\.[0-9a-f]{6}\\]: request ${marker}`));
   });
 
+  it('keeps tailing app output while the server is killed and started again', async () => {
+    const child = spawn(process.execPath, [BIN, 'logs', '--tail'], { cwd: repo, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // a request until its line shows: the tail is attached to the instances
+    const seen = async (marker: string) => {
+      for (let i = 0; i < 60 && !stdout.includes(marker); i++) {
+        await viaRouter(server, 'clishop.localhost', marker);
+        await sleep(500);
+      }
+      expect(stdout).toContain(marker);
+    };
+    await seen(`/before-restart-${Date.now()}`);
+    await server.kill();
+    await until(() => stderr.includes('reconnecting'));
+    await server.restart();
+    await seen(`/after-restart-${Date.now()}`);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  });
+
   it('follows a build through a dropped connection: reconnects and resumes, no line lost or repeated', async () => {
     const slow = appRepo('dockerfile-app');
     const dockerfile = path.join(slow, 'Dockerfile');
