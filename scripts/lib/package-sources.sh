@@ -14,7 +14,7 @@ apt_mirror_for() {
   {
     [ ${#sources[@]} -gt 0 ] && awk -v suite="$suite" -f - "${sources[@]}" <<'AWK'
       function flush() {
-        if (types ~ /(^| )deb( |$)/ && enabled != "no" && serves && uri != "") print uri
+        if (types ~ /(^| )deb( |$)/ && enabled != "no" && enabled != "false" && serves && uri != "") print uri
         types = ""; uri = ""; serves = 0; enabled = ""
       }
       FNR == 1 { flush() }
