@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { appInfoText } from '../../../cli/commands/apps.ts';
 import { parseAssignments } from '../../../cli/commands/config.ts';
+import { logRequest } from '../../../cli/commands/logs.ts';
 import { parseRack } from '../../../cli/commands/providers.ts';
 import { parseVersion } from '../../../cli/commands/releases.ts';
 import { parseBranches } from '../../../cli/commands/repo.ts';
@@ -66,5 +67,20 @@ describe('argument parsing', () => {
     expect(parseVersion('v12')).toBe(12);
     expect(parseVersion('3')).toBe(3);
     for (const bad of ['v0', 'v1.5', 'latest']) expect(() => parseVersion(bad)).toThrow(UsageError);
+  });
+
+  it("asks for the latest build's log by default, the app's output when tailing", () => {
+    expect(logRequest('shop', {})).toEqual({ app: 'shop', source: 'build', tail: false });
+    expect(logRequest('shop', { tail: true, environment: 'staging' })).toEqual({
+      app: 'shop',
+      environment: 'staging',
+      source: 'app',
+      tail: true,
+    });
+    expect(logRequest('shop', { tail: true, source: 'build', build: '12' })).toMatchObject({
+      source: 'build',
+      build: 12,
+    });
+    expect(() => logRequest('shop', { build: '0' })).toThrow(UsageError);
   });
 });
