@@ -74,6 +74,15 @@ describe('the widemesh CLI against a running server', () => {
       child.stdin.end(input);
     });
   const widemesh = (...args: string[]) => run(process.execPath, [BIN, ...args]);
+  /** A long-running `widemesh …` (logs --tail) whose output the test watches as it comes. */
+  const background = (args: string[], extraEnv: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: repo, env: { ...env, ...extraEnv } });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (c) => (out.stdout += c));
+    child.stderr.on('data', (c) => (out.stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { out, exited, interrupt: () => child.kill('SIGINT') };
+  };
 
   beforeAll(async () => {
     server = await startServer();
@@ -131,44 +140,34 @@ app.listen(process.env.PORT);
   });
 
   it('tails app output live until Ctrl-C, which ends it cleanly', async () => {
-    const child = spawn(process.execPath, [BIN, 'logs', '--tail'], { cwd: repo, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const tail = background(['logs', '--tail']);
     await sleep(2500);
     const marker = `/from-cli-${Date.now()}`;
     await viaRouter(server, 'clishop.localhost', marker);
-    for (let i = 0; i < 50 && !stdout.includes(marker); i++) await sleep(100);
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(stderr).toBe('');
-    expect(stdout).toMatch(new RegExp(`local-[ab]\\[web\\.[0-9a-f]{6}\\]: request ${marker}`));
+    for (let i = 0; i < 50 && !tail.out.stdout.includes(marker); i++) await sleep(100);
+    tail.interrupt();
+    expect(await tail.exited).toBe(0);
+    expect(tail.out.stderr).toBe('');
+    expect(tail.out.stdout).toMatch(new RegExp(`local-[ab]\\[web\\.[0-9a-f]{6}\\]: request ${marker}`));
   });
 
   it('keeps tailing app output while the server is killed and started again', async () => {
-    const child = spawn(process.execPath, [BIN, 'logs', '--tail'], { cwd: repo, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const tail = background(['logs', '--tail']);
     // a request until its line shows: the tail is attached to the instances
     const seen = async (marker: string) => {
-      for (let i = 0; i < 60 && !stdout.includes(marker); i++) {
+      for (let i = 0; i < 60 && !tail.out.stdout.includes(marker); i++) {
         await viaRouter(server, 'clishop.localhost', marker);
         await sleep(500);
       }
-      expect(stdout).toContain(marker);
+      expect(tail.out.stdout).toContain(marker);
     };
     await seen(`/before-restart-${Date.now()}`);
     await server.kill();
-    await until(() => stderr.includes('reconnecting'));
+    await until(() => tail.out.stderr.includes('reconnecting'));
     await server.restart();
     await seen(`/after-restart-${Date.now()}`);
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    tail.interrupt();
+    expect(await tail.exited).toBe(0);
   });
 
   it('follows a build through a dropped connection: reconnects and resumes, no line lost or repeated', async () => {
@@ -190,25 +189,18 @@ app.listen(process.env.PORT);
     const link = await relay(server.apiPort);
     const config = path.join(home, 'relayed.json');
     fs.writeFileSync(config, JSON.stringify({ url: link.url, token: server.token }), { mode: 0o600 });
-    const child = spawn(process.execPath, [BIN, 'logs', '--tail', '--source', 'build', '-a', 'tailer'], {
-      env: { ...env, WIDEMESH_CONFIG: config },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await until(() => stdout.includes('counting 3'));
+    const tail = background(['logs', '--tail', '--source', 'build', '-a', 'tailer'], { WIDEMESH_CONFIG: config });
+    await until(() => tail.out.stdout.includes('counting 3'));
     link.cut();
-    await until(() => stderr.includes('reconnecting'));
-    expect(await exited).toBe(0); // the build ended: the server closed the stream normally
+    await until(() => tail.out.stderr.includes('reconnecting'));
+    expect(await tail.exited).toBe(0); // the build ended: the server closed the stream normally
     await link.close();
     expect((await pushing).code).toBe(0);
 
     const stored = await api(server, 'GET', `/api/apps/tailer/builds/${buildId}/log`);
     const lines = stored.json.lines.map((l: { line: string }) => l.line);
-    expect(stdout.includes('counting 12')).toBe(true);
-    expect(stdout).toBe(`${lines.join('\n')}\n`);
+    expect(tail.out.stdout.includes('counting 12')).toBe(true);
+    expect(tail.out.stdout).toBe(`${lines.join('\n')}\n`);
     expect((await widemesh('apps:destroy', 'tailer', '--confirm', 'tailer')).code).toBe(0);
   });
 
