@@ -46,15 +46,14 @@ export function buildFilesFor(plan: BuildPlan): BuildFiles {
       return {
         dockerfilePath: GENERATED_DOCKERFILE,
         files: {
-          [GENERATED_DOCKERFILE]:
-            `${[
-              header,
-              `FROM ${plan.stackImage}`,
-              'COPY .widemesh/static-server.cjs /opt/widemesh/static-server.cjs',
-              'WORKDIR /app',
-              'COPY . .',
-              ...cmd(plan.processes),
-            ].join('\n')}\n`,
+          [GENERATED_DOCKERFILE]: `${[
+            header,
+            `FROM ${plan.stackImage}`,
+            'COPY .widemesh/static-server.cjs /opt/widemesh/static-server.cjs',
+            'WORKDIR /app',
+            'COPY . .',
+            ...cmd(plan.processes),
+          ].join('\n')}\n`,
           '.widemesh/static-server.cjs': STATIC_SERVER,
         },
       };
@@ -62,8 +61,7 @@ export function buildFilesFor(plan: BuildPlan): BuildFiles {
       return {
         dockerfilePath: GENERATED_DOCKERFILE,
         files: {
-          [GENERATED_DOCKERFILE]:
-            `${[header, `FROM ${plan.stackImage}`, 'WORKDIR /app', 'COPY . .', ...cmd(plan.processes)].join('\n')}\n`,
+          [GENERATED_DOCKERFILE]: `${[header, `FROM ${plan.stackImage}`, 'WORKDIR /app', 'COPY . .', ...cmd(plan.processes)].join('\n')}\n`,
         },
       };
   }

@@ -93,11 +93,11 @@ export interface BuildLog {
   lines: { seq: number; line: string; at: string }[];
 }
 
-export type RepositoryProvider = 'github' | 'bitbucket';
+export type GitHost = 'github' | 'bitbucket';
 
 /** GET /api/apps/:app/repository */
 export interface Repository {
-  provider: RepositoryProvider;
+  host: GitHost;
   cloneUrl: string;
   branches: Record<string, string>;
   private: boolean;
@@ -111,7 +111,7 @@ export interface RepositoryConnected extends Repository {
 
 /** PUT /api/apps/:app/repository (request) */
 export interface RepositoryRequest {
-  provider: string;
+  host: string;
   cloneUrl: string;
   branches?: Record<string, string>;
   username?: string;
@@ -122,7 +122,7 @@ export interface RepositoryRequest {
 export interface Delivery {
   id: string;
   appId: number;
-  provider: string;
+  gitHost: string;
   event: string;
   ref: string | null;
   commit: string | null;

@@ -26,7 +26,7 @@ interface ConnectOptions extends AppOptions {
 /** The request body; `password` is the read token, which only ever comes from stdin. */
 export function repositoryRequest(opts: ConnectOptions, password?: string): RepositoryRequest {
   return {
-    provider: opts.provider,
+    host: opts.provider,
     cloneUrl: opts.url,
     ...(opts.branch ? { branches: parseBranches(opts.branch) } : {}),
     ...(opts.username ? { username: opts.username, password: password ?? '' } : {}),
@@ -35,7 +35,7 @@ export function repositoryRequest(opts: ConnectOptions, password?: string): Repo
 
 export const repositoryText = (repo: Repository): string =>
   [
-    `${repo.provider} ${repo.cloneUrl}${repo.private ? ' (private)' : ''}`,
+    `${repo.host} ${repo.cloneUrl}${repo.private ? ' (private)' : ''}`,
     `webhook: ${repo.webhookUrl}`,
     `branches: ${Object.entries(repo.branches)
       .map(([b, e]) => `${b} → ${e}`)
@@ -66,7 +66,7 @@ function registerConnect(program: Command, ctx: Context): void {
       const password = opts.username ? (await ctx.io.stdin()).trim() : undefined;
       const request = repositoryRequest(opts, password);
       const repo = await savedApi(ctx).connectRepository(appOf(ctx, opts), request);
-      say(ctx.io, `Connected to ${repo.cloneUrl}. Add a ${repo.provider} webhook (push events, JSON):`);
+      say(ctx.io, `Connected to ${repo.cloneUrl}. Add a ${repo.host} webhook (push events, JSON):`);
       say(ctx.io, `  URL:    ${repo.webhookUrl}\n  secret: ${repo.secret}   (shown once)`);
     });
 

@@ -1,5 +1,5 @@
 import type { BuildLog } from '../logs/index.ts';
-import type { Instance } from '../store/index.ts';
+import type { Environment, Instance, Release } from '../store/index.ts';
 
 /** What a rack needs to run one release of one environment. */
 export interface ReleaseSpec {
@@ -10,6 +10,15 @@ export interface ReleaseSpec {
   /** Procfile commands; no `web` means the image's own CMD. */
   processes: Record<string, string>;
   config: Record<string, string>;
+}
+
+/** The one way a release becomes what a rack runs (deploys, undo, reconcile). */
+export function releaseSpec(
+  env: Pick<Environment, 'appName' | 'name'>,
+  release: Pick<Release, 'version' | 'image' | 'processes' | 'config'>,
+): ReleaseSpec {
+  const { version, image, processes, config } = release;
+  return { app: env.appName, environment: env.name, version, image, processes, config };
 }
 
 /** An instance the rack found running for this installation (after a restart of the server). */

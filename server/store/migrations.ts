@@ -103,4 +103,9 @@ export const migrations: readonly string[] = [
     rollout TEXT NOT NULL CHECK (rollout IN ('sequential', 'parallel'))
   );
   `,
+  // GitHub and Bitbucket are git hosts; "provider" means cloud credentials
+  `
+  ALTER TABLE repositories RENAME COLUMN provider TO git_host;
+  ALTER TABLE deliveries RENAME COLUMN provider TO git_host;
+  `,
 ];

@@ -217,7 +217,7 @@ app.listen(process.env.PORT);
     expect(connected.stdout).toContain(`${server.apiUrl}/webhooks/github/clishop`);
     expect(connected.stdout).toMatch(/secret: [0-9a-f]{48}/);
     const info = JSON.parse((await widemesh('repo:info', '--json')).stdout);
-    expect(info).toMatchObject({ provider: 'github', private: true, branches: { main: 'production' } });
+    expect(info).toMatchObject({ host: 'github', private: true, branches: { main: 'production' } });
     expect(JSON.stringify(info)).not.toContain('read-token-123');
     expect(JSON.parse((await widemesh('deliveries', '--json')).stdout)).toEqual([]);
   });

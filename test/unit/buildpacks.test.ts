@@ -16,7 +16,7 @@ import {
 } from '../../buildpacks/index.ts';
 import { fixtureTree } from '../helpers/fixture-tree.ts';
 import { FIXTURES } from '../helpers/git.ts';
-import { freePort } from '../helpers/server.ts';
+import { freePort } from '../helpers/net.ts';
 
 const ctx: DetectContext = {
   nodeStacks: [
@@ -141,7 +141,7 @@ describe('Dockerfile base images', () => {
       'widemesh/stack-node:22',
       'widemesh/stack-base:bookworm',
     ]);
-    expect(baseImagesOf('ARG X\nFROM ${X}\nFROM a:1 as b\nFROM b\n')).toEqual(['a:1']);
+    expect(baseImagesOf(['ARG X', 'FROM $' + '{X}', 'FROM a:1 as b', 'FROM b', ''].join('\n'))).toEqual(['a:1']);
   });
 });
 

@@ -1,7 +1,12 @@
-import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from '../../../cli/main.ts';
-import { fakeCli } from './fake-context.ts';
+import { appInfoText } from '../../../../cli/commands/apps.ts';
+import { parseAssignments } from '../../../../cli/commands/config.ts';
+import { logRequest } from '../../../../cli/commands/logs.ts';
+import { parseRack } from '../../../../cli/commands/providers.ts';
+import { parseVersion } from '../../../../cli/commands/releases.ts';
+import { parseBranches } from '../../../../cli/commands/repo.ts';
+import { UsageError } from '../../../../cli/errors.ts';
+import { fakeCli } from '../fake-context.ts';
 
 const release = (version: number, status = 'succeeded') => ({
   version,
@@ -12,100 +17,6 @@ const release = (version: number, status = 'succeeded') => ({
   configKeys: [],
   error: null,
   createdAt: '2026-01-01T00:00:00Z',
-});
-
-describe('the command table', () => {
-  const commands = buildProgram(fakeCli().ctx).commands.filter((c) => c.name() !== 'git-credential');
-  const names = commands.map((c) => c.name());
-  const flags = (c: Command) => c.options.map((o) => o.long);
-
-  it('has every command the CLI had, each with a description and a help line', async () => {
-    expect(names).toEqual(
-      expect.arrayContaining(
-        ['login', 'apps', 'apps:create', 'apps:info', 'apps:destroy', 'config', 'config:set', 'config:unset'].concat(
-          ['releases', 'rollback', 'builds', 'logs', 'open', 'repo:connect', 'repo:info', 'repo:disconnect'],
-          ['deliveries', 'providers', 'providers:set', 'racks', 'racks:set'],
-        ),
-      ),
-    );
-    const cli = fakeCli();
-    expect(await cli.run('help')).toBe(0);
-    for (const command of commands) {
-      expect(command.description(), command.name()).not.toBe('');
-      expect(cli.stdout()).toMatch(new RegExp(`^  ${command.name()} `, 'm'));
-    }
-    expect(cli.stdout()).not.toContain('git-credential');
-  });
-
-  it('gives every read --json, and every command that acts on an app -a (and -e where environments differ)', () => {
-    const reads = [
-      'apps',
-      'apps:info',
-      'config',
-      'releases',
-      'builds',
-      'repo:info',
-      'deliveries',
-      'providers',
-      'racks',
-    ];
-    for (const name of reads) expect(flags(commands.find((c) => c.name() === name)!), name).toContain('--json');
-    const perEnvironment = ['apps:info', 'config', 'config:set', 'config:unset', 'releases', 'rollback', 'builds'];
-    for (const name of [...perEnvironment, 'logs', 'open', 'racks', 'racks:set']) {
-      expect(flags(commands.find((c) => c.name() === name)!), name).toEqual(
-        expect.arrayContaining(['--app', '--environment']),
-      );
-    }
-    for (const name of ['repo:connect', 'repo:info', 'repo:disconnect', 'deliveries', 'apps:destroy'])
-      expect(flags(commands.find((c) => c.name() === name)!), name).toContain('--app');
-  });
-
-  it("shows one command's help with `help CMD` and `CMD --help`, exit code 0", async () => {
-    const viaHelp = fakeCli();
-    expect(await viaHelp.run('help', 'config:set')).toBe(0);
-    expect(viaHelp.stdout()).toContain('Usage: widemesh config:set [options] <KEY=VALUE...>');
-    const viaFlag = fakeCli();
-    expect(await viaFlag.run('config:set', '--help')).toBe(0);
-    expect(viaFlag.stdout()).toBe(viaHelp.stdout());
-  });
-
-  it('answers bad usage with exit code 2 and no request', async () => {
-    for (const argv of [
-      ['frobnicate'],
-      ['config:set'],
-      ['config:set', 'NOEQUALS', '-a', 'shop'],
-      ['apps', '--tail'],
-      ['apps', 'extra'],
-      ['logs', '-a', 'shop', '--source', 'everything'],
-      ['logs', '-a', 'shop', '--build', 'latest'],
-      ['rollback', 'vx', '-a', 'shop'],
-      ['apps:destroy', 'shop'],
-      ['apps:destroy', 'shop', '--confirm', 'other'],
-      ['racks:set', 'gcp:cloud-run', '-a', 'shop'],
-      ['repo:connect', '--url', 'https://x.test/a.git', '-a', 'shop'],
-      ['login'],
-    ]) {
-      const cli = fakeCli();
-      expect(await cli.run(...argv), argv.join(' ')).toBe(2);
-      expect(cli.requests, argv.join(' ')).toEqual([]);
-      expect(cli.stderr()).not.toBe('');
-    }
-  });
-
-  it('needs to know the app: -a, else the `widemesh` git remote, else a usage error', async () => {
-    const answers = { 'GET /api/apps/shop/releases': [], 'GET /api/apps/fromremote/releases': [] };
-    const withFlag = fakeCli(answers);
-    expect(await withFlag.run('releases', '-a', 'shop')).toBe(0);
-    const fromRemote = fakeCli(answers, { gitRemote: 'http://127.0.0.1:7070/fromremote.git' });
-    expect(await fromRemote.run('releases')).toBe(0);
-    expect([...withFlag.requests, ...fromRemote.requests].map((r) => r.route)).toEqual([
-      '/api/apps/shop/releases',
-      '/api/apps/fromremote/releases',
-    ]);
-    const neither = fakeCli(answers);
-    expect(await neither.run('releases')).toBe(2);
-    expect(neither.stderr()).toContain('pass -a APP');
-  });
 });
 
 describe('commands make the API requests their arguments say', () => {
@@ -167,7 +78,7 @@ describe('commands make the API requests their arguments say', () => {
   });
 
   it('repo:connect takes the read token from stdin, branches from repeated --branch', async () => {
-    const connected = { provider: 'github', cloneUrl: 'https://x.test/a.git', branches: {}, private: true };
+    const connected = { host: 'github', cloneUrl: 'https://x.test/a.git', branches: {}, private: true };
     const cli = fakeCli(
       { 'PUT /api/apps/shop/repository': { ...connected, webhookUrl: 'http://w.test/h', secret: 'abc' } },
       { stdin: 'tok-123\n' },
@@ -177,7 +88,7 @@ describe('commands make the API requests their arguments say', () => {
       0,
     );
     expect(cli.requests[0]!.body).toEqual({
-      provider: 'github',
+      host: 'github',
       cloneUrl: 'https://x.test/a.git',
       branches: { main: 'production', dev: 'staging' },
       username: 'bot',
@@ -208,5 +119,65 @@ describe('commands make the API requests their arguments say', () => {
     const theirs = fakeCli({}, { stdin: 'protocol=https\nhost=github.com\n' });
     expect(await theirs.run('git-credential', 'get')).toBe(0);
     expect(theirs.stdout()).toBe('');
+  });
+});
+
+describe('argument parsing', () => {
+  it('reads KEY=VALUE, BRANCH=ENV, rack names and versions, refusing malformed ones', () => {
+    expect(parseAssignments(['A=1', 'B=', 'C=x=y'])).toEqual({ A: '1', B: '', C: 'x=y' });
+    expect(() => parseAssignments(['=1'])).toThrow(UsageError);
+    expect(parseBranches(['main=production'])).toEqual({ main: 'production' });
+    expect(() => parseBranches(['main'])).toThrow(UsageError);
+    expect(() => parseBranches(['a=b=c'])).toThrow(UsageError);
+    expect(parseRack('local-b')).toEqual({ kind: 'local', name: 'local-b' });
+    expect(() => parseRack('gcp:lambda:x')).toThrow(UsageError);
+    expect(() => parseRack('gcp:cloud-run:x:y')).toThrow(UsageError);
+    expect(parseVersion('v12')).toBe(12);
+    expect(parseVersion('3')).toBe(3);
+    for (const bad of ['v0', 'v1.5', 'latest']) expect(() => parseVersion(bad)).toThrow(UsageError);
+  });
+
+  it("asks for the latest build's log by default, the app's output when tailing", () => {
+    expect(logRequest('shop', {})).toEqual({ app: 'shop', source: 'build', tail: false });
+    expect(logRequest('shop', { tail: true, environment: 'staging' })).toEqual({
+      app: 'shop',
+      environment: 'staging',
+      source: 'app',
+      tail: true,
+    });
+    expect(logRequest('shop', { tail: true, source: 'build', build: '12' })).toMatchObject({
+      source: 'build',
+      build: 12,
+    });
+    expect(() => logRequest('shop', { build: '0' })).toThrow(UsageError);
+  });
+});
+
+describe('what commands show', () => {
+  it('shows an app with its environments and racks', () => {
+    const text = appInfoText({
+      name: 'shop',
+      environments: [
+        {
+          name: 'production',
+          branch: null,
+          url: 'http://shop.localhost',
+          release: 2,
+          racks: [
+            { rack: 'local-a', release: 2, instances: 1 },
+            { rack: 'local-b', release: 1, instances: 1 },
+          ],
+        },
+        { name: 'staging', branch: 'dev', url: 'http://shop-staging.localhost', release: null, racks: [] },
+      ],
+    });
+    expect(text).toBe(
+      [
+        '=== shop',
+        'NAME        RELEASE  URL                            RACKS',
+        'production  v2       http://shop.localhost          local-a(v2) local-b(v1)',
+        'staging     -        http://shop-staging.localhost',
+      ].join('\n'),
+    );
   });
 });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-const LIB = path.resolve(import.meta.dirname, '../../../scripts/lib/package-sources.sh');
+const LIB = path.resolve(import.meta.dirname, '../../../../scripts/lib/package-sources.sh');
 
 /** Runs a snippet of bash with the library sourced, as build-stacks does (set -euo pipefail). */
 function bash(script: string, env: Record<string, string> = {}) {
