@@ -87,12 +87,6 @@ export interface Build {
   finishedAt: string | null;
 }
 
-/** GET /api/apps/:app/builds/:id/log */
-export interface BuildLog {
-  status: Build['status'];
-  lines: { seq: number; line: string; at: string }[];
-}
-
 export type GitHost = 'github' | 'bitbucket';
 
 /** GET /api/apps/:app/repository */
@@ -107,6 +101,11 @@ export interface Repository {
 /** PUT /api/apps/:app/repository: the webhook secret is shown this once. */
 export interface RepositoryConnected extends Repository {
   secret: string;
+}
+
+/** DELETE /api/apps/:app/repository */
+export interface RepositoryDisconnected {
+  disconnected: string;
 }
 
 /** PUT /api/apps/:app/repository (request) */

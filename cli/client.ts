@@ -107,12 +107,11 @@ export class Api {
   listReleases = (t: Target) => this.call<T.Release[]>('GET', envRoute(t, '/releases'));
   rollback = (t: Target, version: number) => this.call<T.RolledBack>('POST', envRoute(t, '/rollback'), { version });
   listBuilds = (t: Target) => this.call<T.Build[]>('GET', envRoute(t, '/builds'));
-  buildLog = (t: Target, build: number) => this.call<T.BuildLog>('GET', envRoute(t, `/builds/${build}/log`));
 
   connectRepository = (app: string, request: T.RepositoryRequest) =>
     this.call<T.RepositoryConnected>('PUT', `${appPath(app)}/repository`, request);
   getRepository = (app: string) => this.call<T.Repository>('GET', `${appPath(app)}/repository`);
-  disconnectRepository = (app: string) => this.call<unknown>('DELETE', `${appPath(app)}/repository`);
+  disconnectRepository = (app: string) => this.call<T.RepositoryDisconnected>('DELETE', `${appPath(app)}/repository`);
   listDeliveries = (app: string) => this.call<T.Delivery[]>('GET', `${appPath(app)}/deliveries`);
 
   listProviders = () => this.call<T.Provider[]>('GET', '/api/providers');
