@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type * as T from './api-types.ts';
-import { ApiError, UsageError } from './errors.ts';
+import { ApiError, errorMessage, UsageError } from './errors.ts';
 
 export interface Settings {
   url: string;
@@ -61,7 +61,8 @@ export function httpTransport(settings: Settings, fetchImpl: typeof fetch = fetc
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      const why = (err as Error).cause ?? (err as Error).message;
+      const { cause } = err as Error; // fetch's own message is just "fetch failed"
+      const why = cause instanceof Error ? cause.message : errorMessage(err);
       throw new ApiError(`cannot reach ${settings.url} (${why})`, 'UNREACHABLE');
     }
     const text = await res.text();

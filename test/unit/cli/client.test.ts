@@ -50,7 +50,9 @@ describe('the API transport', () => {
     }) as typeof fetch;
     const unreachable = httpTransport(settings, refused)('GET', '/api/apps');
     await expect(unreachable).rejects.toBeInstanceOf(ApiError);
-    await expect(unreachable).rejects.toThrow('cannot reach http://127.0.0.1:7070 (Error: connect ECONNREFUSED');
+    await expect(unreachable).rejects.toThrow(
+      'cannot reach http://127.0.0.1:7070 (connect ECONNREFUSED 127.0.0.1:7070)',
+    );
   });
 });
 
