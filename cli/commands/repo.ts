@@ -57,7 +57,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 function registerConnect(program: Command, ctx: Context): void {
   command(program, 'repo:connect', 'app')
     .description('deploy the app on pushes to a GitHub or Bitbucket repository (a read token is read from stdin)')
-    .addOption(new Option('--provider <provider>', 'where the repository is').choices(['github', 'bitbucket']))
+    .addOption(new Option('--provider <host>', 'the git host the repository is on').choices(['github', 'bitbucket']))
     .requiredOption('--url <clone-url>', 'the https clone URL')
     .option('--branch <branch=environment>', 'deploy this branch to that environment (repeatable)', collect)
     .option('--username <user>', 'for a private repository: the user of the read token given on stdin')
