@@ -121,6 +121,8 @@ export class Api {
   listProcesses = (t: Target) => this.call<T.ProcessList>('GET', envRoute(t, '/ps'));
   scale = (t: Target, changes: Record<string, number>) =>
     this.call<T.Scaled>('POST', envRoute(t, '/ps/scale'), changes);
+  stopOrStart = (t: Target, action: 'stop' | 'start') =>
+    this.call<T.StoppedOrStarted>('POST', envRoute(t, `/ps/${action}`));
   restart = (t: Target, service?: string) => this.call<T.Restarted>('POST', envRoute(t, '/ps/restart'), { service });
 
   getRacks = (t: Target) => this.call<T.Racks>('GET', envRoute(t, '/racks'));

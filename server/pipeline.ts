@@ -159,6 +159,22 @@ export class Pipeline {
     });
   }
 
+  /**
+   * ps:stop stops every instance (the formation is kept, and the endpoint answers 503);
+   * ps:start brings the formation back. Both keep the current release.
+   */
+  async stopOrStart(appName: string, envName: string, action: 'stop' | 'start', log: BuildLog) {
+    const { store } = this.deps;
+    return await this.whileLocked(appName, envName, log, async (env) => {
+      const current = store.currentRelease(env.id);
+      if (!current) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release yet`, 409);
+      const kept = store.formation(env.id);
+      const formation = action === 'stop' ? Object.fromEntries(Object.keys(kept).map((s) => [s, 0])) : kept;
+      await this.retire(await this.rollOut(env, current, formation, log));
+      return formation;
+    });
+  }
+
   /** Runs `fn` holding the app's deploy lock (one deploy per app at a time). */
   private async whileLocked<T>(appName: string, envName: string, log: BuildLog, fn: (env: Environment) => Promise<T>) {
     const env = this.environment(appName, envName);

@@ -68,6 +68,18 @@ export function registerProcesses(program: Command, ctx: Context): void {
       say(ctx.io, `Restarted ${restarted.restarted} instance(s) of ${restarted.environment}`);
     });
 
+  for (const action of ['stop', 'start'] as const) {
+    command(program, `ps:${action}`, 'environment')
+      .description(
+        action === 'stop' ? 'stop every instance (the formation is kept for ps:start)' : 'start the formation again',
+      )
+      .action(async (opts: AppOptions) => {
+        const done = await savedApi(ctx).stopOrStart(targetOf(ctx, opts), action);
+        const running = Object.entries(done.running).map(([s, n]) => `${s}=${n}`);
+        say(ctx.io, `${action === 'stop' ? 'Stopped' : 'Started'} ${done.environment}: ${running.join(' ')} per rack`);
+      });
+  }
+
   command(program, 'run', 'environment')
     .description("run a one-off process in the current release, with its config; exits with the command's code")
     .argument('<command...>', 'the command, after -- (e.g. widemesh run -- npm run migrate)')

@@ -114,6 +114,16 @@ describe('services, instances, the release phase and app.json', () => {
     expect(oneOffs).toHaveLength(0);
   });
 
+  it('stops every instance with ps:stop, and brings the formation back with ps:start', async () => {
+    const stopped = await api(server, 'POST', '/api/apps/svc/ps/stop');
+    expect(stopped.json.running).toEqual({ crasher: 0, web: 0, worker: 0 });
+    expect((await viaRouter(server, host)).status).toBe(503);
+    expect((await api(server, 'GET', '/api/apps/svc/ps')).json.instances).toEqual([]);
+    const started = await api(server, 'POST', '/api/apps/svc/ps/start');
+    expect(started.json.running).toMatchObject({ web: 3, worker: 1 });
+    expect((await viaRouter(server, host)).status).toBe(200);
+  });
+
   it('refuses a config change whose release phase fails; the old config keeps serving', async () => {
     const refused = await api(server, 'PATCH', '/api/apps/svc/config', { RELEASE_EXIT: '3', GREETING: 'bye' });
     expect(refused.status).toBeGreaterThanOrEqual(400);
