@@ -128,6 +128,26 @@ export class Pipeline {
     });
   }
 
+  /** Another environment's live image, released here with this environment's own config: no rebuild. */
+  async promote(appName: string, fromName: string, toName: string, log: BuildLog): Promise<Release> {
+    const { store, images } = this.deps;
+    const source = this.environment(appName, fromName);
+    return await this.whileLocked(appName, toName, log, async (env) => {
+      const from = store.currentRelease(source.id);
+      if (!from) throw new WidemeshError('NOTHING_TO_PROMOTE', `${fromName} of ${appName} has no live release`, 409);
+      const image = await images.adopt(from.image, env, from.id);
+      const description = `Promote ${fromName} v${from.version}`;
+      const draft = {
+        buildId: from.buildId,
+        processes: from.processes,
+        image,
+        config: store.configVars(env.id),
+        description,
+      };
+      return await this.release(env, draft, log).finally(() => this.pruneImages(env));
+    });
+  }
+
   /** Runs `fn` holding the app's deploy lock (one deploy per app at a time). */
   private async whileLocked<T>(appName: string, envName: string, log: BuildLog, fn: (env: Environment) => Promise<T>) {
     const env = this.environment(appName, envName);

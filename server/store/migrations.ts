@@ -108,4 +108,9 @@ export const migrations: readonly string[] = [
   ALTER TABLE repositories RENAME COLUMN provider TO git_host;
   ALTER TABLE deliveries RENAME COLUMN provider TO git_host;
   `,
+  // previews: opt-in per app; a preview environment is made for a branch or pull request and deleted with it
+  `
+  ALTER TABLE apps ADD COLUMN previews INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE environments ADD COLUMN preview INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
