@@ -53,6 +53,15 @@ describe('environments: staging, previews, promotion', () => {
     return all.flatMap((a) => a.json as { id: number }[]);
   };
 
+  /** The environment, its endpoint, instances and images are gone; production serves on. */
+  const expectGone = async (environment: string, left = ['production', 'staging']) => {
+    expect(await environmentNames()).toEqual(left);
+    expect((await viaRouter(server, `shop-${environment}.localhost`)).status).toBe(404);
+    expect(await containers(environment)).toEqual([]);
+    expect(await images(environment)).toEqual([]);
+    expect((await viaRouter(server, 'shop.localhost')).body).toBe('v2 prod-hello');
+  };
+
   let secret: string;
   const deliver = (event: string, body: unknown) => {
     const raw = JSON.stringify(body);
@@ -209,11 +218,7 @@ describe('environments: staging, previews, promotion', () => {
     const deleted = await push(work, remote, ':feature/Login_Page');
     expect(deleted.code, deleted.output).toBe(0);
     expect(deleted.output).toContain('preview environment feature-login-page removed');
-    expect(await environmentNames()).toEqual(['production', 'staging']);
-    expect((await viaRouter(server, 'shop-feature-login-page.localhost')).status).toBe(404);
-    expect(await containers('feature-login-page')).toEqual([]);
-    expect(await images('feature-login-page')).toEqual([]);
-    expect((await viaRouter(server, 'shop.localhost')).body).toBe('v2 prod-hello');
+    await expectGone('feature-login-page');
   });
 
   it('rejects a preview whose name is taken by an environment, changing nothing that serves', async () => {
@@ -256,21 +261,14 @@ describe('environments: staging, previews, promotion', () => {
     expect(await outcomeOf(commit, (o) => o.startsWith('preview') || o.startsWith('failed'))).toBe(
       'preview pr-7 removed',
     );
-    expect(await environmentNames()).toEqual(['production', 'staging']);
-    expect((await viaRouter(server, 'shop-pr-7.localhost')).status).toBe(404);
-    expect(await containers('pr-7')).toEqual([]);
-    expect(await images('pr-7')).toEqual([]);
-    expect((await viaRouter(server, 'shop.localhost')).body).toBe('v2 prod-hello');
+    await expectGone('pr-7');
   });
 
   it('deletes a staging environment with its instances, keeping the image production was promoted to', async () => {
     const deleted = await api(server, 'DELETE', '/api/apps/shop/environments/staging');
     expect(deleted.json).toEqual({ deleted: 'staging' });
-    expect(await containers('staging')).toEqual([]);
-    expect(await images('staging')).toEqual([]);
-    expect((await viaRouter(server, 'shop-staging.localhost')).status).toBe(404);
+    await expectGone('staging', ['production']);
     const [production] = (await api(server, 'GET', '/api/apps/shop/releases')).json;
     await docker.getImage(production.image).inspect();
-    expect((await viaRouter(server, 'shop.localhost')).body).toBe('v2 prod-hello');
   });
 });
