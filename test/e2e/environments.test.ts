@@ -63,17 +63,17 @@ describe('environments: staging, previews, promotion', () => {
   };
 
   let secret: string;
-  const deliver = (event: string, body: unknown) => {
+  const deliver = (host: 'github' | 'bitbucket', event: string, body: unknown) => {
     const raw = JSON.stringify(body);
-    return request(`${server.apiUrl}/webhooks/github/shop`, {
+    const signature = `sha256=${crypto.createHmac('sha256', secret).update(raw).digest('hex')}`;
+    const headers: Record<string, string> =
+      host === 'github'
+        ? { 'x-github-event': event, 'x-github-delivery': crypto.randomUUID(), 'x-hub-signature-256': signature }
+        : { 'x-event-key': event, 'x-request-uuid': `{${crypto.randomUUID()}}`, 'x-hub-signature': signature };
+    return request(`${server.apiUrl}/webhooks/${host}/shop`, {
       method: 'POST',
       body: raw,
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': event,
-        'x-github-delivery': crypto.randomUUID(),
-        'x-hub-signature-256': `sha256=${crypto.createHmac('sha256', secret).update(raw).digest('hex')}`,
-      },
+      headers: { 'content-type': 'application/json', ...headers },
     });
   };
   const outcomeOf = async (commit: string, done: (outcome: string) => boolean) => {
@@ -249,19 +249,42 @@ describe('environments: staging, previews, promotion', () => {
       pull_request: { number: 7, state: 'open', head: { ref: 'pr-branch', sha: commit }, base: { ref: 'main' } },
       repository: { full_name: 'acme/shop', clone_url: `${github.url}/shop.git` },
     });
-    const opened = await deliver('pull_request', pullRequest('opened'));
+    const opened = await deliver('github', 'pull_request', pullRequest('opened'));
     expect(opened.status, opened.body).toBe(202);
     expect(JSON.parse(opened.body)).toMatchObject({ queued: true, environment: 'pr-7' });
     expect(await outcomeOf(commit, (o) => !['queued', 'deploying'].includes(o))).toBe('succeeded: v1');
     expect((await viaRouter(server, 'shop-pr-7.localhost')).body).toBe('v6 prod-hello');
 
-    const closed = await deliver('pull_request', pullRequest('closed'));
+    const closed = await deliver('github', 'pull_request', pullRequest('closed'));
     expect(closed.status).toBe(202);
     expect(JSON.parse(closed.body)).toEqual({ removing: 'pr-7' });
     expect(await outcomeOf(commit, (o) => o.startsWith('preview') || o.startsWith('failed'))).toBe(
       'preview pr-7 removed',
     );
     await expectGone('pr-7');
+  });
+
+  it('does the same for a Bitbucket pull request, which names its commit by a short hash', async () => {
+    const connected = await api(server, 'PUT', '/api/apps/shop/repository', {
+      host: 'bitbucket',
+      cloneUrl: `${github.url}/shop.git`,
+    });
+    secret = connected.json.secret;
+    const commit = release('v7').slice(0, 12);
+    execFileSync('git', ['push', '-q', upstream, 'HEAD:refs/heads/pr-branch'], { cwd: work });
+    const pullRequest = {
+      pullrequest: { id: 8, state: 'OPEN', source: { branch: { name: 'pr-branch' }, commit: { hash: commit } } },
+      repository: { full_name: 'acme/shop' },
+    };
+    expect((await deliver('bitbucket', 'pullrequest:created', pullRequest)).status).toBe(202);
+    expect(await outcomeOf(commit, (o) => !['queued', 'deploying'].includes(o))).toBe('succeeded: v1');
+    expect((await viaRouter(server, 'shop-pr-8.localhost')).body).toBe('v7 prod-hello');
+    const declined = { pullrequest: { ...pullRequest.pullrequest, state: 'DECLINED' } };
+    expect((await deliver('bitbucket', 'pullrequest:rejected', declined)).status).toBe(202);
+    expect(await outcomeOf(commit, (o) => o.startsWith('preview') || o.startsWith('failed'))).toBe(
+      'preview pr-8 removed',
+    );
+    await expectGone('pr-8');
   });
 
   it('deletes a staging environment with its instances, keeping the image production was promoted to', async () => {
