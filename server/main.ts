@@ -25,6 +25,7 @@ import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
 import { Pipeline } from './pipeline.ts';
 import { rackFactory } from './racks/factory.ts';
+import { OneOffRunner } from './racks/one-off.ts';
 import { RackSet } from './racks/rack-set.ts';
 import { reconcile } from './racks/reconcile.ts';
 import { ensureRouter } from './router/process.ts';
@@ -59,12 +60,14 @@ const racks = new RackSet(store, secrets, buildRack, config.racks);
 const logs = new LogBus(store);
 const locks = new AppLocks();
 const images = new ReleaseImages(docker, installationId, logger);
+const oneOff = new OneOffRunner(docker, installationId);
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
 const pipeline = new Pipeline({
   store,
   logs,
   images,
+  oneOff,
   racks,
   locks,
   logger,
@@ -95,6 +98,8 @@ const api = createApi({
   racks,
   locks,
   images,
+  oneOff,
+  oneOffTimeoutMs: config.buildTimeoutMs,
   hookSecret,
   endpointUrl,
   logger,

@@ -8,12 +8,14 @@ import type { AppLocks } from '../locks.ts';
 import { type BuildLog, type LogBus, lineLog } from '../logs/index.ts';
 import { assertAppName } from '../names.ts';
 import type { Pipeline } from '../pipeline.ts';
+import type { OneOffRunner } from '../racks/one-off.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Environment, Release, Store } from '../store/index.ts';
 import { isAuthorized } from './auth.ts';
 import { environmentRoutes } from './environments.ts';
 import { appOf, environmentOf } from './lookup.ts';
+import { processRoutes } from './processes.ts';
 import { pushRoutes } from './push.ts';
 import { rackRoutes } from './racks.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
@@ -26,6 +28,8 @@ export interface ApiDeps {
   racks: RackSet;
   locks: AppLocks;
   images: ReleaseImages;
+  oneOff: OneOffRunner;
+  oneOffTimeoutMs: number;
   hookSecret: string;
   endpointUrl: (env: Environment) => string;
   logger: pino.Logger;
@@ -207,6 +211,10 @@ export function createApi(deps: ApiDeps): express.Express {
   api.use('/api', repositoryRoutes(deps.webhooks));
   api.use('/api', environmentRoutes({ store, environments, pipeline, environmentView, releaseView, collectingLog }));
   api.use('/api', rackRoutes({ store, secrets: deps.secrets, racks }));
+  api.use(
+    '/api',
+    processRoutes({ store, pipeline, racks, oneOff: deps.oneOff, oneOffTimeoutMs: deps.oneOffTimeoutMs }),
+  );
 
   api.use('/api', (_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such API route' } });

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
+import type { AppManifest } from '../../buildpacks/app-json.ts';
 import { migrations } from './migrations.ts';
 
 export type BuildStatus = 'building' | 'succeeded' | 'failed';
@@ -39,6 +40,8 @@ export interface LogLine {
 }
 export interface Release {
   id: number;
+  /** What app.json (or CHECKS) said when this release was built: health checks, scripts. */
+  manifest: ReleaseManifest;
   environmentId: number;
   version: number;
   buildId: number | null;
@@ -85,6 +88,9 @@ export interface Placement {
   instances: Instance[];
 }
 
+/** The parts of app.json a release keeps: how to check and prepare it. */
+export type ReleaseManifest = Partial<Pick<AppManifest, 'healthchecks' | 'scripts'>>;
+
 const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 
 // biome-ignore lint/suspicious/noExplicitAny: SQLite rows are untyped; the to* mappers below are the typed boundary
@@ -117,6 +123,7 @@ const toRelease = (r: Row): Release => ({
   image: r.image,
   processes: JSON.parse(r.processes),
   config: JSON.parse(r.config),
+  manifest: JSON.parse(r.manifest),
   description: r.description,
   status: r.status,
   error: r.error,
@@ -285,7 +292,7 @@ export class Store {
 
   // releases
   createRelease(
-    r: Pick<Release, 'environmentId' | 'buildId' | 'image' | 'processes' | 'config' | 'description'>,
+    r: Pick<Release, 'environmentId' | 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'>,
   ): Release {
     return this.db.transaction(() => {
       const { next } = this.db
@@ -293,7 +300,7 @@ export class Store {
         .get(r.environmentId) as Row;
       const info = this.db
         .prepare(
-          "INSERT INTO releases (environment_id, version, build_id, image, processes, config, description, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'deploying')",
+          "INSERT INTO releases (environment_id, version, build_id, image, processes, config, manifest, description, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'deploying')",
         )
         .run(
           r.environmentId,
@@ -302,6 +309,7 @@ export class Store {
           r.image,
           JSON.stringify(r.processes),
           JSON.stringify(r.config),
+          JSON.stringify(r.manifest),
           r.description,
         );
       return this.getReleaseById(Number(info.lastInsertRowid))!;
@@ -333,6 +341,22 @@ export class Store {
   finishRelease(id: number, status: 'succeeded' | 'failed', error: string | null = null): void {
     this.db.prepare('UPDATE releases SET status = ?, error = ? WHERE id = ?').run(status, error, id);
   }
+  // formation: instances per service, the same in every rack of the environment
+  formation(environmentId: number): Record<string, number> {
+    const rows = this.db
+      .prepare('SELECT service, quantity FROM formation WHERE environment_id = ? ORDER BY service')
+      .all(environmentId) as Row[];
+    return Object.fromEntries(rows.map((r) => [r.service, r.quantity]));
+  }
+  setFormation(environmentId: number, formation: Record<string, number>): void {
+    const upsert = this.db.prepare(
+      'INSERT INTO formation (environment_id, service, quantity) VALUES (?, ?, ?) ON CONFLICT (environment_id, service) DO UPDATE SET quantity = excluded.quantity',
+    );
+    this.db.transaction(() => {
+      for (const [service, quantity] of Object.entries(formation)) upsert.run(environmentId, service, quantity);
+    })();
+  }
+
   // placements: which instances serve an environment in each rack (what the router reads)
   placements(environmentId: number): Placement[] {
     return (

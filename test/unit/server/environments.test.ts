@@ -79,6 +79,7 @@ describe('environments', () => {
       image: 'img',
       processes: {},
       config: { A: 'b' },
+      manifest: {},
       description: 'd',
     });
     store.setPlacement({ environmentId: env.id, rack: 'local-a', releaseId: release.id, instances: [] });

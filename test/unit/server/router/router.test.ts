@@ -38,6 +38,7 @@ describe('router', () => {
       image: 'i',
       processes: {},
       config: {},
+      manifest: {},
       description: 'd',
     });
     const deadPort = await upstream('never');
