@@ -14,6 +14,7 @@ const PRODUCTION_BRANCHES = new Set(['main', 'master']);
 const ENV_NAME = /^[a-z](?:[a-z0-9]|-(?!-)){0,28}[a-z0-9]$/;
 const MAX_NAME = 30;
 const BRANCH = /^[A-Za-z0-9._/-]{1,200}$/;
+const BUILD_POLL_MS = 500;
 
 export function assertEnvironmentName(name: unknown): string {
   if (typeof name !== 'string' || !ENV_NAME.test(name)) {
@@ -117,7 +118,8 @@ export class Environments {
 
   /**
    * Deletes an environment: traffic stops first (its placements go with it), then its instances
-   * and images. Waits for a deploy of the app in progress.
+   * and images. A push to it still building finishes first: its build log and image need the
+   * environment until then (builds end within the build timeout).
    */
   async remove(env: Environment): Promise<void> {
     if (env.name === PRODUCTION)
@@ -126,23 +128,36 @@ export class Environments {
         `the production environment of ${env.appName} cannot be deleted; delete the app instead`,
         409,
       );
-    const { store, racks, locks, images, logger } = this.deps;
-    await locks.run(
-      env.appName,
-      () => {},
-      async () => {
-        const running = store
-          .placements(env.id)
-          .map((p) => ({ rack: racks.named(env.id, p.rack), instances: p.instances }));
-        store.deleteEnvironment(env.id);
-        for (const { rack, instances } of running) {
-          // an instance left behind is an orphan the next reconcile removes
-          await rack
-            ?.stop(instances)
-            .catch((err) => logger.warn({ err: errorMessage(err), rack: rack.name }, 'could not stop instances'));
-        }
-        await images.removeEnvironment(env);
-      },
-    );
+    const building = () => this.deps.store.listBuilds(env.id).some((b) => b.status === 'building');
+    for (;;) {
+      while (building()) await new Promise((r) => setTimeout(r, BUILD_POLL_MS));
+      // a push that started meanwhile may have taken the lock first: then wait for it again
+      const removed = await this.deps.locks.run(
+        env.appName,
+        () => {},
+        async () => {
+          if (building()) return false;
+          await this.removeNow(env);
+          return true;
+        },
+      );
+      if (removed) return;
+    }
+  }
+
+  /** Holding the app's lock. */
+  private async removeNow(env: Environment): Promise<void> {
+    const { store, racks, images, logger } = this.deps;
+    const running = store
+      .placements(env.id)
+      .map((p) => ({ rack: racks.named(env.id, p.rack), instances: p.instances }));
+    store.deleteEnvironment(env.id);
+    for (const { rack, instances } of running) {
+      // an instance left behind is an orphan the next reconcile removes
+      await rack
+        ?.stop(instances)
+        .catch((err) => logger.warn({ err: errorMessage(err), rack: rack.name }, 'could not stop instances'));
+    }
+    await images.removeEnvironment(env);
   }
 }

@@ -287,6 +287,28 @@ describe('environments: staging, previews, promotion', () => {
     await expectGone('pr-8');
   });
 
+  it('removes a preview whose pull request closes while it builds, once the build is over', async () => {
+    fs.appendFileSync(path.join(work, 'Dockerfile'), 'RUN sleep 3\n');
+    const commit = release('v8').slice(0, 12);
+    execFileSync('git', ['push', '-q', '--force', upstream, 'HEAD:refs/heads/pr-branch'], { cwd: work });
+    const pullrequest = { id: 9, state: 'OPEN', source: { branch: { name: 'pr-branch' }, commit: { hash: commit } } };
+    expect((await deliver('bitbucket', 'pullrequest:created', { pullrequest })).status).toBe(202);
+    expect(await outcomeOf(commit, (o) => o !== 'queued')).toBe('deploying');
+    const closed = await deliver('bitbucket', 'pullrequest:fulfilled', {
+      pullrequest: { ...pullrequest, state: 'MERGED' },
+    });
+    expect(JSON.parse(closed.body)).toEqual({ removing: 'pr-9' });
+    expect(await outcomeOf(commit, (o) => o.startsWith('preview') || o.startsWith('failed'))).toBe(
+      'preview pr-9 removed',
+    );
+    const deliveries = (await api(server, 'GET', '/api/apps/shop/deliveries')).json as {
+      event: string;
+      outcome: string;
+    }[];
+    expect(deliveries.find((d) => d.event === 'pullrequest:created')?.outcome).toBe('succeeded: v1');
+    await expectGone('pr-9');
+  });
+
   it('deletes a staging environment with its instances, keeping the image production was promoted to', async () => {
     const deleted = await api(server, 'DELETE', '/api/apps/shop/environments/staging');
     expect(deleted.json).toEqual({ deleted: 'staging' });
