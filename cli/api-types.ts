@@ -196,3 +196,36 @@ export type LogMessage =
   | { type: 'dropped'; count: number };
 
 export type LogSource = 'build' | 'app' | 'router' | 'all';
+
+/** GET /api/apps/:app/ps: every instance per rack. */
+export interface ProcessList {
+  environment: string;
+  formation: Record<string, number>;
+  instances: {
+    rack: string;
+    release: number | null;
+    service: string;
+    instance: string;
+    state: 'up' | 'crashed' | 'stopped' | 'unknown';
+    restarts: number;
+    exitCode: number | null;
+    uptimeSeconds: number | null;
+    lastLines?: string[];
+  }[];
+}
+
+/** POST /api/apps/:app/ps/scale */
+export interface Scaled {
+  environment: string;
+  formation: Record<string, number>;
+  log: string[];
+}
+
+/** POST /api/apps/:app/ps/restart */
+export interface Restarted {
+  environment: string;
+  restarted: number;
+}
+
+/** POST /api/apps/:app/run answers one of these per line (NDJSON). */
+export type RunMessage = { stream: 'stdout' | 'stderr'; line: string } | { exit: number } | { error: string };

@@ -10,10 +10,11 @@ import { registerBuilds } from './commands/builds.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerProviders } from './commands/providers.ts';
+import { registerProcesses } from './commands/ps.ts';
 import { registerReleases } from './commands/releases.ts';
 import { registerRepo } from './commands/repo.ts';
 import type { Context } from './context.ts';
-import { errorMessage, exitCodeFor } from './errors.ts';
+import { CommandExit, errorMessage, exitCodeFor } from './errors.ts';
 
 /** In the order help lists them. */
 const COMMAND_GROUPS = [
@@ -21,6 +22,7 @@ const COMMAND_GROUPS = [
   registerApps,
   registerConfig,
   registerReleases,
+  registerProcesses,
   registerBuilds,
   registerLogs,
   registerRepo,
@@ -47,7 +49,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     return 0;
   } catch (err) {
     // commander has already explained its own errors (usage, unknown commands) on stderr
-    if (!(err instanceof CommanderError)) ctx.io.stderr(` !    ${errorMessage(err)}\n`);
+    if (!(err instanceof CommanderError || err instanceof CommandExit)) ctx.io.stderr(` !    ${errorMessage(err)}\n`);
     return exitCodeFor(err);
   }
 }
