@@ -143,6 +143,27 @@ export class Pipeline {
   }
 
   /**
+   * Another environment's live image, released here with this environment's own config and
+   * formation: no rebuild. The release phase runs, as on Heroku.
+   */
+  async promote(appName: string, fromName: string, toName: string, log: BuildLog): Promise<Release> {
+    const { store, images } = this.deps;
+    const source = this.environment(appName, fromName);
+    return await this.whileLocked(appName, toName, log, async (env) => {
+      const from = store.currentRelease(source.id);
+      if (!from) throw new WidemeshError('NOTHING_TO_PROMOTE', `${fromName} of ${appName} has no live release`, 409);
+      const image = await images.adopt(from.image, env, from.id);
+      this.settleFormation(env, from.processes, {}, log);
+      const { buildId, processes, manifest } = from;
+      const draft = { buildId, processes, manifest, image, config: store.configVars(env.id) };
+      const description = `Promote ${fromName} v${from.version}`;
+      return await this.release(env, { ...draft, description }, log, { releasePhase: true }).finally(() =>
+        this.pruneImages(env),
+      );
+    });
+  }
+
+  /**
    * ps:scale: the current release rolled out again at the new formation (no new release, as on
    * Heroku); the formation is kept only if every rack reaches it.
    */
