@@ -24,6 +24,8 @@ export interface RackPlacement {
 export interface EnvironmentView {
   name: string;
   branch: string | null;
+  /** Made for a branch or pull request, deleted with it. */
+  preview?: boolean;
   url: string;
   /** The current release version, null before the first deploy. */
   release: number | null;
@@ -234,5 +236,18 @@ export type RunMessage = { stream: 'stdout' | 'stderr'; line: string } | { exit:
 export interface StoppedOrStarted {
   environment: string;
   running: Record<string, number>;
+  log: string[];
+}
+
+/** PATCH /api/apps/:app {"previews"} */
+export interface AppSettings {
+  name: string;
+  previews: boolean;
+}
+
+/** POST /api/apps/:app/promote */
+export interface Promoted {
+  environment: string;
+  release: Release;
   log: string[];
 }

@@ -118,6 +118,18 @@ export class Api {
   listProviders = () => this.call<T.Provider[]>('GET', '/api/providers');
   saveProvider = (name: string, settings: unknown) =>
     this.call<T.ProviderSaved>('PUT', `/api/providers/${encodeURIComponent(name)}`, settings);
+  listEnvironments = (app: string) => this.call<T.EnvironmentView[]>('GET', `${appPath(app)}/environments`);
+  createEnvironment = (app: string, name: string, branch?: string | null) =>
+    this.call<T.EnvironmentView>('POST', `${appPath(app)}/environments`, {
+      name,
+      ...(branch === undefined ? {} : { branch }),
+    });
+  deleteEnvironment = (app: string, name: string) =>
+    this.call<{ deleted: string }>('DELETE', `${appPath(app)}/environments/${encodeURIComponent(name)}`);
+  setPreviews = (app: string, previews: boolean) => this.call<T.AppSettings>('PATCH', appPath(app), { previews });
+  promote = (app: string, from: string, to: string) =>
+    this.call<T.Promoted>('POST', `${appPath(app)}/promote`, { from, to });
+
   listProcesses = (t: Target) => this.call<T.ProcessList>('GET', envRoute(t, '/ps'));
   scale = (t: Target, changes: Record<string, number>) =>
     this.call<T.Scaled>('POST', envRoute(t, '/ps/scale'), changes);

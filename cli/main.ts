@@ -8,6 +8,7 @@ import { registerApps } from './commands/apps.ts';
 import { registerAuth } from './commands/auth.ts';
 import { registerBuilds } from './commands/builds.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerEnvironments } from './commands/environments.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerProviders } from './commands/providers.ts';
 import { registerProcesses } from './commands/ps.ts';
@@ -20,6 +21,7 @@ import { CommandExit, errorMessage, exitCodeFor } from './errors.ts';
 const COMMAND_GROUPS = [
   registerAuth,
   registerApps,
+  registerEnvironments,
   registerConfig,
   registerReleases,
   registerProcesses,
