@@ -18,6 +18,7 @@ import { ReleaseImages } from './build/release-images.ts';
 import { readConfig } from './config.ts';
 import { createEdge } from './edge/index.ts';
 import { endpointHost } from './endpoints.ts';
+import { Environments } from './environments.ts';
 import { errorMessage } from './errors.ts';
 import { gitHttpHandler } from './git/http.ts';
 import { GitRepos } from './git/index.ts';
@@ -25,6 +26,7 @@ import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
 import { Pipeline } from './pipeline.ts';
 import { rackFactory } from './racks/factory.ts';
+import { OneOffRunner } from './racks/one-off.ts';
 import { RackSet } from './racks/rack-set.ts';
 import { reconcile } from './racks/reconcile.ts';
 import { SecretBox } from './secrets.ts';
@@ -60,12 +62,14 @@ const accessLogFile = path.join(config.dataDir, 'router-access.jsonl');
 const edge = createEdge(config, { store, secrets, logger, accessLog: accessLogFile });
 const locks = new AppLocks();
 const images = new ReleaseImages(docker, installationId, logger);
+const oneOff = new OneOffRunner(docker, installationId);
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
 const pipeline = new Pipeline({
   store,
   logs,
   images,
+  oneOff,
   racks,
   locks,
   logger,
@@ -85,8 +89,9 @@ await git.installHooks();
 const hookSecret = crypto.randomBytes(32).toString('hex');
 
 const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
+const environments = new Environments({ store, racks, locks, images, logger });
 const publicUrl = config.publicUrl ?? `http://${config.host}:${config.apiPort}`;
-const webhooks = { store, secrets, deployer, publicUrl };
+const webhooks = { store, secrets, deployer, publicUrl, environments };
 const api = createApi({
   store,
   pipeline,
@@ -95,11 +100,14 @@ const api = createApi({
   racks,
   locks,
   images,
+  oneOff,
+  oneOffTimeoutMs: config.buildTimeoutMs,
   hookSecret,
   endpointUrl,
   logger,
   webhooks,
   secrets,
+  environments,
   edge: edge.apiDeps(),
 });
 const gitHttp = gitHttpHandler({ store, git, logger });

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type pino from 'pino';
+import { type AppManifest, MAX_QUANTITY, readAppManifest } from '../buildpacks/app-json.ts';
 import {
   type BuildPlan,
   BuildpackError,
@@ -11,12 +12,14 @@ import {
 import type { ImageBuilder } from './build/image-builder.ts';
 import { KEPT_RELEASE_IMAGES, type ReleaseImages } from './build/release-images.ts';
 import { Source } from './build/source.ts';
+import { applyChanges, withAppJsonEnv } from './config-vars.ts';
 import { errorMessage, notFound, WidemeshError } from './errors.ts';
 import type { AppLocks } from './locks.ts';
 import type { BuildLog, LogBus, OpenBuildLog } from './logs/index.ts';
-import { type Rack, releaseSpec } from './racks/rack.ts';
+import type { OneOffRunner } from './racks/one-off.ts';
+import { type Rack, RELEASE_PROCESS, releaseSpec, servicesOf } from './racks/rack.ts';
 import type { RackSet } from './racks/rack-set.ts';
-import { type Move, type PlacementBook, rollOut } from './racks/rollout.ts';
+import { type PlacementBook, rollOut } from './racks/rollout.ts';
 import type { Build, Environment, Placement, Release, Store } from './store/index.ts';
 
 export interface PipelineOptions {
@@ -32,6 +35,7 @@ export interface PipelineDeps {
   logs: LogBus;
   builder: ImageBuilder;
   images: ReleaseImages;
+  oneOff: OneOffRunner;
   racks: RackSet;
   locks: AppLocks;
   detectContext: () => Promise<DetectContext>;
@@ -49,7 +53,7 @@ export interface PushRequest {
   onBuild?: (build: Build) => void;
 }
 
-type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'description'>;
+type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'>;
 
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
 
@@ -72,15 +76,7 @@ export class Pipeline {
       const waiting = () => log.step(`Waiting: another deploy of ${env.appName} is in progress`);
       const release = await locks.run(env.appName, waiting, async () => {
         try {
-          const plan = await this.detect(source, build, log);
-          const image = await this.build(env, build, source, plan, log);
-          const description = `Deploy ${req.commit.slice(0, 7)}`;
-          const config = store.configVars(env.id);
-          return await this.release(
-            env,
-            { image, processes: plan.processes, buildId: build.id, config, description },
-            log,
-          );
+          return await this.buildAndRelease(env, build, source, req.commit, log);
         } finally {
           await this.pruneImages(env);
         }
@@ -93,6 +89,22 @@ export class Pipeline {
       this.reportRejected(env, build, log, err);
       throw err;
     }
+  }
+
+  /** Phases 2 to 5 for one pushed commit, holding the app's lock. */
+  private async buildAndRelease(env: Environment, build: Build, source: Source, commit: string, log: BuildLog) {
+    const { store } = this.deps;
+    const { plan, manifest } = await this.detect(source, build, log);
+    const { config, added } = withAppJsonEnv(store.configVars(env.id), manifest.env);
+    if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
+    const image = await this.build(env, build, source, plan, log);
+    this.settleFormation(env, plan.processes, manifest.formation, log);
+    const { healthchecks, scripts } = manifest;
+    const description = `Deploy ${commit.slice(0, 7)}`;
+    const draft = { image, processes: plan.processes, buildId: build.id, config, manifest: { healthchecks, scripts } };
+    const release = await this.release(env, { ...draft, description }, log, { releasePhase: true });
+    if (added.length > 0) store.replaceConfigVars(env.id, config);
+    return release;
   }
 
   /** Config vars change → a new release of the running image; the change is kept only if it rolls out. */
@@ -112,7 +124,7 @@ export class Pipeline {
       }
       const verb = Object.values(changes).every((v) => v === null) ? 'Remove' : 'Set';
       const description = `${verb} ${Object.keys(changes).join(', ')} config vars`;
-      const release = await this.release(env, { ...current, config, description }, log);
+      const release = await this.release(env, { ...current, config, description }, log, { releasePhase: true });
       store.replaceConfigVars(env.id, config);
       return release;
     });
@@ -122,9 +134,65 @@ export class Pipeline {
   async rollback(appName: string, envName: string, version: number, log: BuildLog): Promise<Release> {
     return await this.whileLocked(appName, envName, log, async (env) => {
       const target = await this.rollbackTarget(env, version);
-      const release = await this.release(env, { ...target, description: `Rollback to v${version}` }, log);
+      // as on Heroku, a rollback restores code and config without running the release phase again
+      const draft = { ...target, description: `Rollback to v${version}` };
+      const release = await this.release(env, draft, log, { releasePhase: false });
       this.deps.store.replaceConfigVars(env.id, target.config);
       return release;
+    });
+  }
+
+  /**
+   * Another environment's live image, released here with this environment's own config and
+   * formation: no rebuild. The release phase runs, as on Heroku.
+   */
+  async promote(appName: string, fromName: string, toName: string, log: BuildLog): Promise<Release> {
+    const { store, images } = this.deps;
+    const source = this.environment(appName, fromName);
+    return await this.whileLocked(appName, toName, log, async (env) => {
+      const from = store.currentRelease(source.id);
+      if (!from) throw new WidemeshError('NOTHING_TO_PROMOTE', `${fromName} of ${appName} has no live release`, 409);
+      const image = await images.adopt(from.image, env, from.id);
+      this.settleFormation(env, from.processes, {}, log);
+      const { buildId, processes, manifest } = from;
+      const draft = { buildId, processes, manifest, image, config: store.configVars(env.id) };
+      const description = `Promote ${fromName} v${from.version}`;
+      return await this.release(env, { ...draft, description }, log, { releasePhase: true }).finally(() =>
+        this.pruneImages(env),
+      );
+    });
+  }
+
+  /**
+   * ps:scale: the current release rolled out again at the new formation (no new release, as on
+   * Heroku); the formation is kept only if every rack reaches it.
+   */
+  async scale(appName: string, envName: string, changes: Record<string, number>, log: BuildLog) {
+    const { store } = this.deps;
+    return await this.whileLocked(appName, envName, log, async (env) => {
+      const current = store.currentRelease(env.id);
+      const known = current ? servicesOf(current.processes).map((s) => s.service) : undefined;
+      assertScale(changes, known);
+      const formation = { ...store.formation(env.id), ...changes };
+      if (current) await this.retire(await this.rollOut(env, current, formation, log));
+      store.setFormation(env.id, formation);
+      return formation;
+    });
+  }
+
+  /**
+   * ps:stop stops every instance (the formation is kept, and the endpoint answers 503);
+   * ps:start brings the formation back. Both keep the current release.
+   */
+  async stopOrStart(appName: string, envName: string, action: 'stop' | 'start', log: BuildLog) {
+    const { store } = this.deps;
+    return await this.whileLocked(appName, envName, log, async (env) => {
+      const current = store.currentRelease(env.id);
+      if (!current) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release yet`, 409);
+      const kept = store.formation(env.id);
+      const formation = action === 'stop' ? Object.fromEntries(Object.keys(kept).map((s) => [s, 0])) : kept;
+      await this.retire(await this.rollOut(env, current, formation, log));
+      return formation;
     });
   }
 
@@ -166,11 +234,17 @@ export class Pipeline {
     return await Source.fromTar(stream, this.deps.options.maxSourceBytes);
   }
 
-  /** Phase 2: which buildpack, and its plan (pure data), shown line by line. */
-  private async detect(source: Source, build: Build, log: BuildLog): Promise<BuildPlan> {
+  /** Phase 2: which buildpack, and its plan (pure data), shown line by line; what app.json says. */
+  private async detect(
+    source: Source,
+    build: Build,
+    log: BuildLog,
+  ): Promise<{ plan: BuildPlan; manifest: AppManifest }> {
     let plan: BuildPlan;
+    let manifest: AppManifest;
     try {
       plan = detect(source, await this.deps.detectContext());
+      manifest = readAppManifest(source);
     } catch (err) {
       if (err instanceof BuildpackError) throw new WidemeshError(err.code, `Detect failed: ${err.message}`);
       throw err;
@@ -178,7 +252,26 @@ export class Pipeline {
     log.step(`${buildpacks.find((b) => b.name === plan.buildpack)?.title ?? plan.buildpack} app detected`);
     for (const line of plan.summary) log.info(line);
     this.deps.store.updateBuild(build.id, { buildpack: plan.buildpack });
-    return plan;
+    return { plan, manifest };
+  }
+
+  /** Services new to this environment get app.json's quantity, else Heroku's default: web 1, others 0. */
+  private settleFormation(
+    env: Environment,
+    processes: Record<string, string>,
+    initial: Record<string, number>,
+    log: BuildLog,
+  ) {
+    const { store } = this.deps;
+    const formation = store.formation(env.id);
+    for (const { service } of servicesOf(processes)) {
+      formation[service] ??= initial[service] ?? (service === 'web' ? 1 : 0);
+    }
+    store.setFormation(env.id, formation);
+    const running = servicesOf(processes).map(({ service }) => `${service}=${formation[service]}`);
+    log.info(
+      `formation: ${running.join(' ')} per rack${running.some((r) => r.endsWith('=0')) ? ' (widemesh ps:scale TYPE=N)' : ''}`,
+    );
   }
 
   /** Phase 3: the plan's Dockerfile built into an image; returns its tag. */
@@ -207,31 +300,75 @@ export class Pipeline {
     return tag;
   }
 
-  /** Phases 4 and 5: a numbered release, rolled out to every rack of the environment, all or nothing. */
-  private async release(env: Environment, draft: ReleaseDraft, log: BuildLog): Promise<Release> {
-    const { store, racks, images } = this.deps;
+  /**
+   * Phases 4 and 5: a numbered release, its release phase (run once, in the new image with the
+   * new config, before any traffic moves), then rolled out to every rack, all or nothing.
+   */
+  private async release(env: Environment, draft: ReleaseDraft, log: BuildLog, opts: { releasePhase: boolean }) {
+    const { store, images } = this.deps;
     for (const value of Object.values(draft.config)) log.addSecret(value);
-    const { racks: targets, parallel } = racks.forEnvironment(env.id);
     const release = store.createRelease({ environmentId: env.id, ...draft });
-    let moved: Move[];
+    let moved: { rack: Rack; previous?: Placement }[];
     try {
-      const target = {
-        environmentId: env.id,
-        releaseId: release.id,
-        spec: releaseSpec(env, release),
-        racks: targets,
-        parallel,
-      };
-      moved = await rollOut(target, { placements: this.placementBook(env), specOf: (id) => this.specOf(env, id) }, log);
+      if (opts.releasePhase) await this.releasePhase(env, release, log);
+      moved = await this.rollOut(env, release, store.formation(env.id), log);
     } catch (err) {
       const message = `Release v${release.version} failed: ${errorMessage(err)}`;
       store.finishRelease(release.id, 'failed', message);
       throw new WidemeshError(err instanceof WidemeshError ? err.code : 'RELEASE_FAILED', message);
     }
     store.finishRelease(release.id, 'succeeded');
-    await this.retire([...moved, ...this.dropUnlistedRacks(env, targets)]);
+    await this.retire(moved);
     await images.tagRelease(draft.image, env, release.version);
+    if (opts.releasePhase) await this.afterRelease(env, release, log);
     return store.getReleaseById(release.id)!;
+  }
+
+  /** Every rack of the environment onto `release` at `formation`; racks it no longer lists are dropped. */
+  private async rollOut(env: Environment, release: Release, formation: Record<string, number>, log: BuildLog) {
+    const { racks: targets, parallel } = this.deps.racks.forEnvironment(env.id);
+    const spec = releaseSpec(env, release, formation);
+    const target = { environmentId: env.id, releaseId: release.id, spec, racks: targets, parallel };
+    const deps = { placements: this.placementBook(env), specOf: (id: number) => this.specOf(env, id) };
+    const moved = await rollOut(target, deps, log);
+    return [...moved, ...this.dropUnlistedRacks(env, targets)];
+  }
+
+  /** app.json's predeploy script, then the Procfile's `release:` command; any failure stops the deploy. */
+  private async releasePhase(env: Environment, release: Release, log: BuildLog): Promise<void> {
+    const steps: [string, string | undefined][] = [
+      ['app.json predeploy script', release.manifest.scripts?.predeploy],
+      ['release phase', release.processes[RELEASE_PROCESS]],
+    ];
+    for (const [what, command] of steps) {
+      if (!command) continue;
+      log.step(`Running the ${what}: ${command}`);
+      const code = await this.runOneOff(env, release, command, log);
+      if (code !== 0) throw new WidemeshError('RELEASE_PHASE_FAILED', `the ${what} exited with code ${code}`);
+    }
+  }
+
+  /** app.json's postdeploy scripts: the release is live already, so a failure is reported, not undone. */
+  private async afterRelease(env: Environment, release: Release, log: BuildLog): Promise<void> {
+    const first = this.deps.store.listReleases(env.id).filter((r) => r.status === 'succeeded').length === 1;
+    const steps: [string, string | undefined][] = [
+      ['app.json postdeploy script', release.manifest.scripts?.postdeploy],
+      ['app.json first-deploy script (scripts.postdeploy)', first ? release.manifest.scripts?.firstDeploy : undefined],
+    ];
+    for (const [what, command] of steps) {
+      if (!command) continue;
+      log.step(`Running the ${what}: ${command}`);
+      const code = await this.runOneOff(env, release, command, log).catch(() => -1);
+      if (code !== 0) log.error(`the ${what} exited with code ${code}; v${release.version} stays live`);
+    }
+  }
+
+  private runOneOff(env: Environment, release: Release, command: string, log: BuildLog): Promise<number> {
+    const { image, config } = release;
+    const request = { app: env.appName, environment: env.name, image, command, config };
+    return this.deps.oneOff.run({ ...request, timeoutMs: this.deps.options.buildTimeoutMs }, (_s, line) =>
+      log.info(line),
+    );
   }
 
   private placementBook(env: Environment): PlacementBook {
@@ -245,7 +382,7 @@ export class Pipeline {
 
   private specOf(env: Environment, releaseId: number) {
     const release = this.deps.store.getReleaseById(releaseId);
-    return release && releaseSpec(env, release);
+    return release && releaseSpec(env, release, this.deps.store.formation(env.id));
   }
 
   /** Racks the environment no longer lists stop serving it once the new release is live everywhere. */
@@ -284,11 +421,15 @@ export class Pipeline {
   }
 }
 
-function applyChanges(config: Record<string, string>, changes: Record<string, string | null>): Record<string, string> {
-  const next = { ...config };
-  for (const [key, value] of Object.entries(changes)) {
-    if (value === null) delete next[key];
-    else next[key] = value;
+function assertScale(changes: Record<string, number>, known: string[] | undefined): void {
+  for (const [service, quantity] of Object.entries(changes)) {
+    if (known && !known.includes(service)) {
+      const message = `there is no ${service} process type (the current release has: ${known.join(', ')})`;
+      throw new WidemeshError('UNKNOWN_PROCESS_TYPE', message, 404);
+    }
+    if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_QUANTITY) {
+      const message = `${service}=${quantity}: a scale is a whole number from 0 to ${MAX_QUANTITY} per rack`;
+      throw new WidemeshError('INVALID_SCALE', message);
+    }
   }
-  return next;
 }

@@ -137,6 +137,7 @@ export class AppRunnerRack extends CloudRack {
   }
 
   async start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]> {
+    this.noteWebOnly(spec, log);
     const image = await pushImage(
       this.docker,
       spec.image,

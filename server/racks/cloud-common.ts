@@ -2,7 +2,14 @@ import type Docker from 'dockerode';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
-import type { FoundInstance, OutputLine, Rack, ReleaseSpec } from './rack.ts';
+import {
+  type FoundInstance,
+  type InstanceStatus,
+  type OutputLine,
+  type Rack,
+  type ReleaseSpec,
+  servicesOf,
+} from './rack.ts';
 
 export interface RegistryAuth {
   username: string;
@@ -82,6 +89,28 @@ export abstract class CloudRack implements Rack {
       return;
     }
     for (const serviceId of new Set(started.map((i) => i.id.split('#')[0]!))) await this.deleteService(serviceId, log);
+  }
+
+  /** A cloud service runs one container image behind HTTP: other process types are not run there. */
+  protected noteWebOnly(spec: ReleaseSpec, log: BuildLog): void {
+    const others = servicesOf(spec.processes).filter(
+      (s) => s.service !== 'web' && (spec.formation[s.service] ?? 0) > 0,
+    );
+    if (others.length > 0)
+      log.info(`${this.name} runs the web process only: ${others.map((s) => s.service).join(', ')} not run there`);
+  }
+
+  /** The provider keeps its own instance count; we do not read it back yet. */
+  async status(instances: Instance[]): Promise<InstanceStatus[]> {
+    const unknown = { state: 'unknown' as const, restarts: 0, exitCode: null, startedAt: null };
+    return instances.map((i) => ({ id: i.id, service: i.service, ...unknown }));
+  }
+
+  async restart(): Promise<void> {
+    throw new WidemeshError(
+      'NOT_SUPPORTED',
+      `${this.name} is a cloud rack: restart by deploying again (or rolling back)`,
+    );
   }
 
   async stop(): Promise<void> {}

@@ -100,6 +100,7 @@ export class CloudRunRack extends CloudRack {
 
   async start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]> {
     const where = `${this.config.location} (cloud-run)`;
+    this.noteWebOnly(spec, log);
     const image = await pushImage(
       this.docker,
       spec.image,

@@ -38,7 +38,8 @@ export async function reconcile(store: Store, racks: Rack[], logger: pino.Logger
         const env = store.listEnvironments().find((e) => e.id === placement.environmentId);
         if (!release || !env) continue;
         try {
-          const fresh = await rack.start(releaseSpec(env, release), log);
+          // only the vanished instance's service, one instance: the others were adopted
+          const fresh = await rack.start(releaseSpec(env, release, { [instance.service]: 1 }), log);
           instances.push(...fresh);
           report.replaced += 1;
         } catch (err) {

@@ -16,6 +16,7 @@ export interface EdgeSettings {
   httpsRedirect: boolean;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: SQLite rows are untyped; toDomain below is the typed boundary
 type Row = Record<string, any>;
 const toDomain = (r: Row): Domain => ({
   name: r.name,

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
+import type { AppManifest } from '../../buildpacks/app-json.ts';
 import { migrations } from './migrations.ts';
 
 export type BuildStatus = 'building' | 'succeeded' | 'failed';
@@ -9,6 +10,8 @@ export interface App {
   id: number;
   name: string;
   createdAt: string;
+  /** Pushes of unmapped branches (and pull requests) get a preview environment. */
+  previews: boolean;
 }
 export interface Environment {
   id: number;
@@ -16,6 +19,8 @@ export interface Environment {
   appName: string;
   name: string;
   branch: string | null;
+  /** Made for a branch or pull request, deleted with it. */
+  preview: boolean;
 }
 export interface Build {
   id: number;
@@ -35,6 +40,8 @@ export interface LogLine {
 }
 export interface Release {
   id: number;
+  /** What app.json (or CHECKS) said when this release was built: health checks, scripts. */
+  manifest: ReleaseManifest;
   environmentId: number;
   version: number;
   buildId: number | null;
@@ -81,17 +88,21 @@ export interface Placement {
   instances: Instance[];
 }
 
+/** The parts of app.json a release keeps: how to check and prepare it. */
+export type ReleaseManifest = Partial<Pick<AppManifest, 'healthchecks' | 'scripts'>>;
+
 const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 
 // biome-ignore lint/suspicious/noExplicitAny: SQLite rows are untyped; the to* mappers below are the typed boundary
 type Row = Record<string, any>;
-const toApp = (r: Row): App => ({ id: r.id, name: r.name, createdAt: r.created_at });
+const toApp = (r: Row): App => ({ id: r.id, name: r.name, createdAt: r.created_at, previews: r.previews === 1 });
 const toEnvironment = (r: Row): Environment => ({
   id: r.id,
   appId: r.app_id,
   appName: r.app_name,
   name: r.name,
   branch: r.branch,
+  preview: r.preview === 1,
 });
 const toBuild = (r: Row): Build => ({
   id: r.id,
@@ -112,6 +123,7 @@ const toRelease = (r: Row): Release => ({
   image: r.image,
   processes: JSON.parse(r.processes),
   config: JSON.parse(r.config),
+  manifest: JSON.parse(r.manifest),
   description: r.description,
   status: r.status,
   error: r.error,
@@ -132,7 +144,7 @@ const ENV_SELECT = 'SELECT e.*, a.name AS app_name FROM environments e JOIN apps
  */
 export class Store {
   readonly db: Database.Database;
-  /** Called after anything the edge routes by changed (placements, apps); main.ts points it at the edge. */
+  /** Called after anything the edge routes by changed (apps, environments, placements); the edge sets it. */
   onRoutingChange: () => void = () => {};
 
   constructor(file: string, options: { readonly?: boolean } = {}) {
@@ -183,13 +195,15 @@ export class Store {
 
   // apps and environments
   createApp(name: string): App {
-    return this.db.transaction(() => {
+    const app = this.db.transaction(() => {
       const info = this.db.prepare('INSERT INTO apps (name) VALUES (?)').run(name);
       this.db
         .prepare("INSERT INTO environments (app_id, name, branch) VALUES (?, 'production', 'main')")
         .run(info.lastInsertRowid);
       return this.getApp(name)!;
     })();
+    this.onRoutingChange();
+    return app;
   }
   getApp(name: string): App | undefined {
     const row = this.db.prepare('SELECT * FROM apps WHERE name = ?').get(name) as Row | undefined;
@@ -214,6 +228,21 @@ export class Store {
         ? this.db.prepare(ENV_SELECT).all()
         : this.db.prepare(`${ENV_SELECT} WHERE e.app_id = ?`).all(appId);
     return (rows as Row[]).map(toEnvironment);
+  }
+  createEnvironment(appId: number, name: string, branch: string | null, preview: boolean): Environment {
+    const info = this.db
+      .prepare('INSERT INTO environments (app_id, name, branch, preview) VALUES (?, ?, ?, ?)')
+      .run(appId, name, branch, preview ? 1 : 0);
+    this.onRoutingChange();
+    return (this.db.prepare(`${ENV_SELECT} WHERE e.id = ?`).all(info.lastInsertRowid) as Row[]).map(toEnvironment)[0]!;
+  }
+  /** Its config vars, builds, releases, placements and racks go with it. */
+  deleteEnvironment(id: number): void {
+    this.db.prepare('DELETE FROM environments WHERE id = ?').run(id);
+    this.onRoutingChange();
+  }
+  setPreviews(appId: number, on: boolean): void {
+    this.db.prepare('UPDATE apps SET previews = ? WHERE id = ?').run(on ? 1 : 0, appId);
   }
 
   // config vars: the desired config of an environment; releases snapshot it
@@ -270,7 +299,7 @@ export class Store {
 
   // releases
   createRelease(
-    r: Pick<Release, 'environmentId' | 'buildId' | 'image' | 'processes' | 'config' | 'description'>,
+    r: Pick<Release, 'environmentId' | 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'>,
   ): Release {
     return this.db.transaction(() => {
       const { next } = this.db
@@ -278,7 +307,7 @@ export class Store {
         .get(r.environmentId) as Row;
       const info = this.db
         .prepare(
-          "INSERT INTO releases (environment_id, version, build_id, image, processes, config, description, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'deploying')",
+          "INSERT INTO releases (environment_id, version, build_id, image, processes, config, manifest, description, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'deploying')",
         )
         .run(
           r.environmentId,
@@ -287,6 +316,7 @@ export class Store {
           r.image,
           JSON.stringify(r.processes),
           JSON.stringify(r.config),
+          JSON.stringify(r.manifest),
           r.description,
         );
       return this.getReleaseById(Number(info.lastInsertRowid))!;
@@ -318,6 +348,22 @@ export class Store {
   finishRelease(id: number, status: 'succeeded' | 'failed', error: string | null = null): void {
     this.db.prepare('UPDATE releases SET status = ?, error = ? WHERE id = ?').run(status, error, id);
   }
+  // formation: instances per service, the same in every rack of the environment
+  formation(environmentId: number): Record<string, number> {
+    const rows = this.db
+      .prepare('SELECT service, quantity FROM formation WHERE environment_id = ? ORDER BY service')
+      .all(environmentId) as Row[];
+    return Object.fromEntries(rows.map((r) => [r.service, r.quantity]));
+  }
+  setFormation(environmentId: number, formation: Record<string, number>): void {
+    const upsert = this.db.prepare(
+      'INSERT INTO formation (environment_id, service, quantity) VALUES (?, ?, ?) ON CONFLICT (environment_id, service) DO UPDATE SET quantity = excluded.quantity',
+    );
+    this.db.transaction(() => {
+      for (const [service, quantity] of Object.entries(formation)) upsert.run(environmentId, service, quantity);
+    })();
+  }
+
   // placements: which instances serve an environment in each rack (what the router reads)
   placements(environmentId: number): Placement[] {
     return (

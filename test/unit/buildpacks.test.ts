@@ -11,7 +11,6 @@ import {
   buildFilesFor,
   type DetectContext,
   detect,
-  parseProcfile,
   STATIC_SERVER,
 } from '../../buildpacks/index.ts';
 import { fixtureTree } from '../helpers/fixture-tree.ts';
@@ -116,22 +115,8 @@ describe('detection', () => {
     expect(invalid.code).toBe('PACKAGE_JSON_INVALID');
   });
 
-  it('needs a web process when a Procfile is all there is', () => {
-    expect(detectError('procfile-shell', { Procfile: 'worker: sleep 1\n' }).message).toMatch(/no web process/);
-  });
-});
-
-describe('Procfile parsing', () => {
-  it('reads name: command lines, skipping comments and blank lines, with CRLF', () => {
-    expect(parseProcfile('# c\r\nweb: node a.js --port $PORT\r\n\r\nworker:   node w.js\n')).toEqual({
-      web: 'node a.js --port $PORT',
-      worker: 'node w.js',
-    });
-  });
-  it('names the bad line', () => {
-    expect(() => parseProcfile('web: ok\nnot a process line\n')).toThrow(/line 2/);
-    expect(() => parseProcfile('web: a\nweb: b\n')).toThrow(/line 2 defines "web" a second time/);
-    expect(() => parseProcfile('we b: x\n')).toThrow(BuildpackError);
+  it('refuses a Procfile with nothing to run', () => {
+    expect(detectError('procfile-shell', { Procfile: '# only a comment\nnot a line\n' }).code).toBe('PROCFILE_INVALID');
   });
 });
 

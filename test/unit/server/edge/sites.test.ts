@@ -31,6 +31,7 @@ function place(store: Store, app: string, env: string, racks: [string, number[]]
     image: 'i',
     processes: {},
     config: {},
+    manifest: {},
     description: 'd',
   });
   for (const [rack, ports] of racks) {
@@ -57,7 +58,7 @@ describe('what the edge serves, read from the store', () => {
     const store = temp.store();
     store.createApp('a-b'); // production: a-b.x.test
     store.createApp('a');
-    store.db.prepare("INSERT INTO environments (app_id, name) VALUES (?, 'b')").run(store.getApp('a')!.id);
+    store.createEnvironment(store.getApp('a')!.id, 'b', 'b', false);
     const sites = edgeOf(store).sites();
     expect(sites.find((s) => s.app === 'a-b')!.hostNames).toEqual(['a-b.x.test', 'a-b-production.x.test']);
     expect(sites.find((s) => s.app === 'a' && s.environment === 'b')!.hostNames).toEqual([]);

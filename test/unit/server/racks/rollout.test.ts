@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WidemeshError } from '../../../../server/errors.ts';
 import { lineLog } from '../../../../server/logs/index.ts';
-import type { FoundInstance, Rack, ReleaseSpec } from '../../../../server/racks/rack.ts';
+import type { FoundInstance, InstanceStatus, Rack, ReleaseSpec } from '../../../../server/racks/rack.ts';
 import { type PlacementBook, rollOut } from '../../../../server/racks/rollout.ts';
 import type { Instance, Placement } from '../../../../server/store/index.ts';
 
@@ -12,6 +12,8 @@ const spec = (version: number): ReleaseSpec => ({
   image: `img:${version}`,
   processes: {},
   config: {},
+  formation: { web: 1 },
+  healthchecks: {},
 });
 
 /** A rack that records what it was asked to do; `failWith` makes its next start fail. */
@@ -38,6 +40,10 @@ class FakeRack implements Rack {
     );
   }
   async stop(): Promise<void> {}
+  async status(): Promise<InstanceStatus[]> {
+    return [];
+  }
+  async restart(): Promise<void> {}
   async list(): Promise<FoundInstance[]> {
     return [];
   }

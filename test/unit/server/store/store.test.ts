@@ -18,6 +18,7 @@ describe('store', () => {
       image: 'img:1',
       processes: {},
       config: { A: 'b' },
+      manifest: {},
       description: 'd',
     };
     expect(store.createRelease(draft).version).toBe(1);
