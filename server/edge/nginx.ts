@@ -44,20 +44,23 @@ export async function checkConfig(f: NginxFiles, candidate: string): Promise<voi
   try {
     await run(NGINX, ['-t', '-q', ...args({ ...f, config: candidate })]);
   } catch (err) {
-    const stderr = String((err as { stderr?: string }).stderr ?? err).trim();
-    throw new WidemeshError('EDGE_CONFIG_INVALID', `nginx refused the edge configuration: ${stderr}`, 500);
+    throw nginxError(err, 'EDGE_CONFIG_INVALID', 'nginx refused the edge configuration');
   }
+}
+
+function nginxError(err: unknown, code: string, what: string): WidemeshError {
+  if ((err as { code?: string }).code === 'ENOENT')
+    return new WidemeshError('EDGE_MISSING', 'nginx is not installed: apt-get install nginx (scripts/up does)', 500);
+  const stderr = String((err as { stderr?: string }).stderr ?? err).trim();
+  return new WidemeshError(code, `${what}: ${stderr}`, 500);
 }
 
 /** Starts the master; nginx daemonizes itself (own session), so it outlives the server. */
 export async function startMaster(f: NginxFiles): Promise<number> {
-  if (!fs.existsSync(NGINX) && NGINX.startsWith('/'))
-    throw new WidemeshError('EDGE_MISSING', 'nginx is not installed: apt-get install nginx (scripts/up does)', 500);
   try {
     await run(NGINX, args(f));
   } catch (err) {
-    const stderr = String((err as { stderr?: string }).stderr ?? err).trim();
-    throw new WidemeshError('EDGE_START_FAILED', `the edge (nginx) did not start: ${stderr}`, 500);
+    throw nginxError(err, 'EDGE_START_FAILED', 'the edge (nginx) did not start');
   }
   for (let i = 0; i < 100; i++) {
     const pid = runningMaster(f);
