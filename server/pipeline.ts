@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import type pino from 'pino';
 import { BuildpackError, buildFilesFor, buildpacks, type DetectContext, detect } from '../buildpacks/index.ts';
 import type { ImageBuilder } from './build/image-builder.ts';
+import { installSecretFiles } from './build/install-secrets.ts';
 import { Source } from './build/source.ts';
 import { errorMessage, notFound, WidemeshError } from './errors.ts';
 import type { AppLocks } from './locks.ts';
@@ -209,6 +210,7 @@ export class Pipeline {
     for (const line of plan.summary) log.info(line);
     store.updateBuild(build.id, { buildpack: plan.buildpack });
     const files = buildFilesFor(plan);
+    Object.assign(files.files, installSecretFiles(plan, store.configVars(env.id)));
     // The repository name carries the installation (no LABEL steps: each one costs a build step)
     const tag = `${imageRepository(options.installationId)}/${env.appName}:${env.name}-build-${build.id}`;
     log.step('Building image');
