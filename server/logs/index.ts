@@ -35,8 +35,8 @@ export function maskSecrets(line: string, secrets: Iterable<string>): string {
  * Terminal control sequences (colours, cursor moves, OSC titles) and other control characters but tab:
  * a log line is plain text, in the store and on the pusher's screen alike.
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_SEQUENCES =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]/g;
 
 export const stripControlSequences = (text: string) => text.replace(CONTROL_SEQUENCES, '');

@@ -23,7 +23,20 @@ const ctx: DetectContext = {
     { image: 'widemesh/stack-node:20', nodeVersion: '20.20.2' },
     { image: 'widemesh/stack-node:22', nodeVersion: '22.23.3' },
   ],
-  publishedNodeVersions: ['16.20.2', '18.19.0', '18.20.8', '20.20.2', '22.23.3', '24.1.0'],
+  publishedNodeVersions: [
+    '4.9.1',
+    '6.17.1',
+    '7.10.1',
+    '8.0.0',
+    '8.17.0',
+    '10.24.1',
+    '16.20.2',
+    '18.19.0',
+    '18.20.8',
+    '20.20.2',
+    '22.23.3',
+    '24.1.0',
+  ],
 };
 const fixture = (name: string, overrides?: Record<string, string | null>) =>
   fixtureTree(path.join(FIXTURES, name), overrides);
