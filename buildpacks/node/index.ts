@@ -41,6 +41,10 @@ function planNode(src: SourceTree, ctx: Parameters<Buildpack['detect']>[1], proc
   const pnp = pm.packageManager === 'yarn-berry' && pm.lines[0]!.includes("Plug'n'Play");
   const web = processes.web ?? defaultWeb(src, pkg, pm, pnp);
   const production = !scripts.needsDevDependencies && pm.installProduction;
+  // nothing to prune without devDependencies (yarn 2+ would otherwise relink every package for nothing)
+  const hasDevDependencies = workspaces.files.some(
+    (f) => Object.keys(readPackageJson(src, f).devDependencies ?? {}).length > 0,
+  );
   const summary = [
     node.line,
     ...(npmSpec ? [`npm ${npmSpec.slice(4)} (engines.npm or packageManager)`] : []),
@@ -65,7 +69,11 @@ function planNode(src: SourceTree, ctx: Parameters<Buildpack['detect']>[1], proc
       ? []
       : [...workspaces.files, ...pm.installFiles, '.npmrc'].filter((f) => f.endsWith('/') || src.has(f)),
     install: [...scripts.prebuild, ...pm.beforeInstall, production || pm.installAll],
-    build: [...scripts.build, ...(production || !pm.prune ? [] : [pm.prune]), ...scripts.cleanup],
+    build: [
+      ...scripts.build,
+      ...(production || !pm.prune || !hasDevDependencies ? [] : [pm.prune]),
+      ...scripts.cleanup,
+    ],
     installSecrets: secrets,
   };
   return plan;
