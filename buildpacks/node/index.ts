@@ -70,6 +70,7 @@ function planNode(src: SourceTree, ctx: Parameters<Buildpack['detect']>[1], proc
       : [...workspaces.files, ...pm.installFiles, '.npmrc'].filter((f) => f.endsWith('/') || src.has(f)),
     install: [...scripts.prebuild, ...pm.beforeInstall, production || pm.installAll],
     build: [
+      ...pm.afterCopy,
       ...scripts.build,
       ...(production || !pm.prune || !hasDevDependencies ? [] : [pm.prune]),
       ...scripts.cleanup,

@@ -12,6 +12,8 @@ export interface PackageManagerChoice {
   run: string;
   /** Commands that must run before the install (lockfile fixes). */
   beforeInstall: string[];
+  /** Commands that must run once the code is copied over the installed dependencies. */
+  afterCopy: string[];
   installAll: string;
   /** Installs without devDependencies, where the tool can. */
   installProduction?: string;
@@ -55,6 +57,7 @@ function npmChoice(src: SourceTree, npmVersion: string, engineNpm?: string): Pac
     lines: [how],
     run: 'npm run',
     beforeInstall: [],
+    afterCopy: [],
     installAll: verb,
     installProduction: `${verb} ${omitDev}`,
     prune: `npm prune ${omitDev}`,
@@ -91,6 +94,7 @@ function yarnClassicChoice(src: SourceTree, version: string): PackageManagerChoi
     lines,
     run: 'yarn run',
     beforeInstall: hosts.length > 0 ? [rewriteLockHosts(hosts)] : [],
+    afterCopy: [],
     installAll: 'yarn install --frozen-lockfile',
     installProduction: 'yarn install --frozen-lockfile --production',
     prune: 'yarn install --frozen-lockfile --production --ignore-scripts --prefer-offline',
@@ -110,18 +114,22 @@ function yarnBerryChoice(src: SourceTree, version: string): PackageManagerChoice
     `yarn ${release} (${checkedIn ? 'checked-in release' : 'packageManager'}, ${linker === 'pnp' ? "Plug'n'Play" : linker})`,
   ];
   if (zeroInstall) lines.push('zero-install: .yarn/cache is committed, installed offline');
+  // copying the code brings back the committed .pnp.cjs over the install's own: link again after it
+  const relink = !zeroInstall && src.has('.pnp.cjs');
+  if (relink) lines.push('.pnp.cjs is committed: linked again once the code is copied');
   if (!canPrune) lines.push(`devDependencies kept: yarn ${release} prunes only with the workspace-tools plugin`);
   const env = `YARN_ENABLE_TELEMETRY=0${zeroInstall ? ' YARN_ENABLE_NETWORK=0' : ''}`;
   return {
     packageManager: 'yarn-berry',
     globalInstalls: [checkedIn ? `yarn@${YARN_CLASSIC}` : `@yarnpkg/cli-dist@${version}`],
-    installFiles: ['yarn.lock', '.yarnrc.yml', '.pnp.cjs', '.pnp.loader.mjs']
+    installFiles: ['yarn.lock', '.yarnrc.yml']
       .filter((f) => src.has(f))
       .concat(src.list().some((f) => f.startsWith('.yarn/')) ? ['.yarn/'] : []),
     lines,
     run: 'yarn run',
     beforeInstall: [],
     installAll: `${env} yarn install --immutable`,
+    afterCopy: relink ? [`${env} yarn install --immutable`] : [],
     ...(canPrune ? { prune: `${env} yarn workspaces focus --all --production` } : {}),
   };
 }
@@ -143,6 +151,7 @@ function pnpmChoice(src: SourceTree, version: string | undefined): PackageManage
     lines: [`pnpm ${chosen} (${version ? 'packageManager or engines.pnpm' : 'pnpm-lock.yaml format'})`],
     run: 'pnpm run',
     beforeInstall: [],
+    afterCopy: [],
     installAll: 'pnpm install --frozen-lockfile',
     installProduction: 'pnpm install --frozen-lockfile --prod',
     prune: 'pnpm prune --prod',

@@ -237,6 +237,20 @@ describe('Node.js conformance: fixtures from the wild deploy as on Heroku', () =
     }
   }, 120_000);
 
+  it('rejects a lockfile out of sync on a live app, whose release keeps serving', async () => {
+    const { repo, body } = outcomes.get('node-shrinkwrap')!;
+    const file = path.join(repo, 'package.json');
+    const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
+    pkg.dependencies['is-number'] = '^7.0.0';
+    fs.writeFileSync(file, JSON.stringify(pkg, null, 2));
+    commitAll(repo, 'a dependency added without updating the lockfile');
+    const result = await push(repo, remoteUrl(server, 'node-shrinkwrap'));
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/package\.json and package-lock\.json or npm-shrinkwrap\.json are in sync/);
+    expect(result.output).toMatch(/Push rejected\. v1 keeps serving\./);
+    expect(await answer(server, 'node-shrinkwrap')).toBe(body);
+  }, 300_000);
+
   it('reuses the installed Node for a second app on the same version', async () => {
     const c: Case = { fixture: 'node-10-nolock' };
     const repo = appRepo(c.fixture);

@@ -3,7 +3,7 @@ FROM widemesh/stack-node:22
 RUN npm install --global --silent yarn@1.22.22 && rm -rf /root/.npm
 WORKDIR /app
 # dependencies first: a change to the code alone reuses this layer
-COPY ["package.json","yarn.lock",".yarnrc.yml",".pnp.cjs","./"]
+COPY ["package.json","yarn.lock",".yarnrc.yml","./"]
 COPY [".yarn/",".yarn/"]
 RUN YARN_ENABLE_TELEMETRY=0 yarn install --immutable
 COPY . .
