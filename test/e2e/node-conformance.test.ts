@@ -71,7 +71,7 @@ const CASES: Case[] = [
   },
   {
     fixture: 'node-yarn4-node-modules',
-    body: /ms 2\.1\.3/,
+    body: /ms 2\.1\.3 1m devDependency pruned: true/,
     log: [/yarn 4\.5\.3 \(checked-in release, node-modules\)/],
   },
   {
