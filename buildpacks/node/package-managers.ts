@@ -9,6 +9,8 @@ export interface PackageManagerChoice {
   /** Files and folders (ending in /) the install reads besides the package.json files. */
   installFiles: string[];
   lines: string[];
+  /** Plug'n'Play: no node_modules, modules resolve through .pnp.cjs (which `yarn node` loads). */
+  pnp: boolean;
   run: string;
   /** Commands that must run before the install (lockfile fixes). */
   beforeInstall: string[];
@@ -41,7 +43,7 @@ export function yarnrcValue(yarnrc: string, key: string): string | undefined {
 
 function npmChoice(src: SourceTree, npmVersion: string, engineNpm?: string): PackageManagerChoice {
   const lockfile = ['npm-shrinkwrap.json', 'package-lock.json'].find((f) => src.has(f));
-  const hasCi = semver.gte(semver.coerce(npmVersion) ?? '10.0.0', '5.7.0') || major(npmVersion) >= 6;
+  const hasCi = semver.gte(semver.coerce(npmVersion) ?? '10.0.0', '5.7.0'); // npm ci arrived in npm 5.7
   const useCi = lockfile !== undefined && hasCi;
   const omitDev = major(npmVersion) >= 7 ? '--omit=dev' : '--production';
   const verb = useCi ? 'npm ci' : 'npm install';
@@ -55,6 +57,7 @@ function npmChoice(src: SourceTree, npmVersion: string, engineNpm?: string): Pac
     globalInstalls: engineNpm ? [`npm@${engineNpm}`] : [],
     installFiles: lockfile ? [lockfile] : [],
     lines: [how],
+    pnp: false,
     run: 'npm run',
     beforeInstall: [],
     afterCopy: [],
@@ -92,6 +95,7 @@ function yarnClassicChoice(src: SourceTree, version: string): PackageManagerChoi
     globalInstalls: [`yarn@${version}`],
     installFiles: ['yarn.lock', '.yarnrc'].filter((f) => src.has(f)),
     lines,
+    pnp: false,
     run: 'yarn run',
     beforeInstall: hosts.length > 0 ? [rewriteLockHosts(hosts)] : [],
     afterCopy: [],
@@ -126,6 +130,7 @@ function yarnBerryChoice(src: SourceTree, version: string): PackageManagerChoice
       .filter((f) => src.has(f))
       .concat(src.list().some((f) => f.startsWith('.yarn/')) ? ['.yarn/'] : []),
     lines,
+    pnp: linker === 'pnp',
     run: 'yarn run',
     beforeInstall: [],
     installAll: `${env} yarn install --immutable`,
@@ -149,6 +154,7 @@ function pnpmChoice(src: SourceTree, version: string | undefined): PackageManage
     globalInstalls: [`pnpm@${chosen}`],
     installFiles: ['pnpm-lock.yaml', 'pnpm-workspace.yaml', '.pnpmfile.cjs'].filter((f) => src.has(f)),
     lines: [`pnpm ${chosen} (${version ? 'packageManager or engines.pnpm' : 'pnpm-lock.yaml format'})`],
+    pnp: false,
     run: 'pnpm run',
     beforeInstall: [],
     afterCopy: [],
