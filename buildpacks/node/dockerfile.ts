@@ -43,15 +43,14 @@ function buildLines(plan: NodePlan, secretsFile?: string): string[] {
     ...(secretsFile ? [`COPY ${INSTALL_SECRETS_PATH} ${secretsFile}`] : []),
     ...manifestCopies(plan.manifestFiles),
     ...plan.install.map((command) => `RUN ${withSecrets(command)}`),
+    // as on Heroku, the build and the app run with NODE_ENV=production (devDependencies are installed by now)
+    'ENV NODE_ENV=production',
     ...(plan.manifestFiles.length > 0 ? ['COPY . .'] : []),
     ...plan.build.map((command) => `RUN ${command}`),
   ];
 }
 
-const finalLines = (plan: NodePlan) => [
-  'ENV NODE_ENV=production',
-  ...(plan.processes.web ? [`CMD ${json(['/bin/sh', '-c', plan.processes.web])}`] : []),
-];
+const cmdLines = (plan: NodePlan) => (plan.processes.web ? [`CMD ${json(['/bin/sh', '-c', plan.processes.web])}`] : []);
 
 /**
  * Plan → Dockerfile lines. Without install secrets: one stage. With them: the install runs in a
@@ -59,7 +58,7 @@ const finalLines = (plan: NodePlan) => [
  */
 export function nodeDockerfile(plan: NodePlan): string[] {
   if (plan.installSecrets.length === 0)
-    return [`FROM ${plan.stackImage}`, ...runtimeLines(plan), ...buildLines(plan), ...finalLines(plan)];
+    return [`FROM ${plan.stackImage}`, ...runtimeLines(plan), ...buildLines(plan), ...cmdLines(plan)];
   return [
     `FROM ${plan.stackImage} AS runtime`,
     ...runtimeLines(plan),
@@ -72,7 +71,8 @@ export function nodeDockerfile(plan: NodePlan): string[] {
     'FROM runtime',
     'WORKDIR /app',
     'COPY --from=build /app /app',
-    ...finalLines(plan),
+    'ENV NODE_ENV=production',
+    ...cmdLines(plan),
   ];
 }
 

@@ -97,7 +97,7 @@ const CASES: Case[] = [
   { fixture: 'node-typescript-pruned', body: /compiled from TypeScript, typescript pruned: true, 1m/ },
   {
     fixture: 'node-heroku-scripts',
-    body: /prebuild saw node_modules: false, postbuild saw ms: true, cleanup saw devDependency: false/,
+    body: /prebuild saw node_modules: false, postbuild saw ms: true with NODE_ENV=production, cleanup saw devDependency: false/,
     log: [/heroku-postbuild instead of build/, /heroku-prebuild before the install/, /heroku-cleanup after pruning/],
   },
   {

@@ -8,6 +8,6 @@ WORKDIR /app
 # dependencies first: a change to the code alone reuses this layer
 COPY ["package.json","package-lock.json","./"]
 RUN npm install --production
-COPY . .
 ENV NODE_ENV=production
+COPY . .
 CMD ["/bin/sh","-c","node index.js"]

@@ -5,8 +5,8 @@ WORKDIR /app
 COPY . .
 RUN npm run heroku-prebuild
 RUN npm ci
+ENV NODE_ENV=production
 RUN npm run heroku-postbuild
 RUN npm prune --omit=dev
 RUN npm run heroku-cleanup
-ENV NODE_ENV=production
 CMD ["/bin/sh","-c","npm run start"]

@@ -8,6 +8,7 @@ WORKDIR /app
 COPY .widemesh/install-secrets.sh /tmp/widemesh-install-secrets.sh
 COPY ["package.json","package-lock.json",".npmrc","./"]
 RUN . /tmp/widemesh-install-secrets.sh && npm ci --omit=dev
+ENV NODE_ENV=production
 COPY . .
 RUN rm -rf .widemesh
 

@@ -5,6 +5,6 @@ WORKDIR /app
 # dependencies first: a change to the code alone reuses this layer
 COPY ["package.json","pnpm-lock.yaml","./"]
 RUN pnpm install --frozen-lockfile --prod
-COPY . .
 ENV NODE_ENV=production
+COPY . .
 CMD ["/bin/sh","-c","pnpm run start"]

@@ -6,6 +6,6 @@ COPY ["package.json","package-lock.json","./"]
 COPY ["packages/greeting/package.json","packages/greeting/"]
 COPY ["packages/web/package.json","packages/web/"]
 RUN npm ci --omit=dev
-COPY . .
 ENV NODE_ENV=production
+COPY . .
 CMD ["/bin/sh","-c","npm run start"]

@@ -7,6 +7,6 @@ COPY ["package.json","pnpm-lock.yaml","pnpm-workspace.yaml","./"]
 COPY ["packages/greeting/package.json","packages/greeting/"]
 COPY ["packages/web/package.json","packages/web/"]
 RUN pnpm install --frozen-lockfile --prod
-COPY . .
 ENV NODE_ENV=production
+COPY . .
 CMD ["/bin/sh","-c","pnpm run start"]

@@ -7,6 +7,6 @@ COPY ["package.json","yarn.lock","./"]
 COPY ["packages/greeting/package.json","packages/greeting/"]
 COPY ["packages/web/package.json","packages/web/"]
 RUN yarn install --frozen-lockfile --production
-COPY . .
 ENV NODE_ENV=production
+COPY . .
 CMD ["/bin/sh","-c","yarn run start"]

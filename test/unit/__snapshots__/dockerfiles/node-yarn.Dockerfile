@@ -5,6 +5,6 @@ WORKDIR /app
 # dependencies first: a change to the code alone reuses this layer
 COPY ["package.json","yarn.lock","./"]
 RUN yarn install --frozen-lockfile --production
-COPY . .
 ENV NODE_ENV=production
+COPY . .
 CMD ["/bin/sh","-c","yarn run start"]

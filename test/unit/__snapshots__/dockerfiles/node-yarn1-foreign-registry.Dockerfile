@@ -6,6 +6,6 @@ WORKDIR /app
 COPY ["package.json","yarn.lock","./"]
 RUN registry="$(yarn config get registry)" && WIDEMESH_REGISTRY="${registry%/}" perl -pi -e 's#resolved "https?://(?:npm\.corp\.example)/(?:.*?/)??((?:@[^/"]+/)?[^/"@]+/-/[^"]+)"#resolved "$ENV{WIDEMESH_REGISTRY}/$1"#' yarn.lock
 RUN yarn install --frozen-lockfile --production
-COPY . .
 ENV NODE_ENV=production
+COPY . .
 CMD ["/bin/sh","-c","yarn run start"]

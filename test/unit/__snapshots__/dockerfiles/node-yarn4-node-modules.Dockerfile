@@ -6,7 +6,7 @@ WORKDIR /app
 COPY ["package.json","yarn.lock",".yarnrc.yml","./"]
 COPY [".yarn/",".yarn/"]
 RUN YARN_ENABLE_TELEMETRY=0 yarn install --immutable
+ENV NODE_ENV=production
 COPY . .
 RUN YARN_ENABLE_TELEMETRY=0 yarn workspaces focus --all --production
-ENV NODE_ENV=production
 CMD ["/bin/sh","-c","node index.js"]

@@ -5,6 +5,6 @@ WORKDIR /app
 # dependencies first: a change to the code alone reuses this layer
 COPY ["package.json","yarn.lock",".yarnrc.yml","./"]
 RUN YARN_ENABLE_TELEMETRY=0 yarn install --immutable
-COPY . .
 ENV NODE_ENV=production
+COPY . .
 CMD ["/bin/sh","-c","node index.js"]

@@ -6,6 +6,6 @@ WORKDIR /app
 COPY ["package.json","yarn.lock",".yarnrc.yml","./"]
 COPY [".yarn/",".yarn/"]
 RUN YARN_ENABLE_TELEMETRY=0 YARN_ENABLE_NETWORK=0 yarn install --immutable
-COPY . .
 ENV NODE_ENV=production
+COPY . .
 CMD ["/bin/sh","-c","yarn node index.js"]
