@@ -67,6 +67,7 @@ function planNode(src: SourceTree, ctx: DetectContext, processes: Record<string,
     ...pm.lines,
     ...(workspaces.line ? [workspaces.line] : []),
     ...scripts.lines,
+    ...(workspaces.devDependencies && pm.cannotPrune ? [pm.cannotPrune] : []),
     ...(secrets.length > 0 ? [`install reads ${secrets.join(', ')} (config vars, kept out of the image)`] : []),
     web
       ? `web: ${web}${processes.web ? ' (Procfile)' : ''}`

@@ -21,6 +21,8 @@ export interface PackageManagerChoice {
   installProduction?: string;
   /** Removes devDependencies after a build, where the tool can. */
   prune?: string;
+  /** Why devDependencies stay, where the tool cannot remove them. */
+  cannotPrune?: string;
 }
 
 const YARN_CLASSIC = '1.22.22';
@@ -121,7 +123,6 @@ function yarnBerryChoice(src: SourceTree, version: string): PackageManagerChoice
   // copying the code brings back the committed .pnp.cjs over the install's own: link again after it
   const relink = !zeroInstall && src.has('.pnp.cjs');
   if (relink) lines.push('.pnp.cjs is committed: linked again once the code is copied');
-  if (!canPrune) lines.push(`devDependencies kept: yarn ${release} prunes only with the workspace-tools plugin`);
   const env = `YARN_ENABLE_TELEMETRY=0${zeroInstall ? ' YARN_ENABLE_NETWORK=0' : ''}`;
   return {
     packageManager: 'yarn-berry',
@@ -135,7 +136,9 @@ function yarnBerryChoice(src: SourceTree, version: string): PackageManagerChoice
     beforeInstall: [],
     installAll: `${env} yarn install --immutable`,
     afterCopy: relink ? [`${env} yarn install --immutable`] : [],
-    ...(canPrune ? { prune: `${env} yarn workspaces focus --all --production` } : {}),
+    ...(canPrune
+      ? { prune: `${env} yarn workspaces focus --all --production` }
+      : { cannotPrune: `devDependencies kept: yarn ${release} prunes only with the workspace-tools plugin` }),
   };
 }
 

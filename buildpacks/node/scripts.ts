@@ -20,12 +20,12 @@ export interface ScriptPlan {
 export function planScripts(pkg: PackageJson, pm: PackageManagerChoice): ScriptPlan {
   const run = (name: string) => `${pm.run} ${name}`;
   const lines: string[] = [];
-  const build = hasScript(pkg, 'heroku-postbuild') ? 'heroku-postbuild' : hasScript(pkg, 'build') ? 'build' : null;
-  if (build === 'heroku-postbuild' && hasScript(pkg, 'build')) lines.push('heroku-postbuild instead of build');
-  else if (build) lines.push(`${build} script: ${pkg.scripts![build]}`);
   const prebuild = hasScript(pkg, 'heroku-prebuild');
+  const build = hasScript(pkg, 'heroku-postbuild') ? 'heroku-postbuild' : hasScript(pkg, 'build') ? 'build' : null;
   const cleanup = hasScript(pkg, 'heroku-cleanup');
   if (prebuild) lines.push('heroku-prebuild before the install');
+  if (build === 'heroku-postbuild' && hasScript(pkg, 'build')) lines.push('heroku-postbuild instead of build');
+  else if (build) lines.push(`${build} script: ${pkg.scripts![build]}`);
   if (cleanup) lines.push('heroku-cleanup after pruning');
   const installScripts = INSTALL_SCRIPTS.filter((s) => hasScript(pkg, s));
   const installNeedsSource = prebuild || installScripts.length > 0;

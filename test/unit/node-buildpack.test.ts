@@ -42,9 +42,11 @@ describe('Node buildpack plans', () => {
     expect(zero.processes.web).toBe('yarn node index.js');
     const fetched = plan('node-yarn4-pnp', { '.yarn/releases/yarn-4.5.3.cjs': null, '.yarnrc.yml': '' });
     expect(fetched.globalInstalls).toEqual(['@yarnpkg/cli-dist@4.5.3']);
-    expect(plan('node-yarn3-pnp').summary).toContain(
+    const withDevDependencies = JSON.stringify({ packageManager: 'yarn@3.8.7', devDependencies: { ms: '2.1.3' } });
+    expect(plan('node-yarn3-pnp', { 'package.json': withDevDependencies }).summary).toContain(
       'devDependencies kept: yarn 3.8.7 prunes only with the workspace-tools plugin',
     );
+    expect(plan('node-yarn3-pnp').summary.join('\n')).not.toContain('devDependencies kept');
   });
 
   it('puts every workspace manifest in the dependency layer, for npm, yarn and pnpm', () => {
