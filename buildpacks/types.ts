@@ -3,7 +3,7 @@ export interface SourceTree {
   /** Every file path: posix, relative, no leading './'. */
   list(): string[];
   has(path: string): boolean;
-  /** Text of a small file (≤ 256 KiB); undefined when absent or too big. */
+  /** Text of a file up to 32 MiB (lockfiles included); undefined when absent or bigger. */
   readText(path: string): string | undefined;
 }
 

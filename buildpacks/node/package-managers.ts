@@ -167,8 +167,20 @@ function pnpmChoice(src: SourceTree, version: string | undefined): PackageManage
   };
 }
 
+const LOCKFILES = ['pnpm-lock.yaml', 'yarn.lock', 'npm-shrinkwrap.json', 'package-lock.json'];
+
 /** The lockfile (or packageManager) decides the tool; engines and packageManager decide its version. */
 export function choosePackageManager(src: SourceTree, pkg: PackageJson, npmVersion: string): PackageManagerChoice {
+  const choice = chooseTool(src, pkg, npmVersion);
+  const ignored = LOCKFILES.filter((f) => src.has(f) && !choice.installFiles.includes(f));
+  if (ignored.length > 0)
+    choice.lines.push(
+      `${ignored.join(' and ')} ignored: ${choice.packageManager.replace('-berry', '')} installs (delete what it does not use)`,
+    );
+  return choice;
+}
+
+function chooseTool(src: SourceTree, pkg: PackageJson, npmVersion: string): PackageManagerChoice {
   const declared = declaredManager(pkg);
   const engines = pkg.engines ?? {};
   if (src.has('pnpm-lock.yaml') || declared?.name === 'pnpm')

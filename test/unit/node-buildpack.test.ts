@@ -67,6 +67,12 @@ describe('Node buildpack plans', () => {
     expect(p.build).toEqual(['npm run heroku-postbuild', 'npm prune --omit=dev', 'npm run heroku-cleanup']);
   });
 
+  it('says which lockfile it ignores when there are several', () => {
+    expect(plan('node-yarn', { 'package-lock.json': '{}' }).summary).toContain(
+      'package-lock.json ignored: yarn installs (delete what it does not use)',
+    );
+  });
+
   it('rewrites a foreign registry host in yarn.lock to the configured registry', () => {
     const [rewrite] = plan('node-yarn1-foreign-registry').install;
     expect(rewrite).toContain('(?:npm\\.corp\\.example)');
