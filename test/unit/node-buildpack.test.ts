@@ -67,6 +67,15 @@ describe('Node buildpack plans', () => {
     expect(p.build).toEqual(['npm run heroku-postbuild', 'npm prune --omit=dev', 'npm run heroku-cleanup']);
   });
 
+  it('installs the yarn or pnpm that engines or packageManager name', () => {
+    const engines = (engines: Record<string, string>) => JSON.stringify({ engines });
+    expect(plan('node-yarn', { 'package.json': engines({ yarn: '1.22.19' }) }).globalInstalls).toEqual([
+      'yarn@1.22.19',
+    ]);
+    expect(plan('node-pnpm', { 'package.json': engines({ pnpm: '8.x' }) }).globalInstalls).toEqual(['pnpm@8.x']);
+    expect(plan('node-pnpm8').globalInstalls).toEqual(['pnpm@8.15.9']);
+  });
+
   it('says which lockfile it ignores when there are several', () => {
     expect(plan('node-yarn', { 'package-lock.json': '{}' }).summary).toContain(
       'package-lock.json ignored: yarn installs (delete what it does not use)',
