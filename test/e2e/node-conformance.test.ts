@@ -36,6 +36,7 @@ const CASES: Case[] = [
   },
   { fixture: 'node-6-nolock', body: /node v6\.17\.1 ms 2\.1\.3/, log: [/with npm 3\.10\.10/] },
   { fixture: 'node-8-lockfile', body: /node v8\.17\.0 ms 2\.1\.3/, log: [/npm ci \(package-lock\.json\)/] },
+  { fixture: 'node-8-yarn', body: /node-8-yarn node v8\.17\.0 ms 2\.1\.3/, log: [/yarn 1\.22\.22 \(yarn\.lock\)/] },
   {
     fixture: 'node-10-lockfile',
     body: /node v10\.24\.1 ms 2\.1\.3/,
