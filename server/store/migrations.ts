@@ -103,4 +103,25 @@ export const migrations: readonly string[] = [
     rollout TEXT NOT NULL CHECK (rollout IN ('sequential', 'parallel'))
   );
   `,
+  // GitHub and Bitbucket are git hosts; "provider" means cloud credentials
+  `
+  ALTER TABLE repositories RENAME COLUMN provider TO git_host;
+  ALTER TABLE deliveries RENAME COLUMN provider TO git_host;
+  `,
+  // services: how many instances each process type runs (the same in every rack), and what
+  // app.json said about running a release (health checks, scripts)
+  `
+  CREATE TABLE formation (
+    environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+    service TEXT NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity >= 0),
+    PRIMARY KEY (environment_id, service)
+  );
+  ALTER TABLE releases ADD COLUMN manifest TEXT NOT NULL DEFAULT '{}';
+  `,
+  // previews: opt-in per app; a preview environment is made for a branch or pull request and deleted with it
+  `
+  ALTER TABLE apps ADD COLUMN previews INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE environments ADD COLUMN preview INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

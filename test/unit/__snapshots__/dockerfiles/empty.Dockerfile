@@ -3,4 +3,4 @@
   - Dockerfile: a Dockerfile at the root, used as it is
   - Node.js: a package.json at the root
   - static site: an index.html at the root (or in public/ or dist/)
-  - Procfile: a Procfile with a web process and nothing else to build
+  - Procfile: a Procfile and nothing else to build
