@@ -3,13 +3,14 @@
  * a Dockerfile. No I/O here: the server reads the source and runs Docker.
  */
 import { dockerfileBuildpack } from './dockerfile.ts';
-import { nodeBuildpack } from './node.ts';
+import { nodeBuildpack } from './node/index.ts';
 import { parseProcfile, procfileBuildpack } from './procfile.ts';
 import { staticBuildpack } from './static.ts';
 import { type BuildPlan, type Buildpack, BuildpackError, type DetectContext, type SourceTree } from './types.ts';
 
 export { baseImagesOf } from './dockerfile.ts';
 export { buildFilesFor, GENERATED_DOCKERFILE } from './dockerfile-gen.ts';
+export { INSTALL_SECRETS_PATH } from './node/dockerfile.ts';
 export { parseProcfile } from './procfile.ts';
 export { STATIC_SERVER } from './static-server.ts';
 export * from './types.ts';

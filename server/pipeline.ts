@@ -10,6 +10,7 @@ import {
   detect,
 } from '../buildpacks/index.ts';
 import type { ImageBuilder } from './build/image-builder.ts';
+import { installSecretFiles } from './build/install-secrets.ts';
 import { KEPT_RELEASE_IMAGES, type ReleaseImages } from './build/release-images.ts';
 import { Source } from './build/source.ts';
 import { applyChanges, withAppJsonEnv } from './config-vars.ts';
@@ -278,6 +279,7 @@ export class Pipeline {
   private async build(env: Environment, build: Build, source: Source, plan: BuildPlan, log: BuildLog): Promise<string> {
     const { store, builder, images, options } = this.deps;
     const files = buildFilesFor(plan);
+    Object.assign(files.files, installSecretFiles(plan, store.configVars(env.id)));
     const tag = images.buildTag(env, build.id);
     log.step('Building image');
     const started = Date.now();

@@ -4,7 +4,8 @@ import tar from 'tar-stream';
 import type { SourceTree } from '../../buildpacks/index.ts';
 import { WidemeshError } from '../errors.ts';
 
-const MAX_TEXT_BYTES = 256 * 1024;
+/** Lockfiles of large apps run to several MiB, and buildpacks read them (versions, registry hosts). */
+const MAX_TEXT_BYTES = 32 * 1024 * 1024;
 
 interface Entry {
   header: tar.Header;
