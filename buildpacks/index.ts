@@ -3,21 +3,28 @@
  * a Dockerfile. No I/O here: the server reads the source and runs Docker.
  */
 import { dockerfileBuildpack } from './dockerfile.ts';
+import { goBuildpack } from './go.ts';
 import { nodeBuildpack } from './node.ts';
+import { phpBuildpack } from './php.ts';
 import { parseProcfile, procfileBuildpack } from './procfile.ts';
+import { pythonBuildpack } from './python.ts';
 import { staticBuildpack } from './static.ts';
 import { type BuildPlan, type Buildpack, BuildpackError, type DetectContext, type SourceTree } from './types.ts';
 
 export { baseImagesOf } from './dockerfile.ts';
 export { buildFilesFor, GENERATED_DOCKERFILE } from './dockerfile-gen.ts';
 export { parseProcfile } from './procfile.ts';
+export { STACK_RECIPES, type StackRecipe, stackRecipe } from './stack-recipes.ts';
 export { STATIC_SERVER } from './static-server.ts';
 export * from './types.ts';
 
-/** Tried in order; the first that recognises the source plans the build. */
+/** Tried in order; the first that recognises the source plans the build (languages in Heroku's order). */
 export const buildpacks: readonly Buildpack[] = [
   dockerfileBuildpack,
   nodeBuildpack,
+  pythonBuildpack,
+  phpBuildpack,
+  goBuildpack,
   staticBuildpack,
   procfileBuildpack,
 ];

@@ -1,4 +1,4 @@
-import { newestStack } from './stacks.ts';
+import { GENERIC_STACK } from './stack-recipes.ts';
 import { type Buildpack, BuildpackError } from './types.ts';
 
 const PROCESS_LINE = /^([A-Za-z0-9_-]+):\s*(.+)$/;
@@ -24,19 +24,19 @@ export function parseProcfile(text: string): Record<string, string> {
   return processes;
 }
 
-/** A Procfile alone: shell apps that run on the Node stack as they are. */
+/** A Procfile alone: apps that run as they are on the generic stack (Node.js, python3, perl, the usual tools). */
 export const procfileBuildpack: Buildpack = {
   name: 'procfile',
   title: 'Procfile',
   describe: 'Procfile: a Procfile with a web process and nothing else to build',
-  detect(src, ctx, processes) {
+  detect(src, _ctx, processes) {
     if (!src.has('Procfile')) return null;
     if (!processes.web)
       throw new BuildpackError(
         'PROCFILE_INVALID',
         'the Procfile has no web process, and nothing else in the source says how to start the app',
       );
-    const stackImage = newestStack(ctx).image;
+    const stackImage = GENERIC_STACK;
     return {
       buildpack: 'procfile',
       summary: [`Procfile processes: ${Object.keys(processes).join(', ')}`, `stack ${stackImage}`],

@@ -97,6 +97,10 @@ const logs = new LogBus(store);
 const locks = new AppLocks();
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
+const detectContext = async () => ({
+  nodeStacks: await nodeStacks(docker),
+  publishedNodeVersions: await nodeVersions(),
+});
 const pipeline = new Pipeline({
   store,
   logs,
@@ -105,7 +109,7 @@ const pipeline = new Pipeline({
   locks,
   logger,
   builder: new ImageBuilder(docker),
-  detectContext: async () => ({ nodeStacks: await nodeStacks(docker), publishedNodeVersions: await nodeVersions() }),
+  detectContext,
   options: {
     installationId,
     buildTimeoutMs: config.buildTimeoutMs,
@@ -139,6 +143,7 @@ const api = createApi({
   logger,
   webhooks: { store, secrets, deployer, publicUrl },
   secrets,
+  stacks: { docker, detectContext, maxSourceBytes: config.maxSourceBytes },
 });
 
 const server = http.createServer(async (req, res) => {

@@ -11,6 +11,7 @@ import type { SecretBox } from '../secrets.ts';
 import type { Environment, Release, Store } from '../store/index.ts';
 import { isAuthorized, safeEqual } from './auth.ts';
 import { rackRoutes } from './racks.ts';
+import { type StackRouteDeps, stackRoutes } from './stacks.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
 
 export interface ApiDeps {
@@ -25,6 +26,7 @@ export interface ApiDeps {
   logger: pino.Logger;
   webhooks: WebhookDeps;
   secrets: SecretBox;
+  stacks: StackRouteDeps;
 }
 
 const RESULT_MARKER = '\u0001widemesh-result ';
@@ -252,6 +254,7 @@ export function createApi(deps: ApiDeps): express.Express {
 
   api.use('/api', repositoryRoutes(deps.webhooks));
   api.use('/api', rackRoutes({ store, secrets: deps.secrets, racks }));
+  api.use('/api', stackRoutes(deps.stacks));
 
   api.use('/api', (_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such API route' } });

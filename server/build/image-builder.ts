@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import tar from 'tar-stream';
+import { baseImagesOf, type StackRecipe, stackRecipe } from '../../buildpacks/index.ts';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
+import { RECIPE_LABEL, recipeDigest, stackState } from './stacks.ts';
 
 export interface ImageBuildRequest {
   context: Readable;
@@ -32,11 +35,16 @@ export class ImageBuilder {
     private readonly docker: Docker,
     /** Builds refuse to start below this much free space where Docker keeps its images. */
     private readonly minFreeBytes = 1024 ** 3,
+    /** The recipe of a stack image this builder may build when it is missing. */
+    private readonly recipeFor: (image: string) => StackRecipe | undefined = stackRecipe,
   ) {}
+
+  /** Stack images being built from their recipe: concurrent builds that need one wait for the same build. */
+  private readonly stackBuilds = new Map<string, Promise<void>>();
 
   async build(req: ImageBuildRequest): Promise<string> {
     await this.requireDiskSpace();
-    for (const image of req.baseImages) await this.requireImage(image);
+    for (const image of req.baseImages) await this.requireImage(image, req);
     const stream = await this.docker.buildImage(req.context, {
       t: req.tag,
       dockerfile: req.dockerfilePath,
@@ -44,17 +52,21 @@ export class ImageBuilder {
       rm: true,
       forcerm: true,
     });
-    return await new Promise<string>((resolve, reject) => {
+    return await this.follow(stream, req.timeoutMs, (line) => {
+      if (!NOISE.test(line)) req.log.info(line);
+    });
+  }
+
+  /** Follows a build's JSON event stream to its image id; a failure carries the builder's message. */
+  private follow(stream: NodeJS.ReadableStream, timeoutMs: number, emit: (line: string) => void): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
       let imageId: string | undefined;
       let failure: string | undefined;
       let pending = '';
       const timer = setTimeout(() => {
-        failure = `the build took longer than ${Math.round(req.timeoutMs / 1000)}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
+        failure = `the build took longer than ${Math.round(timeoutMs / 1000)}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
         (stream as Readable).destroy();
-      }, req.timeoutMs);
-      const emit = (line: string) => {
-        if (!NOISE.test(line)) req.log.info(line);
-      };
+      }, timeoutMs);
       let buffered = '';
       stream.on('data', (chunk: Buffer) => {
         buffered += chunk.toString('utf8');
@@ -98,6 +110,57 @@ export class ImageBuilder {
     });
   }
 
+  /** A stack image with a recipe is built here when absent (or built from an older recipe), once at a time. */
+  private async requireStack(recipe: StackRecipe, req: Pick<ImageBuildRequest, 'log' | 'timeoutMs'>): Promise<void> {
+    const running = this.stackBuilds.get(recipe.image);
+    if (running) {
+      req.log.info(`waiting for the stack image ${recipe.image}, which another build is building`);
+      return await running;
+    }
+    const state = await stackState(this.docker, recipe);
+    if (state === 'present') return;
+    const build = this.buildStack(recipe, state === 'absent' ? 'first use' : 'its recipe changed', req);
+    this.stackBuilds.set(recipe.image, build);
+    try {
+      await build;
+    } finally {
+      this.stackBuilds.delete(recipe.image);
+    }
+  }
+
+  private async buildStack(
+    recipe: StackRecipe,
+    why: string,
+    req: Pick<ImageBuildRequest, 'log' | 'timeoutMs'>,
+  ): Promise<void> {
+    for (const image of baseImagesOf(recipe.dockerfile)) await this.requireImage(image, req);
+    req.log.step(`Building stack image ${recipe.image} (${why})`);
+    const started = Date.now();
+    const context = tar.pack();
+    context.entry({ name: 'Dockerfile' }, recipe.dockerfile);
+    for (const [name, text] of Object.entries(recipe.files)) context.entry({ name, mode: 0o755 }, text);
+    context.finalize();
+    const stream = await this.docker.buildImage(context as unknown as Readable, {
+      t: recipe.image,
+      networkmode: 'host',
+      rm: true,
+      forcerm: true,
+      labels: { [RECIPE_LABEL]: recipeDigest(recipe) },
+    });
+    try {
+      // apt's output is long: steps only, the builder's message on failure
+      await this.follow(stream, req.timeoutMs, (line) => {
+        if (line.startsWith('Step ')) req.log.info(line);
+      });
+    } catch (err) {
+      throw new WidemeshError(
+        'STACK_BUILD_FAILED',
+        `the stack image ${recipe.image} could not be built: ${errorMessage(err)}`,
+      );
+    }
+    req.log.info(`stack image ${recipe.image} built in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }
+
   private async requireDiskSpace(): Promise<void> {
     let free: number;
     try {
@@ -115,8 +178,10 @@ export class ImageBuilder {
     }
   }
 
-  /** A missing base image is pulled once, with a short bound, so an unreachable registry fails fast and by name. */
-  private async requireImage(image: string): Promise<void> {
+  /** A stack image is built from its recipe; another missing base image is pulled once, with a short bound. */
+  private async requireImage(image: string, req: Pick<ImageBuildRequest, 'log' | 'timeoutMs'>): Promise<void> {
+    const recipe = this.recipeFor(image);
+    if (recipe) return await this.requireStack(recipe, req);
     try {
       await this.docker.getImage(image).inspect();
       return;
