@@ -25,6 +25,8 @@ root=.
 docroot=$(cd "$root" && pwd)
 index=\${WIDEMESH_PHP_INDEX:-index.php}
 run=$(mktemp -d /tmp/php-serve.XXXXXX)
+# nginx's workers run as an unprivileged user: they must reach the php-fpm socket in here
+chmod 755 "$run"
 mkdir -p "$run/ini"
 [ -n "$php_ini" ] && cp "$php_ini" "$run/ini/zz-app.ini"
 export PHP_INI_SCAN_DIR=":$run/ini"
@@ -39,6 +41,7 @@ daemonize = no
 [app]
 $( [ "$(id -u)" = 0 ] && printf 'user = root\\ngroup = root' )
 listen = $run/php-fpm.sock
+listen.mode = 0666
 pm = dynamic
 pm.max_children = \${WEB_CONCURRENCY:-8}
 pm.start_servers = 2

@@ -114,15 +114,18 @@ export class ImageBuilder {
   private async requireStack(recipe: StackRecipe, req: Pick<ImageBuildRequest, 'log' | 'timeoutMs'>): Promise<void> {
     const running = this.stackBuilds.get(recipe.image);
     if (running) {
-      req.log.info(`waiting for the stack image ${recipe.image}, which another build is building`);
+      req.log.info(`waiting for the stack image ${recipe.image}, which another build is preparing`);
       return await running;
     }
-    const state = await stackState(this.docker, recipe);
-    if (state === 'present') return;
-    const build = this.buildStack(recipe, state === 'absent' ? 'first use' : 'its recipe changed', req);
-    this.stackBuilds.set(recipe.image, build);
+    // registered before the first await, so a concurrent build finds it
+    const ready = (async () => {
+      const state = await stackState(this.docker, recipe);
+      if (state !== 'present')
+        await this.buildStack(recipe, state === 'absent' ? 'first use' : 'its recipe changed', req);
+    })();
+    this.stackBuilds.set(recipe.image, ready);
     try {
-      await build;
+      await ready;
     } finally {
       this.stackBuilds.delete(recipe.image);
     }
