@@ -83,8 +83,8 @@ describe('PHP', () => {
     expect(plan('php-plain', { Procfile: null, 'web/app.php': '<?php' }).processes.web).toBe('heroku-php-nginx web/');
     const extra = JSON.stringify({ extra: { heroku: { 'document-root': './htdocs/' } } });
     expect(plan('php-composer-public', { 'composer.json': extra }).processes.web).toBe('heroku-php-nginx htdocs/');
-    const escape = JSON.stringify({ extra: { heroku: { 'document-root': '../etc' } } });
-    expect(detectError('php-plain', { 'composer.json': escape }).code).toBe('PHP_DOCUMENT_ROOT_INVALID');
+    const outside = JSON.stringify({ extra: { heroku: { 'document-root': '../etc' } } });
+    expect(detectError('php-plain', { 'composer.json': outside }).code).toBe('PHP_DOCUMENT_ROOT_INVALID');
   });
 
   it('maps ext-* to Debian packages: built in, in the stack, added, or refused by name', () => {
