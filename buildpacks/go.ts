@@ -73,17 +73,19 @@ export const goBuildpack: Buildpack = {
   },
 };
 
-/** Build stage with the toolchain (module downloads cached while go.mod/go.sum are unchanged); the binaries run on the base stack. */
+/**
+ * Build stage with the toolchain (module downloads cached while go.mod/go.sum are unchanged; the manifest COPY
+ * right after FROM, see pythonDockerfile); the binaries and the app's files run on the base stack.
+ */
 export function goDockerfile(plan: GoPlan): string[] {
   return [
     `FROM ${plan.stackImage} AS build`,
-    'ENV CGO_ENABLED=0 GOFLAGS=-trimpath',
-    'WORKDIR /src',
     ...(plan.vendored
-      ? []
+      ? ['WORKDIR /src']
       : [
           '# dependencies first: a change to the code alone reuses this layer',
-          `COPY ${JSON.stringify([...plan.manifestFiles, './'])}`,
+          `COPY ${JSON.stringify([...plan.manifestFiles, '/src/'])}`,
+          'WORKDIR /src',
           'RUN go mod download',
         ]),
     'COPY . .',

@@ -141,20 +141,20 @@ export const phpBuildpack: Buildpack = {
 
 const COMPOSER_INSTALL = 'composer install --no-dev --optimize-autoloader --no-interaction';
 
-/** Dependencies before code: the first install (no scripts, no autoloader) is cached while composer.* are unchanged. */
+/** Dependencies before code (the manifest COPY first, see pythonDockerfile): the first install (no scripts, no autoloader) is cached while composer.* are unchanged. */
 export function phpDockerfile(plan: PhpPlan): string[] {
   const composer = plan.manifestFiles.length > 0;
   return [
     `FROM ${plan.stackImage}`,
     ...(plan.extensionPackages.length ? ['# ext-* in composer.json', aptInstall(plan.extensionPackages)] : []),
-    'WORKDIR /app',
     ...(composer
       ? [
           '# dependencies first: a change to the code alone reuses this layer',
-          `COPY ${JSON.stringify([...plan.manifestFiles, './'])}`,
+          `COPY ${JSON.stringify([...plan.manifestFiles, '/app/'])}`,
+          'WORKDIR /app',
           `RUN ${COMPOSER_INSTALL} --no-scripts --no-autoloader`,
         ]
-      : []),
+      : ['WORKDIR /app']),
     'COPY . .',
     ...(composer ? [`RUN ${COMPOSER_INSTALL}`] : []),
     "# Heroku's Procfiles name vendor/bin/heroku-php-*",

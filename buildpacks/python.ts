@@ -108,21 +108,22 @@ export const pythonBuildpack: Buildpack = {
   },
 };
 
-/** A venv outside /app (the source cannot shadow it), first on PATH so `python`, `gunicorn`… are the venv's. */
+/**
+ * The stack's venv (/opt/venv, outside /app: the source cannot shadow it) is first on PATH, so `python`,
+ * `gunicorn`… are the venv's. The manifest COPY comes right after FROM: apps whose steps differ from there
+ * on never share (and so never race for) a cached layer that the dependency layer hangs from.
+ */
 export function pythonDockerfile(plan: PythonPlan): string[] {
   return [
     `FROM ${plan.stackImage}`,
-    'ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1',
-    "# system site packages: Debian's setuptools and wheel build a project without reaching PyPI",
-    'RUN python3 -m venv --system-site-packages /opt/venv',
-    'WORKDIR /app',
     ...(plan.install
       ? [
           '# dependencies first: a change to the code alone reuses this layer',
-          `COPY ${JSON.stringify([...plan.manifestFiles, './'])}`,
+          `COPY ${JSON.stringify([...plan.manifestFiles, '/app/'])}`,
+          'WORKDIR /app',
           `RUN ${plan.install}`,
         ]
-      : []),
+      : ['WORKDIR /app']),
     'COPY . .',
     ...(plan.installProject ? [`RUN ${plan.installProject}`] : []),
   ];

@@ -76,13 +76,17 @@ export const STACK_RECIPES: readonly StackRecipe[] = [
   recipe(PYTHON_STACK, `Python ${PYTHON_VERSION} with pip, venv and pipenv, from Debian`, [
     `FROM ${BASE_IMAGE}`,
     aptInstall(['python3', 'python3-pip', 'python3-venv', 'python3-setuptools', 'python3-wheel', 'pipenv']),
-    'RUN python3 --version',
+    "# apps install into this venv; system site packages: Debian's setuptools and wheel build projects without PyPI",
+    'RUN python3 -m venv --system-site-packages /opt/venv && python3 --version',
+    'ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1',
     'LABEL widemesh.stack=python',
   ]),
   recipe(GO_STACK, `Go ${GO_VERSION} toolchain (golang from Debian), for the build stage`, [
     `FROM ${BASE_IMAGE}`,
     aptInstall(['golang-go']),
-    'RUN go version',
+    'ENV CGO_ENABLED=0 GOFLAGS=-trimpath',
+    '# the standard library compiled once here, with the flags app builds use: their build cache starts warm',
+    'RUN go build std && go version',
     'LABEL widemesh.stack=go',
   ]),
   recipe(GENERIC_STACK, 'Node.js 22 with the common interpreters and tools of a Heroku stack (python3, perl, curl)', [

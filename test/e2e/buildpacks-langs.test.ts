@@ -134,6 +134,8 @@ describe('PHP, Python and Go apps pushed with git, built with Docker, served thr
   afterAll(async () => {
     await server?.stop();
     await server?.cleanup();
+    // the classic builder leaves the layers of failed builds and of Go's build stage untagged: they inherit the recipe label
+    await docker.pruneImages({ filters: { dangling: ['true'], label: [RECIPE_LABEL] } });
   });
 
   for (const c of CASES) {
@@ -154,6 +156,8 @@ describe('PHP, Python and Go apps pushed with git, built with Docker, served thr
           if (!c.codeFile || !c.installStep) return;
 
           edit(repo, c.codeFile, (t) => t.replaceAll('v1', 'v2'));
+          // a file no earlier run had: the code layer cannot come from the cache of a previous run
+          fs.writeFileSync(path.join(repo, 'build-id.txt'), `${process.pid}-${Date.now()}\n`);
           commitAll(repo, 'code only');
           const second = await push(repo, remoteUrl(server, c.app));
           expect(second.code, second.output).toBe(0);

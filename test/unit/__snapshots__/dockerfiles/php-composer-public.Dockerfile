@@ -3,9 +3,9 @@ FROM widemesh/stack-php:8.2
 # ext-* in composer.json
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends php8.2-yaml >/dev/null \
  && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
 # dependencies first: a change to the code alone reuses this layer
-COPY ["composer.json","./"]
+COPY ["composer.json","/app/"]
+WORKDIR /app
 RUN composer install --no-dev --optimize-autoloader --no-interaction --no-scripts --no-autoloader
 COPY . .
 RUN composer install --no-dev --optimize-autoloader --no-interaction
