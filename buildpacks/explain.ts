@@ -23,7 +23,7 @@ export function explainDetection(src: SourceTree, ctx: DetectContext): Explanati
   let processes: Record<string, string> = {};
   try {
     const procfile = src.readText('Procfile');
-    if (procfile !== undefined) processes = parseProcfile(procfile);
+    if (procfile !== undefined) processes = parseProcfile(procfile).processes;
   } catch (err) {
     if (!(err instanceof BuildpackError)) throw err;
     decided = { error: { code: err.code, message: err.message } };

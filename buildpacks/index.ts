@@ -31,10 +31,10 @@ export const buildpacks: readonly Buildpack[] = [
 
 export function detect(src: SourceTree, ctx: DetectContext): BuildPlan {
   const procfile = src.readText('Procfile');
-  const processes = procfile === undefined ? {} : parseProcfile(procfile);
+  const { processes, skipped } = procfile === undefined ? { processes: {}, skipped: [] } : parseProcfile(procfile);
   for (const buildpack of buildpacks) {
     const plan = buildpack.detect(src, ctx, processes);
-    if (plan) return plan;
+    if (plan) return { ...plan, summary: [...skipped, ...plan.summary] };
   }
   throw new BuildpackError(
     'NO_BUILDPACK_DETECTED',

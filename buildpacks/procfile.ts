@@ -1,41 +1,69 @@
 import { GENERIC_STACK } from './stack-recipes.ts';
 import { type Buildpack, BuildpackError } from './types.ts';
 
-const PROCESS_LINE = /^([A-Za-z0-9_-]+):\s*(.+)$/;
+const PROCESS_LINE = /^([A-Za-z0-9_-]{1,63}):\s*(.*)$/;
 
-/** `name: command` lines; blank lines and `#` comments are skipped. */
-export function parseProcfile(text: string): Record<string, string> {
+export interface Procfile {
+  /** Process type → command, in file order. */
+  processes: Record<string, string>;
+  /** Lines that are not `name: command`, said in the build log and skipped (as Heroku and Dokku do). */
+  skipped: string[];
+}
+
+/** The command without a trailing ` # comment`; a `#` inside quotes or a word is part of the command. */
+function withoutComment(command: string): string {
+  let quote: string | undefined;
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"') i++;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '\\') i++;
+    else if (c === '#' && /\s/.test(command[i - 1] ?? '')) return command.slice(0, i).trimEnd();
+  }
+  return command;
+}
+
+/** `name: command` lines; blank lines and `#` comments are skipped, so is any other line (reported). */
+export function parseProcfile(text: string): Procfile {
   const processes: Record<string, string> = {};
+  const skipped: string[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const match = PROCESS_LINE.exec(line);
-    if (!match) {
-      throw new BuildpackError(
-        'PROCFILE_INVALID',
-        `Procfile line ${index + 1} is not "name: command": ${JSON.stringify(line.slice(0, 80))}`,
-      );
+    const command = match ? withoutComment(match[2]!.trim()) : '';
+    if (!match || command === '') {
+      skipped.push(`Procfile line ${index + 1} is not "name: command", skipped: ${JSON.stringify(line.slice(0, 80))}`);
+      return;
     }
-    const [, name, command] = match as unknown as [string, string, string];
-    if (name in processes)
-      throw new BuildpackError('PROCFILE_INVALID', `Procfile line ${index + 1} defines "${name}" a second time`);
-    processes[name] = command.trim();
+    const name = match[1]!.toLowerCase();
+    if (name in processes) skipped.push(`Procfile line ${index + 1} defines "${name}" again; this line wins`);
+    processes[name] = command;
   });
-  return processes;
+  if (Object.keys(processes).length === 0 && text.trim() !== '') {
+    throw new BuildpackError(
+      'PROCFILE_INVALID',
+      `the Procfile has no valid "name: command" line:\n${skipped.join('\n')}`,
+    );
+  }
+  return { processes, skipped };
 }
 
 /** A Procfile alone: apps that run as they are on the generic stack (Node.js, python3, perl, the usual tools). */
 export const procfileBuildpack: Buildpack = {
   name: 'procfile',
   title: 'Procfile',
-  describe: 'Procfile: a Procfile with a web process and nothing else to build',
+  describe: 'Procfile: a Procfile and nothing else to build',
   detect(src, _ctx, processes) {
     if (!src.has('Procfile')) return null;
-    if (!processes.web)
+    if (Object.keys(processes).length === 0) {
       throw new BuildpackError(
         'PROCFILE_INVALID',
-        'the Procfile has no web process, and nothing else in the source says how to start the app',
+        'the Procfile is empty, and nothing else in the source says how to start the app',
       );
+    }
     const stackImage = GENERIC_STACK;
     return {
       buildpack: 'procfile',

@@ -3,21 +3,32 @@
 // deploy exits non-zero, git rejects the push and the branch keeps its old commit.
 // For each pushed branch it streams `git archive <commit>` to the server and relays the
 // server's deploy log; everything printed here reaches the pusher as `remote:` lines.
+// @ts-check
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { HOOK_CONFIG_ENV, RESULT_MARKER } from './protocol.mjs';
 
-const RESULT_MARKER = '\u0001widemesh-result ';
 const ZERO = /^0+$/;
 
-const hookUrl = process.env.WIDEMESH_HOOK_URL;
-const hookSecret = process.env.WIDEMESH_HOOK_SECRET;
+/** @returns {{ url?: string, secret?: string }} */
+function readHookConfig() {
+  try {
+    return JSON.parse(fs.readFileSync(process.env[HOOK_CONFIG_ENV] ?? '', 'utf8'));
+  } catch {
+    return {};
+  }
+}
+const { url: hookUrl, secret: hookSecret } = readHookConfig();
 const app = path.basename(process.cwd()).replace(/\.git$/, '');
 
+/** @param {string} line */
 function say(line) {
   process.stdout.write(`${line}\n`);
 }
 
+/** @returns {Promise<string[][]>} */
 async function readStdin() {
   let text = '';
   for await (const chunk of process.stdin) text += chunk;
@@ -27,28 +38,37 @@ async function readStdin() {
     .map((line) => line.split(' '));
 }
 
-/** Streams the commit to the server; resolves true when the server reports a successful deploy. */
-function deploy(ref, commit) {
+/**
+ * Streams the commit to the server; resolves true when the server reports a successful deploy.
+ * @param {string} ref
+ * @param {string} commit
+ * @param {string} serverUrl
+ * @param {string} secret
+ * @returns {Promise<boolean>}
+ */
+function deploy(ref, commit, serverUrl, secret) {
   return new Promise((resolve) => {
     const archive = spawn('git', ['archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const url = new URL('/internal/push', hookUrl);
+    const url = new URL('/internal/push', serverUrl);
     url.searchParams.set('app', app);
     url.searchParams.set('ref', ref);
     url.searchParams.set('commit', commit);
     const req = http.request(
       url,
-      { method: 'POST', headers: { authorization: `Bearer ${hookSecret}`, 'content-type': 'application/x-tar' } },
+      { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/x-tar' } },
       (res) => {
         res.setEncoding('utf8');
         let pending = '';
+        /** @type {boolean | undefined} */
         let ok;
+        /** @param {string} line */
         const handle = (line) => {
           if (line.startsWith(RESULT_MARKER)) ok = line.slice(RESULT_MARKER.length) === 'ok';
           else say(line);
         };
         res.on('data', (chunk) => {
           const lines = (pending + chunk).split('\n');
-          pending = lines.pop();
+          pending = lines.pop() ?? '';
           lines.forEach(handle);
         });
         res.on('end', () => {
@@ -64,7 +84,7 @@ function deploy(ref, commit) {
         });
       },
     );
-    req.on('error', (err) => {
+    req.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
       archive.kill();
       say(` !     Could not reach the Widemesh server (${err.code ?? err.message}); nothing was deployed.`);
       resolve(false);
@@ -73,18 +93,26 @@ function deploy(ref, commit) {
   });
 }
 
+/**
+ * Deploys every pushed branch; any failure rejects the whole push.
+ * @param {string} serverUrl
+ * @param {string} secret
+ */
+async function deployPushedBranches(serverUrl, secret) {
+  let failed = false;
+  for (const [, newrev = '', ref = ''] of await readStdin()) {
+    if (!ref.startsWith('refs/heads/')) continue;
+    if (ZERO.test(newrev)) {
+      say(`-----> ${ref.slice(11)} deleted; nothing to deploy`);
+      continue;
+    }
+    if (!(await deploy(ref, newrev, serverUrl, secret))) failed = true;
+  }
+  return !failed;
+}
+
 if (!hookUrl || !hookSecret) {
   say(' !     This repository is served without a Widemesh server environment; refusing the push.');
   process.exit(1);
 }
-
-let failed = false;
-for (const [, newrev, ref] of await readStdin()) {
-  if (!ref?.startsWith('refs/heads/')) continue;
-  if (ZERO.test(newrev)) {
-    say(`-----> ${ref.slice(11)} deleted; nothing to deploy`);
-    continue;
-  }
-  if (!(await deploy(ref, newrev))) failed = true;
-}
-process.exit(failed ? 1 : 0);
+process.exit((await deployPushedBranches(hookUrl, hookSecret)) ? 0 : 1);

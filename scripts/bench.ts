@@ -14,7 +14,8 @@ import { buildFilesFor, detect } from '../buildpacks/index.ts';
 import { nodeStacks } from '../server/build/node-versions.ts';
 import { fixtureTree } from '../test/helpers/fixture-tree.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../test/helpers/git.ts';
-import { docker, freePort, request, startServer, viaRouter } from '../test/helpers/server.ts';
+import { freePort } from '../test/helpers/net.ts';
+import { docker, request, startServer, viaRouter } from '../test/helpers/server.ts';
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -219,7 +220,7 @@ app.listen(process.env.PORT);
       `build step output → remote: line: ${buildDelays.length} lines, p50 ${percentile(buildDelays, 50)}ms, p99 ${percentile(buildDelays, 99)}ms`,
     );
   } finally {
-    clients.forEach((ws) => ws.terminate());
+    for (const ws of clients) ws.terminate();
     await server.stop();
     await server.cleanup();
     fs.rmSync(repo, { recursive: true, force: true });

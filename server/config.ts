@@ -15,6 +15,10 @@ export interface Config {
   drainMs: number;
   maxSourceBytes: number;
   logLevel: string;
+  /** Key that seals secrets at rest; undefined means a generated key file in the data directory. */
+  secretKey: string | undefined;
+  /** Where webhooks reach this server, as shown to users; defaults to the API's own address. */
+  publicUrl: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -49,7 +53,7 @@ export type RackConfig =
  * Provider credentials live in this file (keep it 0600); they are never logged or returned by the API.
  */
 function readRacksFile(file: string): RackConfig[] {
-  let parsed: any;
+  let parsed: { racks?: unknown; providers?: Record<string, unknown> } | null;
   try {
     parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
@@ -59,10 +63,11 @@ function readRacksFile(file: string): RackConfig[] {
 }
 
 /** Rack specs (`{kind, provider, location|region}` or `{kind: 'local', name}`) checked against the providers they name. */
-export function resolveRacks(rawRacks: unknown, providers: Record<string, any>, where: string): RackConfig[] {
+export function resolveRacks(rawRacks: unknown, providers: Record<string, unknown>, where: string): RackConfig[] {
   if (!Array.isArray(rawRacks)) throw new ConfigError(`${where}: racks must be a list`);
+  // biome-ignore lint/suspicious/noExplicitAny: rack specs are untrusted JSON, checked field by field below
   const racks = rawRacks as any[];
-  const need = (cond: unknown, what: string) => {
+  const need: (cond: unknown, what: string) => asserts cond = (cond, what) => {
     if (!cond) throw new ConfigError(`${where}: ${what}`);
   };
   return racks.map((rack, i) => {
@@ -73,7 +78,7 @@ export function resolveRacks(rawRacks: unknown, providers: Record<string, any>, 
       );
       return { kind: 'local', name: rack.name };
     }
-    const provider = providers[rack?.provider];
+    const provider = providers[String(rack?.provider)];
     need(provider, `racks[${i}].provider "${rack?.provider}" is not among the providers`);
     assertProvider(provider, `${where}: provider ${rack.provider}`);
     if (rack.kind === 'cloud-run') {
@@ -97,7 +102,11 @@ export function resolveRacks(rawRacks: unknown, providers: Record<string, any>, 
 }
 
 /** A provider's settings as given to the API or the racks file: checked before anything is stored. */
-export function assertProvider(p: any, where: string): void {
+export function assertProvider(
+  // biome-ignore lint/suspicious/noExplicitAny: settings are untrusted JSON, checked field by field here
+  p: any,
+  where: string,
+): asserts p is GcpProvider | AwsProvider {
   const need = (cond: unknown, what: string) => {
     if (!cond) throw new ConfigError(`${where}: ${what}`);
   };
@@ -168,5 +177,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     drainMs: int(env, 'WIDEMESH_DRAIN_MS', 2000, 0, 600_000),
     maxSourceBytes: int(env, 'WIDEMESH_MAX_SOURCE_MB', 512, 1, 65536) * 1024 * 1024,
     logLevel: env.WIDEMESH_LOG_LEVEL ?? 'info',
+    secretKey: env.WIDEMESH_SECRET_KEY || undefined,
+    publicUrl: env.WIDEMESH_PUBLIC_URL || undefined,
   };
 }

@@ -1,18 +1,28 @@
 import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
 import type pino from 'pino';
-import { BuildpackError, buildFilesFor, buildpacks, type DetectContext, detect } from '../buildpacks/index.ts';
+import { type AppManifest, MAX_QUANTITY, readAppManifest } from '../buildpacks/app-json.ts';
+import {
+  type BuildPlan,
+  BuildpackError,
+  buildFilesFor,
+  buildpacks,
+  type DetectContext,
+  detect,
+} from '../buildpacks/index.ts';
 import type { ImageBuilder } from './build/image-builder.ts';
+import { KEPT_RELEASE_IMAGES, type ReleaseImages } from './build/release-images.ts';
 import { Source } from './build/source.ts';
+import { applyChanges, withAppJsonEnv } from './config-vars.ts';
 import { errorMessage, notFound, WidemeshError } from './errors.ts';
 import type { AppLocks } from './locks.ts';
-import type { BuildLog, LogBus } from './logs/index.ts';
-import { OUTCOME_UNKNOWN, type Rack } from './racks/rack.ts';
+import type { BuildLog, LogBus, OpenBuildLog } from './logs/index.ts';
+import type { OneOffRunner } from './racks/one-off.ts';
+import { type Rack, RELEASE_PROCESS, releaseSpec, servicesOf } from './racks/rack.ts';
 import type { RackSet } from './racks/rack-set.ts';
+import { type PlacementBook, rollOut } from './racks/rollout.ts';
 import type { Build, Environment, Placement, Release, Store } from './store/index.ts';
 
 export interface PipelineOptions {
-  installationId: string;
   buildTimeoutMs: number;
   drainMs: number;
   maxSourceBytes: number;
@@ -24,7 +34,8 @@ export interface PipelineDeps {
   store: Store;
   logs: LogBus;
   builder: ImageBuilder;
-  docker: Docker;
+  images: ReleaseImages;
+  oneOff: OneOffRunner;
   racks: RackSet;
   locks: AppLocks;
   detectContext: () => Promise<DetectContext>;
@@ -42,13 +53,7 @@ export interface PushRequest {
   onBuild?: (build: Build) => void;
 }
 
-type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'description'>;
-
-/** Images built by one installation live under this repository prefix. */
-export const imageRepository = (installationId: string) => `wm-${installationId}`;
-
-/** Rollback targets whose images are kept; older release images are removed to bound disk use. */
-export const KEPT_RELEASE_IMAGES = 10;
+type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'>;
 
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
 
@@ -67,44 +72,39 @@ export class Pipeline {
     const log = logs.open(build.id, Object.values(store.configVars(env.id)));
     const started = Date.now();
     try {
-      log.step(`Receiving ${env.appName} (${env.name}), commit ${req.commit.slice(0, 7)}`);
-      const stream = typeof req.source === 'function' ? await req.source(log) : req.source;
-      const source = await Source.fromTar(stream, this.deps.options.maxSourceBytes);
-      const release = await locks.run(
-        env.appName,
-        () => log.step(`Waiting: another deploy of ${env.appName} is in progress`),
-        async () => {
-          try {
-            const image = await this.build(env, build, source, log);
-            return await this.release(
-              env,
-              {
-                ...image,
-                buildId: build.id,
-                config: store.configVars(env.id),
-                description: `Deploy ${req.commit.slice(0, 7)}`,
-              },
-              log,
-            );
-          } finally {
-            await this.pruneImages(env);
-          }
-        },
-      );
-      log.step(
-        `Done in ${seconds(started)}: v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`,
-      );
+      const source = await this.receive(req, env, log);
+      const waiting = () => log.step(`Waiting: another deploy of ${env.appName} is in progress`);
+      const release = await locks.run(env.appName, waiting, async () => {
+        try {
+          return await this.buildAndRelease(env, build, source, req.commit, log);
+        } finally {
+          await this.pruneImages(env);
+        }
+      });
+      const live = `v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`;
+      log.step(`Done in ${seconds(started)}: ${live}`);
       log.end({ ok: true, message: `v${release.version} deployed` });
       return release;
     } catch (err) {
-      const message = errorMessage(err);
-      if (store.getBuild(build.id)?.status === 'building') store.finishBuild(build.id, 'failed', message);
-      log.error(message);
-      const current = store.currentRelease(env.id);
-      log.error(current ? `Push rejected. v${current.version} keeps serving.` : 'Push rejected.');
-      log.end({ ok: false, message });
+      this.reportRejected(env, build, log, err);
       throw err;
     }
+  }
+
+  /** Phases 2 to 5 for one pushed commit, holding the app's lock. */
+  private async buildAndRelease(env: Environment, build: Build, source: Source, commit: string, log: BuildLog) {
+    const { store } = this.deps;
+    const { plan, manifest } = await this.detect(source, build, log);
+    const { config, added } = withAppJsonEnv(store.configVars(env.id), manifest.env);
+    if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
+    const image = await this.build(env, build, source, plan, log);
+    this.settleFormation(env, plan.processes, manifest.formation, log);
+    const { healthchecks, scripts } = manifest;
+    const description = `Deploy ${commit.slice(0, 7)}`;
+    const draft = { image, processes: plan.processes, buildId: build.id, config, manifest: { healthchecks, scripts } };
+    const release = await this.release(env, { ...draft, description }, log, { releasePhase: true });
+    if (added.length > 0) store.replaceConfigVars(env.id, config);
+    return release;
   }
 
   /** Config vars change → a new release of the running image; the change is kept only if it rolls out. */
@@ -114,74 +114,58 @@ export class Pipeline {
     changes: Record<string, string | null>,
     log: BuildLog,
   ): Promise<Release | undefined> {
-    const { store, locks } = this.deps;
-    const env = this.environment(appName, envName);
-    return await locks.run(
-      env.appName,
-      () => log.step('Waiting for the deploy in progress'),
-      async () => {
-        const config = { ...store.configVars(env.id) };
-        for (const [key, value] of Object.entries(changes)) {
-          if (value === null) delete config[key];
-          else config[key] = value;
-        }
-        const current = store.currentRelease(env.id);
-        if (!current) {
-          store.replaceConfigVars(env.id, config);
-          return undefined;
-        }
-        const keys = Object.keys(changes).join(', ');
-        const verb = Object.values(changes).every((v) => v === null) ? 'Remove' : 'Set';
-        const release = await this.release(
-          env,
-          { ...current, config, description: `${verb} ${keys} config vars` },
-          log,
-        );
+    const { store } = this.deps;
+    return await this.whileLocked(appName, envName, log, async (env) => {
+      const config = applyChanges(store.configVars(env.id), changes);
+      const current = store.currentRelease(env.id);
+      if (!current) {
         store.replaceConfigVars(env.id, config);
-        return release;
-      },
-    );
+        return undefined;
+      }
+      const verb = Object.values(changes).every((v) => v === null) ? 'Remove' : 'Set';
+      const description = `${verb} ${Object.keys(changes).join(', ')} config vars`;
+      const release = await this.release(env, { ...current, config, description }, log, { releasePhase: true });
+      store.replaceConfigVars(env.id, config);
+      return release;
+    });
   }
 
   /** A new release with the image and config of an earlier one (as Heroku does). */
   async rollback(appName: string, envName: string, version: number, log: BuildLog): Promise<Release> {
-    const { store, locks } = this.deps;
+    return await this.whileLocked(appName, envName, log, async (env) => {
+      const target = await this.rollbackTarget(env, version);
+      // as on Heroku, a rollback restores code and config without running the release phase again
+      const draft = { ...target, description: `Rollback to v${version}` };
+      const release = await this.release(env, draft, log, { releasePhase: false });
+      this.deps.store.replaceConfigVars(env.id, target.config);
+      return release;
+    });
+  }
+
+  /**
+   * ps:scale: the current release rolled out again at the new formation (no new release, as on
+   * Heroku); the formation is kept only if every rack reaches it.
+   */
+  async scale(appName: string, envName: string, changes: Record<string, number>, log: BuildLog) {
+    const { store } = this.deps;
+    return await this.whileLocked(appName, envName, log, async (env) => {
+      const current = store.currentRelease(env.id);
+      const known = current ? servicesOf(current.processes).map((s) => s.service) : undefined;
+      assertScale(changes, known);
+      const formation = { ...store.formation(env.id), ...changes };
+      if (current) await this.retire(await this.rollOut(env, current, formation, log));
+      store.setFormation(env.id, formation);
+      return formation;
+    });
+  }
+
+  /** Runs `fn` holding the app's deploy lock (one deploy per app at a time). */
+  private async whileLocked<T>(appName: string, envName: string, log: BuildLog, fn: (env: Environment) => Promise<T>) {
     const env = this.environment(appName, envName);
-    return await locks.run(
+    return await this.deps.locks.run(
       env.appName,
       () => log.step('Waiting for the deploy in progress'),
-      async () => {
-        const target = store.getRelease(env.id, version);
-        if (!target) throw notFound('RELEASE_NOT_FOUND', `${appName} (${envName}) has no release v${version}`);
-        if (target.status !== 'succeeded')
-          throw new WidemeshError(
-            'RELEASE_NOT_DEPLOYABLE',
-            `v${version} never went live (${target.status}); roll back to a release that did`,
-            409,
-          );
-        if (
-          !(await this.deps.docker
-            .getImage(target.image)
-            .inspect()
-            .then(
-              () => true,
-              () => false,
-            ))
-        ) {
-          throw new WidemeshError(
-            'RELEASE_IMAGE_PRUNED',
-            `the image of v${version} was pruned (the images of the last ${KEPT_RELEASE_IMAGES} releases are kept)`,
-            409,
-          );
-        }
-        const release = await this.release(
-          env,
-          { ...target, buildId: target.buildId, description: `Rollback to v${version}` },
-          log,
-        );
-        store.replaceConfigVars(env.id, target.config);
-        return release;
-      },
+      () => fn(env),
     );
   }
 
@@ -191,26 +175,73 @@ export class Pipeline {
     return env;
   }
 
-  private async build(
-    env: Environment,
-    build: Build,
+  private async rollbackTarget(env: Environment, version: number): Promise<Release> {
+    const target = this.deps.store.getRelease(env.id, version);
+    const where = `${env.appName} (${env.name})`;
+    if (!target) throw notFound('RELEASE_NOT_FOUND', `${where} has no release v${version}`);
+    if (target.status !== 'succeeded') {
+      const message = `v${version} never went live (${target.status}); roll back to a release that did`;
+      throw new WidemeshError('RELEASE_NOT_DEPLOYABLE', message, 409);
+    }
+    if (!(await this.deps.images.exists(target.image))) {
+      const message = `the image of v${version} was pruned (the images of the last ${KEPT_RELEASE_IMAGES} releases are kept)`;
+      throw new WidemeshError('RELEASE_IMAGE_PRUNED', message, 409);
+    }
+    return target;
+  }
+
+  /** Phase 1: the pushed commit, read into memory (bounded) before the app's lock is taken. */
+  private async receive(req: PushRequest, env: Environment, log: BuildLog): Promise<Source> {
+    log.step(`Receiving ${env.appName} (${env.name}), commit ${req.commit.slice(0, 7)}`);
+    const stream = typeof req.source === 'function' ? await req.source(log) : req.source;
+    return await Source.fromTar(stream, this.deps.options.maxSourceBytes);
+  }
+
+  /** Phase 2: which buildpack, and its plan (pure data), shown line by line; what app.json says. */
+  private async detect(
     source: Source,
+    build: Build,
     log: BuildLog,
-  ): Promise<Pick<Release, 'image' | 'processes'>> {
-    const { store, builder, options } = this.deps;
-    let plan;
+  ): Promise<{ plan: BuildPlan; manifest: AppManifest }> {
+    let plan: BuildPlan;
+    let manifest: AppManifest;
     try {
       plan = detect(source, await this.deps.detectContext());
+      manifest = readAppManifest(source);
     } catch (err) {
       if (err instanceof BuildpackError) throw new WidemeshError(err.code, `Detect failed: ${err.message}`);
       throw err;
     }
     log.step(`${buildpacks.find((b) => b.name === plan.buildpack)?.title ?? plan.buildpack} app detected`);
     for (const line of plan.summary) log.info(line);
-    store.updateBuild(build.id, { buildpack: plan.buildpack });
+    this.deps.store.updateBuild(build.id, { buildpack: plan.buildpack });
+    return { plan, manifest };
+  }
+
+  /** Services new to this environment get app.json's quantity, else Heroku's default: web 1, others 0. */
+  private settleFormation(
+    env: Environment,
+    processes: Record<string, string>,
+    initial: Record<string, number>,
+    log: BuildLog,
+  ) {
+    const { store } = this.deps;
+    const formation = store.formation(env.id);
+    for (const { service } of servicesOf(processes)) {
+      formation[service] ??= initial[service] ?? (service === 'web' ? 1 : 0);
+    }
+    store.setFormation(env.id, formation);
+    const running = servicesOf(processes).map(({ service }) => `${service}=${formation[service]}`);
+    log.info(
+      `formation: ${running.join(' ')} per rack${running.some((r) => r.endsWith('=0')) ? ' (widemesh ps:scale TYPE=N)' : ''}`,
+    );
+  }
+
+  /** Phase 3: the plan's Dockerfile built into an image; returns its tag. */
+  private async build(env: Environment, build: Build, source: Source, plan: BuildPlan, log: BuildLog): Promise<string> {
+    const { store, builder, images, options } = this.deps;
     const files = buildFilesFor(plan);
-    // The repository name carries the installation (no LABEL steps: each one costs a build step)
-    const tag = `${imageRepository(options.installationId)}/${env.appName}:${env.name}-build-${build.id}`;
+    const tag = images.buildTag(env, build.id);
     log.step('Building image');
     const started = Date.now();
     try {
@@ -229,100 +260,103 @@ export class Pipeline {
     store.updateBuild(build.id, { image: tag });
     store.finishBuild(build.id, 'succeeded');
     log.info(`image ${tag} built in ${seconds(started)}`);
-    return { image: tag, processes: plan.processes };
+    return tag;
   }
 
   /**
-   * Rolls a release out rack by rack. Each rack's traffic moves only once its new
-   * instance answers; if any rack fails, every rack already moved goes back to the
-   * instances it had (still running), so the previous release never stops serving.
+   * Phases 4 and 5: a numbered release, its release phase (run once, in the new image with the
+   * new config, before any traffic moves), then rolled out to every rack, all or nothing.
    */
-  private async release(env: Environment, draft: ReleaseDraft, log: BuildLog): Promise<Release> {
-    const { store } = this.deps;
+  private async release(env: Environment, draft: ReleaseDraft, log: BuildLog, opts: { releasePhase: boolean }) {
+    const { store, images } = this.deps;
     for (const value of Object.values(draft.config)) log.addSecret(value);
-    const { racks, parallel } = this.deps.racks.forEnvironment(env.id);
     const release = store.createRelease({ environmentId: env.id, ...draft });
-    const spec = {
-      app: env.appName,
-      environment: env.name,
-      version: release.version,
-      image: draft.image,
-      processes: draft.processes,
-      config: draft.config,
-    };
-    const moved: { rack: Rack; previous?: Placement; placement: Placement }[] = [];
-    const uncertain: Rack[] = [];
-    const releaseTo = async (rack: Rack) => {
-      const started = Date.now();
-      log.step(`Releasing v${release.version} to ${rack.name}`);
-      const instances = await rack.start(spec, log).catch((err: unknown) => {
-        if (err instanceof WidemeshError && OUTCOME_UNKNOWN.has(err.code)) uncertain.push(rack);
-        throw err;
-      });
-      const previous = store.placements(env.id).find((p) => p.rack === rack.name);
-      const placement = { environmentId: env.id, rack: rack.name, releaseId: release.id, instances };
-      store.setPlacement(placement);
-      moved.push({ rack, previous, placement });
-      log.info(`v${release.version} answers in ${rack.name} (${seconds(started)})`);
-    };
+    let moved: { rack: Rack; previous?: Placement }[];
     try {
-      if (parallel) {
-        const outcomes = await Promise.allSettled(racks.map(releaseTo));
-        const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-        if (failed) throw failed.reason;
-      } else {
-        for (const rack of racks) await releaseTo(rack);
-      }
+      if (opts.releasePhase) await this.releasePhase(env, release, log);
+      moved = await this.rollOut(env, release, store.formation(env.id), log);
     } catch (err) {
-      const undo = [
-        ...uncertain.map((rack) => ({
-          rack,
-          previous: store.placements(env.id).find((p) => p.rack === rack.name),
-          placement: { instances: [] as Placement['instances'] },
-        })),
-        ...moved.reverse(),
-      ];
-      for (const { rack, previous, placement } of undo) {
-        const previousRelease = previous && store.getReleaseById(previous.releaseId);
-        log.step(
-          `Returning ${rack.name} to ${previousRelease ? `v${previousRelease.version}` : 'nothing (first release)'}`,
-        );
-        if (previous) store.setPlacement(previous);
-        else store.removePlacement(env.id, rack.name);
-        try {
-          await rack.revert(
-            placement.instances,
-            previousRelease
-              ? {
-                  ...spec,
-                  version: previousRelease.version,
-                  image: previousRelease.image,
-                  processes: previousRelease.processes,
-                  config: previousRelease.config,
-                }
-              : undefined,
-            log,
-          );
-        } catch (revertErr) {
-          log.error(`could not return ${rack.name} to the previous release: ${errorMessage(revertErr)}`);
-        }
-      }
       const message = `Release v${release.version} failed: ${errorMessage(err)}`;
       store.finishRelease(release.id, 'failed', message);
       throw new WidemeshError(err instanceof WidemeshError ? err.code : 'RELEASE_FAILED', message);
     }
     store.finishRelease(release.id, 'succeeded');
-    // racks the environment no longer lists stop serving it once the new release is live everywhere
-    const dropped = store.placements(env.id).filter((p) => !racks.some((r) => r.name === p.rack));
-    for (const placement of dropped) store.removePlacement(env.id, placement.rack);
-    await this.retire([
-      ...moved.map(({ rack, previous }) => ({ rack, previous })),
-      ...dropped
-        .map((previous) => ({ rack: this.deps.racks.named(env.id, previous.rack), previous }))
-        .filter((r): r is { rack: Rack; previous: Placement } => r.rack !== undefined),
-    ]);
-    await this.tagRelease(draft.image, env, release.version);
+    await this.retire(moved);
+    await images.tagRelease(draft.image, env, release.version);
+    if (opts.releasePhase) await this.afterRelease(env, release, log);
     return store.getReleaseById(release.id)!;
+  }
+
+  /** Every rack of the environment onto `release` at `formation`; racks it no longer lists are dropped. */
+  private async rollOut(env: Environment, release: Release, formation: Record<string, number>, log: BuildLog) {
+    const { racks: targets, parallel } = this.deps.racks.forEnvironment(env.id);
+    const spec = releaseSpec(env, release, formation);
+    const target = { environmentId: env.id, releaseId: release.id, spec, racks: targets, parallel };
+    const deps = { placements: this.placementBook(env), specOf: (id: number) => this.specOf(env, id) };
+    const moved = await rollOut(target, deps, log);
+    return [...moved, ...this.dropUnlistedRacks(env, targets)];
+  }
+
+  /** app.json's predeploy script, then the Procfile's `release:` command; any failure stops the deploy. */
+  private async releasePhase(env: Environment, release: Release, log: BuildLog): Promise<void> {
+    const steps: [string, string | undefined][] = [
+      ['app.json predeploy script', release.manifest.scripts?.predeploy],
+      ['release phase', release.processes[RELEASE_PROCESS]],
+    ];
+    for (const [what, command] of steps) {
+      if (!command) continue;
+      log.step(`Running the ${what}: ${command}`);
+      const code = await this.runOneOff(env, release, command, log);
+      if (code !== 0) throw new WidemeshError('RELEASE_PHASE_FAILED', `the ${what} exited with code ${code}`);
+    }
+  }
+
+  /** app.json's postdeploy scripts: the release is live already, so a failure is reported, not undone. */
+  private async afterRelease(env: Environment, release: Release, log: BuildLog): Promise<void> {
+    const first = this.deps.store.listReleases(env.id).filter((r) => r.status === 'succeeded').length === 1;
+    const steps: [string, string | undefined][] = [
+      ['app.json postdeploy script', release.manifest.scripts?.postdeploy],
+      ['app.json first-deploy script (scripts.postdeploy)', first ? release.manifest.scripts?.firstDeploy : undefined],
+    ];
+    for (const [what, command] of steps) {
+      if (!command) continue;
+      log.step(`Running the ${what}: ${command}`);
+      const code = await this.runOneOff(env, release, command, log).catch(() => -1);
+      if (code !== 0) log.error(`the ${what} exited with code ${code}; v${release.version} stays live`);
+    }
+  }
+
+  private runOneOff(env: Environment, release: Release, command: string, log: BuildLog): Promise<number> {
+    const { image, config } = release;
+    const request = { app: env.appName, environment: env.name, image, command, config };
+    return this.deps.oneOff.run({ ...request, timeoutMs: this.deps.options.buildTimeoutMs }, (_s, line) =>
+      log.info(line),
+    );
+  }
+
+  private placementBook(env: Environment): PlacementBook {
+    const { store } = this.deps;
+    return {
+      current: (rack) => store.placements(env.id).find((p) => p.rack === rack),
+      set: (placement) => store.setPlacement(placement),
+      remove: (rack) => store.removePlacement(env.id, rack),
+    };
+  }
+
+  private specOf(env: Environment, releaseId: number) {
+    const release = this.deps.store.getReleaseById(releaseId);
+    return release && releaseSpec(env, release, this.deps.store.formation(env.id));
+  }
+
+  /** Racks the environment no longer lists stop serving it once the new release is live everywhere. */
+  private dropUnlistedRacks(env: Environment, listed: Rack[]): { rack: Rack; previous: Placement }[] {
+    const { store, racks } = this.deps;
+    const dropped = store.placements(env.id).filter((p) => !listed.some((r) => r.name === p.rack));
+    for (const placement of dropped) store.removePlacement(env.id, placement.rack);
+    return dropped.flatMap((previous) => {
+      const rack = racks.named(env.id, previous.rack);
+      return rack ? [{ rack, previous }] : [];
+    });
   }
 
   /** Old instances get the drain time to finish requests already routed to them, then stop. */
@@ -333,49 +367,32 @@ export class Pipeline {
     await Promise.all(old.map(({ rack, previous }) => rack.stop(previous!.instances)));
   }
 
-  /** Removes every image of a deleted app. */
-  async removeAppImages(appName: string): Promise<void> {
-    const { docker, options } = this.deps;
-    for (const image of await docker.listImages({
-      filters: { reference: [`${imageRepository(options.installationId)}/${appName}:*`] },
-    })) {
-      await docker
-        .getImage(image.Id)
-        .remove({ force: true })
-        .catch(() => {});
-    }
-  }
-
-  /** Removes this environment's images that no recent succeeded release uses (failed builds, old releases). */
+  /** Keeps the images of the last succeeded releases (rollback targets); removes the rest. */
   private async pruneImages(env: Environment): Promise<void> {
-    const { store, docker, options, logger } = this.deps;
-    const keep = new Set(
-      store
-        .listReleases(env.id)
-        .filter((r) => r.status === 'succeeded')
-        .slice(0, KEPT_RELEASE_IMAGES)
-        .map((r) => r.image),
-    );
-    const repository = `${imageRepository(options.installationId)}/${env.appName}`;
-    try {
-      for (const image of await docker.listImages({ filters: { reference: [`${repository}:${env.name}-*`] } })) {
-        if ((image.RepoTags ?? []).some((tag) => keep.has(tag))) continue;
-        await docker
-          .getImage(image.Id)
-          .remove({ force: true })
-          .catch(() => {});
-      }
-    } catch (err) {
-      logger.warn({ err: errorMessage(err), app: env.appName }, 'could not prune old images');
-    }
+    const succeeded = this.deps.store.listReleases(env.id).filter((r) => r.status === 'succeeded');
+    await this.deps.images.prune(env, new Set(succeeded.slice(0, KEPT_RELEASE_IMAGES).map((r) => r.image)));
   }
 
-  private async tagRelease(image: string, env: Environment, version: number): Promise<void> {
-    const repo = image.slice(0, image.lastIndexOf(':'));
-    try {
-      await this.deps.docker.getImage(image).tag({ repo, tag: `${env.name}-v${version}` });
-    } catch (err) {
-      this.deps.logger.warn({ err: errorMessage(err), image }, 'could not tag release image');
+  private reportRejected(env: Environment, build: Build, log: OpenBuildLog, err: unknown): void {
+    const { store } = this.deps;
+    const message = errorMessage(err);
+    if (store.getBuild(build.id)?.status === 'building') store.finishBuild(build.id, 'failed', message);
+    log.error(message);
+    const current = store.currentRelease(env.id);
+    log.error(current ? `Push rejected. v${current.version} keeps serving.` : 'Push rejected.');
+    log.end({ ok: false, message });
+  }
+}
+
+function assertScale(changes: Record<string, number>, known: string[] | undefined): void {
+  for (const [service, quantity] of Object.entries(changes)) {
+    if (known && !known.includes(service)) {
+      const message = `there is no ${service} process type (the current release has: ${known.join(', ')})`;
+      throw new WidemeshError('UNKNOWN_PROCESS_TYPE', message, 404);
+    }
+    if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_QUANTITY) {
+      const message = `${service}=${quantity}: a scale is a whole number from 0 to ${MAX_QUANTITY} per rack`;
+      throw new WidemeshError('INVALID_SCALE', message);
     }
   }
 }

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type http from 'node:http';
 import type { Store } from '../store/index.ts';
 
@@ -25,4 +26,12 @@ export function safeEqual(a: string, b: string): boolean {
   const ha = crypto.createHash('sha256').update(a).digest();
   const hb = crypto.createHash('sha256').update(b).digest();
   return crypto.timingSafeEqual(ha, hb);
+}
+
+/** The first start creates the admin token, shows it once and saves it 0600 next to the database. */
+export function issueFirstAdminToken(store: Store, file: string): string | undefined {
+  if (store.hasTokens()) return undefined;
+  const token = store.createToken('admin');
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
 }

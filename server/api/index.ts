@@ -1,15 +1,20 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type pino from 'pino';
+import { RESULT_MARKER } from '../../hooks/protocol.mjs';
+import type { ReleaseImages } from '../build/release-images.ts';
 import { errorMessage, notFound, WidemeshError } from '../errors.ts';
 import type { GitRepos } from '../git/index.ts';
 import type { AppLocks } from '../locks.ts';
 import { type BuildLog, type LogBus, lineLog } from '../logs/index.ts';
 import { assertAppName } from '../names.ts';
 import type { Pipeline } from '../pipeline.ts';
+import type { OneOffRunner } from '../racks/one-off.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Environment, Release, Store } from '../store/index.ts';
 import { isAuthorized, safeEqual } from './auth.ts';
+import { appOf, environmentOf } from './lookup.ts';
+import { processRoutes } from './processes.ts';
 import { rackRoutes } from './racks.ts';
 import { type StackRouteDeps, stackRoutes } from './stacks.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
@@ -21,6 +26,9 @@ export interface ApiDeps {
   git: GitRepos;
   racks: RackSet;
   locks: AppLocks;
+  images: ReleaseImages;
+  oneOff: OneOffRunner;
+  oneOffTimeoutMs: number;
   hookSecret: string;
   endpointUrl: (env: Environment) => string;
   logger: pino.Logger;
@@ -29,7 +37,6 @@ export interface ApiDeps {
   stacks: StackRouteDeps;
 }
 
-const RESULT_MARKER = '\u0001widemesh-result ';
 const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const RESERVED_KEYS = new Set(['PORT']);
 const MAX_CONFIG_VALUE = 32 * 1024;
@@ -56,19 +63,8 @@ export function createApi(deps: ApiDeps): express.Express {
   const api = express();
   api.disable('x-powered-by');
 
-  const app = (req: Request) => {
-    const name = assertAppName(req.params.app);
-    const found = store.getApp(name);
-    if (!found) throw notFound('APP_NOT_FOUND', `there is no app named "${name}"`);
-    return found;
-  };
-  const environment = (req: Request) => {
-    const a = app(req);
-    const envName = typeof req.query.environment === 'string' ? req.query.environment : 'production';
-    const env = store.getEnvironment(a.name, envName);
-    if (!env) throw notFound('ENVIRONMENT_NOT_FOUND', `${a.name} has no environment "${envName}"`);
-    return env;
-  };
+  const app = (req: Request) => appOf(store, req);
+  const environment = (req: Request) => environmentOf(store, req);
   const environmentView = (env: Environment) => {
     const current = store.currentRelease(env.id);
     return {
@@ -173,7 +169,7 @@ export function createApi(deps: ApiDeps): express.Express {
         }
         store.deleteApp(a.id);
         await git.remove(a.name);
-        await pipeline.removeAppImages(a.name);
+        await deps.images.removeApp(a.name);
       },
     );
     res.json({ deleted: a.name });
@@ -254,6 +250,10 @@ export function createApi(deps: ApiDeps): express.Express {
 
   api.use('/api', repositoryRoutes(deps.webhooks));
   api.use('/api', rackRoutes({ store, secrets: deps.secrets, racks }));
+  api.use(
+    '/api',
+    processRoutes({ store, pipeline, racks, oneOff: deps.oneOff, oneOffTimeoutMs: deps.oneOffTimeoutMs }),
+  );
   api.use('/api', stackRoutes(deps.stacks));
 
   api.use('/api', (_req, res) => {

@@ -128,7 +128,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
     ws.on('close', () => {
       closed = true;
       clearInterval(heartbeat);
-      stops.forEach((stop) => stop());
+      for (const stop of stops) stop();
     });
 
     if (source === 'build' || source === 'all') {

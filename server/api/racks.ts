@@ -1,10 +1,10 @@
 import express, { type Request } from 'express';
-import { assertProvider, ConfigError } from '../config.ts';
+import { assertProvider, ConfigError, type RackConfig } from '../config.ts';
 import { notFound, WidemeshError } from '../errors.ts';
-import { assertAppName } from '../names.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Store } from '../store/index.ts';
+import { environmentOf } from './lookup.ts';
 
 const PROVIDER_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 
@@ -61,14 +61,7 @@ export function rackRoutes({
     res.json({ deleted: req.params.name });
   });
 
-  const environment = (req: Request) => {
-    const app = assertAppName(req.params.app);
-    if (!store.getApp(app)) throw notFound('APP_NOT_FOUND', `there is no app named "${app}"`);
-    const envName = typeof req.query.environment === 'string' ? req.query.environment : 'production';
-    const env = store.getEnvironment(app, envName);
-    if (!env) throw notFound('ENVIRONMENT_NOT_FOUND', `${app} has no environment "${envName}"`);
-    return env;
-  };
+  const environment = (req: Request) => environmentOf(store, req);
 
   router.put('/apps/:app/racks', (req, res) => {
     const env = environment(req);
@@ -76,7 +69,7 @@ export function rackRoutes({
     if (rollout !== 'sequential' && rollout !== 'parallel')
       throw new WidemeshError('INVALID_RACKS', 'rollout is "sequential" or "parallel"');
     const specs = req.body?.racks;
-    let resolved;
+    let resolved: RackConfig[] | undefined;
     try {
       resolved = racks.resolve(specs);
     } catch (err) {

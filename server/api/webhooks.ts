@@ -5,7 +5,8 @@ import { assertAppName } from '../names.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Store } from '../store/index.ts';
 import type { RepoDeployer } from '../webhooks/deployer.ts';
-import { assertCloneUrl, type Provider, readDelivery, validSignature } from '../webhooks/payloads.ts';
+import { assertCloneUrl, type GitHost, readDelivery, validSignature } from '../webhooks/payloads.ts';
+import { appOf } from './lookup.ts';
 
 export interface WebhookDeps {
   store: Store;
@@ -14,31 +15,26 @@ export interface WebhookDeps {
   publicUrl: string;
 }
 
-const PROVIDERS = new Set<Provider>(['github', 'bitbucket']);
+const GIT_HOSTS = new Set<GitHost>(['github', 'bitbucket']);
 const MAX_BODY = '25mb'; // GitHub's own cap on payloads
 
 /** Routes that connect apps to repositories (token-protected, mounted under /api). */
 export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): express.Router {
   const router = express.Router();
-  const app = (req: Request) => {
-    const name = assertAppName(req.params.app);
-    const found = store.getApp(name);
-    if (!found) throw notFound('APP_NOT_FOUND', `there is no app named "${name}"`);
-    return found;
-  };
+  const app = (req: Request) => appOf(store, req);
   const view = (appName: string, r: NonNullable<ReturnType<Store['getRepository']>>) => ({
-    provider: r.provider,
+    host: r.gitHost,
     cloneUrl: r.cloneUrl,
     branches: r.branches,
     private: r.sealedCredentials !== null,
-    webhookUrl: `${publicUrl}/webhooks/${r.provider}/${appName}`,
+    webhookUrl: `${publicUrl}/webhooks/${r.gitHost}/${appName}`,
   });
 
   router.put('/apps/:app/repository', (req, res) => {
     const a = app(req);
     const body = req.body ?? {};
-    if (!PROVIDERS.has(body.provider))
-      throw new WidemeshError('INVALID_REPOSITORY', 'provider must be "github" or "bitbucket"');
+    if (!GIT_HOSTS.has(body.host))
+      throw new WidemeshError('INVALID_REPOSITORY', 'host must be "github" or "bitbucket"');
     const cloneUrl = assertCloneUrl(body.cloneUrl);
     const branches: Record<string, string> = body.branches ?? { main: 'production' };
     if (typeof branches !== 'object' || Array.isArray(branches) || Object.keys(branches).length === 0) {
@@ -66,13 +62,13 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
     const secret = crypto.randomBytes(24).toString('hex');
     store.setRepository({
       appId: a.id,
-      provider: body.provider,
+      gitHost: body.host,
       cloneUrl,
       branches,
       sealedSecret: secrets.seal(secret),
       sealedCredentials: username === undefined ? null : secrets.seal(`${username}:${password}`),
     });
-    // the secret is shown this once; set it on the provider's webhook
+    // the secret is shown this once; set it on the git host's webhook
     res.json({ ...view(a.name, store.getRepository(a.id)!), secret });
   });
 
@@ -97,28 +93,28 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
 
 /**
  * `POST /webhooks/{github,bitbucket}/:app`: authenticated by the HMAC signature over the raw
- * body (no token: the provider has none). Answers at once; the deploy runs in the background.
+ * body (no token: the git host has none). Answers at once; the deploy runs in the background.
  */
 export function webhookRoutes({ store, secrets, deployer }: WebhookDeps): express.Router {
   const router = express.Router();
-  router.post('/webhooks/:provider/:app', express.raw({ type: () => true, limit: MAX_BODY }), (req, res) => {
-    const provider = req.params.provider as Provider;
-    if (!PROVIDERS.has(provider))
+  router.post('/webhooks/:host/:app', express.raw({ type: () => true, limit: MAX_BODY }), (req, res) => {
+    const host = req.params.host as GitHost;
+    if (!GIT_HOSTS.has(host))
       throw notFound('NOT_FOUND', 'webhooks live at /webhooks/github/APP and /webhooks/bitbucket/APP');
     const app = store.getApp(assertAppName(req.params.app));
     const repository = app && store.getRepository(app.id);
-    if (!app || !repository || repository.provider !== provider) {
-      throw notFound('REPOSITORY_NOT_CONNECTED', `no app connected to a ${provider} repository at this address`);
+    if (!app || !repository || repository.gitHost !== host) {
+      throw notFound('REPOSITORY_NOT_CONNECTED', `no app connected to a ${host} repository at this address`);
     }
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const signature = provider === 'github' ? req.headers['x-hub-signature-256'] : req.headers['x-hub-signature'];
+    const signature = host === 'github' ? req.headers['x-hub-signature-256'] : req.headers['x-hub-signature'];
     if (!validSignature(secrets.unseal(repository.sealedSecret), raw, signature)) {
       throw new WidemeshError('BAD_SIGNATURE', "the webhook signature does not match this app's secret", 401);
     }
-    const { id, event, what } = readDelivery(provider, req.headers, raw);
-    const deliveryId = `${provider}:${id}`;
+    const { id, event, what } = readDelivery(host, req.headers, raw);
+    const deliveryId = `${host}:${id}`;
     const record = (outcome: string, ref: string | null = null, commit: string | null = null) =>
-      store.recordDelivery({ id: deliveryId, appId: app.id, provider, event, ref, commit, outcome });
+      store.recordDelivery({ id: deliveryId, appId: app.id, gitHost: host, event, ref, commit, outcome });
     if (what.kind === 'ping') {
       record('pong');
       return void res.json({ ok: true, message: 'pong' });

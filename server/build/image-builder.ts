@@ -16,7 +16,7 @@ export interface ImageBuildRequest {
   log: BuildLog;
 }
 
-/** Docker's classic builder prints these between steps; they mean nothing to the person pushing. */
+/** A missing base image gets this long to be pulled before the build fails by its name. */
 const PULL_TIMEOUT_MS = 20_000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
@@ -27,6 +27,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Docker's classic builder prints these between steps; they mean nothing to the person pushing. */
 const NOISE = /^( ---> (?!Using cache)|Removing intermediate container |Successfully built |Successfully tagged )/;
 
 /** Builds images with the local Docker engine: host networking, layer cache kept between builds. */
@@ -42,71 +43,19 @@ export class ImageBuilder {
   /** Stack images being built from their recipe: concurrent builds that need one wait for the same build. */
   private readonly stackBuilds = new Map<string, Promise<void>>();
 
-  async build(req: ImageBuildRequest): Promise<string> {
+  /** Builds `req.tag`; throws BUILD_FAILED with Docker's own message (or a timeout) when no image results. */
+  async build(req: ImageBuildRequest): Promise<void> {
     await this.requireDiskSpace();
     for (const image of req.baseImages) await this.requireImage(image, req);
-    const stream = await this.docker.buildImage(req.context, {
+    const stream = (await this.docker.buildImage(req.context, {
       t: req.tag,
       dockerfile: req.dockerfilePath,
       networkmode: 'host',
       rm: true,
       forcerm: true,
-    });
-    return await this.follow(stream, req.timeoutMs, (line) => {
+    })) as Readable;
+    await follow(stream, req.timeoutMs, (line) => {
       if (!NOISE.test(line)) req.log.info(line);
-    });
-  }
-
-  /** Follows a build's JSON event stream to its image id; a failure carries the builder's message. */
-  private follow(stream: NodeJS.ReadableStream, timeoutMs: number, emit: (line: string) => void): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      let imageId: string | undefined;
-      let failure: string | undefined;
-      let pending = '';
-      const timer = setTimeout(() => {
-        failure = `the build took longer than ${Math.round(timeoutMs / 1000)}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
-        (stream as Readable).destroy();
-      }, timeoutMs);
-      let buffered = '';
-      stream.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        const events = buffered.split('\n');
-        buffered = events.pop() ?? '';
-        for (const raw of events) {
-          if (!raw.trim()) continue;
-          let event: { stream?: string; error?: string; errorDetail?: { message?: string }; aux?: { ID?: string } };
-          try {
-            event = JSON.parse(raw);
-          } catch {
-            continue;
-          }
-          if (event.stream) {
-            // chunks are not whole lines: keep the tail until its newline arrives
-            const lines = (pending + event.stream).split('\n');
-            pending = lines.pop() ?? '';
-            lines.filter((l) => l.trim() !== '').forEach(emit);
-          }
-          if (event.aux?.ID) imageId = event.aux.ID;
-          // the stream's own end carries no error when a build fails: errorDetail is the signal
-          if (event.errorDetail || event.error) failure = event.errorDetail?.message ?? event.error;
-        }
-      });
-      let finished = false;
-      const finish = (err?: Error) => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        if (pending.trim()) emit(pending);
-        pending = '';
-        if (failure) reject(new WidemeshError('BUILD_FAILED', failure.trim()));
-        else if (err) reject(new WidemeshError('BUILD_FAILED', `the Docker build stream broke: ${errorMessage(err)}`));
-        else if (!imageId)
-          reject(new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image'));
-        else resolve(imageId);
-      };
-      stream.on('end', () => finish());
-      stream.on('close', () => finish());
-      stream.on('error', (err: Error) => finish(err));
     });
   }
 
@@ -143,16 +92,16 @@ export class ImageBuilder {
     context.entry({ name: 'Dockerfile' }, recipe.dockerfile);
     for (const [name, text] of Object.entries(recipe.files)) context.entry({ name, mode: 0o755 }, text);
     context.finalize();
-    const stream = await this.docker.buildImage(context as unknown as Readable, {
+    const stream = (await this.docker.buildImage(context as unknown as Readable, {
       t: recipe.image,
       networkmode: 'host',
       rm: true,
       forcerm: true,
       labels: { [RECIPE_LABEL]: recipeDigest(recipe) },
-    });
+    })) as Readable;
     try {
       // apt's output is long: steps only, the builder's message on failure
-      await this.follow(stream, req.timeoutMs, (line) => {
+      await follow(stream, req.timeoutMs, (line) => {
         if (line.startsWith('Step ')) req.log.info(line);
       });
     } catch (err) {
@@ -213,5 +162,70 @@ export class ImageBuilder {
         },
       );
     });
+  }
+}
+
+/** Follows a build's answer to its end; throws BUILD_FAILED with Docker's own message (or a timeout). */
+async function follow(stream: Readable, timeoutMs: number, emit: (line: string) => void): Promise<void> {
+  const output = new BuildOutput(emit);
+  stream.on('data', (chunk: Buffer) => output.push(chunk));
+  const timer = setTimeout(() => {
+    output.failure = `the build took longer than ${Math.round(timeoutMs / 1000)}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
+    stream.destroy();
+  }, timeoutMs);
+  const broken = await ended(stream).finally(() => clearTimeout(timer));
+  output.flush();
+  if (output.failure) throw new WidemeshError('BUILD_FAILED', output.failure.trim());
+  if (broken) throw new WidemeshError('BUILD_FAILED', `the Docker build stream broke: ${errorMessage(broken)}`);
+  if (!output.produced) throw new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image');
+}
+
+/** Resolves when the stream ends or closes: with its error, if it broke. */
+function ended(stream: Readable): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    stream.on('end', () => resolve(undefined));
+    stream.on('close', () => resolve(undefined));
+    stream.on('error', (err: Error) => resolve(err));
+  });
+}
+
+/**
+ * Docker's build answer: one JSON event per line, whose `stream` text arrives in chunks that
+ * are not whole lines. The stream's own end carries no error when a build fails: an event's
+ * `errorDetail` is the signal.
+ */
+class BuildOutput {
+  failure?: string;
+  produced = false;
+  private events = '';
+  private text = '';
+
+  constructor(private readonly emit: (line: string) => void) {}
+
+  push(chunk: Buffer): void {
+    const events = (this.events + chunk.toString('utf8')).split('\n');
+    this.events = events.pop() ?? '';
+    for (const raw of events) if (raw.trim()) this.read(raw);
+  }
+
+  flush(): void {
+    if (this.text.trim()) this.emit(this.text);
+    this.text = '';
+  }
+
+  private read(raw: string): void {
+    let event: { stream?: string; error?: string; errorDetail?: { message?: string }; aux?: { ID?: string } };
+    try {
+      event = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (event.stream) {
+      const lines = (this.text + event.stream).split('\n');
+      this.text = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') this.emit(line);
+    }
+    if (event.aux?.ID) this.produced = true;
+    if (event.errorDetail || event.error) this.failure = event.errorDetail?.message ?? event.error;
   }
 }

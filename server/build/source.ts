@@ -68,9 +68,6 @@ export class Source implements SourceTree {
     const entry = this.entries.find((e) => e.header.name === p && e.header.type === 'file');
     return entry && entry.data.length <= MAX_TEXT_BYTES ? entry.data.toString('utf8') : undefined;
   }
-  get size(): number {
-    return this.entries.reduce((n, e) => n + e.data.length, 0);
-  }
 
   /** The Docker build context: the source plus generated files (which win over same-named source files). */
   context(extraFiles: Record<string, string>): Readable {

@@ -4,6 +4,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Git } from 'node-git-server';
+import { HOOK_CONFIG_ENV } from '../../hooks/protocol.mjs';
 import { isAppName } from '../names.ts';
 
 const run = promisify(execFile);
@@ -46,6 +47,8 @@ export class GitRepos {
   constructor(
     readonly dir: string,
     private readonly hookScript: string,
+    /** Where the hook reads the server's URL and per-start secret (written by writeHookConfig). */
+    private readonly hookConfigFile: string,
   ) {
     this.git = new Git(dir, { autoCreate: false });
     const accept = (dup: { req: http.IncomingMessage; accept: () => void }) => {
@@ -78,6 +81,12 @@ export class GitRepos {
     await fs.rm(this.repoPath(app), { recursive: true, force: true });
   }
 
+  /** The hook runs in git receive-pack, a child of the server: it finds the server through this file. */
+  async writeHookConfig(config: { url: string; secret: string }): Promise<void> {
+    await fs.writeFile(this.hookConfigFile, JSON.stringify(config), { mode: 0o600 });
+    await fs.chmod(this.hookConfigFile, 0o600);
+  }
+
   /** Rewritten at every start, so a moved checkout or a new Node binary is picked up. */
   async installHooks(): Promise<void> {
     const entries = await fs.readdir(this.dir).catch(() => [] as string[]);
@@ -91,7 +100,8 @@ export class GitRepos {
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const hook = path.join(this.repoPath(app), 'hooks', 'pre-receive');
     await fs.mkdir(path.dirname(hook), { recursive: true });
-    await fs.writeFile(hook, `#!/bin/sh\nexec ${quote(process.execPath)} ${quote(this.hookScript)}\n`, { mode: 0o755 });
+    const exec = `exec ${quote(process.execPath)} ${quote(this.hookScript)}`;
+    await fs.writeFile(hook, `#!/bin/sh\n${HOOK_CONFIG_ENV}=${quote(this.hookConfigFile)} ${exec}\n`, { mode: 0o755 });
   }
 
   /** Serves one git request (already authenticated) with a bound on how long it may stay unparsed. */

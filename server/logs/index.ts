@@ -20,6 +20,9 @@ export interface BuildResult {
   message: string;
 }
 
+/** A build's own log: its lines are stored with a sequence number, and `end` announces the result. */
+export type OpenBuildLog = BuildLog & { end(result: BuildResult): void };
+
 const MIN_SECRET_LENGTH = 4; // shorter values would blank out ordinary words and digits
 
 /** The secrets worth hiding among these values. */
@@ -57,7 +60,7 @@ export class LogBus {
 
   constructor(private readonly store: Store) {}
 
-  open(buildId: number, secrets: Iterable<string> = []): BuildLog & { end(result: BuildResult): void } {
+  open(buildId: number, secrets: Iterable<string> = []): OpenBuildLog {
     let seq = this.store.buildLog(buildId).at(-1)?.seq ?? 0;
     const persist = (line: string) => {
       seq += 1;

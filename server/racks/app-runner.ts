@@ -13,8 +13,17 @@ import type Docker from 'dockerode';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
-import { cloudServiceName, instanceFromUrl, pushImage, type RegistryAuth, withRetries } from './cloud-common.ts';
-import type { FoundInstance, OutputLine, Rack, ReleaseSpec } from './rack.ts';
+import {
+  CloudRack,
+  cloudServiceName,
+  instanceFromUrl,
+  isTransientFailure,
+  pollUntil,
+  pushImage,
+  type RegistryAuth,
+  withRetries,
+} from './cloud-common.ts';
+import type { ReleaseSpec } from './rack.ts';
 
 export interface AppRunnerRackConfig {
   name: string;
@@ -39,20 +48,17 @@ const CONTAINER_PORT = '8080';
 const POLL_MS = 300;
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'ROLLBACK_SUCCEEDED', 'ROLLBACK_FAILED']);
 
+const THROTTLED = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'InternalServiceErrorException',
+  'ServiceUnavailableException',
+]);
+
 function transient(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown; code?: string };
-  const status = e.$metadata?.httpStatusCode;
   return (
-    [
-      'ThrottlingException',
-      'TooManyRequestsException',
-      'InternalServiceErrorException',
-      'ServiceUnavailableException',
-    ].includes(e.name ?? '') ||
-    status === 429 ||
-    (status !== undefined && status >= 500) ||
-    Boolean(e.$retryable) ||
-    ['ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(String(e.code))
+    THROTTLED.has(e.name ?? '') || isTransientFailure(e.$metadata?.httpStatusCode, e.code) || Boolean(e.$retryable)
   );
 }
 
@@ -61,8 +67,7 @@ function transient(err: unknown): boolean {
  * rollback while the service stays RUNNING, so success is read from the operation itself.
  * (App Runner takes no new AWS customers since 2026; existing accounts only.)
  */
-export class AppRunnerRack implements Rack {
-  readonly reconcilable = false;
+export class AppRunnerRack extends CloudRack {
   private readonly client: AppRunnerClient;
   private readonly ecr: ECRClient;
   private ecrToken?: { auth: RegistryAuth; renewAt: number };
@@ -71,6 +76,7 @@ export class AppRunnerRack implements Rack {
     private readonly config: AppRunnerRackConfig,
     private readonly docker: Docker,
   ) {
+    super();
     this.client = new AppRunnerClient({
       region: config.region,
       credentials: config.credentials, // explicit: the SDK never goes looking in the environment or IMDS
@@ -131,6 +137,7 @@ export class AppRunnerRack implements Rack {
   }
 
   async start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]> {
+    this.noteWebOnly(spec, log);
     const image = await pushImage(
       this.docker,
       spec.image,
@@ -156,7 +163,6 @@ export class AppRunnerRack implements Rack {
         : {}),
     };
     const arn = await this.findService(serviceName, log);
-    // App Runner refuses an update while an operation runs (e.g. one a timed-out deploy left behind)
     if (arn) await this.waitIdle(arn, log);
     const started = arn
       ? await this.call('UpdateService', log, () =>
@@ -185,68 +191,41 @@ export class AppRunnerRack implements Rack {
     return [instanceFromUrl(`${serviceArn}#${started.OperationId}`, url)];
   }
 
+  private operations(serviceArn: string, log: BuildLog) {
+    return this.call('ListOperations', log, () =>
+      this.client.send(new ListOperationsCommand({ ServiceArn: serviceArn, MaxResults: 20 })),
+    ).then((answer) => answer.OperationSummaryList ?? []);
+  }
+
+  private timeout(message: string) {
+    return () => new WidemeshError('APP_RUNNER_TIMEOUT', `App Runner in ${this.config.region}: ${message}`);
+  }
+
   private async waitForOperation(serviceArn: string, operationId: string, log: BuildLog): Promise<string> {
-    const deadline = Date.now() + this.config.timeoutMs;
-    for (;;) {
-      const { OperationSummaryList } = await this.call('ListOperations', log, () =>
-        this.client.send(new ListOperationsCommand({ ServiceArn: serviceArn, MaxResults: 20 })),
-      );
-      const status = OperationSummaryList?.find((o) => o.Id === operationId)?.Status;
-      if (status && TERMINAL.has(status)) return status;
-      if (Date.now() > deadline)
-        throw new WidemeshError(
-          'APP_RUNNER_TIMEOUT',
-          `App Runner in ${this.config.region}: the deployment did not finish within ${Math.round(this.config.timeoutMs / 1000)}s`,
-        );
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
+    const within = `the deployment did not finish within ${Math.round(this.config.timeoutMs / 1000)}s`;
+    return await pollUntil(
+      Date.now() + this.config.timeoutMs,
+      POLL_MS,
+      async () => {
+        const status = (await this.operations(serviceArn, log)).find((o) => o.Id === operationId)?.Status;
+        return status && TERMINAL.has(status) ? status : undefined;
+      },
+      this.timeout(within),
+    );
   }
 
+  /** App Runner refuses an update while an operation runs; one a timed-out deploy left gets at least a minute. */
   private async waitIdle(serviceArn: string, log: BuildLog): Promise<void> {
-    // an operation left by a timed-out deploy gets at least a minute to end before we give up
-    const deadline = Date.now() + Math.max(this.config.timeoutMs, 60_000);
-    for (;;) {
-      const { OperationSummaryList } = await this.call('ListOperations', log, () =>
-        this.client.send(new ListOperationsCommand({ ServiceArn: serviceArn, MaxResults: 20 })),
-      );
-      if (!OperationSummaryList?.some((o) => o.Status && !TERMINAL.has(o.Status))) return;
-      if (Date.now() > deadline)
-        throw new WidemeshError(
-          'APP_RUNNER_TIMEOUT',
-          `App Runner in ${this.config.region}: an earlier operation is still running`,
-        );
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
+    await pollUntil(
+      Date.now() + Math.max(this.config.timeoutMs, 60_000),
+      POLL_MS,
+      async () =>
+        (await this.operations(serviceArn, log)).some((o) => o.Status && !TERMINAL.has(o.Status)) ? undefined : true,
+      this.timeout('an earlier operation is still running'),
+    );
   }
 
-  async stop(): Promise<void> {}
-
-  async revert(started: Instance[], previous: ReleaseSpec | undefined, log: BuildLog): Promise<void> {
-    if (previous) {
-      await this.start(previous, log);
-      return;
-    }
-    for (const serviceArn of new Set(started.map((i) => i.id.split('#')[0]!))) {
-      await this.call('DeleteService', log, () =>
-        this.client.send(new DeleteServiceCommand({ ServiceArn: serviceArn })),
-      );
-    }
-  }
-
-  async list(): Promise<FoundInstance[]> {
-    return [];
-  }
-  async revive(): Promise<boolean> {
-    return true;
-  }
-
-  async output(
-    _instance: Instance,
-    _options: unknown,
-    _onLine: (line: OutputLine) => void,
-    onEnd: () => void,
-  ): Promise<() => void> {
-    onEnd(); // CloudWatch Logs is not wired yet
-    return () => {};
+  protected async deleteService(serviceArn: string, log: BuildLog): Promise<void> {
+    await this.call('DeleteService', log, () => this.client.send(new DeleteServiceCommand({ ServiceArn: serviceArn })));
   }
 }

@@ -2,6 +2,14 @@ import type Docker from 'dockerode';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
+import {
+  type FoundInstance,
+  type InstanceStatus,
+  type OutputLine,
+  type Rack,
+  type ReleaseSpec,
+  servicesOf,
+} from './rack.ts';
 
 export interface RegistryAuth {
   username: string;
@@ -33,6 +41,89 @@ export async function withRetries<T>(
       );
       await new Promise((r) => setTimeout(r, wait));
     }
+  }
+}
+
+const TRANSIENT_NETWORK_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+/** Throttling, a server-side failure or a dropped connection: worth another try. */
+export function isTransientFailure(httpStatus: number | undefined, networkCode: unknown): boolean {
+  return (
+    httpStatus === 429 ||
+    (httpStatus !== undefined && httpStatus >= 500) ||
+    TRANSIENT_NETWORK_CODES.has(String(networkCode))
+  );
+}
+
+/** Asks `check` every `intervalMs` until it gives an answer; past the deadline, throws `timedOut()`. */
+export async function pollUntil<T>(
+  deadline: number,
+  intervalMs: number,
+  check: () => Promise<T | undefined>,
+  timedOut: () => Error,
+): Promise<T> {
+  for (;;) {
+    const answer = await check();
+    if (answer !== undefined) return answer;
+    if (Date.now() > deadline) throw timedOut();
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/**
+ * What cloud racks have in common: their services keep running on their own (nothing to
+ * adopt, revive or stop: old revisions stop receiving traffic by themselves), and undoing a
+ * deploy means deploying the previous release again, or deleting a service a failed first
+ * release created.
+ */
+export abstract class CloudRack implements Rack {
+  readonly reconcilable = false;
+  abstract readonly name: string;
+  abstract start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]>;
+  /** Removes a service by the id its instances carry before '#'. */
+  protected abstract deleteService(serviceId: string, log: BuildLog): Promise<void>;
+
+  async revert(started: Instance[], previous: ReleaseSpec | undefined, log: BuildLog): Promise<void> {
+    if (previous) {
+      await this.start(previous, log);
+      return;
+    }
+    for (const serviceId of new Set(started.map((i) => i.id.split('#')[0]!))) await this.deleteService(serviceId, log);
+  }
+
+  /** A cloud service runs one container image behind HTTP: other process types are not run there. */
+  protected noteWebOnly(spec: ReleaseSpec, log: BuildLog): void {
+    const others = servicesOf(spec.processes).filter(
+      (s) => s.service !== 'web' && (spec.formation[s.service] ?? 0) > 0,
+    );
+    if (others.length > 0)
+      log.info(`${this.name} runs the web process only: ${others.map((s) => s.service).join(', ')} not run there`);
+  }
+
+  /** The provider keeps its own instance count; we do not read it back yet. */
+  async status(instances: Instance[]): Promise<InstanceStatus[]> {
+    const unknown = { state: 'unknown' as const, restarts: 0, exitCode: null, startedAt: null };
+    return instances.map((i) => ({ id: i.id, service: i.service, ...unknown }));
+  }
+
+  async restart(): Promise<void> {
+    throw new WidemeshError(
+      'NOT_SUPPORTED',
+      `${this.name} is a cloud rack: restart by deploying again (or rolling back)`,
+    );
+  }
+
+  async stop(): Promise<void> {}
+  async list(): Promise<FoundInstance[]> {
+    return [];
+  }
+  async revive(): Promise<boolean> {
+    return true;
+  }
+  /** Cloud Logging and CloudWatch Logs are not wired yet: no app output from cloud racks. */
+  async output(_i: Instance, _o: unknown, _l: (line: OutputLine) => void, onEnd: () => void): Promise<() => void> {
+    onEnd();
+    return () => {};
   }
 }
 

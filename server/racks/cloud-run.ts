@@ -5,8 +5,16 @@ import { createBackoffSettings } from 'google-gax';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
-import { cloudServiceName, instanceFromUrl, pushImage, type RegistryAuth, withRetries } from './cloud-common.ts';
-import type { FoundInstance, OutputLine, Rack, ReleaseSpec } from './rack.ts';
+import {
+  CloudRack,
+  cloudServiceName,
+  instanceFromUrl,
+  isTransientFailure,
+  pushImage,
+  type RegistryAuth,
+  withRetries,
+} from './cloud-common.ts';
+import type { ReleaseSpec } from './rack.ts';
 
 export interface CloudRunRackConfig {
   name: string;
@@ -28,12 +36,7 @@ const CONTAINER_PORT = 8080;
 function transient(err: unknown): boolean {
   const e = err as { status?: number; code?: number | string; response?: { status?: number } };
   const status = e.status ?? e.response?.status ?? (typeof e.code === 'number' ? e.code : undefined);
-  return (
-    status === 429 ||
-    (status !== undefined && status >= 500) ||
-    ['ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(String(e.code)) ||
-    e.code === 14
-  );
+  return isTransientFailure(status, e.code) || e.code === 14; // 14: gRPC UNAVAILABLE
 }
 
 /** The provider's own words: REST errors carry the Google JSON error body as their message. */
@@ -47,8 +50,7 @@ function providerMessage(err: unknown): string {
 }
 
 /** A Cloud Run (v2 Admin API) location as a rack: one service per app environment, updated in place. */
-export class CloudRunRack implements Rack {
-  readonly reconcilable = false;
+export class CloudRunRack extends CloudRack {
   private readonly client: v2.ServicesClient;
   private readonly auth?: GoogleAuth;
 
@@ -56,6 +58,7 @@ export class CloudRunRack implements Rack {
     private readonly config: CloudRunRackConfig,
     private readonly docker: Docker,
   ) {
+    super();
     const endpoint = config.endpoint ? new URL(config.endpoint) : undefined;
     if (config.credentials === 'none' && !endpoint)
       throw new WidemeshError(
@@ -97,6 +100,7 @@ export class CloudRunRack implements Rack {
 
   async start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]> {
     const where = `${this.config.location} (cloud-run)`;
+    this.noteWebOnly(spec, log);
     const image = await pushImage(
       this.docker,
       spec.image,
@@ -158,35 +162,8 @@ export class CloudRunRack implements Rack {
     return [instanceFromUrl(`${name}#${current.latestReadyRevision}`, current.uri)];
   }
 
-  /** Old revisions stop receiving traffic by themselves and cost nothing idle. */
-  async stop(): Promise<void> {}
-
-  async revert(started: Instance[], previous: ReleaseSpec | undefined, log: BuildLog): Promise<void> {
-    if (previous) {
-      await this.start(previous, log);
-      return;
-    }
-    // a first release that failed elsewhere: the service it created goes away
-    for (const serviceName of new Set(started.map((i) => i.id.split('#')[0]!))) {
-      const [operation] = await this.client.deleteService({ name: serviceName });
-      await operation.promise();
-    }
-  }
-
-  async list(): Promise<FoundInstance[]> {
-    return [];
-  }
-  async revive(): Promise<boolean> {
-    return true;
-  }
-
-  async output(
-    _instance: Instance,
-    _options: unknown,
-    _onLine: (line: OutputLine) => void,
-    onEnd: () => void,
-  ): Promise<() => void> {
-    onEnd(); // Cloud Logging is not wired yet
-    return () => {};
+  protected async deleteService(serviceName: string): Promise<void> {
+    const [operation] = await this.client.deleteService({ name: serviceName });
+    await operation.promise();
   }
 }

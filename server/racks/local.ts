@@ -1,12 +1,19 @@
 import crypto from 'node:crypto';
-import http from 'node:http';
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
-import type { FoundInstance, OutputLine, Rack, ReleaseSpec } from './rack.ts';
+import { appJsonChecks, defaultCheck, type Probe } from './health.ts';
+import {
+  type FoundInstance,
+  type InstanceStatus,
+  type OutputLine,
+  type Rack,
+  type ReleaseSpec,
+  servicesOf,
+} from './rack.ts';
 
 export interface LocalRackOptions {
   installationId: string;
@@ -16,7 +23,6 @@ export interface LocalRackOptions {
 }
 
 const LABEL = 'widemesh';
-const POLL_MS = 50;
 
 /** Loopback ports handed out by this process and not yet released, so two starts never share one. */
 const reservedPorts = new Set<number>();
@@ -38,22 +44,7 @@ async function freeLoopbackPort(): Promise<number> {
   }
 }
 
-/** One answer below 500 on `/` means the app is up (Heroku's port-bind rule, over HTTP). */
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(
-      { host: '127.0.0.1', port, path: '/', timeout: 2000, headers: { 'user-agent': 'widemesh-healthcheck' } },
-      (res) => {
-        res.resume();
-        resolve((res.statusCode ?? 500) < 500);
-      },
-    );
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
-}
-
-/** A rack on the local Docker engine: containers on host networking, each bound to its own loopback port. */
+/** A rack on the local Docker engine: containers on host networking, each web instance on its own loopback port. */
 export class LocalRack implements Rack {
   readonly reconcilable = true;
 
@@ -64,28 +55,38 @@ export class LocalRack implements Rack {
   ) {}
 
   async start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]> {
-    const port = await freeLoopbackPort();
+    const started: Instance[] = [];
+    try {
+      for (const { service, command } of servicesOf(spec.processes)) {
+        const count = spec.formation[service] ?? 0;
+        for (let n = 1; n <= count; n++) started.push(await this.launch(spec, service, command, n));
+      }
+      await Promise.all(started.map((instance) => this.waitHealthy(instance, spec, log)));
+      return started;
+    } catch (err) {
+      await this.stop(started);
+      throw err;
+    }
+  }
+
+  /** Creates and starts one container of a service; web gets a loopback port of its own in PORT. */
+  private async launch(spec: ReleaseSpec, service: string, command: string | undefined, n: number): Promise<Instance> {
+    const port = service === 'web' ? await freeLoopbackPort() : 0;
     const suffix = crypto.randomBytes(3).toString('hex');
-    const service = 'web';
-    const web = spec.processes.web;
+    const { installationId } = this.options;
+    const env = [...Object.entries(spec.config).map(([k, v]) => `${k}=${v}`), `DYNO=${service}.${n}`];
+    if (port) env.push(`PORT=${port}`);
     const container = await this.docker.createContainer({
-      name: `wm-${this.options.installationId}-${spec.app}-${spec.environment}-v${spec.version}-${this.name}-${suffix}`,
+      name: `wm-${installationId}-${spec.app}-${spec.environment}-v${spec.version}-${service}-${this.name}-${suffix}`,
       Image: spec.image,
-      ...(web ? { Cmd: ['/bin/sh', '-c', web] } : {}),
-      Env: [...Object.entries(spec.config).map(([k, v]) => `${k}=${v}`), `PORT=${port}`],
-      Labels: {
-        [`${LABEL}.installation`]: this.options.installationId,
-        [`${LABEL}.rack`]: this.name,
-        [`${LABEL}.app`]: spec.app,
-        [`${LABEL}.environment`]: spec.environment,
-        [`${LABEL}.release`]: String(spec.version),
-        [`${LABEL}.service`]: service,
-        [`${LABEL}.port`]: String(port),
-      },
+      ...(command ? { Cmd: ['/bin/sh', '-c', command] } : {}),
+      Env: env,
+      Labels: this.labels(spec, service, port),
       HostConfig: {
         NetworkMode: 'host',
         // node as PID 1 ignores SIGTERM; an init makes stops take milliseconds instead of the full timeout
         Init: true,
+        // Docker restarts a crashed instance with a growing delay (never a tight loop)
         RestartPolicy: { Name: 'unless-stopped' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
       },
@@ -93,54 +94,102 @@ export class LocalRack implements Rack {
     const instance: Instance = { id: container.id, service, host: '127.0.0.1', port };
     try {
       await container.start();
-      await this.waitHealthy(container, port, log);
-      return [instance];
     } catch (err) {
       await this.stop([instance]);
       throw err;
     }
+    return instance;
   }
 
-  private async waitHealthy(container: Docker.Container, port: number, log: BuildLog): Promise<void> {
-    const deadline = Date.now() + this.options.healthcheckTimeoutMs;
-    for (;;) {
-      if (await answers(port)) return;
-      const { State } = await container.inspect();
-      if (!State.Running || State.Restarting || (State as { RestartCount?: number }).RestartCount) {
-        await this.showRecentOutput(container, log);
-        throw new WidemeshError(
-          'INSTANCE_CRASHED',
-          `the web process exited (code ${State.ExitCode}) before answering on $PORT in rack ${this.name}`,
-        );
-      }
-      if (Date.now() >= deadline) {
-        await this.showRecentOutput(container, log);
-        throw new WidemeshError(
-          'HEALTHCHECK_TIMEOUT',
-          `the web process did not answer HTTP on $PORT (${port}) within ${Math.round(this.options.healthcheckTimeoutMs / 1000)}s in rack ${this.name}; ` +
-            'it must listen on the port given in the PORT environment variable',
-        );
-      }
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
+  private labels(spec: ReleaseSpec, service: string, port: number): Record<string, string> {
+    return {
+      [`${LABEL}.installation`]: this.options.installationId,
+      [`${LABEL}.rack`]: this.name,
+      [`${LABEL}.app`]: spec.app,
+      [`${LABEL}.environment`]: spec.environment,
+      [`${LABEL}.release`]: String(spec.version),
+      [`${LABEL}.service`]: service,
+      [`${LABEL}.port`]: String(port),
+    };
   }
 
-  /** The last lines the app printed are usually the reason it failed. */
-  private async showRecentOutput(container: Docker.Container, log: BuildLog): Promise<void> {
+  private async waitHealthy(instance: Instance, spec: ReleaseSpec, log: BuildLog): Promise<void> {
+    const container = this.docker.getContainer(instance.id);
+    const probe: Probe = {
+      port: instance.port || undefined,
+      assertRunning: async () => {
+        const { State } = await container.inspect();
+        if (State.Running && !State.Restarting && !(State as { RestartCount?: number }).RestartCount) return;
+        await this.showRecentOutput(container, instance.service, log);
+        const message = `the ${instance.service} process exited (code ${State.ExitCode}) before it was up in rack ${this.name}`;
+        throw new WidemeshError('INSTANCE_CRASHED', message);
+      },
+      uptimeSeconds: async () => {
+        const { State } = await container.inspect();
+        return (Date.now() - Date.parse(State.StartedAt)) / 1000;
+      },
+    };
+    const checks = spec.healthchecks[instance.service];
     try {
-      const raw = (await container.logs({ stdout: true, stderr: true, tail: 20, follow: false })) as unknown as Buffer;
-      const out = new PassThrough();
-      const chunks: Buffer[] = [];
-      out.on('data', (c: Buffer) => chunks.push(c));
-      const demuxed = new PassThrough();
-      demuxed.end(raw);
-      this.docker.modem.demuxStream(demuxed, out, out);
-      await new Promise((r) => demuxed.on('end', r));
-      const text = Buffer.concat(chunks).toString('utf8').trimEnd();
-      if (text) log.info(`last output of the web process:\n${text}`);
+      if (checks?.length) await appJsonChecks(probe, instance.service, checks);
+      else await defaultCheck(probe, instance.service, this.options.healthcheckTimeoutMs);
     } catch (err) {
-      log.info(`(could not read the web process output: ${errorMessage(err)})`);
+      if (err instanceof WidemeshError && err.code !== 'INSTANCE_CRASHED') {
+        await this.showRecentOutput(container, instance.service, log);
+        throw new WidemeshError(err.code, `${err.message} (rack ${this.name})`);
+      }
+      throw err;
     }
+  }
+
+  /** The last lines the process printed are usually the reason it failed. */
+  private async showRecentOutput(container: Docker.Container, service: string, log: BuildLog): Promise<void> {
+    try {
+      const text = (await this.lastLines(container, 20)).join('\n');
+      if (text) log.info(`last output of the ${service} process:\n${text}`);
+    } catch (err) {
+      log.info(`(could not read the ${service} process output: ${errorMessage(err)})`);
+    }
+  }
+
+  private async lastLines(container: Docker.Container, tail: number): Promise<string[]> {
+    const raw = (await container.logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const demuxed = new PassThrough();
+    demuxed.end(raw);
+    this.docker.modem.demuxStream(demuxed, out, out);
+    await new Promise((r) => demuxed.on('end', r));
+    const text = Buffer.concat(chunks).toString('utf8').trimEnd();
+    return text ? text.split('\n') : [];
+  }
+
+  async status(instances: Instance[]): Promise<InstanceStatus[]> {
+    return await Promise.all(instances.map((instance) => this.statusOf(instance)));
+  }
+
+  private async statusOf(instance: Instance): Promise<InstanceStatus> {
+    const base = { id: instance.id, service: instance.service };
+    const container = this.docker.getContainer(instance.id);
+    let state: Docker.ContainerInspectInfo['State'];
+    try {
+      state = (await container.inspect()).State;
+    } catch {
+      return { ...base, state: 'unknown', restarts: 0, exitCode: null, startedAt: null };
+    }
+    const restarts = (state as { RestartCount?: number }).RestartCount ?? 0;
+    const up = state.Running && !state.Restarting;
+    const found = { ...base, restarts, exitCode: up ? null : state.ExitCode, startedAt: up ? state.StartedAt : null };
+    if (up) return { ...found, state: 'up' };
+    const lastLines = await this.lastLines(container, 10).catch(() => []);
+    return { ...found, state: state.Restarting ? 'crashed' : 'stopped', lastLines };
+  }
+
+  async restart(instances: Instance[]): Promise<void> {
+    await Promise.all(
+      instances.map((i) => this.docker.getContainer(i.id).restart({ t: this.options.stopGraceSeconds ?? 10 })),
+    );
   }
 
   async stop(instances: Instance[]): Promise<void> {

@@ -23,10 +23,10 @@ export class RackSet {
     private readonly build: (config: RackConfig) => Rack,
     defaults: RackConfig[],
   ) {
-    this.defaults = defaults.map((c) => this.instance(c));
+    this.defaults = defaults.map((c) => this.rackFor(c));
   }
 
-  private instance(config: RackConfig): Rack {
+  private rackFor(config: RackConfig): Rack {
     const key = JSON.stringify(config);
     let rack = this.built.get(key);
     if (!rack) {
@@ -47,7 +47,7 @@ export class RackSet {
   forEnvironment(environmentId: number): EnvironmentRacks {
     const chosen = this.store.environmentRacks(environmentId);
     if (!chosen) return { racks: this.defaults, parallel: false };
-    return { racks: this.resolve(chosen.racks).map((c) => this.instance(c)), parallel: chosen.rollout === 'parallel' };
+    return { racks: this.resolve(chosen.racks).map((c) => this.rackFor(c)), parallel: chosen.rollout === 'parallel' };
   }
 
   /** The rack a placement names, among the environment's racks and the defaults. */

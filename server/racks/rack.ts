@@ -1,5 +1,6 @@
+import type { HealthCheck } from '../../buildpacks/app-json.ts';
 import type { BuildLog } from '../logs/index.ts';
-import type { Instance } from '../store/index.ts';
+import type { Environment, Instance, Release } from '../store/index.ts';
 
 /** What a rack needs to run one release of one environment. */
 export interface ReleaseSpec {
@@ -7,9 +8,52 @@ export interface ReleaseSpec {
   environment: string;
   version: number;
   image: string;
-  /** Procfile commands; no `web` means the image's own CMD. */
+  /** Procfile commands by process type; none at all means one `web` service running the image's CMD. */
   processes: Record<string, string>;
   config: Record<string, string>;
+  /** Instances per service, the same in every rack; a service not named here runs none. */
+  formation: Record<string, number>;
+  /** app.json checks per service; a service without any gets the default check. */
+  healthchecks: Record<string, HealthCheck[]>;
+}
+
+/** A service (process type) a release runs, and its command (undefined: the image's CMD). */
+export interface ServiceCommand {
+  service: string;
+  command: string | undefined;
+}
+
+/** The release phase runs once per release, never as a service. */
+export const RELEASE_PROCESS = 'release';
+
+export function servicesOf(processes: Record<string, string>): ServiceCommand[] {
+  const services = Object.entries(processes)
+    .filter(([type]) => type !== RELEASE_PROCESS)
+    .map(([service, command]) => ({ service, command }));
+  return services.length > 0 ? services : [{ service: 'web', command: undefined }];
+}
+
+/** How a service looks in `ps`. */
+export interface InstanceStatus {
+  id: string;
+  service: string;
+  state: 'up' | 'crashed' | 'stopped' | 'unknown';
+  restarts: number;
+  exitCode: number | null;
+  startedAt: string | null;
+  /** The last lines it printed, for a crashed instance. */
+  lastLines?: string[];
+}
+
+/** The one way a release becomes what a rack runs (deploys, undo, reconcile). */
+export function releaseSpec(
+  env: Pick<Environment, 'appName' | 'name'>,
+  release: Pick<Release, 'version' | 'image' | 'processes' | 'config' | 'manifest'>,
+  formation: Record<string, number>,
+): ReleaseSpec {
+  const { version, image, processes, config } = release;
+  const healthchecks = release.manifest.healthchecks ?? {};
+  return { app: env.appName, environment: env.name, version, image, processes, config, formation, healthchecks };
 }
 
 /** An instance the rack found running for this installation (after a restart of the server). */
@@ -25,7 +69,7 @@ export interface Rack {
   readonly name: string;
   /** Local racks hold containers to adopt after a restart; cloud racks hold services that keep running on their own. */
   readonly reconcilable: boolean;
-  /** Starts the release's web instance and resolves once it answers HTTP; cleans up after itself on failure. */
+  /** Starts every service's instances and resolves once all pass their checks; cleans up after itself on failure. */
   start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]>;
   /** Stops instances that no longer receive traffic. */
   stop(instances: Instance[]): Promise<void>;
@@ -35,6 +79,10 @@ export interface Rack {
   list(): Promise<FoundInstance[]>;
   /** Starts again an instance that exists but stopped (crash, engine restart). */
   revive(instance: Instance): Promise<boolean>;
+  /** What each instance is doing now (for `ps`). */
+  status(instances: Instance[]): Promise<InstanceStatus[]>;
+  /** Restarts instances in place (for `ps:restart`). */
+  restart(instances: Instance[]): Promise<void>;
   /** The instance's output, the last `tail` lines then (if `follow`) live ones; returns a stop function. */
   output(
     instance: Instance,

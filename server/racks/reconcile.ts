@@ -2,7 +2,7 @@ import type pino from 'pino';
 import { errorMessage } from '../errors.ts';
 import { type BuildLog, lineLog } from '../logs/index.ts';
 import type { Store } from '../store/index.ts';
-import type { Rack } from './rack.ts';
+import { type Rack, releaseSpec } from './rack.ts';
 
 export interface ReconcileReport {
   adopted: number;
@@ -38,17 +38,8 @@ export async function reconcile(store: Store, racks: Rack[], logger: pino.Logger
         const env = store.listEnvironments().find((e) => e.id === placement.environmentId);
         if (!release || !env) continue;
         try {
-          const fresh = await rack.start(
-            {
-              app: env.appName,
-              environment: env.name,
-              version: release.version,
-              image: release.image,
-              processes: release.processes,
-              config: release.config,
-            },
-            log,
-          );
+          // only the vanished instance's service, one instance: the others were adopted
+          const fresh = await rack.start(releaseSpec(env, release, { [instance.service]: 1 }), log);
           instances.push(...fresh);
           report.replaced += 1;
         } catch (err) {

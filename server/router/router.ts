@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { endpointCandidates } from '../endpoints.ts';
 import type { Environment, Instance, Store } from '../store/index.ts';
 
 /** One routed request, for the `router` log source. */
@@ -41,24 +42,13 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
   const unhealthyUntil = new Map<string, number>();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const tlsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
-  const suffix = `.${options.domain}`;
 
   const resolve = (hostHeader: string | undefined): { env: Environment; instances: Instance[] } | undefined => {
-    const host = (hostHeader ?? '').toLowerCase().replace(/:\d+$/, '');
-    if (!host.endsWith(suffix)) return undefined;
-    const label = host.slice(0, -suffix.length);
-    if (!/^[a-z0-9-]+$/.test(label)) return undefined;
-    const candidates: [string, string][] = [[label, 'production']];
-    for (let i = label.lastIndexOf('-'); i > 0; i = label.lastIndexOf('-', i - 1)) {
-      candidates.push([label.slice(0, i), label.slice(i + 1)]);
-    }
-    for (const [app, env] of candidates) {
-      const environment = store.getEnvironment(app, env);
-      if (environment)
-        return {
-          env: environment,
-          instances: store.placements(environment.id).flatMap((p) => p.instances.filter((i) => i.service === 'web')),
-        };
+    for (const { app, environment } of endpointCandidates(hostHeader, options.domain)) {
+      const env = store.getEnvironment(app, environment);
+      if (!env) continue;
+      const instances = store.placements(env.id).flatMap((p) => p.instances.filter((i) => i.service === 'web'));
+      return { env, instances };
     }
     return undefined;
   };

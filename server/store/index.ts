@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
+import type { AppManifest } from '../../buildpacks/app-json.ts';
 import { migrations } from './migrations.ts';
 
 export type BuildStatus = 'building' | 'succeeded' | 'failed';
@@ -35,6 +36,8 @@ export interface LogLine {
 }
 export interface Release {
   id: number;
+  /** What app.json (or CHECKS) said when this release was built: health checks, scripts. */
+  manifest: ReleaseManifest;
   environmentId: number;
   version: number;
   buildId: number | null;
@@ -57,7 +60,7 @@ export interface Instance {
 /** An app's connection to a GitHub or Bitbucket repository; secret and credentials are sealed. */
 export interface Repository {
   appId: number;
-  provider: 'github' | 'bitbucket';
+  gitHost: 'github' | 'bitbucket';
   cloneUrl: string;
   sealedSecret: string;
   sealedCredentials: string | null;
@@ -66,7 +69,7 @@ export interface Repository {
 export interface Delivery {
   id: string;
   appId: number;
-  provider: string;
+  gitHost: string;
   event: string;
   ref: string | null;
   commit: string | null;
@@ -81,8 +84,12 @@ export interface Placement {
   instances: Instance[];
 }
 
+/** The parts of app.json a release keeps: how to check and prepare it. */
+export type ReleaseManifest = Partial<Pick<AppManifest, 'healthchecks' | 'scripts'>>;
+
 const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 
+// biome-ignore lint/suspicious/noExplicitAny: SQLite rows are untyped; the to* mappers below are the typed boundary
 type Row = Record<string, any>;
 const toApp = (r: Row): App => ({ id: r.id, name: r.name, createdAt: r.created_at });
 const toEnvironment = (r: Row): Environment => ({
@@ -111,6 +118,7 @@ const toRelease = (r: Row): Release => ({
   image: r.image,
   processes: JSON.parse(r.processes),
   config: JSON.parse(r.config),
+  manifest: JSON.parse(r.manifest),
   description: r.description,
   status: r.status,
   error: r.error,
@@ -266,7 +274,7 @@ export class Store {
 
   // releases
   createRelease(
-    r: Pick<Release, 'environmentId' | 'buildId' | 'image' | 'processes' | 'config' | 'description'>,
+    r: Pick<Release, 'environmentId' | 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'>,
   ): Release {
     return this.db.transaction(() => {
       const { next } = this.db
@@ -274,7 +282,7 @@ export class Store {
         .get(r.environmentId) as Row;
       const info = this.db
         .prepare(
-          "INSERT INTO releases (environment_id, version, build_id, image, processes, config, description, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'deploying')",
+          "INSERT INTO releases (environment_id, version, build_id, image, processes, config, manifest, description, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'deploying')",
         )
         .run(
           r.environmentId,
@@ -283,6 +291,7 @@ export class Store {
           r.image,
           JSON.stringify(r.processes),
           JSON.stringify(r.config),
+          JSON.stringify(r.manifest),
           r.description,
         );
       return this.getReleaseById(Number(info.lastInsertRowid))!;
@@ -314,13 +323,20 @@ export class Store {
   finishRelease(id: number, status: 'succeeded' | 'failed', error: string | null = null): void {
     this.db.prepare('UPDATE releases SET status = ?, error = ? WHERE id = ?').run(status, error, id);
   }
-  /** Images still needed: the ones releases point at (running or rollback targets). */
-  releaseImages(): Set<string> {
-    return new Set(
-      (this.db.prepare("SELECT DISTINCT image FROM releases WHERE status = 'succeeded'").all() as Row[]).map(
-        (r) => r.image,
-      ),
+  // formation: instances per service, the same in every rack of the environment
+  formation(environmentId: number): Record<string, number> {
+    const rows = this.db
+      .prepare('SELECT service, quantity FROM formation WHERE environment_id = ? ORDER BY service')
+      .all(environmentId) as Row[];
+    return Object.fromEntries(rows.map((r) => [r.service, r.quantity]));
+  }
+  setFormation(environmentId: number, formation: Record<string, number>): void {
+    const upsert = this.db.prepare(
+      'INSERT INTO formation (environment_id, service, quantity) VALUES (?, ?, ?) ON CONFLICT (environment_id, service) DO UPDATE SET quantity = excluded.quantity',
     );
+    this.db.transaction(() => {
+      for (const [service, quantity] of Object.entries(formation)) upsert.run(environmentId, service, quantity);
+    })();
   }
 
   // placements: which instances serve an environment in each rack (what the router reads)
@@ -349,18 +365,18 @@ export class Store {
   setRepository(r: Repository): void {
     this.db
       .prepare(
-        `INSERT INTO repositories (app_id, provider, clone_url, secret, credentials, branches) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (app_id) DO UPDATE SET provider = excluded.provider, clone_url = excluded.clone_url, secret = excluded.secret,
+        `INSERT INTO repositories (app_id, git_host, clone_url, secret, credentials, branches) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (app_id) DO UPDATE SET git_host = excluded.git_host, clone_url = excluded.clone_url, secret = excluded.secret,
        credentials = excluded.credentials, branches = excluded.branches`,
       )
-      .run(r.appId, r.provider, r.cloneUrl, r.sealedSecret, r.sealedCredentials, JSON.stringify(r.branches));
+      .run(r.appId, r.gitHost, r.cloneUrl, r.sealedSecret, r.sealedCredentials, JSON.stringify(r.branches));
   }
   getRepository(appId: number): Repository | undefined {
     const r = this.db.prepare('SELECT * FROM repositories WHERE app_id = ?').get(appId) as Row | undefined;
     return (
       r && {
         appId: r.app_id,
-        provider: r.provider,
+        gitHost: r.git_host,
         cloneUrl: r.clone_url,
         sealedSecret: r.secret,
         sealedCredentials: r.credentials,
@@ -372,13 +388,13 @@ export class Store {
     this.db.prepare('DELETE FROM repositories WHERE app_id = ?').run(appId);
   }
   /** False when this delivery id was seen before (a redelivery). */
-  recordDelivery(d: Pick<Delivery, 'id' | 'appId' | 'provider' | 'event' | 'ref' | 'commit' | 'outcome'>): boolean {
+  recordDelivery(d: Pick<Delivery, 'id' | 'appId' | 'gitHost' | 'event' | 'ref' | 'commit' | 'outcome'>): boolean {
     return (
       this.db
         .prepare(
-          'INSERT OR IGNORE INTO deliveries (id, app_id, provider, event, ref, commit_sha, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          'INSERT OR IGNORE INTO deliveries (id, app_id, git_host, event, ref, commit_sha, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(d.id, d.appId, d.provider, d.event, d.ref, d.commit, d.outcome).changes === 1
+        .run(d.id, d.appId, d.gitHost, d.event, d.ref, d.commit, d.outcome).changes === 1
     );
   }
   updateDelivery(id: string, outcome: string, buildId?: number): void {
@@ -394,7 +410,7 @@ export class Store {
     ).map((r) => ({
       id: r.id,
       appId: r.app_id,
-      provider: r.provider,
+      gitHost: r.git_host,
       event: r.event,
       ref: r.ref,
       commit: r.commit_sha,
@@ -429,7 +445,7 @@ export class Store {
       )
       .run(environmentId, JSON.stringify(racks), rollout);
   }
-  environmentRacks(environmentId: number): { racks: any[]; rollout: 'sequential' | 'parallel' } | undefined {
+  environmentRacks(environmentId: number): { racks: unknown[]; rollout: 'sequential' | 'parallel' } | undefined {
     const r = this.db.prepare('SELECT * FROM environment_racks WHERE environment_id = ?').get(environmentId) as
       | Row
       | undefined;

@@ -103,4 +103,20 @@ export const migrations: readonly string[] = [
     rollout TEXT NOT NULL CHECK (rollout IN ('sequential', 'parallel'))
   );
   `,
+  // GitHub and Bitbucket are git hosts; "provider" means cloud credentials
+  `
+  ALTER TABLE repositories RENAME COLUMN provider TO git_host;
+  ALTER TABLE deliveries RENAME COLUMN provider TO git_host;
+  `,
+  // services: how many instances each process type runs (the same in every rack), and what
+  // app.json said about running a release (health checks, scripts)
+  `
+  CREATE TABLE formation (
+    environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+    service TEXT NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity >= 0),
+    PRIMARY KEY (environment_id, service)
+  );
+  ALTER TABLE releases ADD COLUMN manifest TEXT NOT NULL DEFAULT '{}';
+  `,
 ];

@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
 import { WidemeshError } from '../errors.ts';
 
-export type Provider = 'github' | 'bitbucket';
+/** Where an app's repository is hosted (not a cloud provider: see providers in the glossary). */
+export type GitHost = 'github' | 'bitbucket';
 
-/** What a webhook delivery asks of us, read from the provider's documented payload. */
+/** What a webhook delivery asks of us, read from the git host's documented payload. */
 export type WebhookEvent =
   | { kind: 'ping' }
   | { kind: 'ignored'; reason: string }
@@ -23,6 +24,7 @@ export function validSignature(secret: string, rawBody: Buffer, header: unknown)
 
 const invalid = (message: string) => new WidemeshError('INVALID_PAYLOAD', message);
 
+// biome-ignore lint/suspicious/noExplicitAny: a payload is untrusted JSON; each field used is checked
 function githubEvent(event: string, body: any): WebhookEvent {
   if (event === 'ping') return { kind: 'ping' };
   if (event !== 'push') return { kind: 'ignored', reason: `GitHub event "${event}" is not handled` };
@@ -33,6 +35,7 @@ function githubEvent(event: string, body: any): WebhookEvent {
   return { kind: 'push', ref: body.ref, branch: body.ref.slice('refs/heads/'.length), commit: body.after };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a payload is untrusted JSON; each field used is checked
 function bitbucketEvent(event: string, body: any): WebhookEvent {
   if (event === 'diagnostics:ping') return { kind: 'ping' };
   if (event !== 'repo:push') return { kind: 'ignored', reason: `Bitbucket event "${event}" is not handled` };
@@ -52,16 +55,16 @@ function bitbucketEvent(event: string, body: any): WebhookEvent {
 
 /** The delivery id and what the event means; throws INVALID_PAYLOAD for malformed bodies. */
 export function readDelivery(
-  provider: Provider,
+  host: GitHost,
   headers: Record<string, string | string[] | undefined>,
   rawBody: Buffer,
 ): { id: string; event: string; what: WebhookEvent } {
   const header = (name: string) => (typeof headers[name] === 'string' ? (headers[name] as string) : undefined);
-  const id = provider === 'github' ? header('x-github-delivery') : header('x-request-uuid');
-  const event = provider === 'github' ? header('x-github-event') : header('x-event-key');
+  const id = host === 'github' ? header('x-github-delivery') : header('x-request-uuid');
+  const event = host === 'github' ? header('x-github-event') : header('x-event-key');
   if (!id || !event)
     throw invalid(
-      `missing ${provider === 'github' ? 'X-GitHub-Delivery or X-GitHub-Event' : 'X-Request-UUID or X-Event-Key'} header`,
+      `missing ${host === 'github' ? 'X-GitHub-Delivery or X-GitHub-Event' : 'X-Request-UUID or X-Event-Key'} header`,
     );
   let body: unknown;
   try {
@@ -69,7 +72,7 @@ export function readDelivery(
   } catch {
     throw new WidemeshError('INVALID_JSON', 'the webhook body is not valid JSON');
   }
-  return { id, event, what: provider === 'github' ? githubEvent(event, body) : bitbucketEvent(event, body) };
+  return { id, event, what: host === 'github' ? githubEvent(event, body) : bitbucketEvent(event, body) };
 }
 
 /** http(s) or ssh remotes only: never a local path, file:// or a git transport helper; credentials go separately. */

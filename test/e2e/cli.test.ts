@@ -1,13 +1,48 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appRepo, commitAll } from '../helpers/git.ts';
-import { docker, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
+import { api, docker, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../cli/bin.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A TCP relay on 127.0.0.1 to the server whose connections the test can cut, as a dropped network would. */
+async function relay(targetPort: number) {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(from);
+      from.pipe(to);
+      from.on('error', () => to.destroy());
+      from.on('close', () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cut: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** Polls until `condition` holds (at most `seconds`). */
+async function until(condition: () => boolean, seconds = 60): Promise<void> {
+  for (let i = 0; i < seconds * 10 && !condition(); i++) await sleep(100);
+  expect(condition()).toBe(true);
+}
 
 interface Run {
   code: number;
@@ -39,6 +74,15 @@ describe('the widemesh CLI against a running server', () => {
       child.stdin.end(input);
     });
   const widemesh = (...args: string[]) => run(process.execPath, [BIN, ...args]);
+  /** A long-running `widemesh …` (logs --tail) whose output the test watches as it comes. */
+  const background = (args: string[], extraEnv: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: repo, env: { ...env, ...extraEnv } });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (c) => (out.stdout += c));
+    child.stderr.on('data', (c) => (out.stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { out, exited, interrupt: () => child.kill('SIGINT') };
+  };
 
   beforeAll(async () => {
     server = await startServer();
@@ -95,17 +139,69 @@ app.listen(process.env.PORT);
     expect((await widemesh('logs')).stdout).toContain('-----> Node.js app detected');
   });
 
-  it('tails app output live', async () => {
-    const child = spawn(process.execPath, [BIN, 'logs', '--tail'], { cwd: repo, env });
-    let stdout = '';
-    child.stdout.on('data', (c) => (stdout += c));
+  it('tails app output live until Ctrl-C, which ends it cleanly', async () => {
+    const tail = background(['logs', '--tail']);
     await sleep(2500);
     const marker = `/from-cli-${Date.now()}`;
     await viaRouter(server, 'clishop.localhost', marker);
-    for (let i = 0; i < 50 && !stdout.includes(marker); i++) await sleep(100);
-    child.kill('SIGTERM');
-    await new Promise((r) => child.on('close', r));
-    expect(stdout).toMatch(new RegExp(`local-[ab]\\[web\\.[0-9a-f]{6}\\]: request ${marker}`));
+    for (let i = 0; i < 50 && !tail.out.stdout.includes(marker); i++) await sleep(100);
+    tail.interrupt();
+    expect(await tail.exited).toBe(0);
+    expect(tail.out.stderr).toBe('');
+    expect(tail.out.stdout).toMatch(new RegExp(`local-[ab]\\[web\\.[0-9a-f]{6}\\]: request ${marker}`));
+  });
+
+  it('keeps tailing app output while the server is killed and started again', async () => {
+    const tail = background(['logs', '--tail']);
+    // a request until its line shows: the tail is attached to the instances
+    const seen = async (marker: string) => {
+      for (let i = 0; i < 60 && !tail.out.stdout.includes(marker); i++) {
+        await viaRouter(server, 'clishop.localhost', marker);
+        await sleep(500);
+      }
+      expect(tail.out.stdout).toContain(marker);
+    };
+    await seen(`/before-restart-${Date.now()}`);
+    await server.kill();
+    await until(() => tail.out.stderr.includes('reconnecting'));
+    await server.restart();
+    await seen(`/after-restart-${Date.now()}`);
+    tail.interrupt();
+    expect(await tail.exited).toBe(0);
+  });
+
+  it('follows a build through a dropped connection: reconnects and resumes, no line lost or repeated', async () => {
+    const slow = appRepo('dockerfile-app');
+    const dockerfile = path.join(slow, 'Dockerfile');
+    const counting = `RUN for i in $(seq 1 12); do echo "counting $i ${Date.now()}"; sleep 0.5; done`;
+    fs.writeFileSync(dockerfile, fs.readFileSync(dockerfile, 'utf8').replace('WORKDIR', `${counting}\nWORKDIR`));
+    commitAll(slow, 'slow build');
+    const pushing = push(slow, remoteUrl(server, 'tailer'));
+    let buildId: number | undefined;
+    for (let i = 0; i < 300 && buildId === undefined; i++) {
+      const builds = await api(server, 'GET', '/api/apps/tailer/builds').catch(() => undefined);
+      if (builds?.status === 200 && builds.json[0]) buildId = builds.json[0].id;
+      else await sleep(100);
+    }
+    expect(buildId).toBeDefined();
+
+    // the tail reaches the server through a relay the test cuts mid-build
+    const link = await relay(server.apiPort);
+    const config = path.join(home, 'relayed.json');
+    fs.writeFileSync(config, JSON.stringify({ url: link.url, token: server.token }), { mode: 0o600 });
+    const tail = background(['logs', '--tail', '--source', 'build', '-a', 'tailer'], { WIDEMESH_CONFIG: config });
+    await until(() => tail.out.stdout.includes('counting 3'));
+    link.cut();
+    await until(() => tail.out.stderr.includes('reconnecting'));
+    expect(await tail.exited).toBe(0); // the build ended: the server closed the stream normally
+    await link.close();
+    expect((await pushing).code).toBe(0);
+
+    const stored = await api(server, 'GET', `/api/apps/tailer/builds/${buildId}/log`);
+    const lines = stored.json.lines.map((l: { line: string }) => l.line);
+    expect(tail.out.stdout.includes('counting 12')).toBe(true);
+    expect(tail.out.stdout).toBe(`${lines.join('\n')}\n`);
+    expect((await widemesh('apps:destroy', 'tailer', '--confirm', 'tailer')).code).toBe(0);
   });
 
   it('connects the app to a repository for push webhooks', async () => {
@@ -121,7 +217,7 @@ app.listen(process.env.PORT);
     expect(connected.stdout).toContain(`${server.apiUrl}/webhooks/github/clishop`);
     expect(connected.stdout).toMatch(/secret: [0-9a-f]{48}/);
     const info = JSON.parse((await widemesh('repo:info', '--json')).stdout);
-    expect(info).toMatchObject({ provider: 'github', private: true, branches: { main: 'production' } });
+    expect(info).toMatchObject({ host: 'github', private: true, branches: { main: 'production' } });
     expect(JSON.stringify(info)).not.toContain('read-token-123');
     expect(JSON.parse((await widemesh('deliveries', '--json')).stdout)).toEqual([]);
   });

@@ -45,7 +45,7 @@ describe('push webhooks deploy the pushed commit', () => {
     return head(work);
   };
   const deliver = (
-    provider: 'github' | 'bitbucket',
+    host: 'github' | 'bitbucket',
     app: string,
     headers: Record<string, string>,
     body: unknown,
@@ -53,12 +53,12 @@ describe('push webhooks deploy the pushed commit', () => {
   ) => {
     const raw = typeof body === 'string' ? body : JSON.stringify(body);
     const signature = `sha256=${crypto.createHmac('sha256', key).update(raw).digest('hex')}`;
-    return request(`${server.apiUrl}/webhooks/${provider}/${app}`, {
+    return request(`${server.apiUrl}/webhooks/${host}/${app}`, {
       method: 'POST',
       body: raw,
       headers: {
         'content-type': 'application/json',
-        [provider === 'github' ? 'x-hub-signature-256' : 'x-hub-signature']: signature,
+        [host === 'github' ? 'x-hub-signature-256' : 'x-hub-signature']: signature,
         ...headers,
       },
     });
@@ -107,20 +107,20 @@ describe('push webhooks deploy the pushed commit', () => {
       'ext::sh -c evil',
       `http://${READ_USER}:${READ_TOKEN}@127.0.0.1/x.git`,
     ]) {
-      const refused = await api(server, 'PUT', '/api/apps/site/repository', { provider: 'github', cloneUrl });
+      const refused = await api(server, 'PUT', '/api/apps/site/repository', { host: 'github', cloneUrl });
       expect(refused.status).toBe(400);
       expect(refused.json.error.code).toBe('INVALID_CLONE_URL');
     }
     expect(
       (
         await api(server, 'PUT', '/api/apps/site/repository', {
-          provider: 'gitlab',
+          host: 'gitlab',
           cloneUrl: `${github.url}/site.git`,
         })
       ).status,
     ).toBe(400);
     const connected = await api(server, 'PUT', '/api/apps/site/repository', {
-      provider: 'github',
+      host: 'github',
       cloneUrl: `${github.url}/site.git`,
       username: READ_USER,
       password: READ_TOKEN,
@@ -129,7 +129,7 @@ describe('push webhooks deploy the pushed commit', () => {
     secret = connected.json.secret;
     expect(secret).toMatch(/^[0-9a-f]{48}$/);
     const shown = await api(server, 'GET', '/api/apps/site/repository');
-    expect(shown.json).toMatchObject({ provider: 'github', branches: { main: 'production' }, private: true });
+    expect(shown.json).toMatchObject({ host: 'github', branches: { main: 'production' }, private: true });
     expect(shown.body).not.toContain(READ_TOKEN);
     expect(shown.body).not.toContain(secret);
   });
@@ -246,7 +246,7 @@ describe('push webhooks deploy the pushed commit', () => {
   it('deploys from a Bitbucket repo:push event', async () => {
     expect((await api(server, 'POST', '/api/apps', { name: 'bbsite' })).status).toBe(201);
     const connected = await api(server, 'PUT', '/api/apps/bbsite/repository', {
-      provider: 'bitbucket',
+      host: 'bitbucket',
       cloneUrl: `${github.url}/site.git`,
       username: READ_USER,
       password: READ_TOKEN,

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type Docker from 'dockerode';
-import { freePort } from '../helpers/server.ts';
+import { freePort } from '../helpers/net.ts';
 
 /**
  * What the cloud emulators run services on: each revision is a container on the local

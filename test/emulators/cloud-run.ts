@@ -141,21 +141,21 @@ export async function startCloudRun(docker: Docker) {
     }
     const url = new URL(req.url ?? '/', 'http://x');
     const body = raw ? JSON.parse(raw) : undefined;
-    let m: RegExpExecArray | null;
-    if ((m = /^\/v2\/(projects\/[^/]+\/locations\/([^/]+)\/operations\/[^/]+)$/.exec(url.pathname))) {
-      const op = operations.get(m[1]!);
+    const operation = /^\/v2\/(projects\/[^/]+\/locations\/([^/]+)\/operations\/[^/]+)$/.exec(url.pathname);
+    if (operation) {
+      const op = operations.get(operation[1]!);
       return op ? send(res, 200, op) : fail(res, 404, 'NOT_FOUND', 'no such operation');
     }
-    if ((m = /^\/v2\/(projects\/[^/]+\/locations\/([^/]+))\/services$/.exec(url.pathname)) && req.method === 'POST') {
-      const name = `${m[1]}/services/${url.searchParams.get('serviceId')}`;
+    const create = /^\/v2\/(projects\/[^/]+\/locations\/([^/]+))\/services$/.exec(url.pathname);
+    if (create && req.method === 'POST') {
+      const name = `${create[1]}/services/${url.searchParams.get('serviceId')}`;
       if (services.has(name)) return fail(res, 409, 'ALREADY_EXISTS', `Resource '${name}' already exists.`);
-      return send(res, 200, deploy(name, body, m[2]!));
+      return send(res, 200, deploy(name, body, create[2]!));
     }
-    if (
-      (m = /^\/v2\/(projects\/[^/]+\/locations\/([^/]+)\/services\/[^/:]+)(:setIamPolicy|:getIamPolicy)?$/.exec(
-        url.pathname,
-      ))
-    ) {
+    const m = /^\/v2\/(projects\/[^/]+\/locations\/([^/]+)\/services\/[^/:]+)(:setIamPolicy|:getIamPolicy)?$/.exec(
+      url.pathname,
+    );
+    if (m) {
       const name = m[1]!;
       const service = services.get(name);
       if (m[3] === ':setIamPolicy') {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../helpers/server.ts';
+import { freePort } from '../helpers/net.ts';
 
 /** Debian's docker-registry on 127.0.0.1 with filesystem storage: where cloud racks push images in tests. */
 export async function startRegistry(): Promise<{ host: string; stop(): Promise<void> }> {

@@ -1,0 +1,198 @@
+/**
+ * What the Widemesh API answers, route by route (see README "API"). The CLI keeps its own
+ * copy of these shapes rather than importing server code: it talks to the server over HTTP only.
+ */
+
+/** `{"error": {"code", "message"}}` on every failed request. */
+export interface ApiErrorBody {
+  error?: { code?: string; message?: string };
+}
+
+/** GET /api/apps */
+export interface AppSummary {
+  name: string;
+  createdAt: string;
+}
+
+export interface RackPlacement {
+  rack: string;
+  /** The release version running in that rack. */
+  release?: number;
+  instances: number;
+}
+
+export interface EnvironmentView {
+  name: string;
+  branch: string | null;
+  url: string;
+  /** The current release version, null before the first deploy. */
+  release: number | null;
+  racks: RackPlacement[];
+}
+
+/** GET /api/apps/:app, POST /api/apps (which has no createdAt) */
+export interface AppInfo {
+  name: string;
+  createdAt?: string;
+  environments: EnvironmentView[];
+}
+
+/** DELETE /api/apps/:app */
+export interface AppDeleted {
+  deleted: string;
+}
+
+/** GET /api/apps/:app/config */
+export interface ConfigVars {
+  environment: string;
+  vars: Record<string, string>;
+}
+
+export type ReleaseStatus = 'deploying' | 'succeeded' | 'failed';
+
+/** GET /api/apps/:app/releases (one element) */
+export interface Release {
+  version: number;
+  status: ReleaseStatus;
+  description: string;
+  image: string;
+  buildId: number | null;
+  configKeys: string[];
+  error: string | null;
+  createdAt: string;
+}
+
+/** PATCH /api/apps/:app/config: the release is null before the first deploy. */
+export interface ConfigChanged extends ConfigVars {
+  release: Release | null;
+  log: string[];
+}
+
+/** POST /api/apps/:app/rollback */
+export interface RolledBack {
+  release: Release;
+  log: string[];
+}
+
+/** GET /api/apps/:app/builds (one element) */
+export interface Build {
+  id: number;
+  environmentId: number;
+  commit: string | null;
+  status: 'building' | 'succeeded' | 'failed';
+  buildpack: string | null;
+  image: string | null;
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export type GitHost = 'github' | 'bitbucket';
+
+/** GET /api/apps/:app/repository */
+export interface Repository {
+  host: GitHost;
+  cloneUrl: string;
+  branches: Record<string, string>;
+  private: boolean;
+  webhookUrl: string;
+}
+
+/** PUT /api/apps/:app/repository: the webhook secret is shown this once. */
+export interface RepositoryConnected extends Repository {
+  secret: string;
+}
+
+/** DELETE /api/apps/:app/repository */
+export interface RepositoryDisconnected {
+  disconnected: string;
+}
+
+/** PUT /api/apps/:app/repository (request) */
+export interface RepositoryRequest {
+  host: string;
+  cloneUrl: string;
+  branches?: Record<string, string>;
+  username?: string;
+  password?: string;
+}
+
+/** GET /api/apps/:app/deliveries (one element) */
+export interface Delivery {
+  id: string;
+  appId: number;
+  gitHost: string;
+  event: string;
+  ref: string | null;
+  commit: string | null;
+  outcome: string;
+  buildId: number | null;
+  receivedAt: string;
+}
+
+/** GET /api/providers (one element): never the credentials. */
+export interface Provider {
+  name: string;
+  type: string;
+  /** How many environments' racks use it. */
+  environments: number;
+}
+
+/** PUT /api/providers/:name */
+export interface ProviderSaved {
+  name: string;
+  type: string;
+}
+
+/** One rack of PUT /api/apps/:app/racks */
+export type RackSpec =
+  | { kind: 'local'; name: string }
+  | { kind: 'cloud-run'; provider: string; location: string }
+  | { kind: 'app-runner'; provider: string; region: string };
+
+export type Rollout = 'sequential' | 'parallel';
+
+/** PUT /api/apps/:app/racks */
+export interface RacksSet {
+  environment: string;
+  racks: { name: string; kind: string }[];
+  rollout: Rollout;
+  note: string;
+}
+
+/** GET /api/apps/:app/racks */
+export interface Racks {
+  environment: string;
+  racks: { name: string }[];
+  rollout: Rollout;
+  /** false: the server's default racks. */
+  custom: boolean;
+}
+
+/** Messages of the GET /api/apps/:app/logs websocket. */
+export type LogMessage =
+  | { type: 'line'; source: 'build'; build: number; seq: number; at: string; line: string }
+  | {
+      type: 'line';
+      source: 'app';
+      at: string;
+      rack: string;
+      instance: string;
+      service: string;
+      stream: string;
+      line: string;
+    }
+  | {
+      type: 'line';
+      source: 'router';
+      at: string;
+      method: string;
+      path: string;
+      status: number;
+      ms: number;
+      line: string;
+    }
+  | { type: 'end'; source: 'build'; build: number | null; ok: boolean; message: string }
+  | { type: 'dropped'; count: number };
+
+export type LogSource = 'build' | 'app' | 'router' | 'all';

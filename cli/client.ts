@@ -1,0 +1,124 @@
+/** The saved login and a typed client for the Widemesh API. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type * as T from './api-types.ts';
+import { ApiError, errorMessage, UsageError } from './errors.ts';
+
+export interface Settings {
+  url: string;
+  token: string;
+}
+
+/** Where the login is kept: WIDEMESH_CONFIG, else ~/.config/widemesh/config.json (or under XDG_CONFIG_HOME). */
+export function configFile(env: NodeJS.ProcessEnv): string {
+  const configHome = env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config');
+  return env.WIDEMESH_CONFIG ?? path.join(configHome, 'widemesh', 'config.json');
+}
+
+export interface SettingsStore {
+  readonly file: string;
+  load(): Settings;
+  save(settings: Settings): void;
+}
+
+export function settingsStore(file: string): SettingsStore {
+  return {
+    file,
+    load() {
+      let saved: Partial<Settings>;
+      try {
+        saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+      } catch {
+        throw new UsageError('not logged in: run `widemesh login --url URL --token TOKEN` first');
+      }
+      if (typeof saved.url !== 'string' || typeof saved.token !== 'string')
+        throw new UsageError(`${file} has no url and token: run \`widemesh login\` again`);
+      return { url: saved.url, token: saved.token };
+    },
+    save(settings) {
+      // the token is a password: the file is readable by its owner only
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(file, JSON.stringify(settings, null, 2), { mode: 0o600 });
+      fs.chmodSync(file, 0o600);
+    },
+  };
+}
+
+/** Sends one request and answers the parsed JSON body, or throws ApiError. */
+export type Transport = (method: string, route: string, body?: unknown) => Promise<unknown>;
+
+export function httpTransport(settings: Settings, fetchImpl: typeof fetch = fetch): Transport {
+  return async (method, route, body) => {
+    let res: Response;
+    try {
+      res = await fetchImpl(`${settings.url}${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${settings.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      const { cause } = err as Error; // fetch's own message is just "fetch failed"
+      const why = cause instanceof Error ? cause.message : errorMessage(err);
+      throw new ApiError(`cannot reach ${settings.url} (${why})`, 'UNREACHABLE');
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new ApiError(`${settings.url} answered ${res.status} with something that is not JSON`, 'NOT_JSON');
+    }
+    if (res.ok) return json;
+    const error = (json as T.ApiErrorBody | undefined)?.error;
+    throw new ApiError(error?.message ?? `${res.status} ${res.statusText}`, error?.code ?? 'HTTP_ERROR', res.status);
+  };
+}
+
+/** Which app, and which of its environments (the server's default, production, when not given). */
+export interface Target {
+  app: string;
+  environment?: string;
+}
+
+const appPath = (app: string) => `/api/apps/${encodeURIComponent(app)}`;
+const envRoute = ({ app, environment }: Target, suffix: string) =>
+  `${appPath(app)}${suffix}${environment ? `?environment=${encodeURIComponent(environment)}` : ''}`;
+
+/** One method per API route, each typed with what the route answers. */
+export class Api {
+  constructor(private readonly send: Transport) {}
+
+  private call<R>(method: string, route: string, body?: unknown): Promise<R> {
+    return this.send(method, route, body) as Promise<R>;
+  }
+
+  listApps = () => this.call<T.AppSummary[]>('GET', '/api/apps');
+  createApp = (name: string) => this.call<T.AppInfo>('POST', '/api/apps', { name });
+  getApp = (app: string) => this.call<T.AppInfo>('GET', appPath(app));
+  deleteApp = (app: string) => this.call<T.AppDeleted>('DELETE', appPath(app));
+
+  getConfig = (t: Target) => this.call<T.ConfigVars>('GET', envRoute(t, '/config'));
+  changeConfig = (t: Target, changes: Record<string, string | null>) =>
+    this.call<T.ConfigChanged>('PATCH', envRoute(t, '/config'), changes);
+
+  listReleases = (t: Target) => this.call<T.Release[]>('GET', envRoute(t, '/releases'));
+  rollback = (t: Target, version: number) => this.call<T.RolledBack>('POST', envRoute(t, '/rollback'), { version });
+  listBuilds = (t: Target) => this.call<T.Build[]>('GET', envRoute(t, '/builds'));
+
+  connectRepository = (app: string, request: T.RepositoryRequest) =>
+    this.call<T.RepositoryConnected>('PUT', `${appPath(app)}/repository`, request);
+  getRepository = (app: string) => this.call<T.Repository>('GET', `${appPath(app)}/repository`);
+  disconnectRepository = (app: string) => this.call<T.RepositoryDisconnected>('DELETE', `${appPath(app)}/repository`);
+  listDeliveries = (app: string) => this.call<T.Delivery[]>('GET', `${appPath(app)}/deliveries`);
+
+  listProviders = () => this.call<T.Provider[]>('GET', '/api/providers');
+  saveProvider = (name: string, settings: unknown) =>
+    this.call<T.ProviderSaved>('PUT', `/api/providers/${encodeURIComponent(name)}`, settings);
+  getRacks = (t: Target) => this.call<T.Racks>('GET', envRoute(t, '/racks'));
+  setRacks = (t: Target, racks: T.RackSpec[], rollout: T.Rollout) =>
+    this.call<T.RacksSet>('PUT', envRoute(t, '/racks'), { racks, rollout });
+}

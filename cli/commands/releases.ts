@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import type { Release } from '../api-types.ts';
+import { type Context, savedApi } from '../context.ts';
+import { ApiError, UsageError } from '../errors.ts';
+import { say, table } from '../output.ts';
+import { type AppOptions, command, readCommand, targetOf } from './define.ts';
+
+/** `v3` or `3` → 3. */
+export function parseVersion(arg: string): number {
+  const version = Number(arg.replace(/^v/, ''));
+  if (!Number.isInteger(version) || version < 1) throw new UsageError(`"${arg}" is not a release version like v3`);
+  return version;
+}
+
+/** The release before the current one: the second newest that succeeded (the list is newest first). */
+export function previousRelease(releases: Release[]): number {
+  const good = releases.filter((r) => r.status === 'succeeded');
+  if (good.length < 2) throw new ApiError('there is no earlier release to roll back to', 'NO_EARLIER_RELEASE');
+  return good[1]!.version;
+}
+
+export const releasesTable = (releases: Release[]): string =>
+  table(releases, {
+    version: (r) => `v${r.version}`,
+    status: (r) => r.status,
+    description: (r) => r.description,
+    created: (r) => r.createdAt,
+  });
+
+export function registerReleases(program: Command, ctx: Context): void {
+  program.commandsGroup('Releases and builds:');
+  readCommand(
+    program,
+    ctx,
+    { name: 'releases', scope: 'environment', description: 'list releases, newest first' },
+    (api, opts) => api.listReleases(targetOf(ctx, opts)),
+    releasesTable,
+  );
+
+  command(program, 'rollback', 'environment')
+    .description('make a new release with the image and config of an earlier one')
+    .argument('[version]', 'the release to go back to, e.g. v3 (default: the one before the current)')
+    .action(async (arg: string | undefined, opts: AppOptions) => {
+      const api = savedApi(ctx);
+      const target = targetOf(ctx, opts);
+      const version = arg ? parseVersion(arg) : previousRelease(await api.listReleases(target));
+      const result = await api.rollback(target, version);
+      say(ctx.io, `Rolled back to v${version}: now v${result.release.version}`);
+    });
+}

@@ -1,0 +1,140 @@
+/**
+ * Reads the log websocket (GET /api/apps/:app/logs). Following (`--tail`), a dropped connection
+ * is not the end: it reconnects with a growing wait and resumes the build log after the last line
+ * shown (`build=ID&since=SEQ`), so no build line is lost or shown twice. App and router lines have
+ * no sequence number: what they print while the connection is down is not replayed.
+ */
+import WebSocket from 'ws';
+import type { LogMessage, LogSource } from './api-types.ts';
+import { ApiError } from './errors.ts';
+
+export interface LogRequest {
+  app: string;
+  environment?: string;
+  source: LogSource;
+  /** Follow new output, reconnecting when the connection drops, instead of reading what there is. */
+  tail: boolean;
+  build?: number;
+}
+
+/** How far the stream got: the build it shows and the last of its lines shown. */
+export interface Position {
+  build?: number;
+  seq?: number;
+}
+
+export function logsUrl(serverUrl: string, request: LogRequest, at: Position): string {
+  const query = new URLSearchParams({ source: request.source, tail: request.tail ? '1' : '0' });
+  if (request.environment) query.set('environment', request.environment);
+  const build = at.build ?? request.build;
+  if (build !== undefined) query.set('build', String(build));
+  if (at.seq !== undefined) query.set('since', String(at.seq));
+  return `${serverUrl.replace(/^http/, 'ws')}/api/apps/${encodeURIComponent(request.app)}/logs?${query}`;
+}
+
+/** The text a message shows as, or undefined when it shows nothing. */
+export function formatLogMessage(m: LogMessage): string | undefined {
+  if (m.type === 'dropped') return `(dropped ${m.count} lines: the connection was too slow)`;
+  if (m.type === 'end') return m.build === null && !m.ok ? '(no builds yet)' : undefined;
+  if (m.source === 'build') return m.line;
+  if (m.source === 'app') return `${m.at} ${m.rack}[${m.service}.${m.instance.slice(0, 6)}]: ${m.line}`;
+  return `${m.at} router: ${m.line}`;
+}
+
+/** A build line at or before the position: already shown. */
+export const isRepeat = (at: Position, m: LogMessage): boolean =>
+  m.type === 'line' && m.source === 'build' && m.build === at.build && at.seq !== undefined && m.seq <= at.seq;
+
+/** Pins the build being shown, so a reconnect resumes that build even if a newer one started. */
+export function positionAfter(at: Position, m: LogMessage): Position {
+  if (m.type === 'line' && m.source === 'build') return { build: m.build, seq: m.seq };
+  if (m.type === 'end' && m.build !== null && at.build === undefined) return { build: m.build };
+  return at;
+}
+
+type Ending = { done: true } | { done: false; why: string; opened: boolean };
+
+/** One connection, until the server ends the stream (1000), `stop` fires, or it drops. */
+function streamOnce(url: string, token: string, onMessage: (m: LogMessage) => void, stop: AbortSignal) {
+  return new Promise<Ending>((resolve, reject) => {
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    let opened = false;
+    let why = 'connection closed';
+    const close = () => ws.terminate();
+    stop.addEventListener('abort', close, { once: true });
+    const settle = (ending: Ending | ApiError) => {
+      stop.removeEventListener('abort', close);
+      if (ending instanceof ApiError) reject(ending);
+      else resolve(ending);
+    };
+    ws.on('open', () => {
+      opened = true;
+    });
+    ws.on('message', (data) => {
+      let message: LogMessage;
+      try {
+        message = JSON.parse(String(data));
+      } catch {
+        return; // not ours to show: every message of the log stream is JSON
+      }
+      onMessage(message);
+    });
+    ws.on('unexpected-response', (req, res) => {
+      req.destroy();
+      const status = res.statusCode ?? 0;
+      // a proxy in front of a restarting server answers 502/503: worth another try
+      if (status >= 500) settle({ done: false, why: `HTTP ${status}`, opened });
+      else settle(new ApiError(`the server refused the log stream (${status})`, 'LOG_STREAM_REFUSED', status));
+    });
+    ws.on('error', (err) => {
+      why = err.message; // 'close' follows and settles
+    });
+    ws.on('close', (code) => settle(stop.aborted || code === 1000 ? { done: true } : { done: false, why, opened }));
+  });
+}
+
+const pause = (ms: number, stop: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stop.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    stop.addEventListener('abort', done, { once: true });
+  });
+
+export interface FollowOptions {
+  serverUrl: string;
+  token: string;
+  request: LogRequest;
+  /** Each line shown (stdout). */
+  write(line: string): void;
+  /** Connection trouble (stderr). */
+  warn(line: string): void;
+  /** Ends the stream cleanly (Ctrl-C). */
+  stop: AbortSignal;
+  backoff?: { firstMs: number; maxMs: number };
+}
+
+/** Shows the log until it ends or `stop` fires; following, it outlives dropped connections. */
+export async function followLogs(o: FollowOptions): Promise<void> {
+  const { firstMs, maxMs } = o.backoff ?? { firstMs: 500, maxMs: 10_000 };
+  let at: Position = {};
+  let wait = firstMs;
+  const show = (m: LogMessage) => {
+    if (isRepeat(at, m)) return;
+    at = positionAfter(at, m);
+    const text = formatLogMessage(m);
+    if (text !== undefined) o.write(text);
+  };
+  while (!o.stop.aborted) {
+    const ending = await streamOnce(logsUrl(o.serverUrl, o.request, at), o.token, show, o.stop);
+    if (ending.done || o.stop.aborted) return;
+    if (!o.request.tail) throw new ApiError(`log stream failed: ${ending.why}`, 'LOG_STREAM_FAILED');
+    if (ending.opened) wait = firstMs; // it was connected: start the waits over
+    o.warn(`log stream lost (${ending.why}); reconnecting in ${wait / 1000}s`);
+    await pause(wait, o.stop);
+    wait = Math.min(wait * 2, maxMs);
+  }
+}

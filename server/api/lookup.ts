@@ -1,0 +1,21 @@
+import type { Request } from 'express';
+import { notFound } from '../errors.ts';
+import { assertAppName } from '../names.ts';
+import type { App, Environment, Store } from '../store/index.ts';
+
+/** The app a route's `:app` names; 404 APP_NOT_FOUND otherwise. */
+export function appOf(store: Store, req: Request): App {
+  const name = assertAppName(req.params.app);
+  const app = store.getApp(name);
+  if (!app) throw notFound('APP_NOT_FOUND', `there is no app named "${name}"`);
+  return app;
+}
+
+/** The environment `?environment=NAME` chooses (production by default) of the route's app. */
+export function environmentOf(store: Store, req: Request): Environment {
+  const app = appOf(store, req);
+  const name = typeof req.query.environment === 'string' ? req.query.environment : 'production';
+  const env = store.getEnvironment(app.name, name);
+  if (!env) throw notFound('ENVIRONMENT_NOT_FOUND', `${app.name} has no environment "${name}"`);
+  return env;
+}

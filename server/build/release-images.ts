@@ -1,0 +1,75 @@
+import type Docker from 'dockerode';
+import type pino from 'pino';
+import { errorMessage } from '../errors.ts';
+import type { Environment } from '../store/index.ts';
+
+/** Rollback targets whose images are kept; older release images are removed to bound disk use. */
+export const KEPT_RELEASE_IMAGES = 10;
+
+/**
+ * The images this installation builds: `wm-<installation>/<app>:<env>-build-<id>`, tagged
+ * `<env>-v<version>` once a release uses them. The repository name carries the installation
+ * (no LABEL build steps: each one costs a build step).
+ */
+export class ReleaseImages {
+  private readonly repository: string;
+
+  constructor(
+    private readonly docker: Docker,
+    installationId: string,
+    private readonly logger: pino.Logger,
+  ) {
+    this.repository = `wm-${installationId}`;
+  }
+
+  buildTag(env: Environment, buildId: number): string {
+    return `${this.repository}/${env.appName}:${env.name}-build-${buildId}`;
+  }
+
+  async exists(image: string): Promise<boolean> {
+    return await this.docker
+      .getImage(image)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
+  }
+
+  async tagRelease(image: string, env: Environment, version: number): Promise<void> {
+    const repo = image.slice(0, image.lastIndexOf(':'));
+    try {
+      await this.docker.getImage(image).tag({ repo, tag: `${env.name}-v${version}` });
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err), image }, 'could not tag release image');
+    }
+  }
+
+  /** Removes this environment's images that `keep` does not name (failed builds, old releases). */
+  async prune(env: Environment, keep: Set<string>): Promise<void> {
+    try {
+      for (const image of await this.list(`${env.appName}:${env.name}-*`)) {
+        if ((image.RepoTags ?? []).some((tag) => keep.has(tag))) continue;
+        await this.remove(image.Id);
+      }
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err), app: env.appName }, 'could not prune old images');
+    }
+  }
+
+  /** Removes every image of a deleted app. */
+  async removeApp(appName: string): Promise<void> {
+    for (const image of await this.list(`${appName}:*`)) await this.remove(image.Id);
+  }
+
+  private list(pattern: string) {
+    return this.docker.listImages({ filters: { reference: [`${this.repository}/${pattern}`] } });
+  }
+
+  private async remove(id: string): Promise<void> {
+    await this.docker
+      .getImage(id)
+      .remove({ force: true })
+      .catch(() => {});
+  }
+}

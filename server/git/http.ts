@@ -1,0 +1,50 @@
+import type http from 'node:http';
+import type pino from 'pino';
+import { isAuthorized } from '../api/auth.ts';
+import { errorMessage } from '../errors.ts';
+import type { Store } from '../store/index.ts';
+import { type GitRepos, type GitRequest, parseGitUrl } from './index.ts';
+
+function answer(res: http.ServerResponse, status: number, text: string, headers: http.OutgoingHttpHeaders = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain', ...headers });
+  res.end(`${text}\n`);
+}
+
+/**
+ * Smart-HTTP git for `/APP.git/...`: a token on every request (the HTTP password), and, like
+ * Dokku, the first push creates the app. Returns false for URLs that are not git's.
+ */
+export function gitHttpHandler(deps: { store: Store; git: GitRepos; logger: pino.Logger }) {
+  const { store, git, logger } = deps;
+
+  const ensureRepository = async (request: GitRequest): Promise<boolean> => {
+    if (store.getApp(request.app)) {
+      if (!(await git.exists(request.app))) await git.create(request.app);
+      return true;
+    }
+    if (!request.wantsPush) return false;
+    await git.create(request.app);
+    if (!store.getApp(request.app)) store.createApp(request.app);
+    logger.info({ app: request.app }, 'app created by its first push');
+    return true;
+  };
+
+  return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => {
+    const request = parseGitUrl(req.url ?? '/');
+    if (!request) return false;
+    if (!isAuthorized(store, req)) {
+      const challenge = { 'www-authenticate': 'Basic realm="widemesh"' };
+      answer(res, 401, 'a Widemesh token is required as the HTTP password', challenge);
+      return true;
+    }
+    try {
+      if (await ensureRepository(request)) git.handle(req, res);
+      else answer(res, 404, `no app named ${request.app}`);
+    } catch (err) {
+      logger.error({ err: errorMessage(err), app: request.app }, 'git request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error\n');
+    }
+    return true;
+  };
+}

@@ -1,0 +1,98 @@
+import http from 'node:http';
+import type { HealthCheck } from '../../buildpacks/app-json.ts';
+import { WidemeshError } from '../errors.ts';
+
+/** What a check can ask of a starting instance. */
+export interface Probe {
+  /** The instance's HTTP port (web), or undefined (other services). */
+  port: number | undefined;
+  /** Throws INSTANCE_CRASHED (with its last output) when the instance is no longer running. */
+  assertRunning(): Promise<void>;
+  /** Seconds since the instance's process started. */
+  uptimeSeconds(): Promise<number>;
+}
+
+/** Heroku's port-bind rule, over HTTP: any answer below 500 on `/`. */
+export const DEFAULT_WEB_CHECK = { path: '/', content: undefined, maxStatus: 499 };
+/** Services without a port count as healthy once they stay up this long. */
+export const DEFAULT_UPTIME_SECONDS = 3;
+const POLL_MS = 50;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One HTTP answer: its status and up to 64 KiB of its body; undefined when nothing answered. */
+export function fetchPage(
+  port: number,
+  path: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string } | undefined> {
+  return new Promise((resolve) => {
+    const headers = { 'user-agent': 'widemesh-healthcheck' };
+    const req = http.get({ host: '127.0.0.1', port, path, timeout: timeoutMs, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (body.length < 65536) body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 500, body }));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+/** The default check: web answers on `/` within the deadline; other services stay up a few seconds. */
+export async function defaultCheck(probe: Probe, service: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await probe.assertRunning();
+    if (probe.port === undefined) {
+      if ((await probe.uptimeSeconds()) >= DEFAULT_UPTIME_SECONDS) return;
+    } else {
+      const page = await fetchPage(probe.port, DEFAULT_WEB_CHECK.path, 2000);
+      if (page && page.status <= DEFAULT_WEB_CHECK.maxStatus) return;
+    }
+    if (Date.now() >= deadline) {
+      const seconds = Math.round(timeoutMs / 1000);
+      throw new WidemeshError(
+        'HEALTHCHECK_TIMEOUT',
+        `the ${service} process did not answer HTTP on $PORT (${probe.port}) within ${seconds}s; ` +
+          'it must listen on the port given in the PORT environment variable',
+      );
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+/** app.json checks, in order: each gets its attempts; the first that runs out of them fails the start. */
+export async function appJsonChecks(probe: Probe, service: string, checks: HealthCheck[]): Promise<void> {
+  for (const check of checks) {
+    await sleep(check.initialDelay * 1000);
+    let last = '';
+    for (let attempt = 1; ; attempt++) {
+      await probe.assertRunning();
+      last = await attemptCheck(probe, check);
+      if (last === '') break;
+      if (attempt >= check.attempts) {
+        const what = check.path ? `GET ${check.path}` : `uptime ${check.uptime}s`;
+        const message = `the ${service} health check (${what}, app.json) failed ${attempt} times: ${last}`;
+        throw new WidemeshError('HEALTHCHECK_FAILED', message);
+      }
+      await sleep(check.wait * 1000);
+    }
+  }
+}
+
+/** '' when the check passes, else why not. */
+async function attemptCheck(probe: Probe, check: HealthCheck): Promise<string> {
+  const uptime = await probe.uptimeSeconds();
+  if (uptime < check.uptime) return `up ${uptime.toFixed(1)}s of ${check.uptime}s`;
+  if (!check.path) return '';
+  if (probe.port === undefined) return 'a path check needs a web process (it has no port)';
+  const page = await fetchPage(probe.port, check.path, check.timeout * 1000);
+  if (!page) return `no answer within ${check.timeout}s`;
+  if (page.status >= 400) return `status ${page.status}`;
+  if (check.content !== undefined && !page.body.includes(check.content)) return `the answer lacks "${check.content}"`;
+  return '';
+}

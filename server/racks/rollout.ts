@@ -1,0 +1,97 @@
+import { errorMessage, WidemeshError } from '../errors.ts';
+import type { BuildLog } from '../logs/index.ts';
+import type { Instance, Placement } from '../store/index.ts';
+import { OUTCOME_UNKNOWN, type Rack, type ReleaseSpec } from './rack.ts';
+
+/**
+ * The placements of one environment (which release's instances serve it in each rack).
+ * Backed by the store in the server, by a map in tests.
+ */
+export interface PlacementBook {
+  current(rack: string): Placement | undefined;
+  set(placement: Placement): void;
+  remove(rack: string): void;
+}
+
+export interface RolloutTarget {
+  environmentId: number;
+  releaseId: number;
+  spec: ReleaseSpec;
+  racks: Rack[];
+  parallel: boolean;
+}
+
+export interface RolloutDeps {
+  placements: PlacementBook;
+  /** What an earlier release ran, to put a rack back to it. */
+  specOf(releaseId: number): ReleaseSpec | undefined;
+}
+
+/** A rack that now serves the new release, and what it served before (still running, to retire). */
+export interface Move {
+  rack: Rack;
+  previous?: Placement;
+  started: Instance[];
+}
+
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
+
+/**
+ * Rolls a release out across the environment's racks, all or nothing. A rack's traffic moves
+ * only once its new instances answer; if any rack fails, every rack already moved (and every
+ * rack whose outcome is unknown) goes back to what it served before, and the error is thrown.
+ */
+export async function rollOut(target: RolloutTarget, deps: RolloutDeps, log: BuildLog): Promise<Move[]> {
+  const moved: Move[] = [];
+  const uncertain: Rack[] = [];
+  const releaseTo = async (rack: Rack) => {
+    const started = Date.now();
+    log.step(`Releasing v${target.spec.version} to ${rack.name}`);
+    const instances = await rack.start(target.spec, log).catch((err: unknown) => {
+      if (err instanceof WidemeshError && OUTCOME_UNKNOWN.has(err.code)) uncertain.push(rack);
+      throw err;
+    });
+    const previous = deps.placements.current(rack.name);
+    deps.placements.set({
+      environmentId: target.environmentId,
+      rack: rack.name,
+      releaseId: target.releaseId,
+      instances,
+    });
+    moved.push({ rack, previous, started: instances });
+    log.info(`v${target.spec.version} answers in ${rack.name} (${seconds(started)})`);
+  };
+  try {
+    await eachRack(target.racks, target.parallel, releaseTo);
+  } catch (err) {
+    const unknown = uncertain.map((rack) => ({ rack, previous: deps.placements.current(rack.name), started: [] }));
+    await undo([...unknown, ...moved.reverse()], deps, log);
+    throw err;
+  }
+  return moved;
+}
+
+/** Sequential: stop at the first failure. Parallel: let every rack finish, then report the first failure. */
+async function eachRack(racks: Rack[], parallel: boolean, fn: (rack: Rack) => Promise<void>): Promise<void> {
+  if (!parallel) {
+    for (const rack of racks) await fn(rack);
+    return;
+  }
+  const outcomes = await Promise.allSettled(racks.map(fn));
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+async function undo(moves: Move[], deps: RolloutDeps, log: BuildLog): Promise<void> {
+  for (const { rack, previous, started } of moves) {
+    const spec = previous && deps.specOf(previous.releaseId);
+    log.step(`Returning ${rack.name} to ${spec ? `v${spec.version}` : 'nothing (first release)'}`);
+    if (previous) deps.placements.set(previous);
+    else deps.placements.remove(rack.name);
+    try {
+      await rack.revert(started, spec, log);
+    } catch (err) {
+      log.error(`could not return ${rack.name} to the previous release: ${errorMessage(err)}`);
+    }
+  }
+}

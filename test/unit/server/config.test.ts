@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, readConfig } from '../../../server/config.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-unit-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('config', () => {
+  it('has embedded defaults and validates what it reads', () => {
+    const config = readConfig({ HOME: '/home/x' });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      apiPort: 7070,
+      routerPort: 7080,
+      domain: 'localhost',
+      racks: [
+        { kind: 'local', name: 'local-a' },
+        { kind: 'local', name: 'local-b' },
+      ],
+    });
+    expect(config.dataDir).toBe(path.resolve(os.homedir(), '.widemesh'));
+    expect(readConfig({ WIDEMESH_PORT: '9000', WIDEMESH_HEALTHCHECK_TIMEOUT: '5' })).toMatchObject({
+      apiPort: 9000,
+      healthcheckTimeoutMs: 5000,
+    });
+    expect(() => readConfig({ WIDEMESH_PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => readConfig({ WIDEMESH_RACKS: 'local-a' })).toThrow(/at least two racks/);
+    const file = path.join(dir, 'racks.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        providers: { g: { type: 'gcp', project: 'p', registry: 'r', credentials: 'none' } },
+        racks: [
+          { kind: 'cloud-run', provider: 'g', location: 'europe-west1' },
+          { kind: 'local', name: 'local-a' },
+        ],
+      }),
+    );
+    expect(() => readConfig({ WIDEMESH_RACKS_FILE: file })).toThrow(/credentials \(a service account key/);
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ providers: {}, racks: [{ kind: 'app-runner', provider: 'nope', region: 'us-east-1' }] }),
+    );
+    expect(() => readConfig({ WIDEMESH_RACKS_FILE: file })).toThrow(/not among the providers/);
+    expect(() => readConfig({ WIDEMESH_DOMAIN: 'bad domain' })).toThrow(/not a valid domain/);
+  });
+});
