@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { readJsonObject } from './json-file.ts';
 import { aptInstall, PHP_STACK, PHP_STACK_PACKAGES, PHP_VERSION } from './stack-recipes.ts';
 import { type Buildpack, BuildpackError, type PhpPlan, type SourceTree } from './types.ts';
 
@@ -43,17 +44,8 @@ interface ComposerJson {
   extra?: { heroku?: { 'document-root'?: string; 'index-document'?: string } };
 }
 
-function readComposerJson(src: SourceTree): ComposerJson {
-  const text = src.readText('composer.json');
-  if (text === undefined) return {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('it is not a JSON object');
-    return parsed as ComposerJson;
-  } catch (err) {
-    throw new BuildpackError('COMPOSER_JSON_INVALID', `composer.json is not valid: ${(err as Error).message}`);
-  }
-}
+const readComposerJson = (src: SourceTree): ComposerJson =>
+  src.has('composer.json') ? readJsonObject<ComposerJson>(src, 'composer.json', 'COMPOSER_JSON_INVALID') : {};
 
 /** ext-* requirements → the Debian packages to add to the stack; an extension Debian lacks fails by name. */
 export function extensionPackages(require: Record<string, string>): string[] {
