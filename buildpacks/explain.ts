@@ -1,11 +1,10 @@
-import { buildpacks } from './index.ts';
 import { parseProcfile } from './procfile.ts';
-import { type BuildPlan, BuildpackError, type DetectContext, type SourceTree } from './types.ts';
+import { type BuildPlan, type Buildpack, BuildpackError, type DetectContext, type SourceTree } from './types.ts';
 
 export interface DetectionStep {
   buildpack: string;
   title: string;
-  /** matched: this one plans the build; refused: it recognised the app but cannot build it; skipped: not its kind. */
+  /** matched: it plans the build; refused: it recognised the app but cannot build it; skipped: not its kind. */
   outcome: 'matched' | 'refused' | 'skipped' | 'not tried';
   why: string;
 }
@@ -16,17 +15,21 @@ export interface Explanation {
   steps: DetectionStep[];
 }
 
-/** Detection buildpack by buildpack, with what each one made of the source: `detect` with its reasons. */
-export function explainDetection(src: SourceTree, ctx: DetectContext): Explanation {
+const failure = (err: unknown) => {
+  if (!(err instanceof BuildpackError)) throw err;
+  return { code: err.code, message: err.message };
+};
+
+/** Tries the buildpacks in order, saying what each made of the source: the first that recognises it decides. */
+export function explainDetection(src: SourceTree, ctx: DetectContext, buildpacks: readonly Buildpack[]): Explanation {
   const steps: DetectionStep[] = [];
   let decided: Omit<Explanation, 'steps'> | undefined;
-  let processes: Record<string, string> = {};
+  let procfile: ReturnType<typeof parseProcfile> = { processes: {}, skipped: [] };
   try {
-    const procfile = src.readText('Procfile');
-    if (procfile !== undefined) processes = parseProcfile(procfile).processes;
+    const text = src.readText('Procfile');
+    if (text !== undefined) procfile = parseProcfile(text);
   } catch (err) {
-    if (!(err instanceof BuildpackError)) throw err;
-    decided = { error: { code: err.code, message: err.message } };
+    decided = { error: failure(err) };
   }
   for (const bp of buildpacks) {
     const step = { buildpack: bp.name, title: bp.title };
@@ -35,21 +38,17 @@ export function explainDetection(src: SourceTree, ctx: DetectContext): Explanati
       continue;
     }
     try {
-      const plan = bp.detect(src, ctx, processes);
-      steps.push({
-        ...step,
-        outcome: plan ? 'matched' : 'skipped',
-        why: plan ? plan.summary.join('; ') : `looks for ${bp.describe}`,
-      });
-      if (plan) decided = { plan };
+      const plan = bp.detect(src, ctx, procfile.processes);
+      steps.push({ ...step, outcome: plan ? 'matched' : 'skipped', why: plan?.summary.join('; ') ?? bp.describe });
+      if (plan) decided = { plan: { ...plan, summary: [...procfile.skipped, ...plan.summary] } };
     } catch (err) {
-      if (!(err instanceof BuildpackError)) throw err;
-      steps.push({ ...step, outcome: 'refused', why: err.message });
-      decided = { error: { code: err.code, message: err.message } };
+      decided = { error: failure(err) };
+      steps.push({ ...step, outcome: 'refused', why: decided.error!.message });
     }
   }
-  return {
-    ...(decided ?? { error: { code: 'NO_BUILDPACK_DETECTED', message: 'no buildpack recognised this source' } }),
-    steps,
+  const nothing = {
+    code: 'NO_BUILDPACK_DETECTED',
+    message: `could not tell how to build this app. Widemesh looks for:\n${buildpacks.map((b) => `  - ${b.describe}`).join('\n')}`,
   };
+  return { ...(decided ?? { error: nothing }), steps };
 }

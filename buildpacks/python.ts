@@ -50,7 +50,8 @@ function installSteps(
       );
     return {
       manifestFiles: ['Pipfile', 'Pipfile.lock'],
-      install: 'pipenv requirements > /tmp/requirements.txt && pip install -r /tmp/requirements.txt',
+      install:
+        'PIPENV_VERBOSITY=-1 pipenv requirements > /tmp/requirements.txt && pip install -r /tmp/requirements.txt',
       line: 'pip install of Pipfile.lock (pipenv requirements)',
     };
   }

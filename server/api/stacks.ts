@@ -1,7 +1,6 @@
 import type Docker from 'dockerode';
 import express from 'express';
-import { explainDetection } from '../../buildpacks/explain.ts';
-import { buildFilesFor, type DetectContext } from '../../buildpacks/index.ts';
+import { buildFilesFor, buildpacks, type DetectContext, explainDetection } from '../../buildpacks/index.ts';
 import { Source } from '../build/source.ts';
 import { listStacks } from '../build/stacks.ts';
 
@@ -22,7 +21,7 @@ export function stackRoutes(deps: StackRouteDeps): express.Router {
   });
   router.post('/buildpacks/detect', async (req, res) => {
     const source = await Source.fromTar(req, deps.maxSourceBytes);
-    const { plan, error, steps } = explainDetection(source, await deps.detectContext());
+    const { plan, error, steps } = explainDetection(source, await deps.detectContext(), buildpacks);
     if (!plan) {
       res.status(422).json({ error, steps });
       return;

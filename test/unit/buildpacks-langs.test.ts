@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { explainDetection } from '../../buildpacks/explain.ts';
 import {
   type BuildPlan,
   BuildpackError,
   buildFilesFor,
+  buildpacks,
   type DetectContext,
   detect,
+  explainDetection,
   STACK_RECIPES,
   stackRecipe,
 } from '../../buildpacks/index.ts';
@@ -231,7 +232,7 @@ describe('stack recipes', () => {
 
 describe('explaining a detection', () => {
   it('says what each buildpack made of the source, up to the one that decided', () => {
-    const explained = explainDetection(fixture('go-hello'), ctx);
+    const explained = explainDetection(fixture('go-hello'), ctx, buildpacks);
     expect(explained.plan?.buildpack).toBe('go');
     expect(explained.steps.map((s) => [s.buildpack, s.outcome])).toEqual([
       ['dockerfile', 'skipped'],
@@ -242,9 +243,13 @@ describe('explaining a detection', () => {
       ['static', 'not tried'],
       ['procfile', 'not tried'],
     ]);
-    const refused = explainDetection(fixture('php-plain', { 'composer.json': '{"require":{"ext-nope":"*"}}' }), ctx);
+    const refused = explainDetection(
+      fixture('php-plain', { 'composer.json': '{"require":{"ext-nope":"*"}}' }),
+      ctx,
+      buildpacks,
+    );
     expect(refused.error?.code).toBe('PHP_EXTENSION_UNKNOWN');
     expect(refused.steps.find((s) => s.buildpack === 'php')).toMatchObject({ outcome: 'refused' });
-    expect(explainDetection(fixture('empty'), ctx).error?.code).toBe('NO_BUILDPACK_DETECTED');
+    expect(explainDetection(fixture('empty'), ctx, buildpacks).error?.code).toBe('NO_BUILDPACK_DETECTED');
   });
 });

@@ -3,6 +3,6 @@ FROM widemesh/stack-python:3.11
 # dependencies first: a change to the code alone reuses this layer
 COPY ["Pipfile","Pipfile.lock","/app/"]
 WORKDIR /app
-RUN pipenv requirements > /tmp/requirements.txt && pip install -r /tmp/requirements.txt
+RUN PIPENV_VERBOSITY=-1 pipenv requirements > /tmp/requirements.txt && pip install -r /tmp/requirements.txt
 COPY . .
 CMD ["/bin/sh","-c","gunicorn app:app"]
