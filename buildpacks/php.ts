@@ -98,6 +98,15 @@ function documentRoot(src: SourceTree, composer: ComposerJson): { root: string; 
   return dir ? { root: dir, why: `${dir}/ is present` } : { root: '', why: 'the app root' };
 }
 
+/** heroku-php-nginx on the document root; extra.heroku.index-document names the front controller instead of index.php. */
+function defaultWeb(root: string, index: string | undefined): string {
+  const serve = `heroku-php-nginx ${root ? `${root}/` : '.'}`;
+  if (index === undefined || index === 'index.php') return serve;
+  if (!/^[A-Za-z0-9_.-]+\.php$/.test(index))
+    throw new BuildpackError('PHP_INDEX_INVALID', `extra.heroku.index-document "${index}" is not a .php file name`);
+  return `WIDEMESH_PHP_INDEX=${index} ${serve}`;
+}
+
 export const phpBuildpack: Buildpack = {
   name: 'php',
   title: 'PHP',
@@ -110,7 +119,7 @@ export const phpBuildpack: Buildpack = {
     const extensions = extensionPackages(require);
     const usesComposer = Object.keys(require).length > 0;
     const docroot = documentRoot(src, composer);
-    const web = processes.web ?? `heroku-php-nginx ${docroot.root ? `${docroot.root}/` : '.'}`;
+    const web = processes.web ?? defaultWeb(docroot.root, composer.extra?.heroku?.['index-document']);
     const lock = src.has('composer.lock');
     return {
       buildpack: 'php',

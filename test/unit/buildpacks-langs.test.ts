@@ -84,6 +84,12 @@ describe('PHP', () => {
     expect(plan('php-plain', { Procfile: null, 'web/app.php': '<?php' }).processes.web).toBe('heroku-php-nginx web/');
     const extra = JSON.stringify({ extra: { heroku: { 'document-root': './htdocs/' } } });
     expect(plan('php-composer-public', { 'composer.json': extra }).processes.web).toBe('heroku-php-nginx htdocs/');
+    const index = JSON.stringify({ extra: { heroku: { 'document-root': 'web', 'index-document': 'app.php' } } });
+    expect(plan('php-plain', { 'composer.json': index, Procfile: null }).processes.web).toBe(
+      'WIDEMESH_PHP_INDEX=app.php heroku-php-nginx web/',
+    );
+    const badIndex = JSON.stringify({ extra: { heroku: { 'index-document': '$(reboot).php' } } });
+    expect(detectError('php-plain', { 'composer.json': badIndex, Procfile: null }).code).toBe('PHP_INDEX_INVALID');
     const outside = JSON.stringify({ extra: { heroku: { 'document-root': '../etc' } } });
     expect(detectError('php-plain', { 'composer.json': outside }).code).toBe('PHP_DOCUMENT_ROOT_INVALID');
   });
