@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StackRecipe } from '../../buildpacks/index.ts';
+import { STACK_RECIPES, type StackRecipe } from '../../buildpacks/index.ts';
 import { ImageBuilder } from '../../server/build/image-builder.ts';
-import { RECIPE_LABEL, recipeDigest } from '../../server/build/stacks.ts';
+import { RECIPE_LABEL, recipeDigest, stackState } from '../../server/build/stacks.ts';
 import { lineLog } from '../../server/logs/index.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
 import { api, docker, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
@@ -55,6 +55,8 @@ interface LanguageCase {
   fixture: string;
   app: string;
   detected: RegExp;
+  /** The stack image the first push builds when this machine does not have it yet. */
+  stack: string;
   v1: RegExp;
   /** A code-only change: v1 → v2. */
   codeFile?: string;
@@ -69,12 +71,14 @@ const CASES: LanguageCase[] = [
     fixture: 'php-plain',
     app: 'php-plain',
     detected: /PHP app detected/,
+    stack: 'widemesh/stack-php:8.2',
     v1: /^hello from php-plain v1 \(PHP 8\.2, fpm-fcgi\)$/,
   },
   {
     fixture: 'php-composer-public',
     app: 'php-composer',
     detected: /PHP app detected/,
+    stack: 'widemesh/stack-php:8.2',
     v1: /^hello from php-composer v1 yaml=ok path=\//,
     codeFile: 'src/Greeter.php',
     installStep: 'RUN composer install --no-dev --optimize-autoloader --no-interaction --no-scripts',
@@ -88,6 +92,7 @@ const CASES: LanguageCase[] = [
     fixture: 'python-stdlib',
     app: 'python-stdlib',
     detected: /Python app detected/,
+    stack: 'widemesh/stack-python:3.11',
     v1: /^hello from python v1 \(3\.11\.\d+, venv=\/opt\/venv\)$/,
     codeFile: 'app.py',
     installStep: 'RUN pip install -r requirements.txt',
@@ -101,18 +106,21 @@ const CASES: LanguageCase[] = [
     fixture: 'python-no-requirements',
     app: 'python-bare',
     detected: /Python app detected/,
+    stack: 'widemesh/stack-python:3.11',
     v1: /^hello from python v1 \(3\.11\.\d+, venv=\/opt\/venv\)$/,
   },
   {
     fixture: 'python-procfile-only',
     app: 'procfile-python3',
     detected: /Procfile app detected/,
+    stack: 'widemesh/stack-generic:bookworm',
     v1: /^hello from procfile-python3 v1$/,
   },
   {
     fixture: 'go-hello',
     app: 'go-hello',
     detected: /Go app detected/,
+    stack: 'widemesh/stack-go:1.19',
     v1: /^hello from go v1 \(go1\.19\.\d+, page template\)$/,
     codeFile: 'main.go',
     installStep: 'RUN go mod download',
@@ -127,8 +135,12 @@ const CASES: LanguageCase[] = [
 describe('PHP, Python and Go apps pushed with git, built with Docker, served through the router', () => {
   let server: TestServer;
   const slot = limit(3);
+  const absentStacks = new Set<string>();
+  const firstPushes: { stack: string; output: string }[] = [];
 
   beforeAll(async () => {
+    for (const recipe of STACK_RECIPES)
+      if ((await stackState(docker, recipe)) !== 'present') absentStacks.add(recipe.image);
     server = await startServer();
   });
   afterAll(async () => {
@@ -147,6 +159,7 @@ describe('PHP, Python and Go apps pushed with git, built with Docker, served thr
           const repo = appRepo(c.fixture);
           const first = await push(repo, remoteUrl(server, c.app));
           expect(first.output).toMatch(c.detected);
+          firstPushes.push({ stack: c.stack, output: first.output });
           expect(first.code, first.output).toBe(0);
           await answerMatching(server, c.app, c.v1);
 
@@ -177,6 +190,13 @@ describe('PHP, Python and Go apps pushed with git, built with Docker, served thr
         }),
     );
   }
+
+  it('built each stack that was missing exactly once, in the log of the first push that needed it', () => {
+    for (const stack of absentStacks) {
+      const built = firstPushes.filter((p) => p.output.includes(`Building stack image ${stack} (`));
+      expect(built, stack).toHaveLength(1);
+    }
+  });
 
   it('serves the Composer app from public/ only: neither files above it nor dotfiles', async () => {
     await answerMatching(server, 'php-composer', /php-composer/);
