@@ -24,6 +24,8 @@ export interface RackPlacement {
 export interface EnvironmentView {
   name: string;
   branch: string | null;
+  /** Made for a branch or pull request, deleted with it. */
+  preview?: boolean;
   url: string;
   /** The current release version, null before the first deploy. */
   release: number | null;
@@ -196,3 +198,56 @@ export type LogMessage =
   | { type: 'dropped'; count: number };
 
 export type LogSource = 'build' | 'app' | 'router' | 'all';
+
+/** GET /api/apps/:app/ps: every instance per rack. */
+export interface ProcessList {
+  environment: string;
+  formation: Record<string, number>;
+  instances: {
+    rack: string;
+    release: number | null;
+    service: string;
+    instance: string;
+    state: 'up' | 'crashed' | 'stopped' | 'unknown';
+    restarts: number;
+    exitCode: number | null;
+    uptimeSeconds: number | null;
+    lastLines?: string[];
+  }[];
+}
+
+/** POST /api/apps/:app/ps/scale */
+export interface Scaled {
+  environment: string;
+  formation: Record<string, number>;
+  log: string[];
+}
+
+/** POST /api/apps/:app/ps/restart */
+export interface Restarted {
+  environment: string;
+  restarted: number;
+}
+
+/** POST /api/apps/:app/run answers one of these per line (NDJSON). */
+export type RunMessage = { stream: 'stdout' | 'stderr'; line: string } | { exit: number } | { error: string };
+
+/** POST /api/apps/:app/ps/stop and /ps/start: how many instances of each service now run per rack. */
+export interface StoppedOrStarted {
+  environment: string;
+  running: Record<string, number>;
+  log: string[];
+}
+
+/** PATCH /api/apps/:app {"previews"} */
+export interface AppSettings {
+  name: string;
+  previews: boolean;
+}
+
+/** POST /api/apps/:app/promote */
+export interface Promoted {
+  environment: string;
+  release: Release;
+  log: string[];
+}

@@ -118,7 +118,52 @@ export class Api {
   listProviders = () => this.call<T.Provider[]>('GET', '/api/providers');
   saveProvider = (name: string, settings: unknown) =>
     this.call<T.ProviderSaved>('PUT', `/api/providers/${encodeURIComponent(name)}`, settings);
+  listEnvironments = (app: string) => this.call<T.EnvironmentView[]>('GET', `${appPath(app)}/environments`);
+  createEnvironment = (app: string, name: string, branch?: string | null) =>
+    this.call<T.EnvironmentView>('POST', `${appPath(app)}/environments`, {
+      name,
+      ...(branch === undefined ? {} : { branch }),
+    });
+  deleteEnvironment = (app: string, name: string) =>
+    this.call<{ deleted: string }>('DELETE', `${appPath(app)}/environments/${encodeURIComponent(name)}`);
+  setPreviews = (app: string, previews: boolean) => this.call<T.AppSettings>('PATCH', appPath(app), { previews });
+  promote = (app: string, from: string, to: string) =>
+    this.call<T.Promoted>('POST', `${appPath(app)}/promote`, { from, to });
+
+  listProcesses = (t: Target) => this.call<T.ProcessList>('GET', envRoute(t, '/ps'));
+  scale = (t: Target, changes: Record<string, number>) =>
+    this.call<T.Scaled>('POST', envRoute(t, '/ps/scale'), changes);
+  stopOrStart = (t: Target, action: 'stop' | 'start') =>
+    this.call<T.StoppedOrStarted>('POST', envRoute(t, `/ps/${action}`));
+  restart = (t: Target, service?: string) => this.call<T.Restarted>('POST', envRoute(t, '/ps/restart'), { service });
+
   getRacks = (t: Target) => this.call<T.Racks>('GET', envRoute(t, '/racks'));
   setRacks = (t: Target, racks: T.RackSpec[], rollout: T.Rollout) =>
     this.call<T.RacksSet>('PUT', envRoute(t, '/racks'), { racks, rollout });
+}
+
+/** `run`: the one-off process's messages as they come (the answer streams, one JSON object a line). */
+export async function streamRun(
+  settings: Settings,
+  target: Target,
+  command: string,
+  onMessage: (message: T.RunMessage) => void,
+): Promise<void> {
+  const res = await fetch(`${settings.url}${envRoute(target, '/run')}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${settings.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ command }),
+  }).catch((err: Error) => {
+    throw new ApiError(`cannot reach ${settings.url} (${errorMessage(err.cause ?? err)})`, 'UNREACHABLE');
+  });
+  if (!res.ok || !res.body) {
+    const error = ((await res.json().catch(() => undefined)) as T.ApiErrorBody | undefined)?.error;
+    throw new ApiError(error?.message ?? `${res.status} ${res.statusText}`, error?.code ?? 'HTTP_ERROR', res.status);
+  }
+  let pending = '';
+  for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line) onMessage(JSON.parse(line) as T.RunMessage);
+  }
 }

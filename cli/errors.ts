@@ -15,8 +15,16 @@ export class ApiError extends Error {
   }
 }
 
+/** A command that ends with a code of its own (`run` passes on the one-off process's exit code). */
+export class CommandExit extends Error {
+  constructor(readonly code: number) {
+    super(`exited with code ${code}`);
+  }
+}
+
 /** 0 done (help shown), 1 the server or git refused, 2 bad usage. */
 export function exitCodeFor(err: unknown): number {
+  if (err instanceof CommandExit) return err.code;
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
   if (err instanceof UsageError) return 2;
   return 1;

@@ -8,19 +8,23 @@ import { registerApps } from './commands/apps.ts';
 import { registerAuth } from './commands/auth.ts';
 import { registerBuilds } from './commands/builds.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerEnvironments } from './commands/environments.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerProviders } from './commands/providers.ts';
+import { registerProcesses } from './commands/ps.ts';
 import { registerReleases } from './commands/releases.ts';
 import { registerRepo } from './commands/repo.ts';
 import type { Context } from './context.ts';
-import { errorMessage, exitCodeFor } from './errors.ts';
+import { CommandExit, errorMessage, exitCodeFor } from './errors.ts';
 
 /** In the order help lists them. */
 const COMMAND_GROUPS = [
   registerAuth,
   registerApps,
+  registerEnvironments,
   registerConfig,
   registerReleases,
+  registerProcesses,
   registerBuilds,
   registerLogs,
   registerRepo,
@@ -47,7 +51,7 @@ export async function main(argv: string[], ctx: Context): Promise<number> {
     return 0;
   } catch (err) {
     // commander has already explained its own errors (usage, unknown commands) on stderr
-    if (!(err instanceof CommanderError)) ctx.io.stderr(` !    ${errorMessage(err)}\n`);
+    if (!(err instanceof CommanderError || err instanceof CommandExit)) ctx.io.stderr(` !    ${errorMessage(err)}\n`);
     return exitCodeFor(err);
   }
 }

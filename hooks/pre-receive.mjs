@@ -3,6 +3,7 @@
 // deploy exits non-zero, git rejects the push and the branch keeps its old commit.
 // For each pushed branch it streams `git archive <commit>` to the server and relays the
 // server's deploy log; everything printed here reaches the pusher as `remote:` lines.
+// A deleted branch is reported too: its preview environment, if any, is deleted with it.
 // @ts-check
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,20 +40,20 @@ async function readStdin() {
 }
 
 /**
- * Streams the commit to the server; resolves true when the server reports a successful deploy.
- * @param {string} ref
- * @param {string} commit
+ * Sends one request to the server and relays its answer line by line; resolves true when the
+ * server's last line reports success.
+ * @param {string} route
+ * @param {Record<string, string>} params
  * @param {string} serverUrl
  * @param {string} secret
+ * @param {import('node:stream').Readable | undefined} body
  * @returns {Promise<boolean>}
  */
-function deploy(ref, commit, serverUrl, secret) {
+function relay(route, params, serverUrl, secret, body) {
   return new Promise((resolve) => {
-    const archive = spawn('git', ['archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const url = new URL('/internal/push', serverUrl);
+    const url = new URL(route, serverUrl);
     url.searchParams.set('app', app);
-    url.searchParams.set('ref', ref);
-    url.searchParams.set('commit', commit);
+    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
     const req = http.request(
       url,
       { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/x-tar' } },
@@ -73,24 +74,38 @@ function deploy(ref, commit, serverUrl, secret) {
         });
         res.on('end', () => {
           if (pending) handle(pending);
-          archive.kill();
-          if (ok === undefined)
-            say(' !     The Widemesh server ended the deploy without a result; treating it as failed.');
+          if (ok === undefined) say(' !     The Widemesh server ended without a result; treating it as failed.');
           resolve(ok === true);
         });
         res.on('error', () => {
-          say(' !     Lost the connection to the Widemesh server during the deploy.');
+          say(' !     Lost the connection to the Widemesh server.');
           resolve(false);
         });
       },
     );
     req.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
-      archive.kill();
       say(` !     Could not reach the Widemesh server (${err.code ?? err.message}); nothing was deployed.`);
       resolve(false);
     });
-    archive.stdout.pipe(req);
+    if (body) body.pipe(req);
+    else req.end();
   });
+}
+
+/**
+ * Streams the commit to the server; resolves true when the server reports a successful deploy.
+ * @param {string} ref
+ * @param {string} commit
+ * @param {string} serverUrl
+ * @param {string} secret
+ */
+async function deploy(ref, commit, serverUrl, secret) {
+  const archive = spawn('git', ['archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    return await relay('/internal/push', { ref, commit }, serverUrl, secret, archive.stdout);
+  } finally {
+    archive.kill();
+  }
 }
 
 /**
@@ -102,11 +117,11 @@ async function deployPushedBranches(serverUrl, secret) {
   let failed = false;
   for (const [, newrev = '', ref = ''] of await readStdin()) {
     if (!ref.startsWith('refs/heads/')) continue;
-    if (ZERO.test(newrev)) {
-      say(`-----> ${ref.slice(11)} deleted; nothing to deploy`);
-      continue;
-    }
-    if (!(await deploy(ref, newrev, serverUrl, secret))) failed = true;
+    // a deleted branch may have a preview environment to delete with it
+    const ok = ZERO.test(newrev)
+      ? await relay('/internal/branch-deleted', { ref }, serverUrl, secret, undefined)
+      : await deploy(ref, newrev, serverUrl, secret);
+    if (!ok) failed = true;
   }
   return !failed;
 }

@@ -17,6 +17,7 @@ import { nodeStacks, publishedNodeVersions } from './build/node-versions.ts';
 import { ReleaseImages } from './build/release-images.ts';
 import { readConfig } from './config.ts';
 import { endpointHost } from './endpoints.ts';
+import { Environments } from './environments.ts';
 import { errorMessage } from './errors.ts';
 import { gitHttpHandler } from './git/http.ts';
 import { GitRepos } from './git/index.ts';
@@ -90,8 +91,9 @@ await git.installHooks();
 const hookSecret = crypto.randomBytes(32).toString('hex');
 
 const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
+const environments = new Environments({ store, racks, locks, images, logger });
 const publicUrl = config.publicUrl ?? `http://${config.host}:${config.apiPort}`;
-const webhooks = { store, secrets, deployer, publicUrl };
+const webhooks = { store, secrets, deployer, publicUrl, environments };
 const api = createApi({
   store,
   pipeline,
@@ -107,6 +109,7 @@ const api = createApi({
   logger,
   webhooks,
   secrets,
+  environments,
   stacks: { docker, detectContext, maxSourceBytes: config.maxSourceBytes },
 });
 const gitHttp = gitHttpHandler({ store, git, logger });

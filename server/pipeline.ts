@@ -143,6 +143,27 @@ export class Pipeline {
   }
 
   /**
+   * Another environment's live image, released here with this environment's own config and
+   * formation: no rebuild. The release phase runs, as on Heroku.
+   */
+  async promote(appName: string, fromName: string, toName: string, log: BuildLog): Promise<Release> {
+    const { store, images } = this.deps;
+    const source = this.environment(appName, fromName);
+    return await this.whileLocked(appName, toName, log, async (env) => {
+      const from = store.currentRelease(source.id);
+      if (!from) throw new WidemeshError('NOTHING_TO_PROMOTE', `${fromName} of ${appName} has no live release`, 409);
+      const image = await images.adopt(from.image, env, from.id);
+      this.settleFormation(env, from.processes, {}, log);
+      const { buildId, processes, manifest } = from;
+      const draft = { buildId, processes, manifest, image, config: store.configVars(env.id) };
+      const description = `Promote ${fromName} v${from.version}`;
+      return await this.release(env, { ...draft, description }, log, { releasePhase: true }).finally(() =>
+        this.pruneImages(env),
+      );
+    });
+  }
+
+  /**
    * ps:scale: the current release rolled out again at the new formation (no new release, as on
    * Heroku); the formation is kept only if every rack reaches it.
    */
@@ -155,6 +176,22 @@ export class Pipeline {
       const formation = { ...store.formation(env.id), ...changes };
       if (current) await this.retire(await this.rollOut(env, current, formation, log));
       store.setFormation(env.id, formation);
+      return formation;
+    });
+  }
+
+  /**
+   * ps:stop stops every instance (the formation is kept, and the endpoint answers 503);
+   * ps:start brings the formation back. Both keep the current release.
+   */
+  async stopOrStart(appName: string, envName: string, action: 'stop' | 'start', log: BuildLog) {
+    const { store } = this.deps;
+    return await this.whileLocked(appName, envName, log, async (env) => {
+      const current = store.currentRelease(env.id);
+      if (!current) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release yet`, 409);
+      const kept = store.formation(env.id);
+      const formation = action === 'stop' ? Object.fromEntries(Object.keys(kept).map((s) => [s, 0])) : kept;
+      await this.retire(await this.rollOut(env, current, formation, log));
       return formation;
     });
   }

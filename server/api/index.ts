@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type pino from 'pino';
-import { RESULT_MARKER } from '../../hooks/protocol.mjs';
 import type { ReleaseImages } from '../build/release-images.ts';
+import type { Environments } from '../environments.ts';
 import { errorMessage, notFound, WidemeshError } from '../errors.ts';
 import type { GitRepos } from '../git/index.ts';
 import type { AppLocks } from '../locks.ts';
@@ -12,9 +12,11 @@ import type { OneOffRunner } from '../racks/one-off.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Environment, Release, Store } from '../store/index.ts';
-import { isAuthorized, safeEqual } from './auth.ts';
+import { isAuthorized } from './auth.ts';
+import { environmentRoutes } from './environments.ts';
 import { appOf, environmentOf } from './lookup.ts';
 import { processRoutes } from './processes.ts';
+import { pushRoutes } from './push.ts';
 import { rackRoutes } from './racks.ts';
 import { type StackRouteDeps, stackRoutes } from './stacks.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
@@ -34,6 +36,7 @@ export interface ApiDeps {
   logger: pino.Logger;
   webhooks: WebhookDeps;
   secrets: SecretBox;
+  environments: Environments;
   stacks: StackRouteDeps;
 }
 
@@ -59,7 +62,7 @@ const releaseView = (r: Release) => ({
 });
 
 export function createApi(deps: ApiDeps): express.Express {
-  const { store, pipeline, logs, git, racks, locks } = deps;
+  const { store, pipeline, logs, git, racks, locks, environments } = deps;
   const api = express();
   api.disable('x-powered-by');
 
@@ -70,6 +73,7 @@ export function createApi(deps: ApiDeps): express.Express {
     return {
       name: env.name,
       branch: env.branch,
+      preview: env.preview,
       url: deps.endpointUrl(env),
       release: current?.version ?? null,
       racks: store.placements(env.id).map((p) => ({
@@ -80,54 +84,7 @@ export function createApi(deps: ApiDeps): express.Express {
     };
   };
 
-  // The pre-receive hook: the body is `git archive` of the pushed commit; the answer is the live deploy log.
-  api.post('/internal/push', async (req, res) => {
-    if (!safeEqual(req.headers.authorization ?? '', `Bearer ${deps.hookSecret}`)) {
-      res.status(401).json({ error: { code: 'UNAUTHORIZED', message: 'bad hook secret' } });
-      return;
-    }
-    const name = assertAppName(req.query.app);
-    const ref = String(req.query.ref ?? '');
-    const commit = String(req.query.commit ?? '');
-    if (!/^[0-9a-f]{40,64}$/.test(commit))
-      throw new WidemeshError('INVALID_COMMIT', 'commit must be a full hex object id');
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-    const branch = ref.replace(/^refs\/heads\//, '');
-    const env =
-      store.listEnvironments(store.getApp(name)?.id).find((e) => e.branch === branch) ??
-      (branch === 'main' || branch === 'master' ? store.getEnvironment(name, 'production') : undefined);
-    if (!env) {
-      res.end(
-        `-----> Branch ${branch} is not mapped to an environment of ${name}; pushed but not deployed (push main or master to deploy production)\n${RESULT_MARKER}ok\n`,
-      );
-      req.resume();
-      return;
-    }
-    let stopFollowing = () => {};
-    try {
-      await pipeline.deployPush({
-        app: name,
-        environment: env.name,
-        commit,
-        source: req,
-        onBuild: (build) => {
-          stopFollowing = logs.follow(
-            build.id,
-            0,
-            (l) => res.write(`${l.line}\n`),
-            () => {},
-          );
-        },
-      });
-      stopFollowing();
-      res.end(`${RESULT_MARKER}ok\n`);
-    } catch (err) {
-      stopFollowing();
-      if (!(err instanceof WidemeshError)) deps.logger.error({ err: errorMessage(err), app: name }, 'deploy crashed');
-      res.end(`${RESULT_MARKER}failed\n`);
-    }
-  });
-
+  api.use(pushRoutes({ store, pipeline, logs, environments, hookSecret: deps.hookSecret, logger: deps.logger }));
   api.use(webhookRoutes(deps.webhooks));
 
   api.use('/api', (req, res, next) => {
@@ -153,7 +110,12 @@ export function createApi(deps: ApiDeps): express.Express {
 
   api.get('/api/apps/:app', (req, res) => {
     const a = app(req);
-    res.json({ name: a.name, createdAt: a.createdAt, environments: store.listEnvironments(a.id).map(environmentView) });
+    res.json({
+      name: a.name,
+      createdAt: a.createdAt,
+      previews: a.previews,
+      environments: store.listEnvironments(a.id).map(environmentView),
+    });
   });
 
   api.delete('/api/apps/:app', async (req, res) => {
@@ -249,6 +211,7 @@ export function createApi(deps: ApiDeps): express.Express {
   });
 
   api.use('/api', repositoryRoutes(deps.webhooks));
+  api.use('/api', environmentRoutes({ store, environments, pipeline, environmentView, releaseView, collectingLog }));
   api.use('/api', rackRoutes({ store, secrets: deps.secrets, racks }));
   api.use(
     '/api',

@@ -85,6 +85,20 @@ export function processRoutes(deps: ProcessDeps): express.Router {
     res.json({ environment: env.name, restarted });
   });
 
+  for (const action of ['stop', 'start'] as const) {
+    router.post(`/apps/:app/ps/${action}`, async (req, res) => {
+      const env = environmentOf(store, req);
+      const lines: string[] = [];
+      const running = await pipeline.stopOrStart(
+        env.appName,
+        env.name,
+        action,
+        lineLog((l) => lines.push(l)),
+      );
+      res.json({ environment: env.name, running, log: lines });
+    });
+  }
+
   // One JSON object per line: {"stream", "line"} while it runs, then {"exit": code}.
   router.post('/apps/:app/run', async (req, res) => {
     const env = environmentOf(store, req);

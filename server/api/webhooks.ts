@@ -1,11 +1,12 @@
 import crypto from 'node:crypto';
 import express, { type Request } from 'express';
-import { notFound, WidemeshError } from '../errors.ts';
+import { assertBranchName, type Environments } from '../environments.ts';
+import { errorMessage, notFound, WidemeshError } from '../errors.ts';
 import { assertAppName } from '../names.ts';
 import type { SecretBox } from '../secrets.ts';
-import type { Store } from '../store/index.ts';
+import type { App, Store } from '../store/index.ts';
 import type { RepoDeployer } from '../webhooks/deployer.ts';
-import { assertCloneUrl, type GitHost, readDelivery, validSignature } from '../webhooks/payloads.ts';
+import { assertCloneUrl, type GitHost, readDelivery, validSignature, type WebhookEvent } from '../webhooks/payloads.ts';
 import { appOf } from './lookup.ts';
 
 export interface WebhookDeps {
@@ -13,6 +14,7 @@ export interface WebhookDeps {
   secrets: SecretBox;
   deployer: RepoDeployer;
   publicUrl: string;
+  environments: Environments;
 }
 
 const GIT_HOSTS = new Set<GitHost>(['github', 'bitbucket']);
@@ -95,8 +97,9 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
  * `POST /webhooks/{github,bitbucket}/:app`: authenticated by the HMAC signature over the raw
  * body (no token: the git host has none). Answers at once; the deploy runs in the background.
  */
-export function webhookRoutes({ store, secrets, deployer }: WebhookDeps): express.Router {
+export function webhookRoutes({ store, secrets, deployer, environments }: WebhookDeps): express.Router {
   const router = express.Router();
+  const pullRequest = pullRequestHandler(store, deployer, environments);
   router.post('/webhooks/:host/:app', express.raw({ type: () => true, limit: MAX_BODY }), (req, res) => {
     const host = req.params.host as GitHost;
     if (!GIT_HOSTS.has(host))
@@ -128,6 +131,7 @@ export function webhookRoutes({ store, secrets, deployer }: WebhookDeps): expres
       record(`ignored: ${reason}`, what.ref);
       return void res.status(202).json({ ignored: true, reason });
     }
+    if (what.kind === 'pull-request') return void pullRequest(app, what, deliveryId, record, res);
     const environment = repository.branches[what.branch];
     if (!environment) {
       const reason = `branch ${what.branch} is not mapped to an environment`;
@@ -140,4 +144,52 @@ export function webhookRoutes({ store, secrets, deployer }: WebhookDeps): expres
     res.status(202).json({ queued: true, environment, commit: what.commit });
   });
   return router;
+}
+
+type PullRequestEvent = Extract<WebhookEvent, { kind: 'pull-request' }>;
+type RecordDelivery = (outcome: string, ref?: string | null, commit?: string | null) => boolean;
+
+/**
+ * A pull request opened or updated deploys its preview `pr-N` (when the app has previews on);
+ * closed, deletes it with its instances and images (in the background, like deploys).
+ */
+function pullRequestHandler(store: Store, deployer: RepoDeployer, environments: Environments) {
+  return (app: App, what: PullRequestEvent, deliveryId: string, record: RecordDelivery, res: express.Response) => {
+    const name = `pr-${what.number}`;
+    const branch = assertBranchName(what.branch);
+    if (what.action === 'close') {
+      const env = store.getEnvironment(app.name, name);
+      if (!env?.preview) {
+        record(`ignored: ${app.name} has no preview ${name}`, what.fetchRef, what.commit);
+        return void res.status(202).json({ ignored: true, reason: `no preview ${name}` });
+      }
+      if (!record('removing preview', what.fetchRef, what.commit)) return void res.json({ duplicate: true });
+      environments.remove(env).then(
+        () => store.updateDelivery(deliveryId, `preview ${name} removed`),
+        (err) => store.updateDelivery(deliveryId, `failed: ${errorMessage(err)}`),
+      );
+      return void res.status(202).json({ removing: name });
+    }
+    if (!app.previews) {
+      const reason = `previews are off for ${app.name}`;
+      record(`ignored: ${reason}`, what.fetchRef, what.commit);
+      return void res.status(202).json({ ignored: true, reason });
+    }
+    if (!record('queued', what.fetchRef, what.commit)) return void res.json({ duplicate: true });
+    try {
+      environments.preview(app, name, null);
+    } catch (err) {
+      store.updateDelivery(deliveryId, `failed: ${errorMessage(err)}`);
+      throw err;
+    }
+    deployer.enqueue({
+      app: app.name,
+      environment: name,
+      branch,
+      commit: what.commit,
+      deliveryId,
+      fetchRef: what.fetchRef,
+    });
+    res.status(202).json({ queued: true, environment: name, commit: what.commit });
+  };
 }

@@ -45,21 +45,57 @@ export class ReleaseImages {
     }
   }
 
+  /**
+   * Gives an image another environment's release uses (a promotion) a tag of this environment's own,
+   * so pruning or deleting the other environment never takes it away.
+   */
+  async adopt(image: string, env: Environment, sourceReleaseId: number): Promise<string> {
+    const repo = image.slice(0, image.lastIndexOf(':'));
+    const tag = `${env.name}-promoted-${sourceReleaseId}`;
+    await this.docker.getImage(image).tag({ repo, tag });
+    return `${repo}:${tag}`;
+  }
+
   /** Removes this environment's images that `keep` does not name (failed builds, old releases). */
   async prune(env: Environment, keep: Set<string>): Promise<void> {
     try {
-      for (const image of await this.list(`${env.appName}:${env.name}-*`)) {
-        if ((image.RepoTags ?? []).some((tag) => keep.has(tag))) continue;
-        await this.remove(image.Id);
+      for (const image of await this.list(`${env.appName}:*`)) {
+        const own = this.ownTags(image.RepoTags, env);
+        if (own.length > 0 && !own.some((tag) => keep.has(tag))) await this.removeTags(image, own);
       }
     } catch (err) {
       this.logger.warn({ err: errorMessage(err), app: env.appName }, 'could not prune old images');
     }
   }
 
+  /** Removes every image of a deleted environment; images other environments also use only lose its tags. */
+  async removeEnvironment(env: Environment): Promise<void> {
+    for (const image of await this.list(`${env.appName}:*`)) {
+      const own = this.ownTags(image.RepoTags, env);
+      if (own.length > 0) await this.removeTags(image, own);
+    }
+  }
+
   /** Removes every image of a deleted app. */
   async removeApp(appName: string): Promise<void> {
     for (const image of await this.list(`${appName}:*`)) await this.remove(image.Id);
+  }
+
+  /** Exactly this environment's tags: `staging` must not match `staging-2-build-4`. */
+  private ownTags(tags: string[] | undefined, env: Environment): string[] {
+    const prefix = `${this.repository}/${env.appName}:${env.name}-`;
+    return (tags ?? []).filter(
+      (t) => t.startsWith(prefix) && /^(?:build-\d+|promoted-\d+|v\d+)$/.test(t.slice(prefix.length)),
+    );
+  }
+
+  private async removeTags(image: { Id: string; RepoTags?: string[] }, own: string[]): Promise<void> {
+    if (own.length === (image.RepoTags ?? []).length) return await this.remove(image.Id);
+    for (const tag of own)
+      await this.docker
+        .getImage(tag)
+        .remove()
+        .catch(() => {});
   }
 
   private list(pattern: string) {

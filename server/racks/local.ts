@@ -23,6 +23,7 @@ export interface LocalRackOptions {
 }
 
 const LABEL = 'widemesh';
+const CRASH_LOOP_RESTARTS = 3;
 
 /** Loopback ports handed out by this process and not yet released, so two starts never share one. */
 const reservedPorts = new Set<number>();
@@ -118,8 +119,8 @@ export class LocalRack implements Rack {
     const probe: Probe = {
       port: instance.port || undefined,
       assertRunning: async () => {
-        const { State } = await container.inspect();
-        if (State.Running && !State.Restarting && !(State as { RestartCount?: number }).RestartCount) return;
+        const { State, RestartCount } = await container.inspect();
+        if (State.Running && !State.Restarting && !RestartCount) return;
         await this.showRecentOutput(container, instance.service, log);
         const message = `the ${instance.service} process exited (code ${State.ExitCode}) before it was up in rack ${this.name}`;
         throw new WidemeshError('INSTANCE_CRASHED', message);
@@ -172,18 +173,20 @@ export class LocalRack implements Rack {
   private async statusOf(instance: Instance): Promise<InstanceStatus> {
     const base = { id: instance.id, service: instance.service };
     const container = this.docker.getContainer(instance.id);
-    let state: Docker.ContainerInspectInfo['State'];
+    let info: Docker.ContainerInspectInfo;
     try {
-      state = (await container.inspect()).State;
+      info = await container.inspect();
     } catch {
       return { ...base, state: 'unknown', restarts: 0, exitCode: null, startedAt: null };
     }
-    const restarts = (state as { RestartCount?: number }).RestartCount ?? 0;
-    const up = state.Running && !state.Restarting;
-    const found = { ...base, restarts, exitCode: up ? null : state.ExitCode, startedAt: up ? state.StartedAt : null };
-    if (up) return { ...found, state: 'up' };
+    const { State: state, RestartCount: restarts } = info;
+    // Docker restarts a crashed process with a growing delay: a few restarts mean it keeps crashing
+    const crashing = state.Restarting || restarts >= CRASH_LOOP_RESTARTS;
+    const up = state.Running && !crashing;
+    const found = { ...base, restarts, startedAt: state.Running ? state.StartedAt : null };
+    if (up) return { ...found, state: 'up', exitCode: null };
     const lastLines = await this.lastLines(container, 10).catch(() => []);
-    return { ...found, state: state.Restarting ? 'crashed' : 'stopped', lastLines };
+    return { ...found, state: crashing ? 'crashed' : 'stopped', exitCode: state.ExitCode, lastLines };
   }
 
   async restart(instances: Instance[]): Promise<void> {

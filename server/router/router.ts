@@ -43,11 +43,14 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const tlsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
 
+  let turns = 0;
   const resolve = (hostHeader: string | undefined): { env: Environment; instances: Instance[] } | undefined => {
     for (const { app, environment } of endpointCandidates(hostHeader, options.domain)) {
       const env = store.getEnvironment(app, environment);
       if (!env) continue;
-      const instances = store.placements(env.id).flatMap((p) => p.instances.filter((i) => i.service === 'web'));
+      // rack order is failover order; within a rack, requests take turns across its web instances
+      const turn = turns++;
+      const instances = store.placements(env.id).flatMap((p) => rotate(p.instances.filter(isWeb), turn));
       return { env, instances };
     }
     return undefined;
@@ -142,4 +145,12 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
     if (attempt === 0 && !(req.method === 'GET' || req.method === 'HEAD')) req.pipe(upstream);
     else upstream.end();
   }
+}
+
+const isWeb = (i: Instance) => i.service === 'web';
+
+function rotate<T>(list: T[], turn: number): T[] {
+  if (list.length < 2) return list;
+  const start = turn % list.length;
+  return [...list.slice(start), ...list.slice(0, start)];
 }

@@ -10,6 +10,8 @@ export interface App {
   id: number;
   name: string;
   createdAt: string;
+  /** Pushes of unmapped branches (and pull requests) get a preview environment. */
+  previews: boolean;
 }
 export interface Environment {
   id: number;
@@ -17,6 +19,8 @@ export interface Environment {
   appName: string;
   name: string;
   branch: string | null;
+  /** Made for a branch or pull request, deleted with it. */
+  preview: boolean;
 }
 export interface Build {
   id: number;
@@ -91,13 +95,14 @@ const hashToken = (token: string) => crypto.createHash('sha256').update(token).d
 
 // biome-ignore lint/suspicious/noExplicitAny: SQLite rows are untyped; the to* mappers below are the typed boundary
 type Row = Record<string, any>;
-const toApp = (r: Row): App => ({ id: r.id, name: r.name, createdAt: r.created_at });
+const toApp = (r: Row): App => ({ id: r.id, name: r.name, createdAt: r.created_at, previews: r.previews === 1 });
 const toEnvironment = (r: Row): Environment => ({
   id: r.id,
   appId: r.app_id,
   appName: r.app_name,
   name: r.name,
   branch: r.branch,
+  preview: r.preview === 1,
 });
 const toBuild = (r: Row): Build => ({
   id: r.id,
@@ -218,6 +223,19 @@ export class Store {
         ? this.db.prepare(ENV_SELECT).all()
         : this.db.prepare(`${ENV_SELECT} WHERE e.app_id = ?`).all(appId);
     return (rows as Row[]).map(toEnvironment);
+  }
+  createEnvironment(appId: number, name: string, branch: string | null, preview: boolean): Environment {
+    const info = this.db
+      .prepare('INSERT INTO environments (app_id, name, branch, preview) VALUES (?, ?, ?, ?)')
+      .run(appId, name, branch, preview ? 1 : 0);
+    return (this.db.prepare(`${ENV_SELECT} WHERE e.id = ?`).all(info.lastInsertRowid) as Row[]).map(toEnvironment)[0]!;
+  }
+  /** Its config vars, builds, releases, placements and racks go with it. */
+  deleteEnvironment(id: number): void {
+    this.db.prepare('DELETE FROM environments WHERE id = ?').run(id);
+  }
+  setPreviews(appId: number, on: boolean): void {
+    this.db.prepare('UPDATE apps SET previews = ? WHERE id = ?').run(on ? 1 : 0, appId);
   }
 
   // config vars: the desired config of an environment; releases snapshot it

@@ -119,4 +119,9 @@ export const migrations: readonly string[] = [
   );
   ALTER TABLE releases ADD COLUMN manifest TEXT NOT NULL DEFAULT '{}';
   `,
+  // previews: opt-in per app; a preview environment is made for a branch or pull request and deleted with it
+  `
+  ALTER TABLE apps ADD COLUMN previews INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE environments ADD COLUMN preview INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

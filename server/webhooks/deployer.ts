@@ -18,6 +18,8 @@ interface Job {
   branch: string;
   commit: string;
   deliveryId: string;
+  /** Where the commit is fetched from (default: the branch; a pull request's own ref for previews). */
+  fetchRef?: string;
 }
 
 /**
@@ -88,7 +90,7 @@ export class RepoDeployer {
       env.GIT_CONFIG_KEY_0 = 'http.extraHeader';
       env.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${Buffer.from(secrets.unseal(repository.sealedCredentials)).toString('base64')}`;
     }
-    const refspec = `+refs/heads/${job.branch}:refs/remotes/origin/${job.branch}`;
+    const refspec = `+${job.fetchRef ?? `refs/heads/${job.branch}`}:refs/remotes/origin/${job.branch}`;
     try {
       await run('git', ['fetch', '--quiet', '--no-tags', repository.cloneUrl, refspec], {
         cwd,

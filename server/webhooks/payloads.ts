@@ -9,10 +9,33 @@ export type WebhookEvent =
   | { kind: 'ping' }
   | { kind: 'ignored'; reason: string }
   | { kind: 'push'; ref: string; branch: string; commit: string }
-  | { kind: 'deleted'; ref: string };
+  | { kind: 'deleted'; ref: string }
+  /** A pull request opened or updated (`open`: deploy its preview) or closed (`close`: delete it). */
+  | {
+      kind: 'pull-request';
+      action: 'open' | 'close';
+      number: number;
+      branch: string;
+      commit: string;
+      fetchRef: string;
+    };
 
 const SHA = /^[0-9a-f]{40}$/;
 const ZERO = /^0{40}$/;
+// Bitbucket names a pull request's commit by a short hash
+const SHORT_SHA = /^[0-9a-f]{7,40}$/;
+const GITHUB_PR_ACTIONS: Record<string, 'open' | 'close'> = {
+  opened: 'open',
+  synchronize: 'open',
+  reopened: 'open',
+  closed: 'close',
+};
+const BITBUCKET_PR_EVENTS: Record<string, 'open' | 'close'> = {
+  'pullrequest:created': 'open',
+  'pullrequest:updated': 'open',
+  'pullrequest:fulfilled': 'close',
+  'pullrequest:rejected': 'close',
+};
 
 /** `sha256=<hex HMAC-SHA256 of the raw body>`, compared in constant time. */
 export function validSignature(secret: string, rawBody: Buffer, header: unknown): boolean {
@@ -27,6 +50,7 @@ const invalid = (message: string) => new WidemeshError('INVALID_PAYLOAD', messag
 // biome-ignore lint/suspicious/noExplicitAny: a payload is untrusted JSON; each field used is checked
 function githubEvent(event: string, body: any): WebhookEvent {
   if (event === 'ping') return { kind: 'ping' };
+  if (event === 'pull_request') return githubPullRequest(body);
   if (event !== 'push') return { kind: 'ignored', reason: `GitHub event "${event}" is not handled` };
   if (typeof body?.ref !== 'string') throw invalid('push payload without "ref"');
   if (body.deleted === true || ZERO.test(String(body.after))) return { kind: 'deleted', ref: body.ref };
@@ -38,6 +62,7 @@ function githubEvent(event: string, body: any): WebhookEvent {
 // biome-ignore lint/suspicious/noExplicitAny: a payload is untrusted JSON; each field used is checked
 function bitbucketEvent(event: string, body: any): WebhookEvent {
   if (event === 'diagnostics:ping') return { kind: 'ping' };
+  if (BITBUCKET_PR_EVENTS[event]) return bitbucketPullRequest(BITBUCKET_PR_EVENTS[event], body);
   if (event !== 'repo:push') return { kind: 'ignored', reason: `Bitbucket event "${event}" is not handled` };
   const changes = body?.push?.changes;
   if (!Array.isArray(changes) || changes.length === 0) throw invalid('repo:push payload without push.changes');
@@ -51,6 +76,35 @@ function bitbucketEvent(event: string, body: any): WebhookEvent {
   if (typeof name !== 'string' || !SHA.test(String(target?.hash)))
     throw invalid('repo:push change without new.name and new.target.hash');
   return { kind: 'push', ref: `refs/heads/${name}`, branch: name, commit: target.hash };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a payload is untrusted JSON; each field used is checked
+function githubPullRequest(body: any): WebhookEvent {
+  const action = GITHUB_PR_ACTIONS[String(body?.action)];
+  if (!action)
+    return { kind: 'ignored', reason: `pull request action "${String(body?.action).slice(0, 40)}" is not handled` };
+  const { number, pull_request: pr } = body;
+  if (!Number.isInteger(number) || typeof pr?.head?.ref !== 'string' || !SHA.test(String(pr?.head?.sha)))
+    throw invalid('pull_request payload without number, pull_request.head.ref and pull_request.head.sha');
+  // refs/pull/N/head holds the head commit even when it lives in a fork
+  return {
+    kind: 'pull-request',
+    action,
+    number,
+    branch: pr.head.ref,
+    commit: pr.head.sha,
+    fetchRef: `refs/pull/${number}/head`,
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a payload is untrusted JSON; each field used is checked
+function bitbucketPullRequest(action: 'open' | 'close', body: any): WebhookEvent {
+  const pr = body?.pullrequest;
+  const branch = pr?.source?.branch?.name;
+  if (!Number.isInteger(pr?.id) || typeof branch !== 'string' || !SHORT_SHA.test(String(pr?.source?.commit?.hash)))
+    throw invalid('pullrequest payload without pullrequest.id, source.branch.name and source.commit.hash');
+  const commit = String(pr.source.commit.hash);
+  return { kind: 'pull-request', action, number: pr.id, branch, commit, fetchRef: `refs/heads/${branch}` };
 }
 
 /** The delivery id and what the event means; throws INVALID_PAYLOAD for malformed bodies. */

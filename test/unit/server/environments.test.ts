@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { assertEnvironmentName, Environments, previewName } from '../../../server/environments.ts';
+import { useTempStore } from '../../helpers/temp-store.ts';
+
+const temp = useTempStore();
+// creating environments touches only the store; deleting them is covered end to end
+const environments = () => new Environments({ store: temp.store() } as never);
+
+describe('environment names', () => {
+  it('turns branches into DNS-label-safe preview names', () => {
+    expect(previewName('feature/Login_Page')).toBe('feature-login-page');
+    expect(previewName('--Fix--it--')).toBe('fix-it');
+    expect(previewName('123-hotfix')).toBe('br-123-hotfix');
+    expect(previewName('x')).toMatch(/^x-[0-9a-f]{6}$/);
+    const long = previewName(`feature/${'a'.repeat(60)}`);
+    expect(long).toMatch(/^feature-a+-[0-9a-f]{6}$/);
+    expect(long.length).toBeLessThanOrEqual(30);
+    expect(previewName(`feature/${'a'.repeat(60)}b`)).not.toBe(long);
+    for (const branch of ['feature/Login_Page', '123', 'ü/ß', `${'z-'.repeat(40)}`]) {
+      expect(assertEnvironmentName(previewName(branch))).toBe(previewName(branch));
+    }
+  });
+
+  it('refuses names that are not DNS labels, naming the value', () => {
+    for (const bad of ['Staging', 'a', '-x', 'x-', 'a--b', '1abc', 'x'.repeat(31), 'a_b']) {
+      expect(() => assertEnvironmentName(bad)).toThrow(`"${bad}"`);
+    }
+    expect(assertEnvironmentName('staging-2')).toBe('staging-2');
+  });
+});
+
+describe('environments', () => {
+  it('maps branches: its own branch, else main and master to production', () => {
+    const store = temp.store();
+    const shop = store.createApp('shop');
+    const envs = environments();
+    envs.create(shop, 'staging', 'develop');
+    expect(envs.forBranch(shop, 'develop')?.name).toBe('staging');
+    expect(envs.forBranch(shop, 'master')?.name).toBe('production');
+    expect(envs.forBranch(shop, 'staging')).toBeUndefined();
+    expect(() => envs.create(shop, 'qa', 'develop')).toThrow('branch develop already deploys shop (staging)');
+  });
+
+  it('refuses an environment whose endpoint another app already answers at', () => {
+    const store = temp.store();
+    store.createApp('shop-eu');
+    const shop = store.createApp('shop');
+    expect(() => environments().create(shop, 'eu', null)).toThrow(/shop-eu is already the endpoint of shop-eu/);
+  });
+
+  it("makes a preview as a copy of production's config, reuses it, and refuses names other environments hold", () => {
+    const store = temp.store();
+    const shop = store.createApp('shop');
+    store.replaceConfigVars(store.getEnvironment('shop', 'production')!.id, { GREETING: 'hi' });
+    const envs = environments();
+    const first = envs.preview(shop, 'feature-x', 'feature/x');
+    expect(first.created).toBe(true);
+    expect(first.env).toMatchObject({ name: 'feature-x', branch: 'feature/x', preview: true });
+    expect(store.configVars(first.env.id)).toEqual({ GREETING: 'hi' });
+    store.replaceConfigVars(first.env.id, { GREETING: 'preview' });
+    expect(envs.preview(shop, 'feature-x', 'feature/x')).toEqual({ env: first.env, created: false });
+    expect(store.configVars(first.env.id)).toEqual({ GREETING: 'preview' });
+    expect(() => envs.preview(shop, 'feature-x', 'feature-x')).toThrow(/the preview of feature\/x/);
+    envs.create(shop, 'staging', 'staging');
+    expect(() => envs.preview(shop, 'staging', 'Staging')).toThrow(
+      /would replace an environment of shop named "staging"/,
+    );
+  });
+
+  it('deletes an environment with everything keyed by it', () => {
+    const store = temp.store();
+    const shop = store.createApp('shop');
+    const env = environments().create(shop, 'staging', 'staging');
+    store.replaceConfigVars(env.id, { A: 'b' });
+    const build = store.createBuild(env.id, 'a'.repeat(40));
+    const release = store.createRelease({
+      environmentId: env.id,
+      buildId: build.id,
+      image: 'img',
+      processes: {},
+      config: { A: 'b' },
+      manifest: {},
+      description: 'd',
+    });
+    store.setPlacement({ environmentId: env.id, rack: 'local-a', releaseId: release.id, instances: [] });
+    store.deleteEnvironment(env.id);
+    expect(store.listEnvironments(shop.id).map((e) => e.name)).toEqual(['production']);
+    expect(store.configVars(env.id)).toEqual({});
+    expect(store.getBuild(build.id)).toBeUndefined();
+    expect(store.allPlacements()).toEqual([]);
+  });
+});
