@@ -27,6 +27,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what is matched
+const ANSI_COLOUR = /\u001b\[[0-9;]*m/g;
+
 /** Docker's classic builder prints these between steps; they mean nothing to the person pushing. */
 const NOISE = /^( ---> (?!Using cache)|Removing intermediate container |Successfully built |Successfully tagged )/;
 
@@ -221,7 +224,8 @@ class BuildOutput {
       return;
     }
     if (event.stream) {
-      const lines = (this.text + event.stream).split('\n');
+      // the classic builder colours what a step writes to stderr (composer, pip): colour codes are noise in a log
+      const lines = (this.text + event.stream.replace(ANSI_COLOUR, '')).split('\n');
       this.text = lines.pop() ?? '';
       for (const line of lines) if (line.trim() !== '') this.emit(line);
     }
