@@ -110,6 +110,22 @@ const CASES: LanguageCase[] = [
     v1: /^hello from python v1 \(3\.11\.\d+, venv=\/opt\/venv\)$/,
   },
   {
+    fixture: 'python-pipfile',
+    app: 'python-pipenv',
+    detected: /Python app detected/,
+    stack: 'widemesh/stack-python:3.11',
+    v1: /^hello from pipenv v1$/,
+    codeFile: 'app.py',
+    installStep: 'RUN PIPENV_VERBOSITY=-1 pipenv requirements',
+  },
+  {
+    fixture: 'python-pyproject',
+    app: 'python-pyproject',
+    detected: /Python app detected/,
+    stack: 'widemesh/stack-python:3.11',
+    v1: /^hello from pyproject v1$/,
+  },
+  {
     fixture: 'python-procfile-only',
     app: 'procfile-python3',
     detected: /Procfile app detected/,
@@ -152,7 +168,7 @@ describe('PHP, Python and Go apps pushed with git, built with Docker, served thr
 
   for (const c of CASES) {
     it.concurrent(
-      `${c.fixture}: deploys, gets its config vars${c.installStep ? ', reuses its dependency layer, refuses bad input' : ''}`,
+      `${c.fixture}: deploys, gets its config vars${c.installStep ? ', reuses its dependency layer' : ''}${c.bad ? ', refuses bad input' : ''}`,
       { timeout: 900_000 },
       ({ expect }) =>
         slot(async () => {

@@ -40,6 +40,7 @@ const LANGUAGE_FIXTURES = [
   'python-no-requirements',
   'python-django',
   'python-pipfile',
+  'python-pyproject',
   'python-procfile-only',
   'go-hello',
   'go-cmd',

@@ -5,4 +5,4 @@ COPY ["Pipfile","Pipfile.lock","/app/"]
 WORKDIR /app
 RUN PIPENV_VERBOSITY=-1 pipenv requirements > /tmp/requirements.txt && pip install -r /tmp/requirements.txt
 COPY . .
-CMD ["/bin/sh","-c","gunicorn app:app"]
+CMD ["/bin/sh","-c","python app.py"]
