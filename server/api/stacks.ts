@@ -3,6 +3,7 @@ import express from 'express';
 import { buildFilesFor, buildpacks, type DetectContext, explainDetection } from '../../buildpacks/index.ts';
 import { Source } from '../build/source.ts';
 import { listStacks } from '../build/stacks.ts';
+import { WidemeshError } from '../errors.ts';
 
 export interface StackRouteDeps {
   docker: Docker;
@@ -20,7 +21,10 @@ export function stackRoutes(deps: StackRouteDeps): express.Router {
     res.json(await listStacks(deps.docker));
   });
   router.post('/buildpacks/detect', async (req, res) => {
-    const source = await Source.fromTar(req, deps.maxSourceBytes);
+    const source = await Source.fromTar(req, deps.maxSourceBytes).catch((err: unknown) => {
+      if (err instanceof WidemeshError) throw err;
+      throw new WidemeshError('SOURCE_INVALID', 'send the source as a tar stream: git archive --format=tar HEAD');
+    });
     const { plan, error, steps } = explainDetection(source, await deps.detectContext(), buildpacks);
     if (!plan) {
       res.status(422).json({ error, steps });

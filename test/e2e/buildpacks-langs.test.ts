@@ -261,6 +261,13 @@ describe('PHP, Python and Go apps pushed with git, built with Docker, served thr
     });
     expect(refused.status).toBe(422);
     expect(JSON.parse(refused.body).error.code).toBe('GO_VERSION_UNSUPPORTED');
+    const notTar = await request(`${server.apiUrl}/api/buildpacks/detect`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/x-tar' },
+      body: Buffer.alloc(1024, 'not a tar archive '),
+    });
+    expect(notTar.status).toBe(400);
+    expect(JSON.parse(notTar.body).error.code).toBe('SOURCE_INVALID');
   });
 });
 
