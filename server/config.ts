@@ -12,6 +12,8 @@ export interface Config {
   racks: RackConfig[];
   buildTimeoutMs: number;
   healthcheckTimeoutMs: number;
+  /** isolated: each instance in a network namespace of its own behind a relay socket; host: the host's network. */
+  instanceNetwork: 'isolated' | 'host';
   drainMs: number;
   maxSourceBytes: number;
   logLevel: string;
@@ -147,6 +149,12 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   return value;
 }
 
+function instanceNetwork(raw: string | undefined): Config['instanceNetwork'] {
+  if (raw === undefined || raw === '' || raw === 'isolated') return 'isolated';
+  if (raw === 'host') return 'host';
+  throw new ConfigError(`WIDEMESH_INSTANCE_NETWORK must be "isolated" or "host", got "${raw}"`);
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const domain = (env.WIDEMESH_DOMAIN ?? 'localhost').toLowerCase();
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
@@ -174,6 +182,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     racks,
     buildTimeoutMs: int(env, 'WIDEMESH_BUILD_TIMEOUT', 900, 10, 86400) * 1000,
     healthcheckTimeoutMs: int(env, 'WIDEMESH_HEALTHCHECK_TIMEOUT', 60, 1, 3600) * 1000,
+    instanceNetwork: instanceNetwork(env.WIDEMESH_INSTANCE_NETWORK),
     drainMs: int(env, 'WIDEMESH_DRAIN_MS', 2000, 0, 600_000),
     maxSourceBytes: int(env, 'WIDEMESH_MAX_SOURCE_MB', 512, 1, 65536) * 1024 * 1024,
     logLevel: env.WIDEMESH_LOG_LEVEL ?? 'info',

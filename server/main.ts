@@ -25,6 +25,7 @@ import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
 import { Pipeline } from './pipeline.ts';
 import { rackFactory } from './racks/factory.ts';
+import { HostNetwork, IsolatedNetwork, RELAY_IMAGE } from './racks/instance-network.ts';
 import { OneOffRunner } from './racks/one-off.ts';
 import { RackSet } from './racks/rack-set.ts';
 import { reconcile } from './racks/reconcile.ts';
@@ -55,12 +56,30 @@ try {
 
 const endpointUrl = (env: Environment) => `http://${endpointHost(env, config.domain)}:${config.routerPort}/`;
 const secrets = SecretBox.open(config.dataDir, config.secretKey);
-const buildRack = rackFactory(docker, { installationId, healthcheckTimeoutMs: config.healthcheckTimeoutMs });
+const network =
+  config.instanceNetwork === 'isolated'
+    ? new IsolatedNetwork(docker, RELAY_IMAGE, path.join(config.dataDir, 'sockets'))
+    : new HostNetwork();
+if (
+  network.isolated &&
+  !(await docker
+    .getImage(RELAY_IMAGE)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    ))
+) {
+  logger.fatal(`${RELAY_IMAGE} is missing: scripts/build-stacks builds it (or set WIDEMESH_INSTANCE_NETWORK=host)`);
+  process.exit(1);
+}
+const { healthcheckTimeoutMs } = config;
+const buildRack = rackFactory(docker, { installationId, healthcheckTimeoutMs, network });
 const racks = new RackSet(store, secrets, buildRack, config.racks);
 const logs = new LogBus(store);
 const locks = new AppLocks();
 const images = new ReleaseImages(docker, installationId, logger);
-const oneOff = new OneOffRunner(docker, installationId);
+const oneOff = new OneOffRunner(docker, installationId, network.isolated ? 'none' : 'host');
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
 const detectContext = async () => ({

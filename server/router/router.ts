@@ -115,8 +115,8 @@ export function createRouter(store: Store, options: RouterOptions): http.Server 
     const request = instance.tls ? https.request : http.request;
     const upstream = request(
       {
-        host: instance.host,
-        port: instance.port,
+        // an isolated instance is reached through its relay's socket, never over the host's network
+        ...(instance.socket ? { socketPath: instance.socket } : { host: instance.host, port: instance.port }),
         method: req.method,
         path: req.url,
         headers,

@@ -58,8 +58,13 @@ export interface Instance {
   id: string;
   service: string;
   host: string;
-  port: number /** reached over HTTPS (cloud racks) */;
+  port: number;
+  /** Reached over HTTPS (cloud racks). */
   tls?: boolean;
+  /** An isolated instance is reached only through its relay's unix socket (host and port are its own). */
+  socket?: string;
+  /** The relay container that owns an isolated instance's network namespace. */
+  sandbox?: string;
 }
 /** An app's connection to a GitHub or Bitbucket repository; secret and credentials are sealed. */
 export interface Repository {
