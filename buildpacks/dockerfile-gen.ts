@@ -1,4 +1,7 @@
+import { goDockerfile } from './go.ts';
 import { nodeDockerfile, nodeHelperFiles } from './node/dockerfile.ts';
+import { phpDockerfile } from './php.ts';
+import { pythonDockerfile } from './python.ts';
 import { STATIC_SERVER } from './static-server.ts';
 import type { BuildFiles, BuildPlan } from './types.ts';
 
@@ -7,6 +10,12 @@ export const GENERATED_DOCKERFILE = '.widemesh/Dockerfile';
 const json = (value: unknown) => JSON.stringify(value);
 const cmd = (processes: Record<string, string>) =>
   processes.web ? [`CMD ${json(['/bin/sh', '-c', processes.web])}`] : [];
+
+/** A generated Dockerfile alone in the build context. */
+const generated = (lines: string[]): BuildFiles => ({
+  dockerfilePath: GENERATED_DOCKERFILE,
+  files: { [GENERATED_DOCKERFILE]: `${lines.join('\n')}\n` },
+});
 
 /** Plan → Dockerfile text and the helper files it needs. Pure: same plan, same bytes. */
 export function buildFilesFor(plan: BuildPlan): BuildFiles {
@@ -37,6 +46,12 @@ export function buildFilesFor(plan: BuildPlan): BuildFiles {
           '.widemesh/static-server.cjs': STATIC_SERVER,
         },
       };
+    case 'php':
+      return generated([header, ...phpDockerfile(plan), ...cmd(plan.processes)]);
+    case 'python':
+      return generated([header, ...pythonDockerfile(plan), ...cmd(plan.processes)]);
+    case 'go':
+      return generated([header, ...goDockerfile(plan), ...cmd(plan.processes)]);
     case 'procfile':
       return {
         dockerfilePath: GENERATED_DOCKERFILE,

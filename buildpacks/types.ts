@@ -66,8 +66,48 @@ export interface DockerfilePlan {
   processes: Record<string, string>;
 }
 
+export interface PhpPlan {
+  buildpack: 'php';
+  summary: string[];
+  baseImages: string[];
+  processes: Record<string, string>;
+  stackImage: string;
+  /** Debian packages for ext-* requirements the stack does not have. */
+  extensionPackages: string[];
+  /** composer.json and composer.lock when composer.json requires anything; [] skips Composer. */
+  manifestFiles: string[];
+}
+
+export interface PythonPlan {
+  buildpack: 'python';
+  summary: string[];
+  baseImages: string[];
+  processes: Record<string, string>;
+  stackImage: string;
+  /** Files copied before the dependency install: only these invalidate that layer. */
+  manifestFiles: string[];
+  /** Runs in the venv before the code is copied (cached while manifestFiles are unchanged). */
+  install?: string;
+  /** Runs in the venv after the code is copied (a project installed from its own source). */
+  installProject?: string;
+}
+
+export interface GoPlan {
+  buildpack: 'go';
+  summary: string[];
+  baseImages: string[];
+  processes: Record<string, string>;
+  /** The build stage's image (the toolchain). */
+  stackImage: string;
+  /** The small image the binaries run on. */
+  runImage: string;
+  manifestFiles: string[];
+  /** vendor/modules.txt present: nothing to download. */
+  vendored: boolean;
+}
+
 /** What to build, as plain data: every decision made during detection is visible here. */
-export type BuildPlan = NodePlan | StaticPlan | ProcfilePlan | DockerfilePlan;
+export type BuildPlan = NodePlan | StaticPlan | ProcfilePlan | DockerfilePlan | PhpPlan | PythonPlan | GoPlan;
 
 /** The files to add to the build context and the Dockerfile Docker should use. */
 export interface BuildFiles {

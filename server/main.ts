@@ -82,6 +82,10 @@ const images = new ReleaseImages(docker, installationId, logger);
 const oneOff = new OneOffRunner(docker, installationId, network.isolated ? 'none' : 'host');
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
+const detectContext = async () => ({
+  nodeStacks: await nodeStacks(docker),
+  publishedNodeVersions: await nodeVersions(),
+});
 const pipeline = new Pipeline({
   store,
   logs,
@@ -91,7 +95,7 @@ const pipeline = new Pipeline({
   locks,
   logger,
   builder: new ImageBuilder(docker),
-  detectContext: async () => ({ nodeStacks: await nodeStacks(docker), publishedNodeVersions: await nodeVersions() }),
+  detectContext,
   options: {
     buildTimeoutMs: config.buildTimeoutMs,
     drainMs: config.drainMs,
@@ -125,6 +129,7 @@ const api = createApi({
   webhooks,
   secrets,
   environments,
+  stacks: { docker, detectContext, maxSourceBytes: config.maxSourceBytes },
 });
 const gitHttp = gitHttpHandler({ store, git, logger });
 const server = http.createServer(async (req, res) => {

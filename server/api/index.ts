@@ -18,6 +18,7 @@ import { appOf, environmentOf } from './lookup.ts';
 import { processRoutes } from './processes.ts';
 import { pushRoutes } from './push.ts';
 import { rackRoutes } from './racks.ts';
+import { type StackRouteDeps, stackRoutes } from './stacks.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
 
 export interface ApiDeps {
@@ -36,6 +37,7 @@ export interface ApiDeps {
   webhooks: WebhookDeps;
   secrets: SecretBox;
   environments: Environments;
+  stacks: StackRouteDeps;
 }
 
 const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -215,6 +217,7 @@ export function createApi(deps: ApiDeps): express.Express {
     '/api',
     processRoutes({ store, pipeline, racks, oneOff: deps.oneOff, oneOffTimeoutMs: deps.oneOffTimeoutMs }),
   );
+  api.use('/api', stackRoutes(deps.stacks));
 
   api.use('/api', (_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such API route' } });

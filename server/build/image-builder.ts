@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import tar from 'tar-stream';
+import { baseImagesOf, type StackRecipe, stackRecipe } from '../../buildpacks/index.ts';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
+import { RECIPE_LABEL, recipeDigest, stackState } from './stacks.ts';
 
 export interface ImageBuildRequest {
   context: Readable;
@@ -24,6 +27,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what is matched
+const ANSI_COLOUR = /\u001b\[[0-9;]*m/g;
+
 /** Docker's classic builder prints these between steps; they mean nothing to the person pushing. */
 const NOISE = /^( ---> (?!Using cache)|Removing intermediate container |Successfully built |Successfully tagged )/;
 
@@ -33,12 +39,17 @@ export class ImageBuilder {
     private readonly docker: Docker,
     /** Builds refuse to start below this much free space where Docker keeps its images. */
     private readonly minFreeBytes = 1024 ** 3,
+    /** The recipe of a stack image this builder may build when it is missing. */
+    private readonly recipeFor: (image: string) => StackRecipe | undefined = stackRecipe,
   ) {}
+
+  /** Stack images being built from their recipe: concurrent builds that need one wait for the same build. */
+  private readonly stackBuilds = new Map<string, Promise<void>>();
 
   /** Builds `req.tag`; throws BUILD_FAILED with Docker's own message (or a timeout) when no image results. */
   async build(req: ImageBuildRequest): Promise<void> {
     await this.requireDiskSpace();
-    for (const image of req.baseImages) await this.requireImage(image);
+    for (const image of req.baseImages) await this.requireImage(image, req);
     const stream = (await this.docker.buildImage(req.context, {
       t: req.tag,
       dockerfile: req.dockerfilePath,
@@ -46,21 +57,63 @@ export class ImageBuilder {
       rm: true,
       forcerm: true,
     })) as Readable;
-    const output = new BuildOutput((line) => {
+    await follow(stream, req.timeoutMs, (line) => {
       if (!NOISE.test(line)) req.log.info(line);
     });
-    stream.on('data', (chunk: Buffer) => output.push(chunk));
-    const seconds = Math.round(req.timeoutMs / 1000);
-    const timer = setTimeout(() => {
-      output.failure = `the build took longer than ${seconds}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
-      stream.destroy();
-    }, req.timeoutMs);
-    const broken = await ended(stream).finally(() => clearTimeout(timer));
-    output.flush();
-    if (output.failure) throw new WidemeshError('BUILD_FAILED', output.failure.trim());
-    if (broken) throw new WidemeshError('BUILD_FAILED', `the Docker build stream broke: ${errorMessage(broken)}`);
-    if (!output.produced)
-      throw new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image');
+  }
+
+  /** A stack image with a recipe is built here when absent (or built from an older recipe), once at a time. */
+  private async requireStack(recipe: StackRecipe, req: Pick<ImageBuildRequest, 'log' | 'timeoutMs'>): Promise<void> {
+    const running = this.stackBuilds.get(recipe.image);
+    if (running) {
+      req.log.info(`waiting for the stack image ${recipe.image}, which another build is preparing`);
+      return await running;
+    }
+    // registered before the first await, so a concurrent build finds it
+    const ready = (async () => {
+      const state = await stackState(this.docker, recipe);
+      if (state !== 'present')
+        await this.buildStack(recipe, state === 'absent' ? 'first use' : 'its recipe changed', req);
+    })();
+    this.stackBuilds.set(recipe.image, ready);
+    try {
+      await ready;
+    } finally {
+      this.stackBuilds.delete(recipe.image);
+    }
+  }
+
+  private async buildStack(
+    recipe: StackRecipe,
+    why: string,
+    req: Pick<ImageBuildRequest, 'log' | 'timeoutMs'>,
+  ): Promise<void> {
+    for (const image of baseImagesOf(recipe.dockerfile)) await this.requireImage(image, req);
+    req.log.step(`Building stack image ${recipe.image} (${why})`);
+    const started = Date.now();
+    const context = tar.pack();
+    context.entry({ name: 'Dockerfile' }, recipe.dockerfile);
+    for (const [name, text] of Object.entries(recipe.files)) context.entry({ name, mode: 0o755 }, text);
+    context.finalize();
+    const stream = (await this.docker.buildImage(context as unknown as Readable, {
+      t: recipe.image,
+      networkmode: 'host',
+      rm: true,
+      forcerm: true,
+      labels: { [RECIPE_LABEL]: recipeDigest(recipe) },
+    })) as Readable;
+    try {
+      // apt's output is long: steps only, the builder's message on failure
+      await follow(stream, req.timeoutMs, (line) => {
+        if (line.startsWith('Step ')) req.log.info(line);
+      });
+    } catch (err) {
+      throw new WidemeshError(
+        'STACK_BUILD_FAILED',
+        `the stack image ${recipe.image} could not be built: ${errorMessage(err)}`,
+      );
+    }
+    req.log.info(`stack image ${recipe.image} built in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   }
 
   private async requireDiskSpace(): Promise<void> {
@@ -80,8 +133,10 @@ export class ImageBuilder {
     }
   }
 
-  /** A missing base image is pulled once, with a short bound, so an unreachable registry fails fast and by name. */
-  private async requireImage(image: string): Promise<void> {
+  /** A stack image is built from its recipe; another missing base image is pulled once, with a short bound. */
+  private async requireImage(image: string, req: Pick<ImageBuildRequest, 'log' | 'timeoutMs'>): Promise<void> {
+    const recipe = this.recipeFor(image);
+    if (recipe) return await this.requireStack(recipe, req);
     try {
       await this.docker.getImage(image).inspect();
       return;
@@ -111,6 +166,21 @@ export class ImageBuilder {
       );
     });
   }
+}
+
+/** Follows a build's answer to its end; throws BUILD_FAILED with Docker's own message (or a timeout). */
+async function follow(stream: Readable, timeoutMs: number, emit: (line: string) => void): Promise<void> {
+  const output = new BuildOutput(emit);
+  stream.on('data', (chunk: Buffer) => output.push(chunk));
+  const timer = setTimeout(() => {
+    output.failure = `the build took longer than ${Math.round(timeoutMs / 1000)}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
+    stream.destroy();
+  }, timeoutMs);
+  const broken = await ended(stream).finally(() => clearTimeout(timer));
+  output.flush();
+  if (output.failure) throw new WidemeshError('BUILD_FAILED', output.failure.trim());
+  if (broken) throw new WidemeshError('BUILD_FAILED', `the Docker build stream broke: ${errorMessage(broken)}`);
+  if (!output.produced) throw new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image');
 }
 
 /** Resolves when the stream ends or closes: with its error, if it broke. */
@@ -154,7 +224,8 @@ class BuildOutput {
       return;
     }
     if (event.stream) {
-      const lines = (this.text + event.stream).split('\n');
+      // the classic builder colours what a step writes to stderr (composer, pip): colour codes are noise in a log
+      const lines = (this.text + event.stream.replace(ANSI_COLOUR, '')).split('\n');
       this.text = lines.pop() ?? '';
       for (const line of lines) if (line.trim() !== '') this.emit(line);
     }
