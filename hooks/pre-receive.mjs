@@ -3,6 +3,9 @@
 // deploy exits non-zero, git rejects the push and the branch keeps its old commit.
 // For each pushed branch it streams `git archive <commit>` to the server and relays the
 // server's deploy log; everything printed here reaches the pusher as `remote:` lines.
+// It also sends the branch's old value (the server refuses the push if another push moved the
+// branch meanwhile) and the pid of its git receive-pack: the server holds the app's deploy lock
+// until that process exits, then checks that git really moved the branch to the deployed commit.
 // @ts-check
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -41,18 +44,21 @@ async function readStdin() {
 /**
  * Streams the commit to the server; resolves true when the server reports a successful deploy.
  * @param {string} ref
+ * @param {string} old
  * @param {string} commit
  * @param {string} serverUrl
  * @param {string} secret
  * @returns {Promise<boolean>}
  */
-function deploy(ref, commit, serverUrl, secret) {
+function deploy(ref, old, commit, serverUrl, secret) {
   return new Promise((resolve) => {
     const archive = spawn('git', ['archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'inherit'] });
     const url = new URL('/internal/push', serverUrl);
     url.searchParams.set('app', app);
     url.searchParams.set('ref', ref);
     url.searchParams.set('commit', commit);
+    url.searchParams.set('old', old);
+    url.searchParams.set('receivePackPid', String(process.ppid));
     const req = http.request(
       url,
       { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/x-tar' } },
@@ -100,13 +106,13 @@ function deploy(ref, commit, serverUrl, secret) {
  */
 async function deployPushedBranches(serverUrl, secret) {
   let failed = false;
-  for (const [, newrev = '', ref = ''] of await readStdin()) {
+  for (const [oldrev = '', newrev = '', ref = ''] of await readStdin()) {
     if (!ref.startsWith('refs/heads/')) continue;
     if (ZERO.test(newrev)) {
       say(`-----> ${ref.slice(11)} deleted; nothing to deploy`);
       continue;
     }
-    if (!(await deploy(ref, newrev, serverUrl, secret))) failed = true;
+    if (!(await deploy(ref, oldrev, newrev, serverUrl, secret))) failed = true;
   }
   return !failed;
 }

@@ -47,6 +47,16 @@ export interface PushRequest {
   source: Readable | ((log: BuildLog) => Promise<Readable>);
   /** Called synchronously once the build exists, so the caller can follow its log from line one. */
   onBuild?: (build: Build) => void;
+  /** For a git push: the branch the push moves, which must end up naming the live commit. */
+  branch?: BranchGuard;
+}
+
+/** A git push's branch, checked under the app's deploy lock (see git/branch-guard.ts). */
+export interface BranchGuard {
+  /** Throws BRANCH_MOVED when another push moved the branch since this push began. */
+  assertUnmoved(): Promise<void>;
+  /** Once the deploy reported its result: whether git moved the branch to the deployed commit. */
+  landed(): Promise<boolean>;
 }
 
 type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'description'>;
@@ -67,31 +77,57 @@ export class Pipeline {
     req.onBuild?.(build);
     const log = logs.open(build.id, Object.values(store.configVars(env.id)));
     const started = Date.now();
+    let reported = false;
     try {
       const source = await this.receive(req, env, log);
       const waiting = () => log.step(`Waiting: another deploy of ${env.appName} is in progress`);
-      const release = await locks.run(env.appName, waiting, async () => {
+      // the lock is held until git updated the branch, so the next push sees where it points
+      return await locks.run(env.appName, waiting, async () => {
         try {
+          await req.branch?.assertUnmoved();
           const plan = await this.detect(source, build, log);
           const image = await this.build(env, build, source, plan, log);
           const description = `Deploy ${req.commit.slice(0, 7)}`;
           const config = store.configVars(env.id);
-          return await this.release(
-            env,
-            { image, processes: plan.processes, buildId: build.id, config, description },
-            log,
-          );
+          const draft = { image, processes: plan.processes, buildId: build.id, config, description };
+          const previous = store.currentRelease(env.id);
+          const release = await this.release(env, draft, log);
+          const live = `v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`;
+          log.step(`Done in ${seconds(started)}: ${live}`);
+          log.end({ ok: true, message: `v${release.version} deployed` });
+          reported = true;
+          if (req.branch && !(await req.branch.landed())) await this.undoUnlandedPush(env, release, previous, log);
+          return release;
         } finally {
           await this.pruneImages(env);
         }
       });
-      const live = `v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`;
-      log.step(`Done in ${seconds(started)}: ${live}`);
-      log.end({ ok: true, message: `v${release.version} deployed` });
-      return release;
     } catch (err) {
-      this.reportRejected(env, build, log, err);
+      if (!reported) this.reportRejected(env, build, log, err);
       throw err;
+    }
+  }
+
+  /**
+   * Git refused the ref update of a push whose release already went live (the pusher is told
+   * "rejected"): the environment goes back to what it served before, so the branch names the live code.
+   */
+  private async undoUnlandedPush(env: Environment, live: Release, previous: Release | undefined, log: BuildLog) {
+    const reason = `git did not move the branch to ${live.description.replace(/^Deploy /, '')}; the push was rejected`;
+    log.error(reason);
+    this.deps.store.finishRelease(live.id, 'failed', reason);
+    if (previous) {
+      await this.release(env, { ...previous, description: `Rollback to v${previous.version} (${reason})` }, log);
+    } else await this.takeDown(env);
+    throw new WidemeshError('REF_UPDATE_FAILED', reason, 409);
+  }
+
+  /** A first release whose push git rejected: nothing serves the environment any more. */
+  private async takeDown(env: Environment): Promise<void> {
+    const { store, racks } = this.deps;
+    for (const placement of store.placements(env.id)) {
+      store.removePlacement(env.id, placement.rack);
+      await racks.named(env.id, placement.rack)?.stop(placement.instances);
     }
   }
 

@@ -3,6 +3,7 @@ import type pino from 'pino';
 import { RESULT_MARKER } from '../../hooks/protocol.mjs';
 import type { ReleaseImages } from '../build/release-images.ts';
 import { errorMessage, notFound, WidemeshError } from '../errors.ts';
+import { pushedBranchGuard } from '../git/branch-guard.ts';
 import type { GitRepos } from '../git/index.ts';
 import type { AppLocks } from '../locks.ts';
 import { type BuildLog, type LogBus, lineLog } from '../logs/index.ts';
@@ -83,8 +84,12 @@ export function createApi(deps: ApiDeps): express.Express {
     const name = assertAppName(req.query.app);
     const ref = String(req.query.ref ?? '');
     const commit = String(req.query.commit ?? '');
-    if (!/^[0-9a-f]{40,64}$/.test(commit))
-      throw new WidemeshError('INVALID_COMMIT', 'commit must be a full hex object id');
+    const old = String(req.query.old ?? '');
+    const receivePackPid = Number(req.query.receivePackPid);
+    if (!/^[0-9a-f]{40,64}$/.test(commit) || !/^[0-9a-f]{40,64}$/.test(old))
+      throw new WidemeshError('INVALID_COMMIT', 'commit and old must be full hex object ids');
+    if (!Number.isInteger(receivePackPid) || receivePackPid <= 1)
+      throw new WidemeshError('INVALID_PUSH', 'receivePackPid must be the pid of git receive-pack');
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
     const branch = ref.replace(/^refs\/heads\//, '');
     const env =
@@ -97,6 +102,9 @@ export function createApi(deps: ApiDeps): express.Express {
       req.resume();
       return;
     }
+    const result = (ok: boolean) => {
+      if (!res.writableEnded) res.end(`${RESULT_MARKER}${ok ? 'ok' : 'failed'}\n`);
+    };
     let stopFollowing = () => {};
     try {
       await pipeline.deployPush({
@@ -104,21 +112,23 @@ export function createApi(deps: ApiDeps): express.Express {
         environment: env.name,
         commit,
         source: req,
+        // the result goes to the hook as soon as the deploy ends: git updates the branch only after the hook exits
         onBuild: (build) => {
           stopFollowing = logs.follow(
             build.id,
             0,
             (l) => res.write(`${l.line}\n`),
-            () => {},
+            (r) => result(r.ok),
           );
         },
+        branch: pushedBranchGuard(git, { app: name, ref, old, commit, receivePackPid }),
       });
       stopFollowing();
-      res.end(`${RESULT_MARKER}ok\n`);
+      result(true);
     } catch (err) {
       stopFollowing();
       if (!(err instanceof WidemeshError)) deps.logger.error({ err: errorMessage(err), app: name }, 'deploy crashed');
-      res.end(`${RESULT_MARKER}failed\n`);
+      result(false);
     }
   });
 
