@@ -12,6 +12,7 @@ import pino from 'pino';
 import { issueFirstAdminToken } from './api/auth.ts';
 import { createApi } from './api/index.ts';
 import { attachLogStream } from './api/log-stream.ts';
+import { RateLimiter } from './api/rate-limit.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { nodeStacks, publishedNodeVersions } from './build/node-versions.ts';
 import { ReleaseImages } from './build/release-images.ts';
@@ -84,7 +85,8 @@ const hookSecret = crypto.randomBytes(32).toString('hex');
 
 const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
 const publicUrl = config.publicUrl ?? `http://${config.host}:${config.apiPort}`;
-const webhooks = { store, secrets, deployer, publicUrl };
+const limiter = new RateLimiter(config.unauthenticatedPerMinute);
+const webhooks = { store, secrets, deployer, publicUrl, limiter };
 const api = createApi({
   store,
   pipeline,
@@ -98,8 +100,9 @@ const api = createApi({
   logger,
   webhooks,
   secrets,
+  limiter,
 });
-const gitHttp = gitHttpHandler({ store, git, logger });
+const gitHttp = gitHttpHandler({ store, git, logger, limiter });
 const server = http.createServer(async (req, res) => {
   if (!(await gitHttp(req, res))) api(req, res);
 });

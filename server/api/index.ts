@@ -14,6 +14,7 @@ import type { SecretBox } from '../secrets.ts';
 import type { Environment, Release, Store } from '../store/index.ts';
 import { isAuthorized, safeEqual } from './auth.ts';
 import { appOf, environmentOf } from './lookup.ts';
+import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
 import { rackRoutes } from './racks.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
 
@@ -30,6 +31,7 @@ export interface ApiDeps {
   logger: pino.Logger;
   webhooks: WebhookDeps;
   secrets: SecretBox;
+  limiter: RateLimiter;
 }
 
 const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -135,7 +137,10 @@ export function createApi(deps: ApiDeps): express.Express {
   api.use(webhookRoutes(deps.webhooks));
 
   api.use('/api', (req, res, next) => {
+    // an address that failed too often is refused before its token is even looked at
+    deps.limiter.check(req);
     if (isAuthorized(store, req)) return next();
+    if (req.headers.authorization) deps.limiter.count(req);
     res.setHeader('WWW-Authenticate', 'Bearer realm="widemesh"');
     res
       .status(401)
@@ -264,6 +269,7 @@ export function createApi(deps: ApiDeps): express.Express {
       res.end();
       return;
     }
+    if (err instanceof RateLimitedError) res.setHeader('retry-after', String(err.retryAfter));
     if (err instanceof WidemeshError) {
       res.status(err.status).json({ error: { code: err.code, message: err.message } });
       return;

@@ -363,14 +363,16 @@ export class Store {
   removeRepository(appId: number): void {
     this.db.prepare('DELETE FROM repositories WHERE app_id = ?').run(appId);
   }
-  /** False when this delivery id was seen before (a redelivery). */
-  recordDelivery(d: Pick<Delivery, 'id' | 'appId' | 'gitHost' | 'event' | 'ref' | 'commit' | 'outcome'>): boolean {
+  /** False when this delivery id, or this body for the app, was seen before (a redelivery or a replay). */
+  recordDelivery(
+    d: Pick<Delivery, 'id' | 'appId' | 'gitHost' | 'event' | 'ref' | 'commit' | 'outcome'> & { bodySha256?: string },
+  ): boolean {
     return (
       this.db
         .prepare(
-          'INSERT OR IGNORE INTO deliveries (id, app_id, git_host, event, ref, commit_sha, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          'INSERT OR IGNORE INTO deliveries (id, app_id, git_host, event, ref, commit_sha, outcome, body_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(d.id, d.appId, d.gitHost, d.event, d.ref, d.commit, d.outcome).changes === 1
+        .run(d.id, d.appId, d.gitHost, d.event, d.ref, d.commit, d.outcome, d.bodySha256 ?? null).changes === 1
     );
   }
   updateDelivery(id: string, outcome: string, buildId?: number): void {

@@ -108,4 +108,9 @@ export const migrations: readonly string[] = [
   ALTER TABLE repositories RENAME COLUMN provider TO git_host;
   ALTER TABLE deliveries RENAME COLUMN provider TO git_host;
   `,
+  // a replayed webhook body (same signed bytes, new delivery id) is recognised by its hash
+  `
+  ALTER TABLE deliveries ADD COLUMN body_sha256 TEXT;
+  CREATE UNIQUE INDEX deliveries_by_body ON deliveries (app_id, body_sha256);
+  `,
 ];

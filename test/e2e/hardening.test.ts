@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
-import { api, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import { api, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const head = (dir: string) => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
@@ -16,6 +18,29 @@ function branchOff(dir: string, marker: string): string {
   fs.writeFileSync(path.join(copy, 'index.html'), marker);
   commitAll(copy, marker);
   return copy;
+}
+
+/** A field of /proc/PID/status in bytes (VmRSS, VmHWM). */
+function procBytes(pid: number, field: string): number {
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+  return Number(line![1]) * 1024;
+}
+
+/** POSTs a body, answering the status, or the error when the server cut the connection first. */
+function post(url: string, body: Buffer, headers: Record<string, string> = {}): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = http.request(url, {
+      method: 'POST',
+      agent: false,
+      headers: { ...headers, 'content-length': String(body.length) },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    req.end(body);
+  });
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
@@ -31,7 +56,7 @@ describe('hardening: what an adversarial pass found', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startServer({ WIDEMESH_BUILD_TIMEOUT: '20' });
+    server = await startServer({ WIDEMESH_BUILD_TIMEOUT: '20', WIDEMESH_UNAUTHENTICATED_PER_MINUTE: '40' });
   });
   afterAll(async () => {
     await server?.stop();
@@ -90,5 +115,71 @@ describe('hardening: what an adversarial pass found', () => {
     expect(releases[0]!.description).toMatch(/^Rollback to v1/);
     expect(branchOnServer('locked')).toBe(head(base));
     expect((await viaRouter(server, 'locked.localhost')).body).toBe('one');
+  });
+
+  it('refuses unauthenticated and oversized webhook bodies without buffering them', async () => {
+    expect((await api(server, 'POST', '/api/apps', { name: 'hooked' })).status).toBe(201);
+    const connect = { host: 'github', cloneUrl: 'http://127.0.0.1:9/hooked.git' };
+    expect((await api(server, 'PUT', '/api/apps/hooked/repository', connect)).status).toBe(200);
+    const pid = server.pid();
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets the peak (VmHWM) to the current size
+    const before = procBytes(pid, 'VmRSS');
+    const mb20 = Buffer.alloc(20 * 1024 * 1024, 'x');
+    const mb30 = Buffer.alloc(30 * 1024 * 1024, 'x');
+    const forged = { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}`, 'x-github-event': 'push' };
+    const answers = await Promise.all([
+      ...Array.from({ length: 12 }, () => post(`${server.apiUrl}/webhooks/github/nosuchapp`, mb20, forged)),
+      ...Array.from({ length: 4 }, () => post(`${server.apiUrl}/webhooks/bitbucket/hooked`, mb20, forged)),
+      ...Array.from({ length: 2 }, () => post(`${server.apiUrl}/webhooks/github/hooked`, mb20)),
+      ...Array.from({ length: 2 }, () => post(`${server.apiUrl}/webhooks/github/hooked`, mb30, forged)),
+    ]);
+    const grown = procBytes(pid, 'VmHWM') - before;
+    // each answer is the refusal, or a connection the server closed rather than read the body
+    for (const [i, answer] of answers.entries()) {
+      const refusal = i < 16 ? 404 : i < 18 ? 401 : 413;
+      expect([refusal, 'EPIPE', 'ECONNRESET']).toContain(answer);
+    }
+    expect(answers.filter((a) => typeof a === 'number').length).toBeGreaterThan(0);
+    expect(grown).toBeLessThan(64 * 1024 * 1024); // 20 bodies of 20-30 MB: buffered, they are 420 MB
+  });
+
+  it('answers a replayed signed body under a fresh delivery id as a duplicate, without deploying', async () => {
+    expect((await api(server, 'POST', '/api/apps', { name: 'replay' })).status).toBe(201);
+    const { secret } = (
+      await api(server, 'PUT', '/api/apps/replay/repository', {
+        host: 'github',
+        cloneUrl: 'http://127.0.0.1:9/replay.git',
+      })
+    ).json;
+    const body = JSON.stringify({ ref: 'refs/heads/main', after: 'a'.repeat(40), deleted: false });
+    const signature = `sha256=${crypto.createHmac('sha256', secret).update(body).digest('hex')}`;
+    const deliver = (id: string) =>
+      request(`${server.apiUrl}/webhooks/github/replay`, {
+        method: 'POST',
+        body,
+        headers: { 'x-hub-signature-256': signature, 'x-github-event': 'push', 'x-github-delivery': id },
+      });
+    expect((await deliver(crypto.randomUUID())).status).toBe(202);
+    const replay = await deliver(crypto.randomUUID());
+    expect(replay.status).toBe(200);
+    expect(JSON.parse(replay.body).duplicate).toBe(true);
+    const deliveries = (await api(server, 'GET', '/api/apps/replay/deliveries')).json as unknown[];
+    expect(deliveries).toHaveLength(1);
+  });
+
+  it('answers 429 with Retry-After to an address over the unauthenticated rate limit', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, () => request(`${server.apiUrl}/webhooks/github/nosuchapp`, { method: 'POST' })),
+    );
+    const limited = answers.filter((a) => a.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(Number(limited[0]!.headers['retry-after'])).toBeGreaterThan(0);
+    const badToken = await request(`${server.apiUrl}/api/apps`, { headers: { authorization: 'Bearer wrong' } });
+    expect(badToken.status).toBe(429);
+    const git = await request(`${server.apiUrl}/race.git/info/refs?service=git-upload-pack`, {
+      headers: { authorization: `Basic ${Buffer.from('x:wrong').toString('base64')}` },
+    });
+    expect(git.status).toBe(429);
+    expect(git.headers['retry-after']).toBeDefined();
   });
 });
