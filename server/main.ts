@@ -74,6 +74,7 @@ const pipeline = new Pipeline({
     buildTimeoutMs: config.buildTimeoutMs,
     drainMs: config.drainMs,
     maxSourceBytes: config.maxSourceBytes,
+    maxSourceFiles: config.maxSourceFiles,
     endpointUrl,
   },
 });

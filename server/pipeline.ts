@@ -23,6 +23,7 @@ export interface PipelineOptions {
   buildTimeoutMs: number;
   drainMs: number;
   maxSourceBytes: number;
+  maxSourceFiles: number;
   /** How users reach an environment, printed at the end of a deploy. */
   endpointUrl: (env: Environment) => string;
 }
@@ -199,7 +200,8 @@ export class Pipeline {
   private async receive(req: PushRequest, env: Environment, log: BuildLog): Promise<Source> {
     log.step(`Receiving ${env.appName} (${env.name}), commit ${req.commit.slice(0, 7)}`);
     const stream = typeof req.source === 'function' ? await req.source(log) : req.source;
-    return await Source.fromTar(stream, this.deps.options.maxSourceBytes);
+    const { maxSourceBytes: maxBytes, maxSourceFiles: maxFiles } = this.deps.options;
+    return await Source.fromTar(stream, { maxBytes, maxFiles });
   }
 
   /** Phase 2: which buildpack, and its plan (pure data), shown line by line. */

@@ -51,16 +51,55 @@ export class ImageBuilder {
     });
     stream.on('data', (chunk: Buffer) => output.push(chunk));
     const seconds = Math.round(req.timeoutMs / 1000);
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       output.failure = `the build took longer than ${seconds}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
-      stream.destroy();
+      void this.stop(output).finally(() => stream.destroy());
     }, req.timeoutMs);
     const broken = await ended(stream).finally(() => clearTimeout(timer));
     output.flush();
+    if (timedOut) await this.removeLeftovers(output);
     if (output.failure) throw new WidemeshError('BUILD_FAILED', output.failure.trim());
     if (broken) throw new WidemeshError('BUILD_FAILED', `the Docker build stream broke: ${errorMessage(broken)}`);
     if (!output.produced)
       throw new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image');
+  }
+
+  /**
+   * Ending the HTTP stream does not stop Docker's classic builder: the step's container keeps
+   * running (a RUN step can keep a core busy for minutes). Killing it makes the builder fail the step.
+   */
+  private async stop(output: BuildOutput): Promise<void> {
+    const running = output.containers.at(-1);
+    if (!running) return;
+    const container = this.docker.getContainer(running);
+    await container.remove({ force: true }).catch(() => {});
+    // the builder may be removing it too; its images can be removed only once it is gone
+    for (
+      let i = 0;
+      i < 100 &&
+      (await container.inspect().then(
+        () => true,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
+  }
+
+  /**
+   * The layers a stopped build committed are untagged images nothing refers to, which image
+   * pruning (by release tag) never sees: removed, newest first. (A build that fails on its own
+   * keeps them: they are the layer cache for the fixed push.)
+   */
+  private async removeLeftovers(output: BuildOutput): Promise<void> {
+    await this.stop(output);
+    for (const id of [...output.images].reverse())
+      await this.docker
+        .getImage(id)
+        .remove()
+        .catch(() => {});
   }
 
   private async requireDiskSpace(): Promise<void> {
@@ -130,8 +169,13 @@ function ended(stream: Readable): Promise<Error | undefined> {
 class BuildOutput {
   failure?: string;
   produced = false;
+  /** The classic builder's containers, one per RUN step ("Running in ID"). */
+  readonly containers: string[] = [];
+  /** Images this build committed itself (" ---> ID" not following "Using cache"). */
+  readonly images: string[] = [];
   private events = '';
   private text = '';
+  private cached = false;
 
   constructor(private readonly emit: (line: string) => void) {}
 
@@ -142,7 +186,7 @@ class BuildOutput {
   }
 
   flush(): void {
-    if (this.text.trim()) this.emit(this.text);
+    if (this.text.trim()) this.line(this.text);
     this.text = '';
   }
 
@@ -156,9 +200,19 @@ class BuildOutput {
     if (event.stream) {
       const lines = (this.text + event.stream).split('\n');
       this.text = lines.pop() ?? '';
-      for (const line of lines) if (line.trim() !== '') this.emit(line);
+      for (const line of lines) if (line.trim() !== '') this.line(line);
     }
     if (event.aux?.ID) this.produced = true;
-    if (event.errorDetail || event.error) this.failure = event.errorDetail?.message ?? event.error;
+    // the first failure is the cause (a timeout, before the errors of the step it stopped)
+    if (event.errorDetail || event.error) this.failure ??= event.errorDetail?.message ?? event.error;
+  }
+
+  private line(line: string): void {
+    const container = /^ ---> Running in ([0-9a-f]{12,64})\s*$/.exec(line)?.[1];
+    const image = /^ ---> ([0-9a-f]{12,64})\s*$/.exec(line)?.[1];
+    if (container) this.containers.push(container);
+    if (image && !this.cached) this.images.push(image);
+    this.cached = line.startsWith(' ---> Using cache');
+    this.emit(line);
   }
 }

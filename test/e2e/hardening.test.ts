@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
-import { api, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import { api, docker, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const head = (dir: string) => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
@@ -56,7 +56,11 @@ describe('hardening: what an adversarial pass found', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startServer({ WIDEMESH_BUILD_TIMEOUT: '20', WIDEMESH_UNAUTHENTICATED_PER_MINUTE: '40' });
+    server = await startServer({
+      WIDEMESH_BUILD_TIMEOUT: '20',
+      WIDEMESH_UNAUTHENTICATED_PER_MINUTE: '40',
+      WIDEMESH_MAX_SOURCE_FILES: '2000',
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -115,6 +119,57 @@ describe('hardening: what an adversarial pass found', () => {
     expect(releases[0]!.description).toMatch(/^Rollback to v1/);
     expect(branchOnServer('locked')).toBe(head(base));
     expect((await viaRouter(server, 'locked.localhost')).body).toBe('one');
+  });
+
+  it('refuses a commit with too many files early, while another app keeps answering', async () => {
+    const steady = appRepo('static-site');
+    expect((await push(steady, remoteUrl(server, 'steady'))).code).toBe(0);
+    const many = appRepo('static-site');
+    fs.mkdirSync(path.join(many, 'empty'));
+    for (let i = 0; i < 5000; i++) fs.writeFileSync(path.join(many, 'empty', `f${i}`), '');
+    commitAll(many, 'five thousand empty files');
+    let probing = true;
+    const probes = (async () => {
+      const statuses: number[] = [];
+      while (probing) {
+        statuses.push((await viaRouter(server, 'steady.localhost')).status);
+        await sleep(20);
+      }
+      return statuses;
+    })();
+    const result = await push(many, remoteUrl(server, 'many'));
+    probing = false;
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('more than 2000 files and directories (WIDEMESH_MAX_SOURCE_FILES)');
+    expect(result.output).not.toMatch(/app detected/);
+    const statuses = await probes;
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  });
+
+  it('a build that times out leaves no running container and no image behind', async () => {
+    const mark = crypto.randomUUID();
+    const slow = appRepo('dockerfile-app');
+    const steps = [`RUN echo ${mark} > /marker`, `RUN sleep 300 # ${mark}`];
+    fs.writeFileSync(path.join(slow, 'Dockerfile'), ['FROM widemesh/stack-base:bookworm', ...steps, ''].join('\n'));
+    commitAll(slow, 'sleeps in a RUN step');
+    const result = await push(slow, remoteUrl(server, 'sleepy'));
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('took longer than 20s (WIDEMESH_BUILD_TIMEOUT)');
+    const ours = async () => {
+      const containers = await docker.listContainers({ all: true });
+      const images = await docker.listImages({ all: true });
+      const inspected = await Promise.all(
+        images
+          .filter((i) => !i.RepoTags?.some((t) => t !== '<none>:<none>'))
+          .map((i) => docker.getImage(i.Id).inspect()),
+      );
+      return [
+        ...containers.filter((c) => c.Command.includes(mark)).map((c) => `container ${c.Id} ${c.State}`),
+        ...inspected.filter((i) => JSON.stringify(i.ContainerConfig?.Cmd).includes(mark)).map((i) => `image ${i.Id}`),
+      ];
+    };
+    expect((await ours()).join('\n')).toBe('');
   });
 
   it('refuses unauthenticated and oversized webhook bodies without buffering them', async () => {
