@@ -28,15 +28,19 @@ import { rackFactory } from './racks/factory.ts';
 import { RackSet } from './racks/rack-set.ts';
 import { reconcile } from './racks/reconcile.ts';
 import { ensureRouter } from './router/process.ts';
-import { SecretBox } from './secrets.ts';
+import { restrictDataDir, SecretBox } from './secrets.ts';
 import { type Environment, Store } from './store/index.ts';
 import { RepoDeployer } from './webhooks/deployer.ts';
 
 const config = readConfig();
 const logger = pino({ level: config.logLevel, base: { component: 'server' } });
 
+// everything this server and its children (git, SQLite, the router) create is for its own user only
+process.umask(0o077);
 fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-const store = new Store(path.join(config.dataDir, 'widemesh.db'));
+restrictDataDir(config.dataDir);
+const secrets = SecretBox.open(config.dataDir, config.secretKey);
+const store = new Store(path.join(config.dataDir, 'widemesh.db'), { secrets });
 const installationId = store.installationId();
 const interrupted = store.failInterrupted('cut off: the Widemesh server stopped during this deploy');
 if (interrupted.builds || interrupted.releases)
@@ -53,7 +57,6 @@ try {
 }
 
 const endpointUrl = (env: Environment) => `http://${endpointHost(env, config.domain)}:${config.routerPort}/`;
-const secrets = SecretBox.open(config.dataDir, config.secretKey);
 const buildRack = rackFactory(docker, { installationId, healthcheckTimeoutMs: config.healthcheckTimeoutMs });
 const racks = new RackSet(store, secrets, buildRack, config.racks);
 const logs = new LogBus(store);

@@ -14,8 +14,8 @@ import type { SecretBox } from '../secrets.ts';
 import type { Environment, Release, Store } from '../store/index.ts';
 import { isAuthorized, safeEqual } from './auth.ts';
 import { appOf, environmentOf } from './lookup.ts';
-import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
 import { rackRoutes } from './racks.ts';
+import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
 
 export interface ApiDeps {
@@ -36,6 +36,7 @@ export interface ApiDeps {
 
 const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const RESERVED_KEYS = new Set(['PORT']);
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_CONFIG_VALUE = 32 * 1024;
 
 /** Lines of a config change or rollback, returned in the API response. */
@@ -205,10 +206,22 @@ export function createApi(deps: ApiDeps): express.Express {
           'INVALID_CONFIG',
           `"${key.slice(0, 64)}" is not a valid config var name (letters, digits, underscores; not starting with a digit)`,
         );
+      // JSON.parse keeps "__proto__" as a key, but assigning it to an object changes the prototype instead
+      if (PROTOTYPE_KEYS.has(key))
+        throw new WidemeshError(
+          'INVALID_CONFIG',
+          `"${key}" cannot be a config var name (it is an object prototype key)`,
+        );
       if (RESERVED_KEYS.has(key))
         throw new WidemeshError('INVALID_CONFIG', `${key} is set by Widemesh and cannot be changed`);
       if (value !== null && typeof value !== 'string')
         throw new WidemeshError('INVALID_CONFIG', `the value of ${key} must be a string (or null to unset it)`);
+      // a process environment cannot hold NUL: Docker would refuse the container later, with a raw error
+      if (typeof value === 'string' && value.includes('\0'))
+        throw new WidemeshError(
+          'INVALID_CONFIG',
+          `the value of ${key} contains a NUL character, which no environment can hold`,
+        );
       if (typeof value === 'string' && value.length > MAX_CONFIG_VALUE)
         throw new WidemeshError('INVALID_CONFIG', `the value of ${key} is longer than ${MAX_CONFIG_VALUE} characters`);
       changes[key] = value;

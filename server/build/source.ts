@@ -85,7 +85,10 @@ export class Source implements SourceTree {
 /** Why an entry is refused: an unsafe path, or the source crossing a limit with it; undefined when it is fine. */
 function refusal(rawName: string, files: number, bytes: number, limits: SourceLimits): WidemeshError | undefined {
   if (normalise(rawName) === null)
-    return new WidemeshError('SOURCE_INVALID', `the source archive contains an unsafe path: ${JSON.stringify(rawName)}`);
+    return new WidemeshError(
+      'SOURCE_INVALID',
+      `the source archive contains an unsafe path: ${JSON.stringify(rawName)}`,
+    );
   if (files > limits.maxFiles)
     return new WidemeshError(
       'SOURCE_TOO_MANY_FILES',

@@ -172,6 +172,51 @@ describe('hardening: what an adversarial pass found', () => {
     expect((await ours()).join('\n')).toBe('');
   });
 
+  it('keeps config values sealed in the database files, and the data directory private', async () => {
+    const site = appRepo('static-site');
+    expect((await push(site, remoteUrl(server, 'vault'))).code).toBe(0);
+    const canary = `canary-${crypto.randomUUID()}`;
+    const set = await api(server, 'PATCH', '/api/apps/vault/config', { VAULT_TOKEN: canary });
+    expect(set.status).toBe(200);
+    expect(set.json.release.configKeys).toEqual(['VAULT_TOKEN']);
+    expect((await api(server, 'GET', '/api/apps/vault/config')).json.vars).toEqual({ VAULT_TOKEN: canary });
+    const db = path.join(server.dataDir, 'widemesh.db');
+    const files = [db, `${db}-wal`, `${db}-shm`].filter((f) => fs.existsSync(f));
+    expect(files.length).toBeGreaterThan(1);
+    for (const file of files) expect(fs.readFileSync(file).includes(canary)).toBe(false);
+    const open: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (fs.lstatSync(file).mode & 0o077) open.push(`${file} ${(fs.lstatSync(file).mode & 0o777).toString(8)}`);
+        if (entry.isDirectory()) walk(file);
+      }
+    };
+    walk(server.dataDir);
+    expect(open).toEqual([]);
+    expect(fs.statSync(server.dataDir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(db).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a NUL in a config value and prototype keys as config var names', async () => {
+    const patch = (body: string) =>
+      request(`${server.apiUrl}/api/apps/vault/config`, {
+        method: 'PATCH',
+        body,
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      });
+    const nul = await patch('{"GREETING": "a\\u0000b"}');
+    expect(nul.status).toBe(400);
+    expect(JSON.parse(nul.body).error.code).toBe('INVALID_CONFIG');
+    expect(JSON.parse(nul.body).error.message).toContain('NUL');
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const answer = await patch(`{"${key}": "x"}`);
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body).error).toMatchObject({ code: 'INVALID_CONFIG' });
+      expect(JSON.parse(answer.body).error.message).toContain(key);
+    }
+  });
+
   it('refuses unauthenticated and oversized webhook bodies without buffering them', async () => {
     expect((await api(server, 'POST', '/api/apps', { name: 'hooked' })).status).toBe(201);
     const connect = { host: 'github', cloneUrl: 'http://127.0.0.1:9/hooked.git' };
