@@ -87,12 +87,12 @@ describe('hardening: what an adversarial pass found', () => {
     const accepted = results.filter((r) => r.code === 0);
     expect(accepted).toHaveLength(1);
     const winner = accepted[0]!;
-    expect(results.some((r) => r.output.includes('Waiting: another deploy of race is in progress'))).toBe(true);
-    expect(results.find((r) => r !== winner)!.output).toContain('another push moved main');
     expect(branchOnServer('race')).toBe(head(winner.dir));
     expect((await viaRouter(server, 'race.localhost')).body).toBe(
       fs.readFileSync(path.join(winner.dir, 'index.html'), 'utf8'),
     );
+    expect(results.some((r) => r.output.includes('Waiting: another deploy of race is in progress'))).toBe(true);
+    expect(results.find((r) => r !== winner)!.output).toContain('another push moved main');
   });
 
   it('a push whose ref update fails after its release went live is rolled back', async () => {
