@@ -1,5 +1,6 @@
 import { WidemeshError } from '../errors.ts';
 import type { BranchGuard } from '../pipeline.ts';
+import { isAlive } from '../processes.ts';
 import type { GitRepos } from './index.ts';
 
 /** How long a receive-pack may take to update its refs after its pre-receive hook succeeded. */
@@ -45,14 +46,5 @@ export function pushedBranchGuard(git: GitRepos, push: PushedRef): BranchGuard {
 /** Resolves once the process is gone (or after `timeoutMs`). */
 async function exited(pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && alive(pid)) await new Promise((r) => setTimeout(r, POLL_MS));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  while (Date.now() < deadline && isAlive(pid)) await new Promise((r) => setTimeout(r, POLL_MS));
 }

@@ -70,11 +70,17 @@ describe('hardening: what an adversarial pass found', () => {
   const branchOnServer = (app: string) =>
     execFileSync('git', ['ls-remote', remoteUrl(server, app), 'refs/heads/main'], { encoding: 'utf8' }).split('\t')[0];
 
+  /** A static site whose page says `page`, pushed and live as `app`; its work tree. */
+  const deployedSite = async (app: string, page: string) => {
+    const dir = appRepo('static-site');
+    fs.writeFileSync(path.join(dir, 'index.html'), page);
+    commitAll(dir, page);
+    expect((await push(dir, remoteUrl(server, app))).code).toBe(0);
+    return dir;
+  };
+
   it('two racing pushes: the one git accepts is the one serving and the branch', async () => {
-    const base = appRepo('static-site');
-    fs.writeFileSync(path.join(base, 'index.html'), 'base');
-    commitAll(base, 'base');
-    expect((await push(base, remoteUrl(server, 'race'))).code).toBe(0);
+    const base = await deployedSite('race', 'base');
     const a = branchOff(base, 'A');
     const b = branchOff(base, 'B');
     const first = push(a, remoteUrl(server, 'race'));
@@ -96,10 +102,7 @@ describe('hardening: what an adversarial pass found', () => {
   });
 
   it('a push whose ref update fails after its release went live is rolled back', async () => {
-    const base = appRepo('static-site');
-    fs.writeFileSync(path.join(base, 'index.html'), 'one');
-    commitAll(base, 'one');
-    expect((await push(base, remoteUrl(server, 'locked'))).code).toBe(0);
+    const base = await deployedSite('locked', 'one');
     const next = branchOff(base, 'two');
     // another git process holding the branch's lock makes git's ref update fail after pre-receive
     const lock = path.join(server.dataDir, 'repos', 'locked.git', 'refs', 'heads', 'main.lock');
