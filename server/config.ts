@@ -16,7 +16,7 @@ export interface Config {
   maxSourceBytes: number;
   /** Files a pushed commit may hold (each costs memory and Docker time even when empty). */
   maxSourceFiles: number;
-  /** Webhook deliveries and failed logins one source address may make per minute. */
+  /** Refused webhook deliveries and failed logins one source address may make per minute. */
   unauthenticatedPerMinute: number;
   logLevel: string;
   /** Key that seals secrets at rest; undefined means a generated key file in the data directory. */

@@ -111,7 +111,7 @@ const server = http.createServer(async (req, res) => {
   if (!(await gitHttp(req, res))) api(req, res);
 });
 const accessLogFile = path.join(config.dataDir, 'router-access.jsonl');
-const logStream = attachLogStream(server, { store, logs, racks, logger, accessLogFile });
+const logStream = attachLogStream(server, { store, logs, racks, logger, accessLogFile, limiter });
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);

@@ -10,6 +10,7 @@ import type { RackSet } from '../racks/rack-set.ts';
 import type { Environment, Store } from '../store/index.ts';
 import { AppOutputHub, type Frame } from './app-output.ts';
 import { tokenOf } from './auth.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 export interface LogStreamDeps {
   store: Store;
@@ -21,6 +22,8 @@ export interface LogStreamDeps {
   /** Bytes a client may have unread before lines for it are dropped (and counted). */
   maxBufferedBytes?: number;
   heartbeatMs?: number;
+  /** Failed logins count against the address, as on the rest of /api. */
+  limiter?: RateLimiter;
 }
 
 const LOGS_PATH = /^\/api\/apps\/([^/]+)\/logs$/;
@@ -81,7 +84,11 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
       .split(',')
       .map((p) => p.trim());
     const token = tokenOf(req) ?? offered.find((p) => p.startsWith(TOKEN_PROTOCOL))?.slice(TOKEN_PROTOCOL.length);
-    if (!token || !store.isValidToken(token)) return refuse(socket, 401, 'Unauthorized');
+    if (deps.limiter && !deps.limiter.allows(req)) return refuse(socket, 429, 'Too Many Requests');
+    if (!token || !store.isValidToken(token)) {
+      if (token) deps.limiter?.count(req);
+      return refuse(socket, 401, 'Unauthorized');
+    }
     if (!match || !isAppName(match[1]!)) return refuse(socket, 404, 'Not Found');
     const env = store.getEnvironment(match[1]!, url.searchParams.get('environment') ?? 'production');
     if (!env) return refuse(socket, 404, 'Not Found');

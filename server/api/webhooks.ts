@@ -100,12 +100,12 @@ const SIGNATURE_HEADER: Record<GitHost, string> = { github: 'x-hub-signature-256
  * body (no token: the git host has none). Answers at once; the deploy runs in the background.
  * Anyone can call it, so the address's rate limit, the app, its git host and the signature
  * header are checked before any of the body is read; only a connected repository's body is read.
+ * Every refusal counts against the sender's address.
  */
 export function webhookRoutes({ store, secrets, deployer, limiter }: WebhookDeps): express.Router {
   const router = express.Router();
   const connected = (req: Request) => {
     limiter.check(req);
-    limiter.count(req);
     const host = req.params.host as GitHost;
     if (!GIT_HOSTS.has(host))
       throw notFound('NOT_FOUND', 'webhooks live at /webhooks/github/APP and /webhooks/bitbucket/APP');
@@ -123,6 +123,8 @@ export function webhookRoutes({ store, secrets, deployer, limiter }: WebhookDeps
       res.locals.delivery = connected(req);
       next();
     } catch (err) {
+      // refusals spend the address's allowance; signed deliveries (the git host's own) never do
+      limiter.count(req);
       res.setHeader('connection', 'close'); // the unread body is not worth receiving
       next(err);
     }
@@ -132,6 +134,7 @@ export function webhookRoutes({ store, secrets, deployer, limiter }: WebhookDeps
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signature = req.headers[SIGNATURE_HEADER[host]];
     if (!validSignature(secrets.unseal(repository.sealedSecret), raw, signature)) {
+      limiter.count(req);
       throw new WidemeshError('BAD_SIGNATURE', "the webhook signature does not match this app's secret", 401);
     }
     const { id, event, what } = readDelivery(host, req.headers, raw);
