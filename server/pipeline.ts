@@ -54,6 +54,8 @@ export interface PushRequest {
 
 /** A git push's branch, checked under the app's deploy lock (see git/branch-guard.ts). */
 export interface BranchGuard {
+  /** The branch's full ref name (refs/heads/main). */
+  readonly ref: string;
   /** Throws BRANCH_MOVED when another push moved the branch since this push began. */
   assertUnmoved(): Promise<void>;
   /** Once the deploy reported its result: whether git moved the branch to the deployed commit. */
@@ -82,26 +84,18 @@ export class Pipeline {
     try {
       const source = await this.receive(req, env, log);
       const waiting = () => log.step(`Waiting: another deploy of ${env.appName} is in progress`);
-      // the lock is held until git updated the branch, so the next push sees where it points
-      return await locks.run(env.appName, waiting, async () => {
-        try {
-          await req.branch?.assertUnmoved();
-          const plan = await this.detect(source, build, log);
-          const image = await this.build(env, build, source, plan, log);
-          const description = `Deploy ${req.commit.slice(0, 7)}`;
-          const config = store.configVars(env.id);
-          const draft = { image, processes: plan.processes, buildId: build.id, config, description };
-          const previous = store.currentRelease(env.id);
-          const release = await this.release(env, draft, log);
-          const live = `v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`;
-          log.step(`Done in ${seconds(started)}: ${live}`);
-          log.end({ ok: true, message: `v${release.version} deployed` });
-          reported = true;
-          if (req.branch && !(await req.branch.landed())) await this.undoUnlandedPush(env, release, previous, log);
-          return release;
-        } finally {
-          await this.pruneImages(env);
-        }
+      return await this.whileBranchLocked(env, req.branch, waiting, async () => {
+        await req.branch?.assertUnmoved();
+        const { release, previous } = await locks.run(env.appName, waiting, () =>
+          this.buildAndRelease(req, env, build, source, log),
+        );
+        const live = `v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`;
+        log.step(`Done in ${seconds(started)}: ${live}`);
+        log.end({ ok: true, message: `v${release.version} deployed` });
+        reported = true;
+        if (req.branch && !(await req.branch.landed()))
+          await locks.run(env.appName, waiting, () => this.undoUnlandedPush(env, release, previous, log));
+        return release;
       });
     } catch (err) {
       if (!reported) this.reportRejected(env, build, log, err);
@@ -110,16 +104,54 @@ export class Pipeline {
   }
 
   /**
+   * A pushed branch stays locked from the check that nobody moved it until git updated it (or
+   * failed to), so the next push to it sees where it points. Only the branch: the other
+   * branches of the same push deploy meanwhile, and git updates all of them when the hook ends.
+   */
+  private async whileBranchLocked<T>(
+    env: Environment,
+    branch: BranchGuard | undefined,
+    onWait: () => void,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    if (!branch) return await fn();
+    return await this.deps.locks.run(`${env.appName} ${branch.ref}`, onWait, fn);
+  }
+
+  /** Phases 2 to 5, under the app's deploy lock. */
+  private async buildAndRelease(req: PushRequest, env: Environment, build: Build, source: Source, log: BuildLog) {
+    const { store } = this.deps;
+    try {
+      const plan = await this.detect(source, build, log);
+      const image = await this.build(env, build, source, plan, log);
+      const description = `Deploy ${req.commit.slice(0, 7)}`;
+      const config = store.configVars(env.id);
+      const draft = { image, processes: plan.processes, buildId: build.id, config, description };
+      const previous = store.currentRelease(env.id);
+      return { release: await this.release(env, draft, log), previous };
+    } finally {
+      await this.pruneImages(env);
+    }
+  }
+
+  /**
    * Git refused the ref update of a push whose release already went live (the pusher is told
-   * "rejected"): the environment goes back to what it served before, so the branch names the live code.
+   * "rejected"): the environment goes back to the code it served before (with today's config),
+   * so the branch names the live code.
    */
   private async undoUnlandedPush(env: Environment, live: Release, previous: Release | undefined, log: BuildLog) {
     const reason = `git did not move the branch to ${live.description.replace(/^Deploy /, '')}; the push was rejected`;
     log.error(reason);
     this.deps.store.finishRelease(live.id, 'failed', reason);
-    if (previous) {
-      await this.release(env, { ...previous, description: `Rollback to v${previous.version} (${reason})` }, log);
-    } else await this.takeDown(env);
+    try {
+      if (previous) {
+        const description = `Rollback to v${previous.version} (${reason})`;
+        const config = this.deps.store.configVars(env.id);
+        await this.release(env, { ...previous, config, description }, log);
+      } else await this.takeDown(env);
+    } finally {
+      await this.pruneImages(env);
+    }
     throw new WidemeshError('REF_UPDATE_FAILED', reason, 409);
   }
 

@@ -30,6 +30,7 @@ const ZERO = /^0+$/;
 export function pushedBranchGuard(git: GitRepos, push: PushedRef): BranchGuard {
   const branch = push.ref.replace(/^refs\/heads\//, '');
   return {
+    ref: push.ref,
     async assertUnmoved() {
       const now = await git.branchAt(push.app, push.ref);
       if ((now ?? '') === (ZERO.test(push.old) ? '' : push.old)) return;

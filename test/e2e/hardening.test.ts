@@ -124,6 +124,19 @@ describe('hardening: what an adversarial pass found', () => {
     expect((await viaRouter(server, 'locked.localhost')).body).toBe('one');
   });
 
+  it('a push of two deploying branches at once does not wait on itself', async () => {
+    const site = await deployedSite('pair', 'first');
+    const next = branchOff(site, 'second');
+    // main and master both deploy production: the hook deploys them one after the other, and
+    // git updates both refs only once the hook has exited
+    const result = await push(next, remoteUrl(server, 'pair'), 'main', 'main:master');
+    expect(result.code).toBe(0);
+    expect(branchOnServer('pair')).toBe(head(next));
+    expect((await viaRouter(server, 'pair.localhost')).body).toBe('second');
+    const releases = (await api(server, 'GET', '/api/apps/pair/releases')).json as { status: string }[];
+    expect(releases.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  });
+
   it('refuses a commit with too many files early, while another app keeps answering', async () => {
     const steady = appRepo('static-site');
     expect((await push(steady, remoteUrl(server, 'steady'))).code).toBe(0);
