@@ -39,6 +39,31 @@ const RESERVED_KEYS = new Set(['PORT']);
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_CONFIG_VALUE = 32 * 1024;
 
+/** A config var change as sent (`KEY: value` or `KEY: null`), or INVALID_CONFIG saying what is wrong. */
+function checkedConfigChange(key: string, value: unknown): string | null {
+  if (!CONFIG_KEY.test(key))
+    throw new WidemeshError(
+      'INVALID_CONFIG',
+      `"${key.slice(0, 64)}" is not a valid config var name (letters, digits, underscores; not starting with a digit)`,
+    );
+  // JSON.parse keeps "__proto__" as a key, but assigning it to an object changes the prototype instead
+  if (PROTOTYPE_KEYS.has(key))
+    throw new WidemeshError('INVALID_CONFIG', `"${key}" cannot be a config var name (it is an object prototype key)`);
+  if (RESERVED_KEYS.has(key))
+    throw new WidemeshError('INVALID_CONFIG', `${key} is set by Widemesh and cannot be changed`);
+  if (value !== null && typeof value !== 'string')
+    throw new WidemeshError('INVALID_CONFIG', `the value of ${key} must be a string (or null to unset it)`);
+  // a process environment cannot hold NUL: Docker would refuse the container later, with a raw error
+  if (typeof value === 'string' && value.includes('\0'))
+    throw new WidemeshError(
+      'INVALID_CONFIG',
+      `the value of ${key} contains a NUL character, which no environment can hold`,
+    );
+  if (typeof value === 'string' && value.length > MAX_CONFIG_VALUE)
+    throw new WidemeshError('INVALID_CONFIG', `the value of ${key} is longer than ${MAX_CONFIG_VALUE} characters`);
+  return value as string | null;
+}
+
 /** Lines of a config change or rollback, returned in the API response. */
 function collectingLog(): BuildLog & { lines: string[] } {
   const lines: string[] = [];
@@ -200,32 +225,7 @@ export function createApi(deps: ApiDeps): express.Express {
       );
     }
     const changes: Record<string, string | null> = {};
-    for (const [key, value] of Object.entries(body)) {
-      if (!CONFIG_KEY.test(key))
-        throw new WidemeshError(
-          'INVALID_CONFIG',
-          `"${key.slice(0, 64)}" is not a valid config var name (letters, digits, underscores; not starting with a digit)`,
-        );
-      // JSON.parse keeps "__proto__" as a key, but assigning it to an object changes the prototype instead
-      if (PROTOTYPE_KEYS.has(key))
-        throw new WidemeshError(
-          'INVALID_CONFIG',
-          `"${key}" cannot be a config var name (it is an object prototype key)`,
-        );
-      if (RESERVED_KEYS.has(key))
-        throw new WidemeshError('INVALID_CONFIG', `${key} is set by Widemesh and cannot be changed`);
-      if (value !== null && typeof value !== 'string')
-        throw new WidemeshError('INVALID_CONFIG', `the value of ${key} must be a string (or null to unset it)`);
-      // a process environment cannot hold NUL: Docker would refuse the container later, with a raw error
-      if (typeof value === 'string' && value.includes('\0'))
-        throw new WidemeshError(
-          'INVALID_CONFIG',
-          `the value of ${key} contains a NUL character, which no environment can hold`,
-        );
-      if (typeof value === 'string' && value.length > MAX_CONFIG_VALUE)
-        throw new WidemeshError('INVALID_CONFIG', `the value of ${key} is longer than ${MAX_CONFIG_VALUE} characters`);
-      changes[key] = value;
-    }
+    for (const [key, value] of Object.entries(body)) changes[key] = checkedConfigChange(key, value);
     const log = collectingLog();
     const release = await pipeline.setConfig(env.appName, env.name, changes, log);
     res.json({
