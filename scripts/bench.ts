@@ -257,5 +257,6 @@ app.listen(process.env.PORT);
   }
 }
 
-await main();
+// BENCH_ONLY=logs runs the log latency section alone
+if (process.env.BENCH_ONLY !== 'logs') await main();
 await logLatency();

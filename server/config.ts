@@ -16,6 +16,10 @@ export interface Config {
   instanceNetwork: 'isolated' | 'host';
   drainMs: number;
   maxSourceBytes: number;
+  /** Files a pushed commit may hold (each costs memory and Docker time even when empty). */
+  maxSourceFiles: number;
+  /** Refused webhook deliveries and failed logins one source address may make per minute. */
+  unauthenticatedPerMinute: number;
   logLevel: string;
   /** Key that seals secrets at rest; undefined means a generated key file in the data directory. */
   secretKey: string | undefined;
@@ -185,6 +189,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     instanceNetwork: instanceNetwork(env.WIDEMESH_INSTANCE_NETWORK),
     drainMs: int(env, 'WIDEMESH_DRAIN_MS', 2000, 0, 600_000),
     maxSourceBytes: int(env, 'WIDEMESH_MAX_SOURCE_MB', 512, 1, 65536) * 1024 * 1024,
+    maxSourceFiles: int(env, 'WIDEMESH_MAX_SOURCE_FILES', 100_000, 1, 10_000_000),
+    unauthenticatedPerMinute: int(env, 'WIDEMESH_UNAUTHENTICATED_PER_MINUTE', 60, 1, 1_000_000),
     logLevel: env.WIDEMESH_LOG_LEVEL ?? 'info',
     secretKey: env.WIDEMESH_SECRET_KEY || undefined,
     publicUrl: env.WIDEMESH_PUBLIC_URL || undefined,

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { issueFirstAdminToken } from './api/auth.ts';
 import { createApi } from './api/index.ts';
 import { attachLogStream } from './api/log-stream.ts';
+import { RateLimiter } from './api/rate-limit.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { nodeStacks, publishedNodeVersions } from './build/node-versions.ts';
 import { ReleaseImages } from './build/release-images.ts';
@@ -30,15 +31,19 @@ import { OneOffRunner } from './racks/one-off.ts';
 import { RackSet } from './racks/rack-set.ts';
 import { reconcile } from './racks/reconcile.ts';
 import { ensureRouter } from './router/process.ts';
-import { SecretBox } from './secrets.ts';
+import { restrictDataDir, SecretBox } from './secrets.ts';
 import { type Environment, Store } from './store/index.ts';
 import { RepoDeployer } from './webhooks/deployer.ts';
 
 const config = readConfig();
 const logger = pino({ level: config.logLevel, base: { component: 'server' } });
 
+// everything this server and its children (git, SQLite, the router) create is for its own user only
+process.umask(0o077);
 fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-const store = new Store(path.join(config.dataDir, 'widemesh.db'));
+restrictDataDir(config.dataDir);
+const secrets = SecretBox.open(config.dataDir, config.secretKey);
+const store = new Store(path.join(config.dataDir, 'widemesh.db'), { secrets });
 const installationId = store.installationId();
 const interrupted = store.failInterrupted('cut off: the Widemesh server stopped during this deploy');
 if (interrupted.builds || interrupted.releases)
@@ -55,21 +60,12 @@ try {
 }
 
 const endpointUrl = (env: Environment) => `http://${endpointHost(env, config.domain)}:${config.routerPort}/`;
-const secrets = SecretBox.open(config.dataDir, config.secretKey);
+const images = new ReleaseImages(docker, installationId, logger);
 const network =
   config.instanceNetwork === 'isolated'
     ? new IsolatedNetwork(docker, RELAY_IMAGE, path.join(config.dataDir, 'sockets'))
     : new HostNetwork();
-if (
-  network.isolated &&
-  !(await docker
-    .getImage(RELAY_IMAGE)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    ))
-) {
+if (network.isolated && !(await images.exists(RELAY_IMAGE))) {
   logger.fatal(`${RELAY_IMAGE} is missing: scripts/build-stacks builds it (or set WIDEMESH_INSTANCE_NETWORK=host)`);
   process.exit(1);
 }
@@ -78,7 +74,6 @@ const buildRack = rackFactory(docker, { installationId, healthcheckTimeoutMs, ne
 const racks = new RackSet(store, secrets, buildRack, config.racks);
 const logs = new LogBus(store);
 const locks = new AppLocks();
-const images = new ReleaseImages(docker, installationId, logger);
 const oneOff = new OneOffRunner(docker, installationId, network.isolated ? 'none' : 'host');
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
@@ -100,6 +95,7 @@ const pipeline = new Pipeline({
     buildTimeoutMs: config.buildTimeoutMs,
     drainMs: config.drainMs,
     maxSourceBytes: config.maxSourceBytes,
+    maxSourceFiles: config.maxSourceFiles,
     endpointUrl,
   },
 });
@@ -112,7 +108,8 @@ const hookSecret = crypto.randomBytes(32).toString('hex');
 const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
 const environments = new Environments({ store, racks, locks, images, logger });
 const publicUrl = config.publicUrl ?? `http://${config.host}:${config.apiPort}`;
-const webhooks = { store, secrets, deployer, publicUrl, environments };
+const limiter = new RateLimiter(config.unauthenticatedPerMinute);
+const webhooks = { store, secrets, deployer, publicUrl, environments, limiter };
 const api = createApi({
   store,
   pipeline,
@@ -129,14 +126,15 @@ const api = createApi({
   webhooks,
   secrets,
   environments,
-  stacks: { docker, detectContext, maxSourceBytes: config.maxSourceBytes },
+  stacks: { docker, detectContext, sourceLimits: { maxBytes: config.maxSourceBytes, maxFiles: config.maxSourceFiles } },
+  limiter,
 });
-const gitHttp = gitHttpHandler({ store, git, logger });
+const gitHttp = gitHttpHandler({ store, git, logger, limiter });
 const server = http.createServer(async (req, res) => {
   if (!(await gitHttp(req, res))) api(req, res);
 });
 const accessLogFile = path.join(config.dataDir, 'router-access.jsonl');
-const logStream = attachLogStream(server, { store, logs, racks, logger, accessLogFile });
+const logStream = attachLogStream(server, { store, logs, racks, logger, accessLogFile, limiter });
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);

@@ -1,14 +1,14 @@
 import type Docker from 'dockerode';
 import express from 'express';
 import { buildFilesFor, buildpacks, type DetectContext, explainDetection } from '../../buildpacks/index.ts';
-import { Source } from '../build/source.ts';
+import { Source, type SourceLimits } from '../build/source.ts';
 import { listStacks } from '../build/stacks.ts';
 import { WidemeshError } from '../errors.ts';
 
 export interface StackRouteDeps {
   docker: Docker;
   detectContext: () => Promise<DetectContext>;
-  maxSourceBytes: number;
+  sourceLimits: SourceLimits;
 }
 
 /**
@@ -21,7 +21,7 @@ export function stackRoutes(deps: StackRouteDeps): express.Router {
     res.json(await listStacks(deps.docker));
   });
   router.post('/buildpacks/detect', async (req, res) => {
-    const source = await Source.fromTar(req, deps.maxSourceBytes).catch((err: unknown) => {
+    const source = await Source.fromTar(req, deps.sourceLimits).catch((err: unknown) => {
       if (err instanceof WidemeshError) throw err;
       throw new WidemeshError('SOURCE_INVALID', 'send the source as a tar stream: git archive --format=tar HEAD');
     });

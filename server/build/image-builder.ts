@@ -57,7 +57,7 @@ export class ImageBuilder {
       rm: true,
       forcerm: true,
     })) as Readable;
-    await follow(stream, req.timeoutMs, (line) => {
+    await this.follow(stream, req.timeoutMs, (line) => {
       if (!NOISE.test(line)) req.log.info(line);
     });
   }
@@ -104,7 +104,7 @@ export class ImageBuilder {
     })) as Readable;
     try {
       // apt's output is long: steps only, the builder's message on failure
-      await follow(stream, req.timeoutMs, (line) => {
+      await this.follow(stream, req.timeoutMs, (line) => {
         if (line.startsWith('Step ')) req.log.info(line);
       });
     } catch (err) {
@@ -114,6 +114,61 @@ export class ImageBuilder {
       );
     }
     req.log.info(`stack image ${recipe.image} built in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }
+
+  /** Follows a build's answer to its end; throws BUILD_FAILED with Docker's own message (or a timeout). */
+  private async follow(stream: Readable, timeoutMs: number, emit: (line: string) => void): Promise<void> {
+    const output = new BuildOutput(emit);
+    stream.on('data', (chunk: Buffer) => output.push(chunk));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      output.failure = `the build took longer than ${Math.round(timeoutMs / 1000)}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
+      void this.stop(output).finally(() => stream.destroy());
+    }, timeoutMs);
+    const broken = await ended(stream).finally(() => clearTimeout(timer));
+    output.flush();
+    if (timedOut) await this.removeLeftovers(output);
+    if (output.failure) throw new WidemeshError('BUILD_FAILED', output.failure.trim());
+    if (broken) throw new WidemeshError('BUILD_FAILED', `the Docker build stream broke: ${errorMessage(broken)}`);
+    if (!output.produced)
+      throw new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image');
+  }
+
+  /**
+   * Ending the HTTP stream does not stop Docker's classic builder: the step's container keeps
+   * running (a RUN step can keep a core busy for minutes). Killing it makes the builder fail the step.
+   */
+  private async stop(output: BuildOutput): Promise<void> {
+    const running = output.containers.at(-1);
+    if (!running) return;
+    const container = this.docker.getContainer(running);
+    await container.remove({ force: true }).catch(() => {});
+    // the builder may be removing it too; its images can be removed only once it is gone
+    for (
+      let i = 0;
+      i < 100 &&
+      (await container.inspect().then(
+        () => true,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
+  }
+
+  /**
+   * The layers a stopped build committed are untagged images nothing refers to, which image
+   * pruning (by release tag) never sees: removed, newest first. (A build that fails on its own
+   * keeps them: they are the layer cache for the fixed push.)
+   */
+  private async removeLeftovers(output: BuildOutput): Promise<void> {
+    await this.stop(output);
+    for (const id of [...output.images].reverse())
+      await this.docker
+        .getImage(id)
+        .remove()
+        .catch(() => {});
   }
 
   private async requireDiskSpace(): Promise<void> {
@@ -168,21 +223,6 @@ export class ImageBuilder {
   }
 }
 
-/** Follows a build's answer to its end; throws BUILD_FAILED with Docker's own message (or a timeout). */
-async function follow(stream: Readable, timeoutMs: number, emit: (line: string) => void): Promise<void> {
-  const output = new BuildOutput(emit);
-  stream.on('data', (chunk: Buffer) => output.push(chunk));
-  const timer = setTimeout(() => {
-    output.failure = `the build took longer than ${Math.round(timeoutMs / 1000)}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
-    stream.destroy();
-  }, timeoutMs);
-  const broken = await ended(stream).finally(() => clearTimeout(timer));
-  output.flush();
-  if (output.failure) throw new WidemeshError('BUILD_FAILED', output.failure.trim());
-  if (broken) throw new WidemeshError('BUILD_FAILED', `the Docker build stream broke: ${errorMessage(broken)}`);
-  if (!output.produced) throw new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image');
-}
-
 /** Resolves when the stream ends or closes: with its error, if it broke. */
 function ended(stream: Readable): Promise<Error | undefined> {
   return new Promise((resolve) => {
@@ -200,8 +240,13 @@ function ended(stream: Readable): Promise<Error | undefined> {
 class BuildOutput {
   failure?: string;
   produced = false;
+  /** The classic builder's containers, one per RUN step ("Running in ID"). */
+  readonly containers: string[] = [];
+  /** Images this build committed itself (" ---> ID" not following "Using cache"). */
+  readonly images: string[] = [];
   private events = '';
   private text = '';
+  private cached = false;
 
   constructor(private readonly emit: (line: string) => void) {}
 
@@ -212,7 +257,7 @@ class BuildOutput {
   }
 
   flush(): void {
-    if (this.text.trim()) this.emit(this.text);
+    if (this.text.trim()) this.line(this.text);
     this.text = '';
   }
 
@@ -227,9 +272,19 @@ class BuildOutput {
       // the classic builder colours what a step writes to stderr (composer, pip): colour codes are noise in a log
       const lines = (this.text + event.stream.replace(ANSI_COLOUR, '')).split('\n');
       this.text = lines.pop() ?? '';
-      for (const line of lines) if (line.trim() !== '') this.emit(line);
+      for (const line of lines) if (line.trim() !== '') this.line(line);
     }
     if (event.aux?.ID) this.produced = true;
-    if (event.errorDetail || event.error) this.failure = event.errorDetail?.message ?? event.error;
+    // the first failure is the cause (a timeout, before the errors of the step it stopped)
+    if (event.errorDetail || event.error) this.failure ??= event.errorDetail?.message ?? event.error;
+  }
+
+  private line(line: string): void {
+    const container = /^ ---> Running in ([0-9a-f]{12,64})\s*$/.exec(line)?.[1];
+    const image = /^ ---> ([0-9a-f]{12,64})\s*$/.exec(line)?.[1];
+    if (container) this.containers.push(container);
+    if (image && !this.cached) this.images.push(image);
+    this.cached = line.startsWith(' ---> Using cache');
+    this.emit(line);
   }
 }

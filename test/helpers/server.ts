@@ -18,6 +18,8 @@ export interface TestServer {
   token: string;
   installationId: string;
   output: () => string;
+  /** The server process's pid (for /proc measurements). */
+  pid: () => number;
   /** Graceful stop (also stops the router). */
   stop(): Promise<void>;
   /** SIGKILL: the router and the apps' containers keep running. */
@@ -86,6 +88,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     token,
     installationId,
     output: () => output,
+    pid: () => child!.pid!,
     async stop() {
       if (!child) return;
       child.kill('SIGTERM');
