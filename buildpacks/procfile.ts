@@ -1,4 +1,4 @@
-import { newestStack } from './stacks.ts';
+import { GENERIC_STACK } from './stack-recipes.ts';
 import { type Buildpack, BuildpackError } from './types.ts';
 
 const PROCESS_LINE = /^([A-Za-z0-9_-]{1,63}):\s*(.*)$/;
@@ -51,12 +51,12 @@ export function parseProcfile(text: string): Procfile {
   return { processes, skipped };
 }
 
-/** A Procfile alone: shell apps that run on the Node stack as they are. */
+/** A Procfile alone: apps that run as they are on the generic stack (Node.js, python3, perl, the usual tools). */
 export const procfileBuildpack: Buildpack = {
   name: 'procfile',
   title: 'Procfile',
   describe: 'Procfile: a Procfile and nothing else to build',
-  detect(src, ctx, processes) {
+  detect(src, _ctx, processes) {
     if (!src.has('Procfile')) return null;
     if (Object.keys(processes).length === 0) {
       throw new BuildpackError(
@@ -64,7 +64,7 @@ export const procfileBuildpack: Buildpack = {
         'the Procfile is empty, and nothing else in the source says how to start the app',
       );
     }
-    const stackImage = newestStack(ctx).image;
+    const stackImage = GENERIC_STACK;
     return {
       buildpack: 'procfile',
       summary: [`Procfile processes: ${Object.keys(processes).join(', ')}`, `stack ${stackImage}`],

@@ -3,7 +3,7 @@ export interface SourceTree {
   /** Every file path: posix, relative, no leading './'. */
   list(): string[];
   has(path: string): boolean;
-  /** Text of a small file (≤ 256 KiB); undefined when absent or too big. */
+  /** Text of a file up to 32 MiB (lockfiles included); undefined when absent or bigger. */
   readText(path: string): string | undefined;
 }
 
@@ -27,16 +27,19 @@ export interface NodePlan {
   baseImages: string[];
   processes: Record<string, string>;
   stackImage: string;
-  /** Set when engines.node asks for a version no stack image has: installed over the stack's. */
-  installNode?: string;
+  /** Set when no stack image has the Node version asked for: it and an npm that runs on it go over the stack's. */
+  installNode?: { node: string; npm: string };
   packageManager: PackageManager;
-  /** `npm i -g` spec for yarn or pnpm. */
-  packageManagerInstall?: string;
-  /** Files copied before the dependency install: only these invalidate that layer. */
+  /** npm specs installed globally over the stack (yarn, pnpm, the npm that engines.npm asks for). */
+  globalInstalls: string[];
+  /** Files copied before the dependency install, so only they invalidate that layer; [] copies the whole source. */
   manifestFiles: string[];
-  install: string;
-  build?: string;
-  prune?: string;
+  /** The dependency layer's commands, in order (heroku-prebuild, lockfile fixes, the install). */
+  install: string[];
+  /** Commands once the code is copied, in order (build or heroku-postbuild, prune, heroku-cleanup). */
+  build: string[];
+  /** Config vars the install expands (`${VAR}` in .npmrc): given to it only, in a stage that does not ship. */
+  installSecrets: string[];
 }
 
 export interface StaticPlan {
@@ -63,8 +66,48 @@ export interface DockerfilePlan {
   processes: Record<string, string>;
 }
 
+export interface PhpPlan {
+  buildpack: 'php';
+  summary: string[];
+  baseImages: string[];
+  processes: Record<string, string>;
+  stackImage: string;
+  /** Debian packages for ext-* requirements the stack does not have. */
+  extensionPackages: string[];
+  /** composer.json and composer.lock when composer.json requires anything; [] skips Composer. */
+  manifestFiles: string[];
+}
+
+export interface PythonPlan {
+  buildpack: 'python';
+  summary: string[];
+  baseImages: string[];
+  processes: Record<string, string>;
+  stackImage: string;
+  /** Files copied before the dependency install: only these invalidate that layer. */
+  manifestFiles: string[];
+  /** Runs in the venv before the code is copied (cached while manifestFiles are unchanged). */
+  install?: string;
+  /** Runs in the venv after the code is copied (a project installed from its own source). */
+  installProject?: string;
+}
+
+export interface GoPlan {
+  buildpack: 'go';
+  summary: string[];
+  baseImages: string[];
+  processes: Record<string, string>;
+  /** The build stage's image (the toolchain). */
+  stackImage: string;
+  /** The small image the binaries run on. */
+  runImage: string;
+  manifestFiles: string[];
+  /** vendor/modules.txt present: nothing to download. */
+  vendored: boolean;
+}
+
 /** What to build, as plain data: every decision made during detection is visible here. */
-export type BuildPlan = NodePlan | StaticPlan | ProcfilePlan | DockerfilePlan;
+export type BuildPlan = NodePlan | StaticPlan | ProcfilePlan | DockerfilePlan | PhpPlan | PythonPlan | GoPlan;
 
 /** The files to add to the build context and the Dockerfile Docker should use. */
 export interface BuildFiles {

@@ -4,6 +4,9 @@
 // For each pushed branch it streams `git archive <commit>` to the server and relays the
 // server's deploy log; everything printed here reaches the pusher as `remote:` lines.
 // A deleted branch is reported too: its preview environment, if any, is deleted with it.
+// It also sends the branch's old value (the server refuses the push if another push moved the
+// branch meanwhile) and the pid of its git receive-pack: the server keeps the branch locked
+// until that process exits, then checks that git really moved the branch to the deployed commit.
 // @ts-check
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -95,14 +98,16 @@ function relay(route, params, serverUrl, secret, body) {
 /**
  * Streams the commit to the server; resolves true when the server reports a successful deploy.
  * @param {string} ref
+ * @param {string} old
  * @param {string} commit
  * @param {string} serverUrl
  * @param {string} secret
  */
-async function deploy(ref, commit, serverUrl, secret) {
+async function deploy(ref, old, commit, serverUrl, secret) {
   const archive = spawn('git', ['archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const params = { ref, commit, old, receivePackPid: String(process.ppid) };
   try {
-    return await relay('/internal/push', { ref, commit }, serverUrl, secret, archive.stdout);
+    return await relay('/internal/push', params, serverUrl, secret, archive.stdout);
   } finally {
     archive.kill();
   }
@@ -115,12 +120,12 @@ async function deploy(ref, commit, serverUrl, secret) {
  */
 async function deployPushedBranches(serverUrl, secret) {
   let failed = false;
-  for (const [, newrev = '', ref = ''] of await readStdin()) {
+  for (const [oldrev = '', newrev = '', ref = ''] of await readStdin()) {
     if (!ref.startsWith('refs/heads/')) continue;
     // a deleted branch may have a preview environment to delete with it
     const ok = ZERO.test(newrev)
       ? await relay('/internal/branch-deleted', { ref }, serverUrl, secret, undefined)
-      : await deploy(ref, newrev, serverUrl, secret);
+      : await deploy(ref, oldrev, newrev, serverUrl, secret);
     if (!ok) failed = true;
   }
   return !failed;

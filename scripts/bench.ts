@@ -52,6 +52,31 @@ async function until(check: () => Promise<boolean>, timeoutMs = 300_000): Promis
   }
 }
 
+/**
+ * A workspace app (its web process in packages/web): code-only pushes must reuse the dependency layer
+ * too. Returns how many of them reinstalled dependencies.
+ */
+async function workspaceCodeOnly(server: Awaited<ReturnType<typeof startServer>>): Promise<number> {
+  const repo = appRepo('node-workspaces-npm');
+  const serverFile = path.join(repo, 'packages/web/server.js');
+  const original = fs.readFileSync(serverFile, 'utf8');
+  let reinstalled = 0;
+  try {
+    for (let round = 0; round <= ROUNDS; round++) {
+      const marker = `workspace ${process.pid}-${round}`;
+      fs.writeFileSync(serverFile, original.replace("' web workspace ms '", `' ${marker} ms '`));
+      commitAll(repo, marker);
+      const result = await push(repo, remoteUrl(server, 'bench-workspace'));
+      if (result.code !== 0) throw new Error(`push failed:\n${result.output}`);
+      await until(async () => (await viaRouter(server, 'bench-workspace.localhost')).body.includes(marker));
+      if (round > 0 && /added \d+ packages/.test(result.output)) reinstalled += 1; // round 0 is the first install
+    }
+  } finally {
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+  return reinstalled;
+}
+
 async function main(): Promise<void> {
   const server = await startServer({ WIDEMESH_LOG_LEVEL: 'warn' });
   const repo = appRepo('node-express-npm');
@@ -62,6 +87,7 @@ async function main(): Promise<void> {
     raw: { cold: [] as number[], code: [] as number[] },
   };
   let reinstalled = 0;
+  let workspaceReinstalled = 0;
   try {
     const ctx = { nodeStacks: await nodeStacks(docker), publishedNodeVersions: [] };
     const rawRun = async (marker: string): Promise<number> => {
@@ -123,6 +149,7 @@ async function main(): Promise<void> {
         `round ${round}: cold ours ${results.ours.cold.at(-1)}ms raw ${results.raw.cold.at(-1)}ms; code-only ours ${results.ours.code.at(-1)}ms raw ${results.raw.code.at(-1)}ms`,
       );
     }
+    workspaceReinstalled = await workspaceCodeOnly(server);
   } finally {
     for (const id of containers)
       await docker
@@ -146,6 +173,9 @@ async function main(): Promise<void> {
   console.log(line('cold push', results.ours.cold, results.raw.cold));
   console.log(line('code-only push', results.ours.code, results.raw.code));
   console.log(`code-only pushes that reinstalled dependencies: ${reinstalled} of ${ROUNDS}`);
+  console.log(
+    `workspace app (node-workspaces-npm) code-only pushes that reinstalled: ${workspaceReinstalled} of ${ROUNDS}`,
+  );
 }
 
 const percentile = (xs: number[], p: number) =>
@@ -233,7 +263,8 @@ app.listen(process.env.PORT);
 
 /** Requests per second and tail latency through the edge against straight to the app's container, same run. */
 async function routerThroughput(): Promise<void> {
-  const server = await startServer({ WIDEMESH_LOG_LEVEL: 'warn' });
+  // host networking, so the baseline can reach the container's port straight (an isolated instance has none)
+  const server = await startServer({ WIDEMESH_LOG_LEVEL: 'warn', WIDEMESH_INSTANCE_NETWORK: 'host' });
   const repo = appRepo('dockerfile-app');
   const CONNECTIONS = 50;
   const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 8);
@@ -275,7 +306,8 @@ async function routerThroughput(): Promise<void> {
   }
 }
 
-const sections = process.argv.slice(2);
+// BENCH_ONLY=logs (or arguments: push, logs, router) runs some sections alone
+const sections = process.env.BENCH_ONLY ? [process.env.BENCH_ONLY] : process.argv.slice(2);
 const wanted = (name: string) => sections.length === 0 || sections.includes(name);
 if (wanted('push')) await main();
 if (wanted('logs')) await logLatency();

@@ -19,8 +19,14 @@ export interface Config {
   racks: RackConfig[];
   buildTimeoutMs: number;
   healthcheckTimeoutMs: number;
+  /** isolated: each instance in a network namespace of its own behind a relay socket; host: the host's network. */
+  instanceNetwork: 'isolated' | 'host';
   drainMs: number;
   maxSourceBytes: number;
+  /** Files a pushed commit may hold (each costs memory and Docker time even when empty). */
+  maxSourceFiles: number;
+  /** Refused webhook deliveries and failed logins one source address may make per minute. */
+  unauthenticatedPerMinute: number;
   logLevel: string;
   /** Key that seals secrets at rest; undefined means a generated key file in the data directory. */
   secretKey: string | undefined;
@@ -185,6 +191,12 @@ function acmeSettings(env: NodeJS.ProcessEnv): Config['acme'] {
   return { directoryUrl, email: env.WIDEMESH_ACME_EMAIL || undefined, caFile };
 }
 
+function instanceNetwork(raw: string | undefined): Config['instanceNetwork'] {
+  if (raw === undefined || raw === '' || raw === 'isolated') return 'isolated';
+  if (raw === 'host') return 'host';
+  throw new ConfigError(`WIDEMESH_INSTANCE_NETWORK must be "isolated" or "host", got "${raw}"`);
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const domain = (env.WIDEMESH_DOMAIN ?? 'localhost').toLowerCase();
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
@@ -218,8 +230,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     racks,
     buildTimeoutMs: int(env, 'WIDEMESH_BUILD_TIMEOUT', 900, 10, 86400) * 1000,
     healthcheckTimeoutMs: int(env, 'WIDEMESH_HEALTHCHECK_TIMEOUT', 60, 1, 3600) * 1000,
+    instanceNetwork: instanceNetwork(env.WIDEMESH_INSTANCE_NETWORK),
     drainMs: int(env, 'WIDEMESH_DRAIN_MS', 2000, 0, 600_000),
     maxSourceBytes: int(env, 'WIDEMESH_MAX_SOURCE_MB', 512, 1, 65536) * 1024 * 1024,
+    maxSourceFiles: int(env, 'WIDEMESH_MAX_SOURCE_FILES', 100_000, 1, 10_000_000),
+    unauthenticatedPerMinute: int(env, 'WIDEMESH_UNAUTHENTICATED_PER_MINUTE', 60, 1, 1_000_000),
     logLevel: env.WIDEMESH_LOG_LEVEL ?? 'info',
     secretKey: env.WIDEMESH_SECRET_KEY || undefined,
     publicUrl: env.WIDEMESH_PUBLIC_URL || undefined,

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { issueFirstAdminToken } from './api/auth.ts';
 import { createApi } from './api/index.ts';
 import { attachLogStream } from './api/log-stream.ts';
+import { RateLimiter } from './api/rate-limit.ts';
 import { ImageBuilder } from './build/image-builder.ts';
 import { nodeStacks, publishedNodeVersions } from './build/node-versions.ts';
 import { ReleaseImages } from './build/release-images.ts';
@@ -26,18 +27,23 @@ import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
 import { Pipeline } from './pipeline.ts';
 import { rackFactory } from './racks/factory.ts';
+import { HostNetwork, IsolatedNetwork, RELAY_IMAGE } from './racks/instance-network.ts';
 import { OneOffRunner } from './racks/one-off.ts';
 import { RackSet } from './racks/rack-set.ts';
 import { reconcile } from './racks/reconcile.ts';
-import { SecretBox } from './secrets.ts';
+import { restrictDataDir, SecretBox } from './secrets.ts';
 import { type Environment, Store } from './store/index.ts';
 import { RepoDeployer } from './webhooks/deployer.ts';
 
 const config = readConfig();
 const logger = pino({ level: config.logLevel, base: { component: 'server' } });
 
+// everything this server and its children (git, SQLite, the router) create is for its own user only
+process.umask(0o077);
 fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-const store = new Store(path.join(config.dataDir, 'widemesh.db'));
+restrictDataDir(config.dataDir);
+const secrets = SecretBox.open(config.dataDir, config.secretKey);
+const store = new Store(path.join(config.dataDir, 'widemesh.db'), { secrets });
 const installationId = store.installationId();
 const interrupted = store.failInterrupted('cut off: the Widemesh server stopped during this deploy');
 if (interrupted.builds || interrupted.releases)
@@ -54,17 +60,29 @@ try {
 }
 
 const endpointUrl = (env: Environment) => `http://${endpointHost(env, config.domain)}:${config.routerPort}/`;
-const secrets = SecretBox.open(config.dataDir, config.secretKey);
-const buildRack = rackFactory(docker, { installationId, healthcheckTimeoutMs: config.healthcheckTimeoutMs });
+const images = new ReleaseImages(docker, installationId, logger);
+const network =
+  config.instanceNetwork === 'isolated'
+    ? new IsolatedNetwork(docker, RELAY_IMAGE, path.join(config.dataDir, 'sockets'))
+    : new HostNetwork();
+if (network.isolated && !(await images.exists(RELAY_IMAGE))) {
+  logger.fatal(`${RELAY_IMAGE} is missing: scripts/build-stacks builds it (or set WIDEMESH_INSTANCE_NETWORK=host)`);
+  process.exit(1);
+}
+const { healthcheckTimeoutMs } = config;
+const buildRack = rackFactory(docker, { installationId, healthcheckTimeoutMs, network });
 const racks = new RackSet(store, secrets, buildRack, config.racks);
 const logs = new LogBus(store);
 const accessLogFile = path.join(config.dataDir, 'router-access.jsonl');
 const edge = createEdge(config, { store, secrets, logger, accessLog: accessLogFile });
 const locks = new AppLocks();
-const images = new ReleaseImages(docker, installationId, logger);
-const oneOff = new OneOffRunner(docker, installationId);
+const oneOff = new OneOffRunner(docker, installationId, network.isolated ? 'none' : 'host');
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
+const detectContext = async () => ({
+  nodeStacks: await nodeStacks(docker),
+  publishedNodeVersions: await nodeVersions(),
+});
 const pipeline = new Pipeline({
   store,
   logs,
@@ -74,11 +92,12 @@ const pipeline = new Pipeline({
   locks,
   logger,
   builder: new ImageBuilder(docker),
-  detectContext: async () => ({ nodeStacks: await nodeStacks(docker), publishedNodeVersions: await nodeVersions() }),
+  detectContext,
   options: {
     buildTimeoutMs: config.buildTimeoutMs,
     drainMs: config.drainMs,
     maxSourceBytes: config.maxSourceBytes,
+    maxSourceFiles: config.maxSourceFiles,
     endpointUrl,
   },
 });
@@ -91,7 +110,8 @@ const hookSecret = crypto.randomBytes(32).toString('hex');
 const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
 const environments = new Environments({ store, racks, locks, images, logger });
 const publicUrl = config.publicUrl ?? `http://${config.host}:${config.apiPort}`;
-const webhooks = { store, secrets, deployer, publicUrl, environments };
+const limiter = new RateLimiter(config.unauthenticatedPerMinute);
+const webhooks = { store, secrets, deployer, publicUrl, environments, limiter };
 const api = createApi({
   store,
   pipeline,
@@ -108,13 +128,15 @@ const api = createApi({
   webhooks,
   secrets,
   environments,
+  stacks: { docker, detectContext, sourceLimits: { maxBytes: config.maxSourceBytes, maxFiles: config.maxSourceFiles } },
+  limiter,
   edge: edge.apiDeps(),
 });
-const gitHttp = gitHttpHandler({ store, git, logger });
+const gitHttp = gitHttpHandler({ store, git, logger, limiter });
 const server = http.createServer(async (req, res) => {
   if (!(await gitHttp(req, res))) api(req, res);
 });
-const logStream = attachLogStream(server, { store, logs, racks, logger, accessLogFile });
+const logStream = attachLogStream(server, { store, logs, racks, logger, accessLogFile, limiter });
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);

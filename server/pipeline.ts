@@ -10,6 +10,7 @@ import {
   detect,
 } from '../buildpacks/index.ts';
 import type { ImageBuilder } from './build/image-builder.ts';
+import { installSecretFiles } from './build/install-secrets.ts';
 import { KEPT_RELEASE_IMAGES, type ReleaseImages } from './build/release-images.ts';
 import { Source } from './build/source.ts';
 import { applyChanges, withAppJsonEnv } from './config-vars.ts';
@@ -26,6 +27,7 @@ export interface PipelineOptions {
   buildTimeoutMs: number;
   drainMs: number;
   maxSourceBytes: number;
+  maxSourceFiles: number;
   /** How users reach an environment, printed at the end of a deploy. */
   endpointUrl: (env: Environment) => string;
 }
@@ -51,6 +53,18 @@ export interface PushRequest {
   source: Readable | ((log: BuildLog) => Promise<Readable>);
   /** Called synchronously once the build exists, so the caller can follow its log from line one. */
   onBuild?: (build: Build) => void;
+  /** For a git push: the branch the push moves, which must end up naming the live commit. */
+  branch?: BranchGuard;
+}
+
+/** A git push's branch, checked under the app's deploy lock (see git/branch-guard.ts). */
+export interface BranchGuard {
+  /** The branch's full ref name (refs/heads/main). */
+  readonly ref: string;
+  /** Throws BRANCH_MOVED when another push moved the branch since this push began. */
+  assertUnmoved(): Promise<void>;
+  /** Once the deploy reported its result: whether git moved the branch to the deployed commit. */
+  landed(): Promise<boolean>;
 }
 
 type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'>;
@@ -71,40 +85,99 @@ export class Pipeline {
     req.onBuild?.(build);
     const log = logs.open(build.id, Object.values(store.configVars(env.id)));
     const started = Date.now();
+    let reported = false;
     try {
       const source = await this.receive(req, env, log);
       const waiting = () => log.step(`Waiting: another deploy of ${env.appName} is in progress`);
-      const release = await locks.run(env.appName, waiting, async () => {
-        try {
-          return await this.buildAndRelease(env, build, source, req.commit, log);
-        } finally {
-          await this.pruneImages(env);
-        }
+      return await this.whileBranchLocked(env, req.branch, waiting, async () => {
+        await req.branch?.assertUnmoved();
+        const { release, previous } = await locks.run(env.appName, waiting, () =>
+          this.buildAndRelease(req, env, build, source, log),
+        );
+        const live = `v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`;
+        log.step(`Done in ${seconds(started)}: ${live}`);
+        log.end({ ok: true, message: `v${release.version} deployed` });
+        reported = true;
+        if (req.branch && !(await req.branch.landed()))
+          await locks.run(env.appName, waiting, () => this.undoUnlandedPush(env, release, previous, log));
+        return release;
       });
-      const live = `v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`;
-      log.step(`Done in ${seconds(started)}: ${live}`);
-      log.end({ ok: true, message: `v${release.version} deployed` });
-      return release;
     } catch (err) {
-      this.reportRejected(env, build, log, err);
+      if (!reported) this.reportRejected(env, build, log, err);
       throw err;
     }
   }
 
-  /** Phases 2 to 5 for one pushed commit, holding the app's lock. */
-  private async buildAndRelease(env: Environment, build: Build, source: Source, commit: string, log: BuildLog) {
+  /**
+   * A pushed branch stays locked from the check that nobody moved it until git updated it (or
+   * failed to), so the next push to it sees where it points. Only the branch: the other
+   * branches of the same push deploy meanwhile, and git updates all of them when the hook ends.
+   */
+  private async whileBranchLocked<T>(
+    env: Environment,
+    branch: BranchGuard | undefined,
+    onWait: () => void,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    if (!branch) return await fn();
+    return await this.deps.locks.run(`${env.appName} ${branch.ref}`, onWait, fn);
+  }
+
+  /** Phases 2 to 5, under the app's deploy lock; `previous` is what served before, for an undo. */
+  private async buildAndRelease(req: PushRequest, env: Environment, build: Build, source: Source, log: BuildLog) {
     const { store } = this.deps;
-    const { plan, manifest } = await this.detect(source, build, log);
-    const { config, added } = withAppJsonEnv(store.configVars(env.id), manifest.env);
-    if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
-    const image = await this.build(env, build, source, plan, log);
-    this.settleFormation(env, plan.processes, manifest.formation, log);
-    const { healthchecks, scripts } = manifest;
-    const description = `Deploy ${commit.slice(0, 7)}`;
-    const draft = { image, processes: plan.processes, buildId: build.id, config, manifest: { healthchecks, scripts } };
-    const release = await this.release(env, { ...draft, description }, log, { releasePhase: true });
-    if (added.length > 0) store.replaceConfigVars(env.id, config);
-    return release;
+    try {
+      const { plan, manifest } = await this.detect(source, build, log);
+      const { config, added } = withAppJsonEnv(store.configVars(env.id), manifest.env);
+      if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
+      const image = await this.build(env, build, source, plan, log);
+      this.settleFormation(env, plan.processes, manifest.formation, log);
+      const { healthchecks, scripts } = manifest;
+      const description = `Deploy ${req.commit.slice(0, 7)}`;
+      const draft = {
+        image,
+        processes: plan.processes,
+        buildId: build.id,
+        config,
+        manifest: { healthchecks, scripts },
+      };
+      const previous = store.currentRelease(env.id);
+      const release = await this.release(env, { ...draft, description }, log, { releasePhase: true });
+      if (added.length > 0) store.replaceConfigVars(env.id, config);
+      return { release, previous };
+    } finally {
+      await this.pruneImages(env);
+    }
+  }
+
+  /**
+   * Git refused the ref update of a push whose release already went live (the pusher is told
+   * "rejected"): the environment goes back to the code it served before (with today's config),
+   * so the branch names the live code.
+   */
+  private async undoUnlandedPush(env: Environment, live: Release, previous: Release | undefined, log: BuildLog) {
+    const reason = `git did not move the branch to ${live.description.replace(/^Deploy /, '')}; the push was rejected`;
+    log.error(reason);
+    this.deps.store.finishRelease(live.id, 'failed', reason);
+    try {
+      if (previous) {
+        const description = `Rollback to v${previous.version} (${reason})`;
+        const config = this.deps.store.configVars(env.id);
+        await this.release(env, { ...previous, config, description }, log, { releasePhase: false });
+      } else await this.takeDown(env);
+    } finally {
+      await this.pruneImages(env);
+    }
+    throw new WidemeshError('REF_UPDATE_FAILED', reason, 409);
+  }
+
+  /** A first release whose push git rejected: nothing serves the environment any more. */
+  private async takeDown(env: Environment): Promise<void> {
+    const { store, racks } = this.deps;
+    for (const placement of store.placements(env.id)) {
+      store.removePlacement(env.id, placement.rack);
+      await racks.named(env.id, placement.rack)?.stop(placement.instances);
+    }
   }
 
   /** Config vars change → a new release of the running image; the change is kept only if it rolls out. */
@@ -231,7 +304,8 @@ export class Pipeline {
   private async receive(req: PushRequest, env: Environment, log: BuildLog): Promise<Source> {
     log.step(`Receiving ${env.appName} (${env.name}), commit ${req.commit.slice(0, 7)}`);
     const stream = typeof req.source === 'function' ? await req.source(log) : req.source;
-    return await Source.fromTar(stream, this.deps.options.maxSourceBytes);
+    const { maxSourceBytes: maxBytes, maxSourceFiles: maxFiles } = this.deps.options;
+    return await Source.fromTar(stream, { maxBytes, maxFiles });
   }
 
   /** Phase 2: which buildpack, and its plan (pure data), shown line by line; what app.json says. */
@@ -278,6 +352,7 @@ export class Pipeline {
   private async build(env: Environment, build: Build, source: Source, plan: BuildPlan, log: BuildLog): Promise<string> {
     const { store, builder, images, options } = this.deps;
     const files = buildFilesFor(plan);
+    Object.assign(files.files, installSecretFiles(plan, store.configVars(env.id)));
     const tag = images.buildTag(env, build.id);
     log.step('Building image');
     const started = Date.now();

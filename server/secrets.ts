@@ -34,3 +34,16 @@ export class SecretBox {
     return Buffer.concat([decipher.update(Buffer.from(data!, 'base64')), decipher.final()]).toString('utf8');
   }
 }
+
+/**
+ * Data directories made before the server set its umask: the directory and its top-level
+ * entries lose group and other access (what lies deeper is then unreachable to them anyway).
+ */
+export function restrictDataDir(dataDir: string): void {
+  fs.chmodSync(dataDir, 0o700);
+  for (const entry of fs.readdirSync(dataDir, { withFileTypes: true })) {
+    const file = path.join(dataDir, entry.name);
+    if (entry.isDirectory()) fs.chmodSync(file, 0o700);
+    else if (entry.isFile()) fs.chmodSync(file, fs.statSync(file).mode & 0o700);
+  }
+}

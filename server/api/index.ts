@@ -19,6 +19,8 @@ import { appOf, environmentOf } from './lookup.ts';
 import { processRoutes } from './processes.ts';
 import { pushRoutes } from './push.ts';
 import { rackRoutes } from './racks.ts';
+import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
+import { type StackRouteDeps, stackRoutes } from './stacks.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
 
 export interface ApiDeps {
@@ -37,12 +39,40 @@ export interface ApiDeps {
   webhooks: WebhookDeps;
   secrets: SecretBox;
   environments: Environments;
+  stacks: StackRouteDeps;
+  limiter: RateLimiter;
   edge: EdgeApiDeps;
 }
 
 const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const RESERVED_KEYS = new Set(['PORT']);
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_CONFIG_VALUE = 32 * 1024;
+
+/** A config var change as sent (`KEY: value` or `KEY: null`), or INVALID_CONFIG saying what is wrong. */
+function checkedConfigChange(key: string, value: unknown): string | null {
+  if (!CONFIG_KEY.test(key))
+    throw new WidemeshError(
+      'INVALID_CONFIG',
+      `"${key.slice(0, 64)}" is not a valid config var name (letters, digits, underscores; not starting with a digit)`,
+    );
+  // JSON.parse keeps "__proto__" as a key, but assigning it to an object changes the prototype instead
+  if (PROTOTYPE_KEYS.has(key))
+    throw new WidemeshError('INVALID_CONFIG', `"${key}" cannot be a config var name (it is an object prototype key)`);
+  if (RESERVED_KEYS.has(key))
+    throw new WidemeshError('INVALID_CONFIG', `${key} is set by Widemesh and cannot be changed`);
+  if (value !== null && typeof value !== 'string')
+    throw new WidemeshError('INVALID_CONFIG', `the value of ${key} must be a string (or null to unset it)`);
+  // a process environment cannot hold NUL: Docker would refuse the container later, with a raw error
+  if (typeof value === 'string' && value.includes('\0'))
+    throw new WidemeshError(
+      'INVALID_CONFIG',
+      `the value of ${key} contains a NUL character, which no environment can hold`,
+    );
+  if (typeof value === 'string' && value.length > MAX_CONFIG_VALUE)
+    throw new WidemeshError('INVALID_CONFIG', `the value of ${key} is longer than ${MAX_CONFIG_VALUE} characters`);
+  return value as string | null;
+}
 
 /** Lines of a config change or rollback, returned in the API response. */
 function collectingLog(): BuildLog & { lines: string[] } {
@@ -84,11 +114,14 @@ export function createApi(deps: ApiDeps): express.Express {
     };
   };
 
-  api.use(pushRoutes({ store, pipeline, logs, environments, hookSecret: deps.hookSecret, logger: deps.logger }));
+  api.use(pushRoutes({ store, git, pipeline, logs, environments, hookSecret: deps.hookSecret, logger: deps.logger }));
   api.use(webhookRoutes(deps.webhooks));
 
   api.use('/api', (req, res, next) => {
+    // an address that failed too often is refused before its token is even looked at
+    deps.limiter.check(req);
     if (isAuthorized(store, req)) return next();
+    if (req.headers.authorization) deps.limiter.count(req);
     res.setHeader('WWW-Authenticate', 'Bearer realm="widemesh"');
     res
       .status(401)
@@ -152,20 +185,7 @@ export function createApi(deps: ApiDeps): express.Express {
       );
     }
     const changes: Record<string, string | null> = {};
-    for (const [key, value] of Object.entries(body)) {
-      if (!CONFIG_KEY.test(key))
-        throw new WidemeshError(
-          'INVALID_CONFIG',
-          `"${key.slice(0, 64)}" is not a valid config var name (letters, digits, underscores; not starting with a digit)`,
-        );
-      if (RESERVED_KEYS.has(key))
-        throw new WidemeshError('INVALID_CONFIG', `${key} is set by Widemesh and cannot be changed`);
-      if (value !== null && typeof value !== 'string')
-        throw new WidemeshError('INVALID_CONFIG', `the value of ${key} must be a string (or null to unset it)`);
-      if (typeof value === 'string' && value.length > MAX_CONFIG_VALUE)
-        throw new WidemeshError('INVALID_CONFIG', `the value of ${key} is longer than ${MAX_CONFIG_VALUE} characters`);
-      changes[key] = value;
-    }
+    for (const [key, value] of Object.entries(body)) changes[key] = checkedConfigChange(key, value);
     const log = collectingLog();
     const release = await pipeline.setConfig(env.appName, env.name, changes, log);
     res.json({
@@ -217,6 +237,7 @@ export function createApi(deps: ApiDeps): express.Express {
     '/api',
     processRoutes({ store, pipeline, racks, oneOff: deps.oneOff, oneOffTimeoutMs: deps.oneOffTimeoutMs }),
   );
+  api.use('/api', stackRoutes(deps.stacks));
   api.use('/api', edgeRoutes(deps.edge));
 
   api.use('/api', (_req, res) => {
@@ -228,6 +249,7 @@ export function createApi(deps: ApiDeps): express.Express {
       res.end();
       return;
     }
+    if (err instanceof RateLimitedError) res.setHeader('retry-after', String(err.retryAfter));
     if (err instanceof WidemeshError) {
       res.status(err.status).json({ error: { code: err.code, message: err.message } });
       return;

@@ -8,7 +8,9 @@ import { type LogBus, maskSecrets, secretsOf } from '../logs/index.ts';
 import { isAppName } from '../names.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { Environment, Store } from '../store/index.ts';
+import { AppOutputHub, type Frame } from './app-output.ts';
 import { tokenOf } from './auth.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 export interface LogStreamDeps {
   store: Store;
@@ -20,6 +22,8 @@ export interface LogStreamDeps {
   /** Bytes a client may have unread before lines for it are dropped (and counted). */
   maxBufferedBytes?: number;
   heartbeatMs?: number;
+  /** Failed logins count against the address, as on the rest of /api. */
+  limiter?: RateLimiter;
 }
 
 const LOGS_PATH = /^\/api\/apps\/([^/]+)\/logs$/;
@@ -66,6 +70,7 @@ function refuse(socket: Duplex, status: number, text: string): void {
 export function attachLogStream(server: http.Server, deps: LogStreamDeps): { close(): void } {
   const { store, logger } = deps;
   const maxBuffered = deps.maxBufferedBytes ?? 1024 * 1024;
+  const hub = new AppOutputHub();
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 4096,
@@ -79,7 +84,11 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
       .split(',')
       .map((p) => p.trim());
     const token = tokenOf(req) ?? offered.find((p) => p.startsWith(TOKEN_PROTOCOL))?.slice(TOKEN_PROTOCOL.length);
-    if (!token || !store.isValidToken(token)) return refuse(socket, 401, 'Unauthorized');
+    if (deps.limiter && !deps.limiter.allows(req)) return refuse(socket, 429, 'Too Many Requests');
+    if (!token || !store.isValidToken(token)) {
+      if (token) deps.limiter?.count(req);
+      return refuse(socket, 401, 'Unauthorized');
+    }
     if (!match || !isAppName(match[1]!)) return refuse(socket, 404, 'Not Found');
     const env = store.getEnvironment(match[1]!, url.searchParams.get('environment') ?? 'production');
     if (!env) return refuse(socket, 404, 'Not Found');
@@ -100,7 +109,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
     const mask = (line: string) => maskSecrets(line, secrets);
 
     // a client that does not read loses lines (counted and reported), never slows the producer
-    const send = (message: Message) => {
+    const send = (message: Message | Frame) => {
       if (closed) return;
       if (ws.bufferedAmount > maxBuffered) {
         dropped += 1;
@@ -110,7 +119,9 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
         ws.send(JSON.stringify({ type: 'dropped', count: dropped } satisfies Message));
         dropped = 0;
       }
-      ws.send(JSON.stringify(message));
+      // a Frame is JSON already serialised once for every client (AppOutputHub)
+      if (Buffer.isBuffer(message)) ws.send(message, { binary: false });
+      else ws.send(JSON.stringify(message));
     };
     const finish = () => {
       if (!closed) ws.close(1000, 'end of log');
@@ -224,23 +235,21 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
             if (!rack || attached.has(instance.id) || closed) continue;
             attached.add(instance.id);
             pending += 1;
+            const message = (l: { at: string; stream: string; line: string }): Message => ({
+              type: 'line',
+              source: 'app',
+              at: l.at,
+              rack: rack.name,
+              instance: instance.id.slice(0, 12),
+              service: instance.service,
+              stream: l.stream,
+              line: mask(l.line),
+            });
+            const ended = () => instanceEnded(instance.id);
             try {
-              const stop = await rack.output(
-                instance,
-                { tail: follow ? 0 : 100, follow },
-                (l) =>
-                  send({
-                    type: 'line',
-                    source: 'app',
-                    at: l.at,
-                    rack: rack.name,
-                    instance: instance.id.slice(0, 12),
-                    service: instance.service,
-                    stream: l.stream,
-                    line: mask(l.line),
-                  }),
-                () => instanceEnded(instance.id),
-              );
+              const stop = follow
+                ? await hub.follow(rack, instance, (l) => Buffer.from(JSON.stringify(message(l))), send, ended)
+                : await rack.output(instance, { tail: 100, follow }, (l) => send(message(l)), ended);
               if (closed) stop();
               else stops.push(stop);
             } catch (err) {

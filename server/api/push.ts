@@ -3,19 +3,31 @@ import type pino from 'pino';
 import { RESULT_MARKER } from '../../hooks/protocol.mjs';
 import { type Environments, previewName } from '../environments.ts';
 import { errorMessage, notFound, WidemeshError } from '../errors.ts';
+import { pushedBranchGuard } from '../git/branch-guard.ts';
+import type { GitRepos } from '../git/index.ts';
 import type { LogBus } from '../logs/index.ts';
 import { assertAppName } from '../names.ts';
-import type { Pipeline } from '../pipeline.ts';
+import type { BranchGuard, Pipeline } from '../pipeline.ts';
 import type { App, Environment, Store } from '../store/index.ts';
 import { safeEqual } from './auth.ts';
 
 export interface PushRoutesDeps {
   store: Store;
+  git: GitRepos;
   pipeline: Pipeline;
   logs: LogBus;
   environments: Environments;
   hookSecret: string;
   logger: pino.Logger;
+}
+
+const OBJECT_ID = /^[0-9a-f]{40,64}$/;
+
+interface PushedCommit {
+  env: Environment;
+  commit: string;
+  source: Request;
+  branch: BranchGuard;
 }
 
 /** The deploy log streamed back to the hook, which prints each line as a `remote:` line. */
@@ -55,8 +67,19 @@ export function pushRoutes(deps: PushRoutesDeps): express.Router {
   router.post('/internal/push', fromHook, async (req, res) => {
     const { app, branch } = pushed(req);
     const commit = String(req.query.commit ?? '');
-    if (!/^[0-9a-f]{40,64}$/.test(commit))
-      throw new WidemeshError('INVALID_COMMIT', 'commit must be a full hex object id');
+    const old = String(req.query.old ?? '');
+    const receivePackPid = Number(req.query.receivePackPid);
+    if (!OBJECT_ID.test(commit) || !OBJECT_ID.test(old))
+      throw new WidemeshError('INVALID_COMMIT', 'commit and old must be full hex object ids');
+    if (!Number.isInteger(receivePackPid) || receivePackPid <= 1)
+      throw new WidemeshError('INVALID_PUSH', 'receivePackPid must be the pid of git receive-pack');
+    const guard = pushedBranchGuard(deps.git, {
+      app: app.name,
+      ref: `refs/heads/${branch}`,
+      old,
+      commit,
+      receivePackPid,
+    });
     const answer = hookAnswer(res);
     let found: ReturnType<typeof target>;
     try {
@@ -75,13 +98,12 @@ export function pushRoutes(deps: PushRoutesDeps): express.Router {
     }
     const { env, created } = found;
     if (created) answer.say(`-----> Preview environment ${env.name} created for ${branch}, with production's config`);
-    const ok = await deploy(env, commit, req, answer.say);
+    const ok = await deploy({ env, commit, source: req, branch: guard }, answer);
     if (!ok && created) {
       // the push is rejected, so the branch will not exist and nothing would ever delete its preview
       await environments.remove(env);
-      answer.say(` !     Preview environment ${env.name} removed.`);
+      deps.logger.info({ app: app.name, environment: env.name }, 'preview removed: its first push was rejected');
     }
-    answer.end(ok);
   });
 
   router.post('/internal/branch-deleted', fromHook, async (req, res) => {
@@ -99,31 +121,44 @@ export function pushRoutes(deps: PushRoutesDeps): express.Router {
     answer.end(true);
   });
 
-  async function deploy(env: Environment, commit: string, source: Request, say: (l: string) => void) {
+  /**
+   * The hook gets its result as soon as the deploy's log ends: git updates the branch only after
+   * the hook exits, and the pipeline keeps the branch locked until then (see git/branch-guard.ts).
+   */
+  async function deploy(push: PushedCommit, answer: ReturnType<typeof hookAnswer>): Promise<boolean> {
+    const { env, commit, source, branch } = push;
     let stopFollowing = () => {};
+    let reported: boolean | undefined;
+    const report = (ok: boolean) => {
+      if (reported !== undefined) return;
+      reported = ok;
+      answer.end(ok);
+    };
     try {
       await pipeline.deployPush({
         app: env.appName,
         environment: env.name,
         commit,
         source,
+        branch,
         onBuild: (build) => {
           stopFollowing = logs.follow(
             build.id,
             0,
-            (l) => say(l.line),
-            () => {},
+            (l) => answer.say(l.line),
+            (r) => report(r.ok),
           );
         },
       });
-      return true;
+      report(true);
     } catch (err) {
       if (!(err instanceof WidemeshError))
         deps.logger.error({ err: errorMessage(err), app: env.appName }, 'deploy crashed');
-      return false;
+      report(false);
     } finally {
       stopFollowing();
     }
+    return reported === true;
   }
 
   return router;

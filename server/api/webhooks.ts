@@ -8,6 +8,7 @@ import type { App, Store } from '../store/index.ts';
 import type { RepoDeployer } from '../webhooks/deployer.ts';
 import { assertCloneUrl, type GitHost, readDelivery, validSignature, type WebhookEvent } from '../webhooks/payloads.ts';
 import { appOf } from './lookup.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 export interface WebhookDeps {
   store: Store;
@@ -15,6 +16,7 @@ export interface WebhookDeps {
   deployer: RepoDeployer;
   publicUrl: string;
   environments: Environments;
+  limiter: RateLimiter;
 }
 
 const GIT_HOSTS = new Set<GitHost>(['github', 'bitbucket']);
@@ -93,14 +95,20 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
   return router;
 }
 
+const SIGNATURE_HEADER: Record<GitHost, string> = { github: 'x-hub-signature-256', bitbucket: 'x-hub-signature' };
+
 /**
  * `POST /webhooks/{github,bitbucket}/:app`: authenticated by the HMAC signature over the raw
  * body (no token: the git host has none). Answers at once; the deploy runs in the background.
+ * Anyone can call it, so the address's rate limit, the app, its git host and the signature
+ * header are checked before any of the body is read; only a connected repository's body is read.
+ * Every refusal counts against the sender's address.
  */
-export function webhookRoutes({ store, secrets, deployer, environments }: WebhookDeps): express.Router {
+export function webhookRoutes({ store, secrets, deployer, environments, limiter }: WebhookDeps): express.Router {
   const router = express.Router();
   const pullRequest = pullRequestHandler(store, deployer, environments);
-  router.post('/webhooks/:host/:app', express.raw({ type: () => true, limit: MAX_BODY }), (req, res) => {
+  const connected = (req: Request) => {
+    limiter.check(req);
     const host = req.params.host as GitHost;
     if (!GIT_HOSTS.has(host))
       throw notFound('NOT_FOUND', 'webhooks live at /webhooks/github/APP and /webhooks/bitbucket/APP');
@@ -109,15 +117,35 @@ export function webhookRoutes({ store, secrets, deployer, environments }: Webhoo
     if (!app || !repository || repository.gitHost !== host) {
       throw notFound('REPOSITORY_NOT_CONNECTED', `no app connected to a ${host} repository at this address`);
     }
+    if (!/^sha256=[0-9a-f]{64}$/.test(String(req.headers[SIGNATURE_HEADER[host]])))
+      throw new WidemeshError('BAD_SIGNATURE', `the ${SIGNATURE_HEADER[host]} header (sha256=HMAC) is missing`, 401);
+    return { host, app, repository };
+  };
+  const checkFirst: express.RequestHandler = (req, res, next) => {
+    try {
+      res.locals.delivery = connected(req);
+      next();
+    } catch (err) {
+      // refusals spend the address's allowance; signed deliveries (the git host's own) never do
+      limiter.count(req);
+      res.setHeader('connection', 'close'); // the unread body is not worth receiving
+      next(err);
+    }
+  };
+  router.post('/webhooks/:host/:app', checkFirst, express.raw({ type: () => true, limit: MAX_BODY }), (req, res) => {
+    const { host, app, repository } = res.locals.delivery as ReturnType<typeof connected>;
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const signature = host === 'github' ? req.headers['x-hub-signature-256'] : req.headers['x-hub-signature'];
+    const signature = req.headers[SIGNATURE_HEADER[host]];
     if (!validSignature(secrets.unseal(repository.sealedSecret), raw, signature)) {
+      limiter.count(req);
       throw new WidemeshError('BAD_SIGNATURE', "the webhook signature does not match this app's secret", 401);
     }
     const { id, event, what } = readDelivery(host, req.headers, raw);
     const deliveryId = `${host}:${id}`;
+    // a signed body seen before under another delivery id is a replay: recorded as a duplicate, never deployed
+    const bodySha256 = crypto.createHash('sha256').update(raw).digest('hex');
     const record = (outcome: string, ref: string | null = null, commit: string | null = null) =>
-      store.recordDelivery({ id: deliveryId, appId: app.id, gitHost: host, event, ref, commit, outcome });
+      store.recordDelivery({ id: deliveryId, appId: app.id, gitHost: host, event, ref, commit, outcome, bodySha256 });
     if (what.kind === 'ping') {
       record('pong');
       return void res.json({ ok: true, message: 'pong' });

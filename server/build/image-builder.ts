@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import tar from 'tar-stream';
+import { baseImagesOf, type StackRecipe, stackRecipe } from '../../buildpacks/index.ts';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
+import { RECIPE_LABEL, recipeDigest, stackState } from './stacks.ts';
 
 export interface ImageBuildRequest {
   context: Readable;
@@ -24,6 +27,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what is matched
+const ANSI_COLOUR = /\u001b\[[0-9;]*m/g;
+
 /** Docker's classic builder prints these between steps; they mean nothing to the person pushing. */
 const NOISE = /^( ---> (?!Using cache)|Removing intermediate container |Successfully built |Successfully tagged )/;
 
@@ -33,12 +39,17 @@ export class ImageBuilder {
     private readonly docker: Docker,
     /** Builds refuse to start below this much free space where Docker keeps its images. */
     private readonly minFreeBytes = 1024 ** 3,
+    /** The recipe of a stack image this builder may build when it is missing. */
+    private readonly recipeFor: (image: string) => StackRecipe | undefined = stackRecipe,
   ) {}
+
+  /** Stack images being built from their recipe: concurrent builds that need one wait for the same build. */
+  private readonly stackBuilds = new Map<string, Promise<void>>();
 
   /** Builds `req.tag`; throws BUILD_FAILED with Docker's own message (or a timeout) when no image results. */
   async build(req: ImageBuildRequest): Promise<void> {
     await this.requireDiskSpace();
-    for (const image of req.baseImages) await this.requireImage(image);
+    for (const image of req.baseImages) await this.requireImage(image, req);
     const stream = (await this.docker.buildImage(req.context, {
       t: req.tag,
       dockerfile: req.dockerfilePath,
@@ -46,21 +57,118 @@ export class ImageBuilder {
       rm: true,
       forcerm: true,
     })) as Readable;
-    const output = new BuildOutput((line) => {
+    await this.follow(stream, req.timeoutMs, (line) => {
       if (!NOISE.test(line)) req.log.info(line);
     });
+  }
+
+  /** A stack image with a recipe is built here when absent (or built from an older recipe), once at a time. */
+  private async requireStack(recipe: StackRecipe, req: Pick<ImageBuildRequest, 'log' | 'timeoutMs'>): Promise<void> {
+    const running = this.stackBuilds.get(recipe.image);
+    if (running) {
+      req.log.info(`waiting for the stack image ${recipe.image}, which another build is preparing`);
+      return await running;
+    }
+    // registered before the first await, so a concurrent build finds it
+    const ready = (async () => {
+      const state = await stackState(this.docker, recipe);
+      if (state !== 'present')
+        await this.buildStack(recipe, state === 'absent' ? 'first use' : 'its recipe changed', req);
+    })();
+    this.stackBuilds.set(recipe.image, ready);
+    try {
+      await ready;
+    } finally {
+      this.stackBuilds.delete(recipe.image);
+    }
+  }
+
+  private async buildStack(
+    recipe: StackRecipe,
+    why: string,
+    req: Pick<ImageBuildRequest, 'log' | 'timeoutMs'>,
+  ): Promise<void> {
+    for (const image of baseImagesOf(recipe.dockerfile)) await this.requireImage(image, req);
+    req.log.step(`Building stack image ${recipe.image} (${why})`);
+    const started = Date.now();
+    const context = tar.pack();
+    context.entry({ name: 'Dockerfile' }, recipe.dockerfile);
+    for (const [name, text] of Object.entries(recipe.files)) context.entry({ name, mode: 0o755 }, text);
+    context.finalize();
+    const stream = (await this.docker.buildImage(context as unknown as Readable, {
+      t: recipe.image,
+      networkmode: 'host',
+      rm: true,
+      forcerm: true,
+      labels: { [RECIPE_LABEL]: recipeDigest(recipe) },
+    })) as Readable;
+    try {
+      // apt's output is long: steps only, the builder's message on failure
+      await this.follow(stream, req.timeoutMs, (line) => {
+        if (line.startsWith('Step ')) req.log.info(line);
+      });
+    } catch (err) {
+      throw new WidemeshError(
+        'STACK_BUILD_FAILED',
+        `the stack image ${recipe.image} could not be built: ${errorMessage(err)}`,
+      );
+    }
+    req.log.info(`stack image ${recipe.image} built in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }
+
+  /** Follows a build's answer to its end; throws BUILD_FAILED with Docker's own message (or a timeout). */
+  private async follow(stream: Readable, timeoutMs: number, emit: (line: string) => void): Promise<void> {
+    const output = new BuildOutput(emit);
     stream.on('data', (chunk: Buffer) => output.push(chunk));
-    const seconds = Math.round(req.timeoutMs / 1000);
+    let timedOut = false;
     const timer = setTimeout(() => {
-      output.failure = `the build took longer than ${seconds}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
-      stream.destroy();
-    }, req.timeoutMs);
+      timedOut = true;
+      output.failure = `the build took longer than ${Math.round(timeoutMs / 1000)}s (WIDEMESH_BUILD_TIMEOUT) and was stopped`;
+      void this.stop(output).finally(() => stream.destroy());
+    }, timeoutMs);
     const broken = await ended(stream).finally(() => clearTimeout(timer));
     output.flush();
+    if (timedOut) await this.removeLeftovers(output);
     if (output.failure) throw new WidemeshError('BUILD_FAILED', output.failure.trim());
     if (broken) throw new WidemeshError('BUILD_FAILED', `the Docker build stream broke: ${errorMessage(broken)}`);
     if (!output.produced)
       throw new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image');
+  }
+
+  /**
+   * Ending the HTTP stream does not stop Docker's classic builder: the step's container keeps
+   * running (a RUN step can keep a core busy for minutes). Killing it makes the builder fail the step.
+   */
+  private async stop(output: BuildOutput): Promise<void> {
+    const running = output.containers.at(-1);
+    if (!running) return;
+    const container = this.docker.getContainer(running);
+    await container.remove({ force: true }).catch(() => {});
+    // the builder may be removing it too; its images can be removed only once it is gone
+    for (
+      let i = 0;
+      i < 100 &&
+      (await container.inspect().then(
+        () => true,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
+  }
+
+  /**
+   * The layers a stopped build committed are untagged images nothing refers to, which image
+   * pruning (by release tag) never sees: removed, newest first. (A build that fails on its own
+   * keeps them: they are the layer cache for the fixed push.)
+   */
+  private async removeLeftovers(output: BuildOutput): Promise<void> {
+    await this.stop(output);
+    for (const id of [...output.images].reverse())
+      await this.docker
+        .getImage(id)
+        .remove()
+        .catch(() => {});
   }
 
   private async requireDiskSpace(): Promise<void> {
@@ -80,8 +188,10 @@ export class ImageBuilder {
     }
   }
 
-  /** A missing base image is pulled once, with a short bound, so an unreachable registry fails fast and by name. */
-  private async requireImage(image: string): Promise<void> {
+  /** A stack image is built from its recipe; another missing base image is pulled once, with a short bound. */
+  private async requireImage(image: string, req: Pick<ImageBuildRequest, 'log' | 'timeoutMs'>): Promise<void> {
+    const recipe = this.recipeFor(image);
+    if (recipe) return await this.requireStack(recipe, req);
     try {
       await this.docker.getImage(image).inspect();
       return;
@@ -130,8 +240,13 @@ function ended(stream: Readable): Promise<Error | undefined> {
 class BuildOutput {
   failure?: string;
   produced = false;
+  /** The classic builder's containers, one per RUN step ("Running in ID"). */
+  readonly containers: string[] = [];
+  /** Images this build committed itself (" ---> ID" not following "Using cache"). */
+  readonly images: string[] = [];
   private events = '';
   private text = '';
+  private cached = false;
 
   constructor(private readonly emit: (line: string) => void) {}
 
@@ -142,7 +257,7 @@ class BuildOutput {
   }
 
   flush(): void {
-    if (this.text.trim()) this.emit(this.text);
+    if (this.text.trim()) this.line(this.text);
     this.text = '';
   }
 
@@ -154,11 +269,22 @@ class BuildOutput {
       return;
     }
     if (event.stream) {
-      const lines = (this.text + event.stream).split('\n');
+      // the classic builder colours what a step writes to stderr (composer, pip): colour codes are noise in a log
+      const lines = (this.text + event.stream.replace(ANSI_COLOUR, '')).split('\n');
       this.text = lines.pop() ?? '';
-      for (const line of lines) if (line.trim() !== '') this.emit(line);
+      for (const line of lines) if (line.trim() !== '') this.line(line);
     }
     if (event.aux?.ID) this.produced = true;
-    if (event.errorDetail || event.error) this.failure = event.errorDetail?.message ?? event.error;
+    // the first failure is the cause (a timeout, before the errors of the step it stopped)
+    if (event.errorDetail || event.error) this.failure ??= event.errorDetail?.message ?? event.error;
+  }
+
+  private line(line: string): void {
+    const container = /^ ---> Running in ([0-9a-f]{12,64})\s*$/.exec(line)?.[1];
+    const image = /^ ---> ([0-9a-f]{12,64})\s*$/.exec(line)?.[1];
+    if (container) this.containers.push(container);
+    if (image && !this.cached) this.images.push(image);
+    this.cached = line.startsWith(' ---> Using cache');
+    this.emit(line);
   }
 }

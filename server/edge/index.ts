@@ -240,7 +240,7 @@ export class Edge {
         servers: placements.flatMap((p, rackIndex) =>
           p.instances
             .filter((i) => i.service === 'web')
-            .map((i) => ({ host: i.host, port: i.port, tls: i.tls, backup: rackIndex > 0 })),
+            .map((i) => ({ host: i.host, port: i.port, tls: i.tls, socket: i.socket, backup: rackIndex > 0 })),
         ),
         maintenance: settings.maintenance,
         httpsRedirect: settings.httpsRedirect,

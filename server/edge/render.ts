@@ -9,6 +9,8 @@ export interface EdgeServer {
   port: number;
   /** reached over HTTPS under its own host name (cloud racks) */
   tls?: boolean;
+  /** an isolated instance: only its relay's unix socket reaches it */
+  socket?: string;
   backup: boolean;
 }
 
@@ -61,6 +63,7 @@ export interface EdgeLayout {
 /** Names nginx reads without quoting surprises: validated host names and numbers only reach the config. */
 const HOST_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 const IP_OR_NAME = /^[a-z0-9.:[\]-]+$/i;
+const SOCKET_PATH = /^\/[A-Za-z0-9._/-]+$/;
 
 function checked(name: string, pattern: RegExp): string {
   if (!pattern.test(name)) throw new Error(`edge config: "${name}" is not a valid name`);
@@ -127,7 +130,11 @@ function httpPreamble(layout: EdgeLayout): string[] {
 
 function upstream(site: EdgeSite, layout: EdgeLayout): string[] {
   const lines = site.servers.map((s) => {
-    const address = s.tls ? `unix:${relaySocket(site, s, layout)}` : `${checked(s.host, IP_OR_NAME)}:${s.port}`;
+    const address = s.socket
+      ? `unix:${checked(s.socket, SOCKET_PATH)}`
+      : s.tls
+        ? `unix:${relaySocket(site, s, layout)}`
+        : `${checked(s.host, IP_OR_NAME)}:${s.port}`;
     return `  server ${address} max_fails=1 fail_timeout=5s${s.backup ? ' backup' : ''};`;
   });
   return [`upstream wm_${site.id} {`, ...lines, '  keepalive 32;', '}'];

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type pino from 'pino';
 import { isAuthorized } from '../api/auth.ts';
+import type { RateLimiter } from '../api/rate-limit.ts';
 import { errorMessage } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import { type GitRepos, type GitRequest, parseGitUrl } from './index.ts';
@@ -14,8 +15,8 @@ function answer(res: http.ServerResponse, status: number, text: string, headers:
  * Smart-HTTP git for `/APP.git/...`: a token on every request (the HTTP password), and, like
  * Dokku, the first push creates the app. Returns false for URLs that are not git's.
  */
-export function gitHttpHandler(deps: { store: Store; git: GitRepos; logger: pino.Logger }) {
-  const { store, git, logger } = deps;
+export function gitHttpHandler(deps: { store: Store; git: GitRepos; logger: pino.Logger; limiter: RateLimiter }) {
+  const { store, git, logger, limiter } = deps;
 
   const ensureRepository = async (request: GitRequest): Promise<boolean> => {
     if (store.getApp(request.app)) {
@@ -32,7 +33,14 @@ export function gitHttpHandler(deps: { store: Store; git: GitRepos; logger: pino
   return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => {
     const request = parseGitUrl(req.url ?? '/');
     if (!request) return false;
+    if (!limiter.allows(req)) {
+      const { message, retryAfter } = limiter.limited();
+      answer(res, 429, message, { 'retry-after': String(retryAfter) });
+      return true;
+    }
     if (!isAuthorized(store, req)) {
+      // git asks without credentials first to get the challenge: only a wrong token counts as a failure
+      if (req.headers.authorization) limiter.count(req);
       const challenge = { 'www-authenticate': 'Basic realm="widemesh"' };
       answer(res, 401, 'a Widemesh token is required as the HTTP password', challenge);
       return true;

@@ -77,6 +77,18 @@ export class GitRepos {
     await this.installHook(app);
   }
 
+  /** The commit a branch of the app's repository names; null when the branch does not exist. */
+  async branchAt(app: string, ref: string): Promise<string | null> {
+    try {
+      const { stdout } = await run('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+        cwd: this.repoPath(app),
+      });
+      return stdout.trim();
+    } catch {
+      return null;
+    }
+  }
+
   async remove(app: string): Promise<void> {
     await fs.rm(this.repoPath(app), { recursive: true, force: true });
   }

@@ -34,11 +34,25 @@ export function maskSecrets(line: string, secrets: Iterable<string>): string {
   return masked;
 }
 
+/**
+ * Terminal control sequences (colours, cursor moves, OSC titles) and other control characters but tab:
+ * a log line is plain text, in the store and on the pusher's screen alike.
+ */
+const CONTROL_SEQUENCES =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]/g;
+
+export const stripControlSequences = (text: string) => text.replace(CONTROL_SEQUENCES, '');
+
 /** A BuildLog that formats each line Heroku-style, hides secrets, and hands it to `emit`. */
 export function lineLog(emit: (line: string) => void, secrets: Iterable<string> = []): BuildLog {
   const hidden = new Set(secretsOf(secrets));
   const write = (prefix: string, text: string) => {
-    for (const raw of text.replace(/\r\n?/g, '\n').split('\n')) emit(maskSecrets(`${prefix}${raw}`, hidden));
+    for (const raw of text.replace(/\r\n?/g, '\n').split('\n')) {
+      const clean = stripControlSequences(raw);
+      if (raw.trim() !== '' && clean.trim() === '') continue; // a line that was only a colour reset
+      emit(maskSecrets(`${prefix}${clean}`, hidden));
+    }
   };
   return {
     step: (text) => write('-----> ', text),

@@ -2,13 +2,13 @@ import type Docker from 'dockerode';
 import type { RackConfig } from '../config.ts';
 import { AppRunnerRack } from './app-runner.ts';
 import { CloudRunRack } from './cloud-run.ts';
-import { LocalRack } from './local.ts';
+import { LocalRack, type LocalRackOptions } from './local.ts';
 import type { Rack } from './rack.ts';
 
 const CLOUD_DEPLOY_TIMEOUT_MS = 15 * 60 * 1000;
 
 /** Builds the rack a configuration describes; RackSet calls it once per distinct configuration. */
-export function rackFactory(docker: Docker, local: { installationId: string; healthcheckTimeoutMs: number }) {
+export function rackFactory(docker: Docker, local: LocalRackOptions) {
   return (rack: RackConfig): Rack => {
     if (rack.kind === 'local') return new LocalRack(rack.name, docker, local);
     const timeoutMs = (rack.provider.deployTimeoutSeconds ?? 0) * 1000 || CLOUD_DEPLOY_TIMEOUT_MS;

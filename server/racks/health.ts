@@ -4,8 +4,8 @@ import { WidemeshError } from '../errors.ts';
 
 /** What a check can ask of a starting instance. */
 export interface Probe {
-  /** The instance's HTTP port (web), or undefined (other services). */
-  port: number | undefined;
+  /** Where the instance answers HTTP (web), or undefined (other services). */
+  target: HttpTarget | undefined;
   /** Throws INSTANCE_CRASHED (with its last output) when the instance is no longer running. */
   assertRunning(): Promise<void>;
   /** Seconds since the instance's process started. */
@@ -20,15 +20,19 @@ const POLL_MS = 50;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A loopback port (host network) or a relay's unix socket (isolated instances). */
+export type HttpTarget = { port: number } | { socketPath: string };
+
 /** One HTTP answer: its status and up to 64 KiB of its body; undefined when nothing answered. */
 export function fetchPage(
-  port: number,
+  target: HttpTarget,
   path: string,
   timeoutMs: number,
 ): Promise<{ status: number; body: string } | undefined> {
   return new Promise((resolve) => {
-    const headers = { 'user-agent': 'widemesh-healthcheck' };
-    const req = http.get({ host: '127.0.0.1', port, path, timeout: timeoutMs, headers }, (res) => {
+    const headers = { 'user-agent': 'widemesh-healthcheck', host: 'localhost' };
+    const where = 'socketPath' in target ? target : { host: '127.0.0.1', port: target.port };
+    const req = http.get({ ...where, path, timeout: timeoutMs, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -47,17 +51,17 @@ export async function defaultCheck(probe: Probe, service: string, timeoutMs: num
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     await probe.assertRunning();
-    if (probe.port === undefined) {
+    if (probe.target === undefined) {
       if ((await probe.uptimeSeconds()) >= DEFAULT_UPTIME_SECONDS) return;
     } else {
-      const page = await fetchPage(probe.port, DEFAULT_WEB_CHECK.path, 2000);
+      const page = await fetchPage(probe.target, DEFAULT_WEB_CHECK.path, 2000);
       if (page && page.status <= DEFAULT_WEB_CHECK.maxStatus) return;
     }
     if (Date.now() >= deadline) {
       const seconds = Math.round(timeoutMs / 1000);
       throw new WidemeshError(
         'HEALTHCHECK_TIMEOUT',
-        `the ${service} process did not answer HTTP on $PORT (${probe.port}) within ${seconds}s; ` +
+        `the ${service} process did not answer HTTP on $PORT within ${seconds}s; ` +
           'it must listen on the port given in the PORT environment variable',
       );
     }
@@ -89,8 +93,8 @@ async function attemptCheck(probe: Probe, check: HealthCheck): Promise<string> {
   const uptime = await probe.uptimeSeconds();
   if (uptime < check.uptime) return `up ${uptime.toFixed(1)}s of ${check.uptime}s`;
   if (!check.path) return '';
-  if (probe.port === undefined) return 'a path check needs a web process (it has no port)';
-  const page = await fetchPage(probe.port, check.path, check.timeout * 1000);
+  if (probe.target === undefined) return 'a path check needs a web process (it has no port)';
+  const page = await fetchPage(probe.target, check.path, check.timeout * 1000);
   if (!page) return `no answer within ${check.timeout}s`;
   if (page.status >= 400) return `status ${page.status}`;
   if (check.content !== undefined && !page.body.includes(check.content)) return `the answer lacks "${check.content}"`;

@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
 import { appJsonChecks, defaultCheck, type Probe } from './health.ts';
+import type { InstanceNetwork } from './instance-network.ts';
 import {
   type FoundInstance,
   type InstanceStatus,
@@ -18,6 +18,8 @@ import {
 export interface LocalRackOptions {
   installationId: string;
   healthcheckTimeoutMs: number;
+  /** Isolated namespaces (the default) or the host's network; one object shared by every local rack. */
+  network: InstanceNetwork;
   /** Seconds Docker waits after SIGTERM before SIGKILL when an instance is stopped. */
   stopGraceSeconds?: number;
 }
@@ -25,27 +27,7 @@ export interface LocalRackOptions {
 const LABEL = 'widemesh';
 const CRASH_LOOP_RESTARTS = 3;
 
-/** Loopback ports handed out by this process and not yet released, so two starts never share one. */
-const reservedPorts = new Set<number>();
-
-async function freeLoopbackPort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
-    if (!reservedPorts.has(port)) {
-      reservedPorts.add(port);
-      return port;
-    }
-  }
-}
-
-/** A rack on the local Docker engine: containers on host networking, each web instance on its own loopback port. */
+/** A rack on the local Docker engine: a container per instance, networked as `options.network` says. */
 export class LocalRack implements Rack {
   readonly reconcilable = true;
 
@@ -72,27 +54,27 @@ export class LocalRack implements Rack {
 
   /** Creates and starts one container of a service; web gets a loopback port of its own in PORT. */
   private async launch(spec: ReleaseSpec, service: string, command: string | undefined, n: number): Promise<Instance> {
-    const port = service === 'web' ? await freeLoopbackPort() : 0;
+    const { installationId, network } = this.options;
     const suffix = crypto.randomBytes(3).toString('hex');
-    const { installationId } = this.options;
+    const name = `wm-${installationId}-${spec.app}-${spec.environment}-v${spec.version}-${service}-${this.name}-${suffix}`;
+    const { networkMode, port, address } = await network.attach(name, service, this.labels(spec, service));
     const env = [...Object.entries(spec.config).map(([k, v]) => `${k}=${v}`), `DYNO=${service}.${n}`];
     if (port) env.push(`PORT=${port}`);
-    const container = await this.docker.createContainer({
-      name: `wm-${installationId}-${spec.app}-${spec.environment}-v${spec.version}-${service}-${this.name}-${suffix}`,
-      Image: spec.image,
-      ...(command ? { Cmd: ['/bin/sh', '-c', command] } : {}),
-      Env: env,
-      Labels: this.labels(spec, service, port),
-      HostConfig: {
-        NetworkMode: 'host',
-        // node as PID 1 ignores SIGTERM; an init makes stops take milliseconds instead of the full timeout
-        Init: true,
-        // Docker restarts a crashed instance with a growing delay (never a tight loop)
-        RestartPolicy: { Name: 'unless-stopped' },
-        LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
-      },
-    });
-    const instance: Instance = { id: container.id, service, host: '127.0.0.1', port };
+    const labels = { ...this.labels(spec, service), ...addressLabels(address) };
+    const container = await this.docker
+      .createContainer({
+        name,
+        Image: spec.image,
+        ...(command ? { Cmd: ['/bin/sh', '-c', command] } : {}),
+        Env: env,
+        Labels: labels,
+        HostConfig: this.hostConfig(networkMode),
+      })
+      .catch(async (err: unknown) => {
+        await network.detach({ id: '', service, ...address });
+        throw err;
+      });
+    const instance: Instance = { id: container.id, service, ...address };
     try {
       await container.start();
     } catch (err) {
@@ -102,7 +84,18 @@ export class LocalRack implements Rack {
     return instance;
   }
 
-  private labels(spec: ReleaseSpec, service: string, port: number): Record<string, string> {
+  private hostConfig(networkMode: string): Docker.HostConfig {
+    return {
+      NetworkMode: networkMode,
+      // node as PID 1 ignores SIGTERM; an init makes stops take milliseconds instead of the full timeout
+      Init: true,
+      // Docker restarts a crashed instance with a growing delay (never a tight loop)
+      RestartPolicy: { Name: 'unless-stopped' },
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
+    };
+  }
+
+  private labels(spec: ReleaseSpec, service: string): Record<string, string> {
     return {
       [`${LABEL}.installation`]: this.options.installationId,
       [`${LABEL}.rack`]: this.name,
@@ -110,14 +103,13 @@ export class LocalRack implements Rack {
       [`${LABEL}.environment`]: spec.environment,
       [`${LABEL}.release`]: String(spec.version),
       [`${LABEL}.service`]: service,
-      [`${LABEL}.port`]: String(port),
     };
   }
 
   private async waitHealthy(instance: Instance, spec: ReleaseSpec, log: BuildLog): Promise<void> {
     const container = this.docker.getContainer(instance.id);
     const probe: Probe = {
-      port: instance.port || undefined,
+      target: instance.socket ? { socketPath: instance.socket } : instance.port ? { port: instance.port } : undefined,
       assertRunning: async () => {
         const { State, RestartCount } = await container.inspect();
         if (State.Running && !State.Restarting && !RestartCount) return;
@@ -209,7 +201,7 @@ export class LocalRack implements Rack {
         } catch {
           /* already gone */
         }
-        reservedPorts.delete(instance.port);
+        await this.options.network.detach(instance);
       }),
     );
   }
@@ -219,22 +211,34 @@ export class LocalRack implements Rack {
     await this.stop(started);
   }
 
+  /** This rack's instances, and relays whose instance is gone (so that reconcile removes them). */
   async list(): Promise<FoundInstance[]> {
     const containers = await this.docker.listContainers({
       all: true,
       filters: { label: [`${LABEL}.installation=${this.options.installationId}`, `${LABEL}.rack=${this.name}`] },
     });
-    return containers.map((c) => {
-      const port = Number(c.Labels[`${LABEL}.port`]);
-      reservedPorts.add(port);
-      return {
-        id: c.Id,
-        service: c.Labels[`${LABEL}.service`] ?? 'web',
-        host: '127.0.0.1',
-        port,
-        running: c.State === 'running',
-      };
-    });
+    const isRelay = (c: Docker.ContainerInfo) => c.Labels[`${LABEL}.role`] === 'relay';
+    const instances = containers.filter((c) => !isRelay(c)).map((c) => this.found(c));
+    const sandboxes = new Set(instances.map((i) => i.sandbox));
+    const strayRelays = containers.filter((c) => isRelay(c) && !sandboxes.has(c.Id));
+    return [
+      ...instances,
+      ...strayRelays.map((c) => ({ id: c.Id, service: 'relay', host: '', port: 0, running: false })),
+    ];
+  }
+
+  private found(c: Docker.ContainerInfo): FoundInstance {
+    const instance: FoundInstance = {
+      id: c.Id,
+      service: c.Labels[`${LABEL}.service`] ?? 'web',
+      host: '127.0.0.1',
+      port: Number(c.Labels[`${LABEL}.port`] ?? 0),
+      ...(c.Labels[`${LABEL}.socket`] ? { socket: c.Labels[`${LABEL}.socket`] } : {}),
+      ...(c.Labels[`${LABEL}.sandbox`] ? { sandbox: c.Labels[`${LABEL}.sandbox`] } : {}),
+      running: c.State === 'running',
+    };
+    this.options.network.adopt(instance);
+    return instance;
   }
 
   async output(
@@ -273,10 +277,20 @@ export class LocalRack implements Rack {
 
   async revive(instance: Instance): Promise<boolean> {
     try {
+      await this.options.network.revive(instance);
       await this.docker.getContainer(instance.id).start();
       return true;
     } catch {
       return false;
     }
   }
+}
+
+/** What a restarted server needs to reach an instance again, kept on its container. */
+function addressLabels(address: Pick<Instance, 'port' | 'socket' | 'sandbox'>): Record<string, string> {
+  return {
+    [`${LABEL}.port`]: String(address.port),
+    ...(address.socket ? { [`${LABEL}.socket`]: address.socket } : {}),
+    ...(address.sandbox ? { [`${LABEL}.sandbox`]: address.sandbox } : {}),
+  };
 }

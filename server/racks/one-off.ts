@@ -38,6 +38,8 @@ export class OneOffRunner {
   constructor(
     private readonly docker: Docker,
     private readonly installationId: string,
+    /** `none` when instances are isolated: a one-off process gets no more network than they do. */
+    private readonly networkMode: 'none' | 'host',
   ) {}
 
   /** Resolves with the command's exit code. */
@@ -50,7 +52,7 @@ export class OneOffRunner {
         'widemesh.installation': this.installationId,
         'widemesh.one-off': `${req.app}/${req.environment}`,
       },
-      HostConfig: { NetworkMode: 'host', Init: true },
+      HostConfig: { NetworkMode: this.networkMode, Init: true },
     });
     try {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });

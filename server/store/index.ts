@@ -3,6 +3,12 @@ import Database from 'better-sqlite3';
 import type { AppManifest } from '../../buildpacks/app-json.ts';
 import { migrations } from './migrations.ts';
 
+/** Seals values at rest (server/secrets.ts SecretBox). */
+export interface Sealer {
+  seal(plain: string): string;
+  unseal(sealed: string): string;
+}
+
 export type BuildStatus = 'building' | 'succeeded' | 'failed';
 export type ReleaseStatus = 'deploying' | 'succeeded' | 'failed';
 
@@ -58,8 +64,13 @@ export interface Instance {
   id: string;
   service: string;
   host: string;
-  port: number /** reached over HTTPS (cloud racks) */;
+  port: number;
+  /** Reached over HTTPS (cloud racks). */
   tls?: boolean;
+  /** An isolated instance is reached only through its relay's unix socket (host and port are its own). */
+  socket?: string;
+  /** The relay container that owns an isolated instance's network namespace. */
+  sandbox?: string;
 }
 /** An app's connection to a GitHub or Bitbucket repository; secret and credentials are sealed. */
 export interface Repository {
@@ -115,14 +126,14 @@ const toBuild = (r: Row): Build => ({
   createdAt: r.created_at,
   finishedAt: r.finished_at,
 });
-const toRelease = (r: Row): Release => ({
+const toRelease = (r: Row, config: Record<string, string>): Release => ({
   id: r.id,
   environmentId: r.environment_id,
   version: r.version,
   buildId: r.build_id,
   image: r.image,
   processes: JSON.parse(r.processes),
-  config: JSON.parse(r.config),
+  config,
   manifest: JSON.parse(r.manifest),
   description: r.description,
   status: r.status,
@@ -147,14 +158,45 @@ export class Store {
   /** Called after anything the edge routes by changed (apps, environments, placements); the edge sets it. */
   onRoutingChange: () => void = () => {};
 
-  constructor(file: string, options: { readonly?: boolean } = {}) {
+  /** Config var values and release config snapshots are sealed with `secrets` (needed to read or write them). */
+  constructor(file: string, options: { readonly?: boolean; secrets?: Sealer } = {}) {
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    this.secrets = options.secrets;
     this.db.pragma('busy_timeout = 5000');
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('foreign_keys = ON');
+      // deleted or rewritten rows are zeroed, so a value sealed in place leaves no plaintext copy behind
+      this.db.pragma('secure_delete = ON');
       this.migrate();
+      if (this.secrets) this.sealPlaintextConfig();
     }
+  }
+
+  private readonly secrets: Sealer | undefined;
+
+  private sealer(): Sealer {
+    if (!this.secrets) throw new Error('this store was opened without the key that seals config vars');
+    return this.secrets;
+  }
+
+  /** Rows written before config was sealed at rest (migration 6) are sealed once, then the WAL is emptied. */
+  private sealPlaintextConfig(): void {
+    const sealer = this.sealer();
+    const sealed = this.db.transaction(() => {
+      const vars = this.db.prepare('SELECT rowid, value FROM config_vars WHERE sealed = 0').all() as Row[];
+      const releases = this.db.prepare('SELECT id, config FROM releases WHERE config_sealed = 0').all() as Row[];
+      const setVar = this.db.prepare('UPDATE config_vars SET value = ?, sealed = 1 WHERE rowid = ?');
+      const setRelease = this.db.prepare('UPDATE releases SET config = ?, config_sealed = 1 WHERE id = ?');
+      for (const r of vars) setVar.run(sealer.seal(r.value), r.rowid);
+      for (const r of releases) setRelease.run(sealer.seal(r.config), r.id);
+      return vars.length + releases.length;
+    })();
+    if (sealed > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  private toRelease(r: Row): Release {
+    return toRelease(r, JSON.parse(r.config_sealed ? this.sealer().unseal(r.config) : r.config));
   }
 
   close(): void {
@@ -248,15 +290,18 @@ export class Store {
   // config vars: the desired config of an environment; releases snapshot it
   configVars(environmentId: number): Record<string, string> {
     const rows = this.db
-      .prepare('SELECT key, value FROM config_vars WHERE environment_id = ? ORDER BY key')
+      .prepare('SELECT key, value, sealed FROM config_vars WHERE environment_id = ? ORDER BY key')
       .all(environmentId) as Row[];
-    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+    return Object.fromEntries(rows.map((r) => [r.key, r.sealed ? this.sealer().unseal(r.value) : r.value]));
   }
   replaceConfigVars(environmentId: number, vars: Record<string, string>): void {
+    const sealer = this.sealer();
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM config_vars WHERE environment_id = ?').run(environmentId);
-      const insert = this.db.prepare('INSERT INTO config_vars (environment_id, key, value) VALUES (?, ?, ?)');
-      for (const [key, value] of Object.entries(vars)) insert.run(environmentId, key, value);
+      const insert = this.db.prepare(
+        'INSERT INTO config_vars (environment_id, key, value, sealed) VALUES (?, ?, ?, 1)',
+      );
+      for (const [key, value] of Object.entries(vars)) insert.run(environmentId, key, sealer.seal(value));
     })();
   }
 
@@ -307,7 +352,7 @@ export class Store {
         .get(r.environmentId) as Row;
       const info = this.db
         .prepare(
-          "INSERT INTO releases (environment_id, version, build_id, image, processes, config, manifest, description, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'deploying')",
+          "INSERT INTO releases (environment_id, version, build_id, image, processes, config, config_sealed, manifest, description, status) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, 'deploying')",
         )
         .run(
           r.environmentId,
@@ -315,7 +360,7 @@ export class Store {
           r.buildId,
           r.image,
           JSON.stringify(r.processes),
-          JSON.stringify(r.config),
+          this.sealer().seal(JSON.stringify(r.config)),
           JSON.stringify(r.manifest),
           r.description,
         );
@@ -324,26 +369,26 @@ export class Store {
   }
   getReleaseById(id: number): Release | undefined {
     const row = this.db.prepare('SELECT * FROM releases WHERE id = ?').get(id) as Row | undefined;
-    return row && toRelease(row);
+    return row && this.toRelease(row);
   }
   getRelease(environmentId: number, version: number): Release | undefined {
     const row = this.db
       .prepare('SELECT * FROM releases WHERE environment_id = ? AND version = ?')
       .get(environmentId, version) as Row | undefined;
-    return row && toRelease(row);
+    return row && this.toRelease(row);
   }
   listReleases(environmentId: number): Release[] {
     return (
       this.db
         .prepare('SELECT * FROM releases WHERE environment_id = ? ORDER BY version DESC')
         .all(environmentId) as Row[]
-    ).map(toRelease);
+    ).map((r) => this.toRelease(r));
   }
   currentRelease(environmentId: number): Release | undefined {
     const row = this.db
       .prepare("SELECT * FROM releases WHERE environment_id = ? AND status = 'succeeded' ORDER BY version DESC LIMIT 1")
       .get(environmentId) as Row | undefined;
-    return row && toRelease(row);
+    return row && this.toRelease(row);
   }
   finishRelease(id: number, status: 'succeeded' | 'failed', error: string | null = null): void {
     this.db.prepare('UPDATE releases SET status = ?, error = ? WHERE id = ?').run(status, error, id);
@@ -414,14 +459,16 @@ export class Store {
   removeRepository(appId: number): void {
     this.db.prepare('DELETE FROM repositories WHERE app_id = ?').run(appId);
   }
-  /** False when this delivery id was seen before (a redelivery). */
-  recordDelivery(d: Pick<Delivery, 'id' | 'appId' | 'gitHost' | 'event' | 'ref' | 'commit' | 'outcome'>): boolean {
+  /** False when this delivery id, or this body for the app, was seen before (a redelivery or a replay). */
+  recordDelivery(
+    d: Pick<Delivery, 'id' | 'appId' | 'gitHost' | 'event' | 'ref' | 'commit' | 'outcome'> & { bodySha256?: string },
+  ): boolean {
     return (
       this.db
         .prepare(
-          'INSERT OR IGNORE INTO deliveries (id, app_id, git_host, event, ref, commit_sha, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          'INSERT OR IGNORE INTO deliveries (id, app_id, git_host, event, ref, commit_sha, outcome, body_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(d.id, d.appId, d.gitHost, d.event, d.ref, d.commit, d.outcome).changes === 1
+        .run(d.id, d.appId, d.gitHost, d.event, d.ref, d.commit, d.outcome, d.bodySha256 ?? null).changes === 1
     );
   }
   updateDelivery(id: string, outcome: string, buildId?: number): void {

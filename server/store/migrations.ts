@@ -124,6 +124,16 @@ export const migrations: readonly string[] = [
   ALTER TABLE apps ADD COLUMN previews INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE environments ADD COLUMN preview INTEGER NOT NULL DEFAULT 0;
   `,
+  // a replayed webhook body (same signed bytes, new delivery id) is recognised by its hash
+  `
+  ALTER TABLE deliveries ADD COLUMN body_sha256 TEXT;
+  CREATE UNIQUE INDEX deliveries_by_body ON deliveries (app_id, body_sha256);
+  `,
+  // config var values and release config snapshots are sealed at rest; the store seals rows still at 0 when it opens
+  `
+  ALTER TABLE config_vars ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE releases ADD COLUMN config_sealed INTEGER NOT NULL DEFAULT 0;
+  `,
   `
   CREATE TABLE edge_settings (
     environment_id INTEGER PRIMARY KEY REFERENCES environments(id) ON DELETE CASCADE,

@@ -47,11 +47,13 @@ function keepRequesting(server: TestServer, host: string) {
   };
 }
 
+/** The app's instances (not the relays in front of isolated ones). */
 async function appContainers(server: TestServer, app: string) {
-  return await docker.listContainers({
+  const containers = await docker.listContainers({
     all: true,
     filters: { label: [`widemesh.installation=${server.installationId}`, `widemesh.app=${app}`] },
   });
+  return containers.filter((c) => c.Labels['widemesh.role'] !== 'relay');
 }
 
 describe('git push to a running server, real Docker', () => {

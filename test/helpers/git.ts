@@ -41,9 +41,12 @@ export interface PushResult {
 }
 
 /** A real `git push`; the output holds the `remote:` lines the pusher sees. */
-export function push(dir: string, url: string, refspec = 'main'): Promise<PushResult> {
+export function push(dir: string, url: string, ...refspecs: string[]): Promise<PushResult> {
   return new Promise((resolve) => {
-    const child = spawn('git', ['push', url, refspec], { cwd: dir, env: gitEnv });
+    const child = spawn('git', ['push', url, ...(refspecs.length > 0 ? refspecs : ['main'])], {
+      cwd: dir,
+      env: gitEnv,
+    });
     let output = '';
     child.stdout.on('data', (c) => (output += c));
     child.stderr.on('data', (c) => (output += c));

@@ -19,6 +19,8 @@ export interface TestServer {
   token: string;
   installationId: string;
   output: () => string;
+  /** The server process's pid (for /proc measurements). */
+  pid: () => number;
   /** Graceful stop; the edge (nginx) keeps serving until cleanup(). */
   stop(): Promise<void>;
   /** SIGKILL: the edge (nginx) and the apps' containers keep running. */
@@ -90,6 +92,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     token,
     installationId,
     output: () => output,
+    pid: () => child!.pid!,
     async stop() {
       if (!child) return;
       child.kill('SIGTERM');

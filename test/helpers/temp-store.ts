@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
+import { SecretBox } from '../../server/secrets.ts';
 import { Store } from '../../server/store/index.ts';
 
 /** A fresh SQLite store in a temporary directory for each test; `reopen` simulates a restart. */
@@ -10,7 +11,7 @@ export function useTempStore(): { store: () => Store; reopen: () => Store } {
   let store: Store;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-unit-'));
-    store = new Store(path.join(dir, 'db.sqlite'));
+    store = new Store(path.join(dir, 'db.sqlite'), { secrets: SecretBox.open(dir, undefined) });
   });
   afterEach(() => {
     store.close();
@@ -20,7 +21,7 @@ export function useTempStore(): { store: () => Store; reopen: () => Store } {
     store: () => store,
     reopen: () => {
       store.close();
-      store = new Store(path.join(dir, 'db.sqlite'));
+      store = new Store(path.join(dir, 'db.sqlite'), { secrets: SecretBox.open(dir, undefined) });
       return store;
     },
   };

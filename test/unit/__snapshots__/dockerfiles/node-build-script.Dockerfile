@@ -4,8 +4,8 @@ WORKDIR /app
 # dependencies first: a change to the code alone reuses this layer
 COPY ["package.json","package-lock.json","./"]
 RUN npm ci
+ENV NODE_ENV=production
 COPY . .
 RUN npm run build
 RUN npm prune --omit=dev
-ENV NODE_ENV=production
 CMD ["/bin/sh","-c","npm run start"]

@@ -4,5 +4,5 @@ WORKDIR /app
 # dependencies first: a change to the code alone reuses this layer
 COPY ["package.json","./"]
 RUN npm install --omit=dev
-COPY . .
 ENV NODE_ENV=production
+COPY . .

@@ -122,6 +122,12 @@ const cases: { name: string; sites: EdgeSite[]; layout?: Partial<EdgeLayout>; ha
     ],
   },
   {
+    name: "an isolated instance is reached through its relay's unix socket",
+    sites: [site({ servers: [{ host: '127.0.0.1', port: 5000, socket: `${dir}/sockets/a.sock`, backup: false }] })],
+    has: [`server unix:${dir}/sockets/a.sock max_fails=1 fail_timeout=5s;`],
+    lacks: ['server 127.0.0.1:5000'],
+  },
+  {
     name: 'websockets, forwarding headers, request ids, long-lived streams',
     sites: [site()],
     has: [

@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import type { Instance } from '../store/index.ts';
+
+/** The relay image scripts/build-stacks builds (scripts/relay/). */
+export const RELAY_IMAGE = 'widemesh/relay:2';
+
+/** Where an instance listens and how the edge reaches it. */
+export interface Attachment {
+  /** Docker's HostConfig.NetworkMode for the app's container. */
+  networkMode: string;
+  /** The PORT a web instance listens on (0 for other services). */
+  port: number;
+  address: Pick<Instance, 'host' | 'port' | 'socket' | 'sandbox'>;
+}
+
+/** How a local rack connects instances to the network: isolated (the default) or the host's. */
+export interface InstanceNetwork {
+  readonly isolated: boolean;
+  attach(name: string, service: string, labels: Record<string, string>): Promise<Attachment>;
+  /** Frees what attach made; the app's container is already gone. */
+  detach(instance: Instance): Promise<void>;
+  /** Before a stopped instance starts again (after a crash of the engine or the machine). */
+  revive(instance: Instance): Promise<void>;
+  /** An instance found running after a restart of the server. */
+  adopt(instance: Instance): void;
+}
+
+/**
+ * Each instance in a network namespace of its own (Docker's `none` network): it cannot reach
+ * or bind anything on the host's loopback (the API, the edge, other apps). A web instance's
+ * namespace belongs to a relay container (nginx) that listens on a unix socket in a host
+ * directory, which is how the edge and the health checks reach it. Every web instance can use
+ * the same PORT: each has its own loopback.
+ */
+export class IsolatedNetwork implements InstanceNetwork {
+  readonly isolated = true;
+  static readonly APP_PORT = 5000;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly relayImage: string,
+    private readonly socketDir: string,
+  ) {
+    fs.mkdirSync(socketDir, { recursive: true, mode: 0o711 });
+  }
+
+  async attach(name: string, service: string, labels: Record<string, string>): Promise<Attachment> {
+    const port = IsolatedNetwork.APP_PORT;
+    if (service !== 'web') return { networkMode: 'none', port: 0, address: { host: '127.0.0.1', port: 0 } };
+    const socketName = `${name}.sock`;
+    const relay = await this.docker.createContainer({
+      name: `${name}-relay`,
+      Image: this.relayImage,
+      Env: [`SOCKET_NAME=${socketName}`, `APP_PORT=${port}`],
+      Labels: { ...labels, 'widemesh.role': 'relay' },
+      HostConfig: {
+        NetworkMode: 'none',
+        Binds: [`${this.socketDir}:/run/widemesh`],
+        RestartPolicy: { Name: 'unless-stopped' },
+        Init: true,
+      },
+    });
+    await relay.start();
+    const socket = path.join(this.socketDir, socketName);
+    return {
+      networkMode: `container:${relay.id}`,
+      port,
+      address: { host: '127.0.0.1', port, socket, sandbox: relay.id },
+    };
+  }
+
+  async detach(instance: Instance): Promise<void> {
+    if (instance.sandbox)
+      await this.docker
+        .getContainer(instance.sandbox)
+        .remove({ force: true })
+        .catch(() => {});
+    if (instance.socket) fs.rmSync(instance.socket, { force: true });
+  }
+
+  async revive(instance: Instance): Promise<void> {
+    if (instance.sandbox)
+      await this.docker
+        .getContainer(instance.sandbox)
+        .start()
+        .catch(() => {});
+  }
+
+  adopt(): void {}
+}
+
+/** Instances on the host's network, each web instance on a loopback port of its own. */
+export class HostNetwork implements InstanceNetwork {
+  readonly isolated = false;
+  /** Ports handed out by this process and not yet released, so two starts never share one. */
+  private readonly reserved = new Set<number>();
+
+  async attach(_name: string, service: string): Promise<Attachment> {
+    const port = service === 'web' ? await this.freeLoopbackPort() : 0;
+    return { networkMode: 'host', port, address: { host: '127.0.0.1', port } };
+  }
+
+  async detach(instance: Instance): Promise<void> {
+    this.reserved.delete(instance.port);
+  }
+
+  async revive(): Promise<void> {}
+
+  adopt(instance: Instance): void {
+    if (instance.port) this.reserved.add(instance.port);
+  }
+
+  private async freeLoopbackPort(): Promise<number> {
+    for (;;) {
+      const port = await new Promise<number>((resolve, reject) => {
+        const server = net.createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as net.AddressInfo;
+          server.close(() => resolve(port));
+        });
+      });
+      if (!this.reserved.has(port)) {
+        this.reserved.add(port);
+        return port;
+      }
+    }
+  }
+}
