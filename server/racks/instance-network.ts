@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import type { Instance } from '../store/index.ts';
 
 /** The relay image scripts/build-stacks builds (scripts/relay/). */
-export const RELAY_IMAGE = 'widemesh/relay:2';
+export const RELAY_IMAGE = 'widemesh/relay:3';
 
 /** Where an instance listens and how the edge reaches it. */
 export interface Attachment {
@@ -44,7 +44,7 @@ export class IsolatedNetwork implements InstanceNetwork {
     private readonly relayImage: string,
     private readonly socketDir: string,
   ) {
-    fs.mkdirSync(socketDir, { recursive: true, mode: 0o711 });
+    fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
   }
 
   async attach(name: string, service: string, labels: Record<string, string>): Promise<Attachment> {

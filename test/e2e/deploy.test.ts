@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
-import { api, docker, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import { api, docker, instanceContainers, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,14 +47,7 @@ function keepRequesting(server: TestServer, host: string) {
   };
 }
 
-/** The app's instances (not the relays in front of isolated ones). */
-async function appContainers(server: TestServer, app: string) {
-  const containers = await docker.listContainers({
-    all: true,
-    filters: { label: [`widemesh.installation=${server.installationId}`, `widemesh.app=${app}`] },
-  });
-  return containers.filter((c) => c.Labels['widemesh.role'] !== 'relay');
-}
+const appContainers = (server: TestServer, app: string) => instanceContainers(server, [`widemesh.app=${app}`]);
 
 describe('git push to a running server, real Docker', () => {
   let server: TestServer;

@@ -7,7 +7,15 @@ import path from 'node:path';
 import { Git } from 'node-git-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
-import { api, docker, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import {
+  api,
+  docker,
+  instanceContainers,
+  request,
+  startServer,
+  type TestServer,
+  viaRouter,
+} from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
@@ -36,11 +44,7 @@ describe('environments: staging, previews, promotion', () => {
   };
   const environmentNames = async () =>
     ((await api(server, 'GET', '/api/apps/shop/environments')).json as { name: string }[]).map((e) => e.name).sort();
-  const containers = (environment: string) =>
-    docker.listContainers({
-      all: true,
-      filters: { label: [`widemesh.installation=${server.installationId}`, `widemesh.environment=${environment}`] },
-    });
+  const containers = (environment: string) => instanceContainers(server, [`widemesh.environment=${environment}`]);
   const images = (environment: string) =>
     docker
       .listImages({ filters: { reference: [`wm-${server.installationId}/shop:${environment}-*`] } })

@@ -188,3 +188,12 @@ export function viaRouter(server: TestServer, host: string, route = '/'): Promis
     timeoutMs: 5000,
   });
 }
+
+/** A server's instance containers with these labels (not the relays in front of isolated ones). */
+export async function instanceContainers(server: TestServer, labels: string[]) {
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: [`widemesh.installation=${server.installationId}`, ...labels] },
+  });
+  return containers.filter((c) => c.Labels['widemesh.role'] !== 'relay');
+}
