@@ -10,7 +10,7 @@ import { type AcmeCa, caddyInstalled, startAcmeCa } from '../helpers/acme-ca.ts'
 import { selfSignedCert } from '../helpers/certs.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
 import { runLoad } from '../helpers/load.ts';
-import { api, docker, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import { api, docker, instanceContainers, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 /**
  * A plain Node app (no dependencies): `/` answers, `/headers` echoes what it received, `/events`
@@ -187,10 +187,8 @@ describe('the edge (nginx) in front of the apps', () => {
     expect(page.headers['retry-after']).toBe('120');
     expect(page.body).toContain('maintenance');
     expect((await api(server, 'GET', '/api/apps/edgy/maintenance')).json).toEqual({ enabled: true });
-    const running = await docker.listContainers({
-      filters: { label: [`widemesh.installation=${server.installationId}`, 'widemesh.app=edgy'] },
-    });
-    expect(running.filter((c) => c.Labels['widemesh.role'] !== 'relay').length).toBe(2);
+    const running = await instanceContainers(server, ['widemesh.app=edgy']);
+    expect(running.filter((c) => c.State === 'running')).toHaveLength(2);
     expect((await api(server, 'POST', '/api/apps/edgy/maintenance', { enabled: 'yes' })).status).toBe(400);
     await api(server, 'POST', '/api/apps/edgy/maintenance', { enabled: false });
     expect((await viaRouter(server, HOST)).body).toBe('hello from edgy');
@@ -231,12 +229,7 @@ describe('the edge (nginx) in front of the apps', () => {
   it("serves every idempotent request while one rack's instances are killed under load", async () => {
     const loading = runLoad({ port: server.routerPort, host: HOST, connections: 10, durationMs: 4000 });
     await sleep(1000);
-    const inRackA = await docker.listContainers({
-      filters: {
-        label: [`widemesh.installation=${server.installationId}`, 'widemesh.app=edgy', 'widemesh.rack=local-a'],
-      },
-    });
-    const instances = inRackA.filter((c) => c.Labels['widemesh.role'] !== 'relay');
+    const instances = await instanceContainers(server, ['widemesh.app=edgy', 'widemesh.rack=local-a']);
     expect(instances.length).toBeGreaterThan(0);
     await Promise.all(instances.map((c) => docker.getContainer(c.Id).kill()));
     const load = await loading;
