@@ -1,8 +1,10 @@
 # The Widemesh server itself, built from the local Node stack image (scripts/build-stacks):
 #   DOCKER_BUILDKIT=0 docker build --network host -t widemesh/server .
 #   docker run -d --network host -v /var/run/docker.sock:/var/run/docker.sock \
-#     -v widemesh-data:/var/lib/widemesh widemesh/server
-# It drives the host's Docker through the socket; apps run next to it on the host network.
+#     -v widemesh-data:/var/lib/widemesh -v /run/widemesh:/run/widemesh -e WIDEMESH_SOCKET_DIR=/run/widemesh \
+#     widemesh/server
+# It drives the host's Docker through the socket. Isolated instances' relays mount the socket
+# directory from the host, so it is mounted here at the same path.
 
 FROM widemesh/stack-node:20 AS deps
 RUN apt-get update -qq \

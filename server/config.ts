@@ -21,6 +21,11 @@ export interface Config {
   healthcheckTimeoutMs: number;
   /** isolated: each instance in a network namespace of its own behind a relay socket; host: the host's network. */
   instanceNetwork: 'isolated' | 'host';
+  /**
+   * Where isolated instances' relays put their sockets: a host path, since Docker mounts it into
+   * each relay (a server that runs in a container mounts it at the same path).
+   */
+  socketDir: string;
   drainMs: number;
   maxSourceBytes: number;
   /** Files a pushed commit may hold (each costs memory and Docker time even when empty). */
@@ -191,6 +196,12 @@ function acmeSettings(env: NodeJS.ProcessEnv): Config['acme'] {
   return { directoryUrl, email: env.WIDEMESH_ACME_EMAIL || undefined, caFile };
 }
 
+function absolutePath(name: string, raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!path.isAbsolute(raw)) throw new ConfigError(`${name} must be an absolute path, got "${raw}"`);
+  return raw;
+}
+
 function instanceNetwork(raw: string | undefined): Config['instanceNetwork'] {
   if (raw === undefined || raw === '' || raw === 'isolated') return 'isolated';
   if (raw === 'host') return 'host';
@@ -198,6 +209,7 @@ function instanceNetwork(raw: string | undefined): Config['instanceNetwork'] {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = path.resolve(env.WIDEMESH_DATA ?? path.join(os.homedir(), '.widemesh'));
   const domain = (env.WIDEMESH_DOMAIN ?? 'localhost').toLowerCase();
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
     throw new ConfigError(`WIDEMESH_DOMAIN "${domain}" is not a valid domain name`);
@@ -226,11 +238,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     platformCert: platformCert(env),
     acme: acmeSettings(env),
     domain,
-    dataDir: path.resolve(env.WIDEMESH_DATA ?? path.join(os.homedir(), '.widemesh')),
+    dataDir,
     racks,
     buildTimeoutMs: int(env, 'WIDEMESH_BUILD_TIMEOUT', 900, 10, 86400) * 1000,
     healthcheckTimeoutMs: int(env, 'WIDEMESH_HEALTHCHECK_TIMEOUT', 60, 1, 3600) * 1000,
     instanceNetwork: instanceNetwork(env.WIDEMESH_INSTANCE_NETWORK),
+    socketDir: absolutePath('WIDEMESH_SOCKET_DIR', env.WIDEMESH_SOCKET_DIR) ?? path.join(dataDir, 'sockets'),
     drainMs: int(env, 'WIDEMESH_DRAIN_MS', 2000, 0, 600_000),
     maxSourceBytes: int(env, 'WIDEMESH_MAX_SOURCE_MB', 512, 1, 65536) * 1024 * 1024,
     maxSourceFiles: int(env, 'WIDEMESH_MAX_SOURCE_FILES', 100_000, 1, 10_000_000),

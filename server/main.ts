@@ -63,7 +63,7 @@ const endpointUrl = (env: Environment) => `http://${endpointHost(env, config.dom
 const images = new ReleaseImages(docker, installationId, logger);
 const network =
   config.instanceNetwork === 'isolated'
-    ? new IsolatedNetwork(docker, RELAY_IMAGE, path.join(config.dataDir, 'sockets'))
+    ? new IsolatedNetwork(docker, RELAY_IMAGE, config.socketDir)
     : new HostNetwork();
 if (network.isolated && !(await images.exists(RELAY_IMAGE))) {
   logger.fatal(`${RELAY_IMAGE} is missing: scripts/build-stacks builds it (or set WIDEMESH_INSTANCE_NETWORK=host)`);

@@ -95,6 +95,9 @@ function httpPreamble(layout: EdgeLayout): string[] {
   const tmp = (name: string) => `${layout.dir}/tmp/${name}`;
   return [
     'server_tokens off;',
+    '# host names run to 253 characters (custom domains), and there is one set per environment',
+    'server_names_hash_bucket_size 256; server_names_hash_max_size 16384;',
+    'map_hash_bucket_size 256; map_hash_max_size 16384;',
     `client_body_temp_path ${tmp('body')}; proxy_temp_path ${tmp('proxy')};`,
     `fastcgi_temp_path ${tmp('fastcgi')}; uwsgi_temp_path ${tmp('uwsgi')}; scgi_temp_path ${tmp('scgi')};`,
     'client_max_body_size 100m;',

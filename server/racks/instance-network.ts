@@ -1,11 +1,16 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type Docker from 'dockerode';
+import { WidemeshError } from '../errors.ts';
 import type { Instance } from '../store/index.ts';
 
 /** The relay image scripts/build-stacks builds (scripts/relay/). */
 export const RELAY_IMAGE = 'widemesh/relay:3';
+
+/** Socket file names are random ids: container names can be longer than a socket path may be. */
+const SOCKET_ID_BYTES = 8;
 
 /** Where an instance listens and how the edge reaches it. */
 export interface Attachment {
@@ -44,13 +49,20 @@ export class IsolatedNetwork implements InstanceNetwork {
     private readonly relayImage: string,
     private readonly socketDir: string,
   ) {
+    // a unix socket's path must fit in sun_path (108 bytes on Linux): the directory plus a short name
+    if (Buffer.byteLength(path.join(socketDir, `${'0'.repeat(SOCKET_ID_BYTES * 2)}.sock`)) >= 108) {
+      throw new WidemeshError(
+        'SOCKET_DIR_TOO_LONG',
+        `the socket directory ${socketDir} is too long for unix sockets; set WIDEMESH_SOCKET_DIR to a shorter path`,
+      );
+    }
     fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
   }
 
   async attach(name: string, service: string, labels: Record<string, string>): Promise<Attachment> {
     const port = IsolatedNetwork.APP_PORT;
     if (service !== 'web') return { networkMode: 'none', port: 0, address: { host: '127.0.0.1', port: 0 } };
-    const socketName = `${name}.sock`;
+    const socketName = `${crypto.randomBytes(SOCKET_ID_BYTES).toString('hex')}.sock`;
     const relay = await this.docker.createContainer({
       name: `${name}-relay`,
       Image: this.relayImage,

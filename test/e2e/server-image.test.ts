@@ -15,6 +15,7 @@ const IMAGE = 'widemesh/server:test';
 
 describe('the Widemesh server image (top-level Dockerfile)', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-image-'));
+  const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-image-sockets-'));
   let container: string | undefined;
 
   afterAll(async () => {
@@ -49,6 +50,7 @@ describe('the Widemesh server image (top-level Dockerfile)', () => {
       }
     }
     fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(socketDir, { recursive: true, force: true });
   });
 
   it('runs the server against the host Docker, and deploys a push', { timeout: 600_000 }, async () => {
@@ -75,10 +77,15 @@ describe('the Widemesh server image (top-level Dockerfile)', () => {
     const routerPort = await freePort();
     const created = await docker.createContainer({
       Image: IMAGE,
-      Env: [`WIDEMESH_PORT=${apiPort}`, `WIDEMESH_ROUTER_PORT=${routerPort}`],
+      Env: [`WIDEMESH_PORT=${apiPort}`, `WIDEMESH_ROUTER_PORT=${routerPort}`, `WIDEMESH_SOCKET_DIR=${socketDir}`],
       HostConfig: {
         NetworkMode: 'host',
-        Binds: ['/var/run/docker.sock:/var/run/docker.sock', `${dataDir}:/var/lib/widemesh`],
+        // the relays' sockets: a host path Docker mounts into each relay, at the same path in here
+        Binds: [
+          '/var/run/docker.sock:/var/run/docker.sock',
+          `${dataDir}:/var/lib/widemesh`,
+          `${socketDir}:${socketDir}`,
+        ],
       },
     });
     container = created.id;

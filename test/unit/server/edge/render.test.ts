@@ -128,6 +128,15 @@ const cases: { name: string; sites: EdgeSite[]; layout?: Partial<EdgeLayout>; ha
     lacks: ['server 127.0.0.1:5000'],
   },
   {
+    name: "many apps with the longest names: nginx's host name hashes still build",
+    sites: Array.from({ length: 40 }, (_, i) => {
+      const app = `a${String(i).padStart(2, '0')}-${'x'.repeat(26)}`;
+      const hostNames = [`${app}.example.test`, `${app}-production.example.test`];
+      return site({ id: `e${i}`, app, hostNames, domains: [{ name: `www.${'d'.repeat(60)}${i}.example.test` }] });
+    }),
+    has: ['server_names_hash_bucket_size 256;', 'map_hash_bucket_size 256;'],
+  },
+  {
     name: 'websockets, forwarding headers, request ids, long-lived streams',
     sites: [site()],
     has: [
