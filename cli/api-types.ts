@@ -251,3 +251,16 @@ export interface Promoted {
   release: Release;
   log: string[];
 }
+
+/** GET /api/apps/:app/domains (one element); POST and the certificate routes answer one. */
+export interface DomainView {
+  name: string;
+  certificate: { state: 'none' | 'active' | 'expired'; source?: 'user' | 'acme'; notAfter?: string };
+  createdAt: string;
+}
+
+/** POST /api/apps/:app/maintenance and /https-redirect */
+export interface Toggled {
+  environment: string;
+  enabled: boolean;
+}

@@ -130,6 +130,17 @@ export class Api {
   promote = (app: string, from: string, to: string) =>
     this.call<T.Promoted>('POST', `${appPath(app)}/promote`, { from, to });
 
+  listDomains = (t: Target) => this.call<T.DomainView[]>('GET', envRoute(t, '/domains'));
+  addDomain = (t: Target, name: string) => this.call<T.DomainView>('POST', envRoute(t, '/domains'), { name });
+  removeDomain = (t: Target, name: string) =>
+    this.call<{ deleted: string }>('DELETE', envRoute(t, `/domains/${encodeURIComponent(name)}`));
+  setCertificate = (t: Target, name: string, certificate: string, key: string) =>
+    this.call<T.DomainView>('PUT', envRoute(t, `/domains/${encodeURIComponent(name)}/cert`), { certificate, key });
+  issueCertificate = (t: Target, name: string) =>
+    this.call<T.DomainView>('POST', envRoute(t, `/domains/${encodeURIComponent(name)}/acme`));
+  toggle = (t: Target, setting: 'maintenance' | 'https-redirect', enabled: boolean) =>
+    this.call<T.Toggled>('POST', envRoute(t, `/${setting}`), { enabled });
+
   listProcesses = (t: Target) => this.call<T.ProcessList>('GET', envRoute(t, '/ps'));
   scale = (t: Target, changes: Record<string, number>) =>
     this.call<T.Scaled>('POST', envRoute(t, '/ps/scale'), changes);

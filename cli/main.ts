@@ -8,6 +8,7 @@ import { registerApps } from './commands/apps.ts';
 import { registerAuth } from './commands/auth.ts';
 import { registerBuilds } from './commands/builds.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerDomains } from './commands/domains.ts';
 import { registerEnvironments } from './commands/environments.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerProviders } from './commands/providers.ts';
@@ -27,6 +28,7 @@ const COMMAND_GROUPS = [
   registerProcesses,
   registerBuilds,
   registerLogs,
+  registerDomains,
   registerRepo,
   registerProviders,
 ];
