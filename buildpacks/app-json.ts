@@ -30,9 +30,16 @@ export interface EnvVarSpec {
 export interface AppManifest {
   /** Process type → instance count for the first deploy of each process type. */
   formation: Record<string, number>;
+  /** Per process type: what one instance may use (formation.TYPE.memory in MiB, .cpus). */
+  resources: Record<string, ResourceLimits>;
   healthchecks: Record<string, HealthCheck[]>;
   env: Record<string, EnvVarSpec>;
   scripts: { predeploy?: string; postdeploy?: string; firstDeploy?: string };
+}
+
+export interface ResourceLimits {
+  memoryMb?: number;
+  cpus?: number;
 }
 
 /** How many instances of one process type a formation may ask for. */
@@ -56,21 +63,27 @@ function text(v: unknown, where: string): string | undefined {
   return typeof v === 'string' ? v : fail(where, `must be a string, got ${JSON.stringify(v)}`);
 }
 
-function readFormation(raw: unknown): Record<string, number> {
-  if (raw === undefined) return {};
+function readFormation(raw: unknown): Pick<AppManifest, 'formation' | 'resources'> {
+  if (raw === undefined) return { formation: {}, resources: {} };
   if (!isObject(raw)) return fail('app.json formation', 'must be an object of process types');
   const formation: Record<string, number> = {};
+  const resources: Record<string, ResourceLimits> = {};
   for (const [type, spec] of Object.entries(raw)) {
-    if (!isObject(spec)) fail(`app.json formation.${type}`, 'must be an object like {"quantity": 1}');
-    formation[type] = count(
-      (spec as Record<string, unknown>).quantity,
-      `app.json formation.${type}.quantity`,
-      0,
-      MAX_QUANTITY,
-      1,
-    );
+    if (!isObject(spec)) return fail(`app.json formation.${type}`, 'must be an object like {"quantity": 1}');
+    const where = `app.json formation.${type}`;
+    formation[type] = count(spec.quantity, `${where}.quantity`, 0, MAX_QUANTITY, 1);
+    const memoryMb = spec.memory === undefined ? undefined : count(spec.memory, `${where}.memory (MiB)`, 32, 65536, 0);
+    const cpus = spec.cpus === undefined ? undefined : fraction(spec.cpus, `${where}.cpus`, 0.05, 64);
+    if (memoryMb !== undefined || cpus !== undefined) resources[type] = { memoryMb, cpus };
   }
-  return formation;
+  return { formation, resources };
+}
+
+function fraction(v: unknown, where: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    return fail(where, `must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
 }
 
 function readCheck(raw: unknown, where: string): HealthCheck {
@@ -180,5 +193,5 @@ export function readAppManifest(src: SourceTree): AppManifest {
   const healthchecks = readHealthchecks(o.healthchecks);
   const checks = src.readText('CHECKS');
   if (checks !== undefined && !healthchecks.web) healthchecks.web = parseChecks(checks);
-  return { formation: readFormation(o.formation), healthchecks, env: readEnv(o.env), scripts: readScripts(o.scripts) };
+  return { ...readFormation(o.formation), healthchecks, env: readEnv(o.env), scripts: readScripts(o.scripts) };
 }

@@ -26,6 +26,8 @@ export interface Config {
    * each relay (a server that runs in a container mounts it at the same path).
    */
   socketDir: string;
+  /** What one instance may use unless app.json says otherwise (memory in MiB, CPUs, processes). */
+  instanceLimits: { memoryMb: number; cpus: number; pids: number };
   drainMs: number;
   maxSourceBytes: number;
   /** Files a pushed commit may hold (each costs memory and Docker time even when empty). */
@@ -243,6 +245,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     buildTimeoutMs: int(env, 'WIDEMESH_BUILD_TIMEOUT', 900, 10, 86400) * 1000,
     healthcheckTimeoutMs: int(env, 'WIDEMESH_HEALTHCHECK_TIMEOUT', 60, 1, 3600) * 1000,
     instanceNetwork: instanceNetwork(env.WIDEMESH_INSTANCE_NETWORK),
+    instanceLimits: {
+      memoryMb: int(env, 'WIDEMESH_INSTANCE_MEMORY_MB', 512, 32, 1_048_576),
+      cpus: int(env, 'WIDEMESH_INSTANCE_CPUS', 1, 1, 1024),
+      pids: int(env, 'WIDEMESH_INSTANCE_PIDS', 512, 16, 1_000_000),
+    },
     socketDir: absolutePath('WIDEMESH_SOCKET_DIR', env.WIDEMESH_SOCKET_DIR) ?? path.join(dataDir, 'sockets'),
     drainMs: int(env, 'WIDEMESH_DRAIN_MS', 2000, 0, 600_000),
     maxSourceBytes: int(env, 'WIDEMESH_MAX_SOURCE_MB', 512, 1, 65536) * 1024 * 1024,

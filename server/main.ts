@@ -70,13 +70,13 @@ if (network.isolated && !(await images.exists(RELAY_IMAGE))) {
   process.exit(1);
 }
 const { healthcheckTimeoutMs } = config;
-const buildRack = rackFactory(docker, { installationId, healthcheckTimeoutMs, network });
+const buildRack = rackFactory(docker, { installationId, healthcheckTimeoutMs, network, limits: config.instanceLimits });
 const racks = new RackSet(store, secrets, buildRack, config.racks);
 const logs = new LogBus(store);
 const accessLogFile = path.join(config.dataDir, 'router-access.jsonl');
 const edge = createEdge(config, { store, secrets, logger, accessLog: accessLogFile });
 const locks = new AppLocks();
-const oneOff = new OneOffRunner(docker, installationId, network.isolated ? 'none' : 'host');
+const oneOff = new OneOffRunner(docker, installationId, network.isolated ? 'none' : 'host', config.instanceLimits);
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
 const detectContext = async () => ({

@@ -132,14 +132,14 @@ export class Pipeline {
       if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
       const image = await this.build(env, build, source, plan, log);
       this.settleFormation(env, plan.processes, manifest.formation, log);
-      const { healthchecks, scripts } = manifest;
+      const { healthchecks, scripts, resources } = manifest;
       const description = `Deploy ${req.commit.slice(0, 7)}`;
       const draft = {
         image,
         processes: plan.processes,
         buildId: build.id,
         config,
-        manifest: { healthchecks, scripts },
+        manifest: { healthchecks, scripts, resources },
       };
       const previous = store.currentRelease(env.id);
       const release = await this.release(env, { ...draft, description }, log, { releasePhase: true });

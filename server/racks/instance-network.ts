@@ -5,6 +5,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { WidemeshError } from '../errors.ts';
 import type { Instance } from '../store/index.ts';
+import { confinement, RELAY_LIMITS } from './confinement.ts';
 
 /** The relay image scripts/build-stacks builds (scripts/relay/). */
 export const RELAY_IMAGE = 'widemesh/relay:3';
@@ -69,6 +70,7 @@ export class IsolatedNetwork implements InstanceNetwork {
       Env: [`SOCKET_NAME=${socketName}`, `APP_PORT=${port}`],
       Labels: { ...labels, 'widemesh.role': 'relay' },
       HostConfig: {
+        ...confinement(RELAY_LIMITS),
         NetworkMode: 'none',
         Binds: [`${this.socketDir}:/run/widemesh`],
         RestartPolicy: { Name: 'unless-stopped' },

@@ -1,9 +1,11 @@
 import crypto from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
+import type { ResourceLimits } from '../../buildpacks/app-json.ts';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
+import { confinement, type InstanceLimits } from './confinement.ts';
 import { appJsonChecks, defaultCheck, type Probe } from './health.ts';
 import type { InstanceNetwork } from './instance-network.ts';
 import {
@@ -20,6 +22,8 @@ export interface LocalRackOptions {
   healthcheckTimeoutMs: number;
   /** Isolated namespaces (the default) or the host's network; one object shared by every local rack. */
   network: InstanceNetwork;
+  /** What an instance may use where app.json's formation says nothing. */
+  limits: InstanceLimits;
   /** Seconds Docker waits after SIGTERM before SIGKILL when an instance is stopped. */
   stopGraceSeconds?: number;
 }
@@ -68,7 +72,7 @@ export class LocalRack implements Rack {
         ...(command ? { Cmd: ['/bin/sh', '-c', command] } : {}),
         Env: env,
         Labels: labels,
-        HostConfig: this.hostConfig(networkMode),
+        HostConfig: this.hostConfig(networkMode, { ...this.options.limits, ...defined(spec.resources[service]) }),
       })
       .catch(async (err: unknown) => {
         await network.detach({ id: '', service, ...address });
@@ -84,8 +88,9 @@ export class LocalRack implements Rack {
     return instance;
   }
 
-  private hostConfig(networkMode: string): Docker.HostConfig {
+  private hostConfig(networkMode: string, limits: InstanceLimits): Docker.HostConfig {
     return {
+      ...confinement(limits),
       NetworkMode: networkMode,
       // node as PID 1 ignores SIGTERM; an init makes stops take milliseconds instead of the full timeout
       Init: true,
@@ -293,4 +298,9 @@ function addressLabels(address: Pick<Instance, 'port' | 'socket' | 'sandbox'>): 
     ...(address.socket ? { [`${LABEL}.socket`]: address.socket } : {}),
     ...(address.sandbox ? { [`${LABEL}.sandbox`]: address.sandbox } : {}),
   };
+}
+
+/** app.json's limits without the ones it leaves out (which keep the rack's defaults). */
+function defined(limits: ResourceLimits | undefined): Partial<InstanceLimits> {
+  return Object.fromEntries(Object.entries(limits ?? {}).filter(([, v]) => v !== undefined));
 }

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { WidemeshError } from '../errors.ts';
+import { confinement, type InstanceLimits } from './confinement.ts';
 
 export interface OneOffRequest {
   app: string;
@@ -40,6 +41,7 @@ export class OneOffRunner {
     private readonly installationId: string,
     /** `none` when instances are isolated: a one-off process gets no more network than they do. */
     private readonly networkMode: 'none' | 'host',
+    private readonly limits: InstanceLimits,
   ) {}
 
   /** Resolves with the command's exit code. */
@@ -52,7 +54,7 @@ export class OneOffRunner {
         'widemesh.installation': this.installationId,
         'widemesh.one-off': `${req.app}/${req.environment}`,
       },
-      HostConfig: { NetworkMode: this.networkMode, Init: true },
+      HostConfig: { ...confinement(this.limits), NetworkMode: this.networkMode, Init: true },
     });
     try {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });

@@ -1,4 +1,4 @@
-import type { HealthCheck } from '../../buildpacks/app-json.ts';
+import type { HealthCheck, ResourceLimits } from '../../buildpacks/app-json.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Environment, Instance, Release } from '../store/index.ts';
 
@@ -15,6 +15,8 @@ export interface ReleaseSpec {
   formation: Record<string, number>;
   /** app.json checks per service; a service without any gets the default check. */
   healthchecks: Record<string, HealthCheck[]>;
+  /** app.json's memory and CPU per service; the rack's defaults apply where it says nothing. */
+  resources: Record<string, ResourceLimits>;
 }
 
 /** A service (process type) a release runs, and its command (undefined: the image's CMD). */
@@ -52,8 +54,18 @@ export function releaseSpec(
   formation: Record<string, number>,
 ): ReleaseSpec {
   const { version, image, processes, config } = release;
-  const healthchecks = release.manifest.healthchecks ?? {};
-  return { app: env.appName, environment: env.name, version, image, processes, config, formation, healthchecks };
+  const { healthchecks = {}, resources = {} } = release.manifest;
+  return {
+    app: env.appName,
+    environment: env.name,
+    version,
+    image,
+    processes,
+    config,
+    formation,
+    healthchecks,
+    resources,
+  };
 }
 
 /** An instance the rack found running for this installation (after a restart of the server). */

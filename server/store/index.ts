@@ -100,7 +100,7 @@ export interface Placement {
 }
 
 /** The parts of app.json a release keeps: how to check and prepare it. */
-export type ReleaseManifest = Partial<Pick<AppManifest, 'healthchecks' | 'scripts'>>;
+export type ReleaseManifest = Partial<Pick<AppManifest, 'healthchecks' | 'scripts' | 'resources'>>;
 
 const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 

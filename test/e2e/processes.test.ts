@@ -59,6 +59,17 @@ describe('services, instances, the release phase and app.json', () => {
     const worker = rows.find((r) => r.service === 'worker')!;
     for (let i = 0; i < 50 && !(await containerOutput(worker.instance)).includes('worker tick'); i++) await sleep(100);
     expect(await containerOutput(worker.instance)).toContain('worker tick');
+    // confined: no capabilities beyond what an app needs, bounded memory, CPU and processes
+    const web = rows.find((r) => r.service === 'web')!;
+    const limits = async (id: string) => (await docker.getContainer(id).inspect()).HostConfig;
+    expect(await limits(web.instance)).toMatchObject({
+      CapDrop: ['ALL'],
+      Memory: 256 * 2 ** 20,
+      NanoCpus: 5e8,
+      PidsLimit: 512,
+    });
+    expect(await limits(worker.instance)).toMatchObject({ Memory: 512 * 2 ** 20, NanoCpus: 1e9 });
+    expect((await limits(web.instance)).SecurityOpt).toContain('no-new-privileges');
   });
 
   it('scales web to three instances per rack, and the router spreads requests across them', async () => {

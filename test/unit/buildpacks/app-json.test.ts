@@ -8,12 +8,12 @@ const manifest = (files: Record<string, string>) => readAppManifest(fixtureTree(
 
 describe('app.json', () => {
   it('is optional', () => {
-    expect(manifest({})).toEqual({ formation: {}, healthchecks: {}, env: {}, scripts: {} });
+    expect(manifest({})).toEqual({ formation: {}, resources: {}, healthchecks: {}, env: {}, scripts: {} });
   });
 
   it('reads formation, Dokku health checks, env and scripts', () => {
     const appJson = {
-      formation: { web: { quantity: 0 }, worker: { quantity: 2 } },
+      formation: { web: { quantity: 0 }, worker: { quantity: 2, memory: 1024, cpus: 0.5 } },
       healthchecks: { web: [{ type: 'startup', path: '/health', content: 'ok', attempts: 2, timeout: 3 }] },
       env: {
         GREETING: 'hi',
@@ -25,6 +25,7 @@ describe('app.json', () => {
     };
     expect(manifest({ 'app.json': JSON.stringify(appJson) })).toEqual({
       formation: { web: 0, worker: 2 },
+      resources: { worker: { memoryMb: 1024, cpus: 0.5 } },
       healthchecks: {
         web: [{ path: '/health', content: 'ok', initialDelay: 0, timeout: 3, attempts: 2, wait: 1, uptime: 0 }],
       },
@@ -49,6 +50,11 @@ describe('app.json', () => {
       '{"formation": {"web": {"quantity": 500}}}',
       /formation.web.quantity: must be a whole number from 0 to 20, got 500/,
     ],
+    [
+      '{"formation": {"web": {"memory": 8}}}',
+      /formation.web.memory \(MiB\): must be a whole number from 32 to 65536, got 8/,
+    ],
+    ['{"formation": {"web": {"cpus": "two"}}}', /formation.web.cpus: must be a number from 0.05 to 64, got "two"/],
     ['{"healthchecks": {"web": {"path": "/"}}}', /app.json healthchecks.web: must be a list of checks/],
     ['{"healthchecks": {"web": [{"path": "health"}]}}', /healthchecks.web\[0\].path: must start with \//],
     ['{"env": {"A": 3}}', /app.json env.A: must be a string or an object/],

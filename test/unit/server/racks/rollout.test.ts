@@ -14,6 +14,7 @@ const spec = (version: number): ReleaseSpec => ({
   config: {},
   formation: { web: 1 },
   healthchecks: {},
+  resources: {},
 });
 
 /** A rack that records what it was asked to do; `failWith` makes its next start fail. */
