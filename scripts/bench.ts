@@ -19,7 +19,7 @@ import { fixtureTree } from '../test/helpers/fixture-tree.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../test/helpers/git.ts';
 import { type LoadResult, runLoad } from '../test/helpers/load.ts';
 import { freePort } from '../test/helpers/net.ts';
-import { docker, request, startServer, viaRouter } from '../test/helpers/server.ts';
+import { docker, request, startServer, type TestServer, viaRouter } from '../test/helpers/server.ts';
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -261,49 +261,81 @@ app.listen(process.env.PORT);
   }
 }
 
-/** Requests per second and tail latency through the edge against straight to the app's container, same run. */
+type Target = { port: number; host?: string };
+type Round = Record<'direct' | 'edge' | 'isolated', LoadResult>;
+
+/** Pushes the plain Node app to a server; answers its edge address and its first instance's port. */
+async function deployPlain(server: TestServer, repo: string): Promise<{ edge: Target; port: number }> {
+  const result = await push(repo, remoteUrl(server, 'plain'));
+  if (result.code !== 0) throw new Error(`push failed:\n${result.output}`);
+  const db = new Database(path.join(server.dataDir, 'widemesh.db'), { readonly: true });
+  const row = db.prepare("SELECT instances FROM placements WHERE rack = 'local-a'").get() as { instances: string };
+  db.close();
+  return {
+    edge: { port: server.routerPort, host: `plain.localhost:${server.routerPort}` },
+    port: JSON.parse(row.instances)[0].port,
+  };
+}
+
+/**
+ * Requests per second and tail latency, same run, same app: straight to the container (host
+ * networking: the only way to reach it directly), through the edge to it, and through the edge
+ * and a relay socket to an isolated instance (the default).
+ */
 async function routerThroughput(): Promise<void> {
-  // host networking, so the baseline can reach the container's port straight (an isolated instance has none)
-  const server = await startServer({ WIDEMESH_LOG_LEVEL: 'warn', WIDEMESH_INSTANCE_NETWORK: 'host' });
+  const hostServer = await startServer({ WIDEMESH_LOG_LEVEL: 'warn', WIDEMESH_INSTANCE_NETWORK: 'host' });
+  const isolatedServer = await startServer({ WIDEMESH_LOG_LEVEL: 'warn', WIDEMESH_INSTANCE_NETWORK: 'isolated' });
   const repo = appRepo('dockerfile-app');
   const CONNECTIONS = 50;
   const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 8);
   try {
-    const result = await push(repo, remoteUrl(server, 'plain'));
-    if (result.code !== 0) throw new Error(`push failed:\n${result.output}`);
-    const db = new Database(path.join(server.dataDir, 'widemesh.db'), { readonly: true });
-    const row = db.prepare("SELECT instances FROM placements WHERE rack = 'local-a'").get() as { instances: string };
-    db.close();
-    const direct = { port: JSON.parse(row.instances)[0].port as number };
-    const edge = { port: server.routerPort, host: `plain.localhost:${server.routerPort}` };
-    const load = (target: { port: number; host?: string }, durationMs: number) =>
-      runLoad({ ...target, connections: CONNECTIONS, durationMs });
-    await load(direct, 2000); // warm-up: JIT, connection set-up
-    await load(edge, 2000);
-    const rounds: { direct: LoadResult; edge: LoadResult }[] = [];
+    const onHost = await deployPlain(hostServer, repo);
+    const targets: Record<keyof Round, Target> = {
+      direct: { port: onHost.port },
+      edge: onHost.edge,
+      isolated: (await deployPlain(isolatedServer, repo)).edge,
+    };
+    const load = (target: Target, durationMs: number) => runLoad({ ...target, connections: CONNECTIONS, durationMs });
+    for (const target of Object.values(targets)) await load(target, 2000); // warm-up: JIT, connection set-up
+    const rounds: Round[] = [];
     for (let i = 0; i < 2; i++) {
-      rounds.push({ direct: await load(direct, SECONDS * 1000), edge: await load(edge, SECONDS * 1000) });
+      const round: Partial<Round> = {};
+      for (const [name, target] of Object.entries(targets))
+        round[name as keyof Round] = await load(target, SECONDS * 1000);
+      rounds.push(round as Round);
     }
-    const show = (name: string, r: LoadResult) =>
-      `${name.padEnd(8)} ${Math.round(r.perSecond).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(1)}ms  p99 ${r.p99.toFixed(1)}ms  failed ${r.failures.length}`;
     console.log(`\nrouter: ${CONNECTIONS} keep-alive connections, ${SECONDS}s per run, plain Node http app (local-a)`);
-    for (const [i, r] of rounds.entries()) {
-      console.log(`round ${i + 1}: ${show('direct', r.direct)}`);
-      console.log(`         ${show('edge', r.edge)}`);
-    }
-    const sum = (f: (r: { direct: LoadResult; edge: LoadResult }) => number) => rounds.reduce((a, r) => a + f(r), 0);
-    const ratio = sum((r) => r.edge.perSecond) / sum((r) => r.direct.perSecond);
-    const p99Ratio = sum((r) => r.edge.p99) / sum((r) => r.direct.p99);
-    const p99Diff = (sum((r) => r.edge.p99) - sum((r) => r.direct.p99)) / rounds.length;
-    console.log(
-      `edge/direct throughput ${ratio.toFixed(2)}x (target >= 0.6: ${ratio >= 0.6 ? 'met' : 'missed'}); ` +
-        `p99 ${p99Diff >= 0 ? '+' : ''}${p99Diff.toFixed(1)}ms, ${p99Ratio.toFixed(2)}x direct (target <= 2.5x: ${p99Ratio <= 2.5 ? 'met' : 'missed'})`,
-    );
+    reportThroughput(rounds);
   } finally {
-    await server.stop();
-    await server.cleanup();
+    for (const server of [hostServer, isolatedServer]) {
+      await server.stop();
+      await server.cleanup();
+    }
     fs.rmSync(repo, { recursive: true, force: true });
   }
+}
+
+function reportThroughput(rounds: Round[]): void {
+  const show = (name: string, r: LoadResult) =>
+    `${name.padEnd(9)} ${Math.round(r.perSecond).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(1)}ms  p99 ${r.p99.toFixed(1)}ms  failed ${r.failures.length}`;
+  for (const [i, r] of rounds.entries()) {
+    console.log(`round ${i + 1}: ${show('direct', r.direct)}`);
+    console.log(`         ${show('edge', r.edge)}`);
+    console.log(`         ${show('isolated', r.isolated)}`);
+  }
+  const sum = (f: (r: Round) => number) => rounds.reduce((a, r) => a + f(r), 0);
+  const versus = (name: 'edge' | 'isolated', target: number) => {
+    const ratio = sum((r) => r[name].perSecond) / sum((r) => r.direct.perSecond);
+    const p99Ratio = sum((r) => r[name].p99) / sum((r) => r.direct.p99);
+    const p99Diff = (sum((r) => r[name].p99) - sum((r) => r.direct.p99)) / rounds.length;
+    const met = (ok: boolean) => (ok ? 'met' : 'missed');
+    console.log(
+      `${name}/direct throughput ${ratio.toFixed(2)}x (target >= ${target}: ${met(ratio >= target)}); ` +
+        `p99 ${p99Diff >= 0 ? '+' : ''}${p99Diff.toFixed(1)}ms, ${p99Ratio.toFixed(2)}x direct (target <= 2.5x: ${met(p99Ratio <= 2.5)})`,
+    );
+  };
+  versus('edge', 0.6);
+  versus('isolated', 0.4);
 }
 
 // BENCH_ONLY=logs (or arguments: push, logs, router) runs some sections alone
