@@ -16,7 +16,7 @@ import { Source } from './build/source.ts';
 import { applyChanges, withAppJsonEnv } from './config-vars.ts';
 import { errorMessage, notFound, WidemeshError } from './errors.ts';
 import type { AppLocks } from './locks.ts';
-import type { BuildLog, LogBus, OpenBuildLog } from './logs/index.ts';
+import { type BuildLog, type LogBus, type OpenBuildLog, secondsSince } from './logs/index.ts';
 import type { OneOffRunner } from './racks/one-off.ts';
 import { type Rack, RELEASE_PROCESS, releaseSpec, servicesOf } from './racks/rack.ts';
 import type { RackSet } from './racks/rack-set.ts';
@@ -69,8 +69,6 @@ export interface BranchGuard {
 
 type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'>;
 
-const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
-
 /**
  * A deploy, phase by phase: receive → detect → build → release → rollout.
  * Any failure leaves every rack on the release it was serving before.
@@ -95,7 +93,7 @@ export class Pipeline {
           this.buildAndRelease(req, env, build, source, log),
         );
         const live = `v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`;
-        log.step(`Done in ${seconds(started)}: ${live}`);
+        log.step(`Done in ${secondsSince(started)}: ${live}`);
         log.end({ ok: true, message: `v${release.version} deployed` });
         reported = true;
         if (req.branch && !(await req.branch.landed()))
@@ -371,7 +369,7 @@ export class Pipeline {
     }
     store.updateBuild(build.id, { image: tag });
     store.finishBuild(build.id, 'succeeded');
-    log.info(`image ${tag} built in ${seconds(started)}`);
+    log.info(`image ${tag} built in ${secondsSince(started)}`);
     return tag;
   }
 

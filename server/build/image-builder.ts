@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import { baseImagesOf, type StackRecipe, stackRecipe } from '../../buildpacks/index.ts';
 import { errorMessage, WidemeshError } from '../errors.ts';
-import type { BuildLog } from '../logs/index.ts';
+import { type BuildLog, secondsSince } from '../logs/index.ts';
 import { RECIPE_LABEL, recipeDigest, stackState } from './stacks.ts';
 
 export interface ImageBuildRequest {
@@ -113,7 +113,7 @@ export class ImageBuilder {
         `the stack image ${recipe.image} could not be built: ${errorMessage(err)}`,
       );
     }
-    req.log.info(`stack image ${recipe.image} built in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    req.log.info(`stack image ${recipe.image} built in ${secondsSince(started)}`);
   }
 
   /** Follows a build's answer to its end; throws BUILD_FAILED with Docker's own message (or a timeout). */

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { promisify } from 'node:util';
 import { WidemeshError } from '../errors.ts';
+import { isAlive } from '../processes.ts';
 
 const run = promisify(execFile);
 const NGINX = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
@@ -18,19 +19,10 @@ export interface NginxFiles {
 
 const args = (f: NginxFiles) => ['-p', `${f.prefix}/`, '-c', f.config, '-e', f.errorLog];
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The master of this edge (its pidfile, and its command line names our config), if it runs. */
 export function runningMaster(f: NginxFiles): number | undefined {
   const pid = fs.existsSync(f.pidFile) ? Number(fs.readFileSync(f.pidFile, 'utf8').trim()) || 0 : 0;
-  if (!pid || !alive(pid)) return undefined;
+  if (!pid || !isAlive(pid)) return undefined;
   try {
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     return cmdline.includes('nginx: master process') && cmdline.includes(f.config) ? pid : undefined;

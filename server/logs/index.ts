@@ -44,6 +44,9 @@ const CONTROL_SEQUENCES =
 
 export const stripControlSequences = (text: string) => text.replace(CONTROL_SEQUENCES, '');
 
+/** How long since `started` (Date.now()), as a build log says it: `2.3s`. */
+export const secondsSince = (started: number) => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+
 /** A BuildLog that formats each line Heroku-style, hides secrets, and hands it to `emit`. */
 export function lineLog(emit: (line: string) => void, secrets: Iterable<string> = []): BuildLog {
   const hidden = new Set(secretsOf(secrets));

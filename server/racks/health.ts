@@ -13,9 +13,9 @@ export interface Probe {
 }
 
 /** Heroku's port-bind rule, over HTTP: any answer below 500 on `/`. */
-export const DEFAULT_WEB_CHECK = { path: '/', content: undefined, maxStatus: 499 };
+const DEFAULT_WEB_CHECK = { path: '/', maxStatus: 499 };
 /** Services without a port count as healthy once they stay up this long. */
-export const DEFAULT_UPTIME_SECONDS = 3;
+const DEFAULT_UPTIME_SECONDS = 3;
 const POLL_MS = 50;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -24,7 +24,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export type HttpTarget = { port: number } | { socketPath: string };
 
 /** One HTTP answer: its status and up to 64 KiB of its body; undefined when nothing answered. */
-export function fetchPage(
+function fetchPage(
   target: HttpTarget,
   path: string,
   timeoutMs: number,

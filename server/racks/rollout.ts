@@ -1,5 +1,5 @@
 import { errorMessage, WidemeshError } from '../errors.ts';
-import type { BuildLog } from '../logs/index.ts';
+import { type BuildLog, secondsSince } from '../logs/index.ts';
 import type { Instance, Placement } from '../store/index.ts';
 import { OUTCOME_UNKNOWN, type Rack, type ReleaseSpec } from './rack.ts';
 
@@ -34,8 +34,6 @@ export interface Move {
   started: Instance[];
 }
 
-const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
-
 /**
  * Rolls a release out across the environment's racks, all or nothing. A rack's traffic moves
  * only once its new instances answer; if any rack fails, every rack already moved (and every
@@ -59,7 +57,7 @@ export async function rollOut(target: RolloutTarget, deps: RolloutDeps, log: Bui
       instances,
     });
     moved.push({ rack, previous, started: instances });
-    log.info(`v${target.spec.version} answers in ${rack.name} (${seconds(started)})`);
+    log.info(`v${target.spec.version} answers in ${rack.name} (${secondsSince(started)})`);
   };
   try {
     await eachRack(target.racks, target.parallel, releaseTo);
