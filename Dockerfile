@@ -20,6 +20,15 @@ WORKDIR /opt/widemesh
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
+# The dashboard's bundle, built by the project's own build step (Vite) with the dev dependencies;
+# none of them reach the final image
+FROM widemesh/stack-node:20 AS dashboard
+WORKDIR /opt/widemesh
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY dashboard ./dashboard
+RUN npm run --silent build:dashboard -- --logLevel warn
+
 FROM widemesh/stack-node:20
 # nginx is the edge: the server renders its config and runs it as a detached master
 RUN apt-get update -qq \
@@ -31,6 +40,7 @@ COPY package.json tsconfig.json ./
 COPY server ./server
 COPY buildpacks ./buildpacks
 COPY hooks ./hooks
+COPY --from=dashboard /opt/widemesh/dashboard/dist ./dashboard/dist
 ENV WIDEMESH_DATA=/var/lib/widemesh NODE_ENV=production
 VOLUME /var/lib/widemesh
 CMD ["node", "--import", "tsx", "server/main.ts"]

@@ -21,4 +21,20 @@ widemesh_setup() {
 
   echo "-----> Checking the stack images"
   bash scripts/build-stacks
+
+  widemesh_build_dashboard
+}
+
+# The dashboard's bundle (dashboard/dist), rebuilt when its sources or the dependencies change.
+widemesh_build_dashboard() {
+  local sources_hash
+  sources_hash=$( (find dashboard -path dashboard/dist -prune -o -type f -print0 | sort -z | xargs -0 sha256sum;
+    sha256sum package-lock.json) | sha256sum | cut -d' ' -f1)
+  if [ "$(cat dashboard/dist/.sources-hash 2>/dev/null)" != "$sources_hash" ]; then
+    echo "-----> Building the dashboard (vite build)"
+    npm run --silent build:dashboard -- --logLevel warn
+    echo "$sources_hash" > dashboard/dist/.sources-hash
+  else
+    echo "-----> The dashboard is up to date"
+  fi
 }
