@@ -8,10 +8,11 @@ export interface ApiErrorBody {
   error?: { code?: string; message?: string };
 }
 
-/** GET /api/apps */
+/** GET /api/apps (one element) */
 export interface AppSummary {
   name: string;
   createdAt: string;
+  environments: EnvironmentView[];
 }
 
 export interface RackPlacement {
@@ -19,6 +20,17 @@ export interface RackPlacement {
   /** The release version running in that rack. */
   release?: number;
   instances: number;
+}
+
+/** How an environment is doing, in one word (the dashboard shows it next to the release). */
+export type EnvironmentStatus = 'live' | 'deploying' | 'failed' | 'stopped' | 'new';
+
+/** The environment's latest build, whatever its outcome. */
+export interface BuildSummary {
+  id: number;
+  status: Build['status'];
+  createdAt: string;
+  finishedAt: string | null;
 }
 
 export interface EnvironmentView {
@@ -30,12 +42,18 @@ export interface EnvironmentView {
   /** The current release version, null before the first deploy. */
   release: number | null;
   racks: RackPlacement[];
+  status: EnvironmentStatus;
+  /** When the current release went live; null before the first deploy. */
+  deployedAt: string | null;
+  lastBuild: BuildSummary | null;
 }
 
 /** GET /api/apps/:app, POST /api/apps (which has no createdAt) */
 export interface AppInfo {
   name: string;
   createdAt?: string;
+  /** Preview environments per branch or pull request (not in the POST answer). */
+  previews?: boolean;
   environments: EnvironmentView[];
 }
 
@@ -257,6 +275,11 @@ export interface DomainView {
   name: string;
   certificate: { state: 'none' | 'active' | 'expired'; source?: 'user' | 'acme'; notAfter?: string };
   createdAt: string;
+}
+
+/** DELETE /api/apps/:app/domains/:domain */
+export interface DomainDeleted {
+  deleted: string;
 }
 
 /** POST /api/apps/:app/maintenance and /https-redirect */

@@ -167,8 +167,20 @@ describe('what commands show', () => {
             { rack: 'local-a', release: 2, instances: 1 },
             { rack: 'local-b', release: 1, instances: 1 },
           ],
+          status: 'live',
+          deployedAt: '2026-01-01T00:00:00.000Z',
+          lastBuild: null,
         },
-        { name: 'staging', branch: 'dev', url: 'http://shop-staging.localhost', release: null, racks: [] },
+        {
+          name: 'staging',
+          branch: 'dev',
+          url: 'http://shop-staging.localhost',
+          release: null,
+          racks: [],
+          status: 'new',
+          deployedAt: null,
+          lastBuild: null,
+        },
       ],
     });
     expect(text).toBe(
