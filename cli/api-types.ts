@@ -22,17 +22,6 @@ export interface RackPlacement {
   instances: number;
 }
 
-/** How an environment is doing, in one word (the dashboard shows it next to the release). */
-export type EnvironmentStatus = 'live' | 'deploying' | 'failed' | 'stopped' | 'new';
-
-/** The environment's latest build, whatever its outcome. */
-export interface BuildSummary {
-  id: number;
-  status: Build['status'];
-  createdAt: string;
-  finishedAt: string | null;
-}
-
 export interface EnvironmentView {
   name: string;
   branch: string | null;
@@ -41,11 +30,43 @@ export interface EnvironmentView {
   url: string;
   /** The current release version, null before the first deploy. */
   release: number | null;
-  racks: RackPlacement[];
+  /** live, deploying, failed (nothing went live), stopped (ps:stop), new (never deployed). */
   status: EnvironmentStatus;
-  /** When the current release went live; null before the first deploy. */
+  /** When the current release was made. */
   deployedAt: string | null;
-  lastBuild: BuildSummary | null;
+  lastBuild: { id: number; status: BuildStatus; createdAt: string; finishedAt: string | null } | null;
+  racks: RackPlacement[];
+}
+
+export type EnvironmentStatus = 'new' | 'deploying' | 'failed' | 'stopped' | 'live';
+export type BuildStatus = 'building' | 'succeeded' | 'failed';
+
+/** GET /api/apps/:app/timeline: the last releases, newest first, with their timed phases. */
+export interface Timeline {
+  environment: string;
+  releases: {
+    version: number;
+    description: string;
+    status: ReleaseStatus;
+    createdAt: string;
+    steps: DeployStep[];
+  }[];
+}
+
+export interface DeployStep {
+  phase: 'build' | 'release-phase' | 'rollout';
+  /** The rack of a rollout step. */
+  rack: string | null;
+  startedAt: string;
+  /** null while the step runs. */
+  finishedAt: string | null;
+  ok: boolean | null;
+}
+
+/** POST /api/session, GET /api/session: a dashboard sign-in (the cookie itself is HttpOnly). */
+export interface Session {
+  csrfToken: string;
+  expiresAt: string;
 }
 
 /** GET /api/apps/:app, POST /api/apps (which has no createdAt) */
@@ -99,7 +120,7 @@ export interface Build {
   id: number;
   environmentId: number;
   commit: string | null;
-  status: 'building' | 'succeeded' | 'failed';
+  status: BuildStatus;
   buildpack: string | null;
   image: string | null;
   error: string | null;
