@@ -76,7 +76,7 @@ function ConfigRow({ name, value, action, onUnset }: { name: string; value: stri
       </th>
       <td class="value">{revealed ? <code>{value}</code> : <span class="mask">{MASK}</span>}</td>
       <td class="row-actions">
-        <button type="button" onClick={() => setRevealed(!revealed)}>
+        <button type="button" class="secondary" onClick={() => setRevealed(!revealed)}>
           {revealed ? 'Hide' : 'Reveal'}
           <Hidden>{` ${name}`}</Hidden>
         </button>

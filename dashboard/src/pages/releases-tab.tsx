@@ -137,7 +137,7 @@ function ReleaseRow({
       </td>
       <td>
         {release.status === 'succeeded' && !isCurrent && (
-          <button type="button" disabled={action.pending} onClick={() => onRollBack(release.version)}>
+          <button type="button" class="secondary" disabled={action.pending} onClick={() => onRollBack(release.version)}>
             {`Roll back to v${release.version}`}
           </button>
         )}
