@@ -27,7 +27,7 @@ function AppTable({ apps }: { apps: AppSummary[] }) {
       </p>
     );
   return (
-    <DataTable label="Apps" columns={['App', 'Environment', 'Status', 'Release', 'Last deploy', 'URL']}>
+    <DataTable caption="Apps" columns={['App', 'Environment', 'Status', 'Release', 'Last deploy', 'URL']}>
       {apps.map((app) => (
         <AppRows key={app.name} app={app} />
       ))}

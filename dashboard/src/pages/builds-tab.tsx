@@ -26,7 +26,7 @@ export function BuildsTab({ app, environment }: { app: string; environment: stri
 function BuildTable({ app, environment, builds }: { app: string; environment: string; builds: Build[] }) {
   if (builds.length === 0) return <p class="muted">No builds yet: push to build.</p>;
   return (
-    <DataTable label="Builds" columns={['Build', 'Status', 'Commit', 'Started', 'Duration']}>
+    <DataTable caption="Builds" columns={['Build', 'Status', 'Commit', 'Started', 'Duration']}>
       {builds.map((build) => (
         <tr key={build.id}>
           <th scope="row">

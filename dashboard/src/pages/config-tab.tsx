@@ -47,7 +47,7 @@ function ConfigTable({ vars, action, onUnset }: ConfigTableProps) {
   const keys = Object.keys(vars).sort();
   if (keys.length === 0) return <p class="muted">No config vars yet.</p>;
   return (
-    <DataTable label="Config vars" columns={['Name', 'Value', { hidden: 'Actions' }]}>
+    <DataTable caption="Config vars" columns={['Name', 'Value', { hidden: 'Actions' }]}>
       {keys.map((key) => (
         <ConfigRow key={key} name={key} value={vars[key] ?? ''} action={action} onUnset={onUnset} />
       ))}

@@ -39,7 +39,7 @@ interface DomainTableProps {
 function DomainTable({ domains, action, onRemove }: DomainTableProps) {
   if (domains.length === 0) return <p class="muted">No custom domains.</p>;
   return (
-    <DataTable label="Domains" columns={['Domain', 'Certificate', 'Added', { hidden: 'Actions' }]}>
+    <DataTable caption="Domains" columns={['Domain', 'Certificate', 'Added', { hidden: 'Actions' }]}>
       {domains.map((domain) => (
         <tr key={domain.name}>
           <th scope="row">{domain.name}</th>

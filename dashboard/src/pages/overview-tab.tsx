@@ -34,9 +34,10 @@ function EnvironmentCard({ app, env, reloadInfo }: CardProps) {
   });
   return (
     <article class="card" aria-labelledby={`env-${env.name}`}>
-      <h2 id={`env-${env.name}`}>
-        {env.name} <StatusBadge status={env.status} />
-      </h2>
+      <div class="card-head">
+        <h2 id={`env-${env.name}`}>{env.name}</h2>
+        <StatusBadge status={env.status} />
+      </div>
       <EnvironmentFacts env={env} />
       <h3>Services</h3>
       {ps.data ? (

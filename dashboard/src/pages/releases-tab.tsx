@@ -104,7 +104,7 @@ interface ReleaseTableProps {
 function ReleaseTable({ releases, current, action, onRollBack }: ReleaseTableProps) {
   if (releases.length === 0) return <p class="muted">No releases yet: push to deploy.</p>;
   return (
-    <DataTable label="Releases" columns={['Release', 'Status', 'Description', 'Created', 'Action']}>
+    <DataTable caption="Releases" columns={['Release', 'Status', 'Description', 'Created', 'Action']}>
       {releases.map((release) => (
         <ReleaseRow key={release.version} release={release} current={current} action={action} onRollBack={onRollBack} />
       ))}
