@@ -3,7 +3,7 @@ import type { AppSummary, EnvironmentView } from '../../../cli/api-types.ts';
 import { DataTable, ExternalLink, StatusBadge, Time } from '../components/bits.tsx';
 import { LoadState } from '../components/feedback.tsx';
 import { useApi } from '../hooks.ts';
-import { appUrl, productionFirst } from '../router.ts';
+import { appUrl, productionFirst } from '../routes.ts';
 
 const POLL_MS = 5000;
 

@@ -4,7 +4,7 @@ import { DataTable, StatusBadge, Time } from '../components/bits.tsx';
 import { LoadState } from '../components/feedback.tsx';
 import { durationBetween, shortCommit } from '../format.ts';
 import { useApi } from '../hooks.ts';
-import { buildUrl } from '../router.ts';
+import { buildUrl } from '../routes.ts';
 
 const POLL_MS = 5000;
 

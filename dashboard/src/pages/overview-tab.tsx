@@ -5,7 +5,7 @@ import { ActionFeedback, LoadState } from '../components/feedback.tsx';
 import { ServiceControls } from '../components/service-controls.tsx';
 import { formatSeconds } from '../format.ts';
 import { type Action, useAction, useApi } from '../hooks.ts';
-import { productionFirst } from '../router.ts';
+import { productionFirst } from '../routes.ts';
 
 const POLL_MS = 5000;
 type Instance = ProcessList['instances'][number];

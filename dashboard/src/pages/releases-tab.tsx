@@ -5,7 +5,7 @@ import { DataTable, StatusBadge, Time } from '../components/bits.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { ActionFeedback, LoadState } from '../components/feedback.tsx';
 import { type Action, useAction, useApi } from '../hooks.ts';
-import { PRODUCTION } from '../router.ts';
+import { PRODUCTION } from '../routes.ts';
 
 interface ReleasesTabProps {
   app: string;
