@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import type { AppSummary, EnvironmentView } from '../../../cli/api-types.ts';
 import { DataTable, ExternalLink, StatusBadge, Time } from '../components/bits.tsx';
-import { LoadState } from '../components/feedback.tsx';
+import { WhenLoaded } from '../components/feedback.tsx';
 import { useApi } from '../hooks.ts';
 import { appUrl, productionFirst } from '../routes.ts';
 
@@ -13,8 +13,9 @@ export function AppListPage() {
   return (
     <section>
       <h1>Apps</h1>
-      {apps.data ? <AppTable apps={apps.data} /> : <LoadState error={apps.error} what="apps" />}
-      {apps.data && apps.error && <LoadState error={apps.error} what="apps" />}
+      <WhenLoaded read={apps} what="apps">
+        {(data) => <AppTable apps={data} />}
+      </WhenLoaded>
     </section>
   );
 }

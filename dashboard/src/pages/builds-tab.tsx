@@ -1,7 +1,7 @@
 import type { Build } from '../../../cli/api-types.ts';
 import { appPath } from '../api.ts';
 import { DataTable, StatusBadge, Time } from '../components/bits.tsx';
-import { LoadState } from '../components/feedback.tsx';
+import { WhenLoaded } from '../components/feedback.tsx';
 import { durationBetween, shortCommit } from '../format.ts';
 import { useApi } from '../hooks.ts';
 import { buildUrl } from '../routes.ts';
@@ -14,11 +14,9 @@ export function BuildsTab({ app, environment }: { app: string; environment: stri
   return (
     <div>
       <h2>{`Builds of ${environment}`}</h2>
-      {builds.data ? (
-        <BuildTable app={app} environment={environment} builds={builds.data} />
-      ) : (
-        <LoadState error={builds.error} what="builds" />
-      )}
+      <WhenLoaded read={builds} what="builds">
+        {(data) => <BuildTable app={app} environment={environment} builds={data} />}
+      </WhenLoaded>
     </div>
   );
 }

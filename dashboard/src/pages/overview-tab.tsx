@@ -1,7 +1,7 @@
 import type { AppInfo, EnvironmentView, ProcessList } from '../../../cli/api-types.ts';
 import { appPath } from '../api.ts';
 import { ExternalLink, StatusBadge, Time } from '../components/bits.tsx';
-import { ActionFeedback, LoadState } from '../components/feedback.tsx';
+import { ActionFeedback, WhenLoaded } from '../components/feedback.tsx';
 import { ServiceControls } from '../components/service-controls.tsx';
 import { formatSeconds } from '../format.ts';
 import { type Action, useAction, useApi } from '../hooks.ts';
@@ -40,11 +40,9 @@ function EnvironmentCard({ app, env, reloadInfo }: CardProps) {
       </div>
       <EnvironmentFacts env={env} />
       <h3>Services</h3>
-      {ps.data ? (
-        <Services app={app} environment={env.name} ps={ps.data} action={action} />
-      ) : (
-        <LoadState error={ps.error} what="services" />
-      )}
+      <WhenLoaded read={ps} what="services">
+        {(data) => <Services app={app} environment={env.name} ps={data} action={action} />}
+      </WhenLoaded>
       <ActionFeedback action={action} />
     </article>
   );

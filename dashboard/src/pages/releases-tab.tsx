@@ -3,7 +3,7 @@ import type { EnvironmentView, Promoted, Release, RolledBack } from '../../../cl
 import { appPath, request } from '../api.ts';
 import { DataTable, StatusBadge, Time } from '../components/bits.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
-import { ActionFeedback, LoadState } from '../components/feedback.tsx';
+import { ActionFeedback, WhenLoaded } from '../components/feedback.tsx';
 import { type Action, useAction, useApi } from '../hooks.ts';
 import { PRODUCTION } from '../routes.ts';
 
@@ -35,16 +35,11 @@ export function ReleasesTab({ app, environment, env, reloadInfo }: ReleasesTabPr
         <h2>{`Releases of ${environment}`}</h2>
         <PromoteButton app={app} env={env} action={action} />
       </div>
-      {releases.data ? (
-        <ReleaseTable
-          releases={releases.data}
-          current={env?.release ?? null}
-          action={action}
-          onRollBack={setConfirming}
-        />
-      ) : (
-        <LoadState error={releases.error} what="releases" />
-      )}
+      <WhenLoaded read={releases} what="releases">
+        {(data) => (
+          <ReleaseTable releases={data} current={env?.release ?? null} action={action} onRollBack={setConfirming} />
+        )}
+      </WhenLoaded>
       <ActionFeedback action={action} />
       {confirming !== null && (
         <RollbackConfirmation
