@@ -5,7 +5,7 @@ import { ActionFeedback, WhenLoaded } from '../components/feedback.tsx';
 import { ServiceControls } from '../components/service-controls.tsx';
 import { formatSeconds } from '../format.ts';
 import { type Action, useAction, useApi } from '../hooks.ts';
-import { productionFirst } from '../routes.ts';
+import { buildUrl, productionFirst } from '../routes.ts';
 
 const POLL_MS = 5000;
 type Instance = ProcessList['instances'][number];
@@ -38,7 +38,7 @@ function EnvironmentCard({ app, env, reloadInfo }: CardProps) {
         <h2 id={`env-${env.name}`}>{env.name}</h2>
         <StatusBadge status={env.status} />
       </div>
-      <EnvironmentFacts env={env} />
+      <EnvironmentFacts app={app} env={env} />
       <h3>Services</h3>
       <WhenLoaded read={ps} what="services">
         {(data) => <Services app={app} environment={env.name} ps={data} action={action} />}
@@ -48,7 +48,7 @@ function EnvironmentCard({ app, env, reloadInfo }: CardProps) {
   );
 }
 
-function EnvironmentFacts({ env }: { env: EnvironmentView }) {
+function EnvironmentFacts({ app, env }: { app: string; env: EnvironmentView }) {
   return (
     <dl class="facts">
       <dt>Release</dt>
@@ -56,6 +56,10 @@ function EnvironmentFacts({ env }: { env: EnvironmentView }) {
       <dt>Deployed</dt>
       <dd>
         <Time iso={env.deployedAt} />
+      </dd>
+      <dt>Last build</dt>
+      <dd>
+        <LastBuild app={app} env={env} />
       </dd>
       <dt>Branch</dt>
       <dd>{env.branch ?? <span class="muted">none</span>}</dd>
@@ -66,6 +70,19 @@ function EnvironmentFacts({ env }: { env: EnvironmentView }) {
       <dt>Racks</dt>
       <dd>{env.racks.length === 0 ? <span class="muted">not placed yet</span> : <RackList env={env} />}</dd>
     </dl>
+  );
+}
+
+/** The latest build whatever its outcome, linked to its log: where a failed deploy is explained. */
+function LastBuild({ app, env }: { app: string; env: EnvironmentView }) {
+  const build = env.lastBuild;
+  if (!build) return <span class="muted">none yet</span>;
+  return (
+    <span class="inline-list">
+      <a href={buildUrl(app, build.id, env.name)}>{`Build ${build.id}`}</a>
+      <StatusBadge status={build.status} />
+      <Time iso={build.createdAt} />
+    </span>
   );
 }
 
