@@ -196,7 +196,7 @@ app.listen(process.env.PORT);
     const before = (await api(server, 'GET', '/api/apps/chatty/builds')).json[0].id as number;
     const lines = collect(ws, (m) => m.some((x) => x.type === 'end' && (x as { build?: number }).build! > before));
     const repo = appRepo('node-express-npm');
-    fs.writeFileSync(path.join(repo, 'server.js'), fs.readFileSync(path.join(repo, 'server.js'), 'utf8') + '\n// v2\n');
+    fs.writeFileSync(path.join(repo, 'server.js'), `${fs.readFileSync(path.join(repo, 'server.js'), 'utf8')}\n// v2\n`);
     commitAll(repo, 'another build');
     expect((await push(repo, remoteUrl(server, 'chatty'), '+main:main')).code).toBe(0);
     const seen = (await lines) as (Message & { build?: number })[];
