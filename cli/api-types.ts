@@ -264,3 +264,31 @@ export interface Toggled {
   environment: string;
   enabled: boolean;
 }
+
+export type TimelinePhase = 'build' | 'release-phase' | 'rollout';
+
+/** One step of a deploy: the build, the release phase, or the rollout to one rack (`rack` set). */
+export interface TimelineStep {
+  phase: TimelinePhase;
+  rack: string | null;
+  startedAt: string;
+  /** null while it runs. */
+  finishedAt: string | null;
+  /** null while it runs. */
+  ok: boolean | null;
+}
+
+/** One release of GET /api/apps/:app/timeline. */
+export interface TimelineRelease {
+  version: number;
+  description: string;
+  status: ReleaseStatus;
+  createdAt: string;
+  steps: TimelineStep[];
+}
+
+/** GET /api/apps/:app/timeline: the latest releases (up to 20), newest first. */
+export interface Timeline {
+  environment: string;
+  releases: TimelineRelease[];
+}
