@@ -8,10 +8,11 @@ export interface ApiErrorBody {
   error?: { code?: string; message?: string };
 }
 
-/** GET /api/apps */
+/** GET /api/apps (one element) */
 export interface AppSummary {
   name: string;
   createdAt: string;
+  environments: EnvironmentView[];
 }
 
 export interface RackPlacement {
@@ -29,7 +30,43 @@ export interface EnvironmentView {
   url: string;
   /** The current release version, null before the first deploy. */
   release: number | null;
+  /** live, deploying, failed (nothing went live), stopped (ps:stop), new (never deployed). */
+  status: EnvironmentStatus;
+  /** When the current release was made. */
+  deployedAt: string | null;
+  lastBuild: { id: number; status: BuildStatus; createdAt: string; finishedAt: string | null } | null;
   racks: RackPlacement[];
+}
+
+export type EnvironmentStatus = 'new' | 'deploying' | 'failed' | 'stopped' | 'live';
+export type BuildStatus = 'building' | 'succeeded' | 'failed';
+
+/** GET /api/apps/:app/timeline: the last releases, newest first, with their timed phases. */
+export interface Timeline {
+  environment: string;
+  releases: {
+    version: number;
+    description: string;
+    status: ReleaseStatus;
+    createdAt: string;
+    steps: DeployStep[];
+  }[];
+}
+
+export interface DeployStep {
+  phase: 'build' | 'release-phase' | 'rollout';
+  /** The rack of a rollout step. */
+  rack: string | null;
+  startedAt: string;
+  /** null while the step runs. */
+  finishedAt: string | null;
+  ok: boolean | null;
+}
+
+/** POST /api/session, GET /api/session: a dashboard sign-in (the cookie itself is HttpOnly). */
+export interface Session {
+  csrfToken: string;
+  expiresAt: string;
 }
 
 /** GET /api/apps/:app, POST /api/apps (which has no createdAt) */
@@ -81,7 +118,7 @@ export interface Build {
   id: number;
   environmentId: number;
   commit: string | null;
-  status: 'building' | 'succeeded' | 'failed';
+  status: BuildStatus;
   buildpack: string | null;
   image: string | null;
   error: string | null;
