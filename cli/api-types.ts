@@ -53,6 +53,9 @@ export interface Timeline {
   }[];
 }
 
+/** One release of the timeline. */
+export type TimelineRelease = Timeline['releases'][number];
+
 export interface DeployStep {
   phase: 'build' | 'release-phase' | 'rollout';
   /** The rack of a rollout step. */
@@ -73,6 +76,8 @@ export interface Session {
 export interface AppInfo {
   name: string;
   createdAt?: string;
+  /** Preview environments per branch or pull request (not in the POST answer). */
+  previews?: boolean;
   environments: EnvironmentView[];
 }
 
@@ -296,36 +301,13 @@ export interface DomainView {
   createdAt: string;
 }
 
+/** DELETE /api/apps/:app/domains/:domain */
+export interface DomainDeleted {
+  deleted: string;
+}
+
 /** POST /api/apps/:app/maintenance and /https-redirect */
 export interface Toggled {
   environment: string;
   enabled: boolean;
-}
-
-export type TimelinePhase = 'build' | 'release-phase' | 'rollout';
-
-/** One step of a deploy: the build, the release phase, or the rollout to one rack (`rack` set). */
-export interface TimelineStep {
-  phase: TimelinePhase;
-  rack: string | null;
-  startedAt: string;
-  /** null while it runs. */
-  finishedAt: string | null;
-  /** null while it runs. */
-  ok: boolean | null;
-}
-
-/** One release of GET /api/apps/:app/timeline. */
-export interface TimelineRelease {
-  version: number;
-  description: string;
-  status: ReleaseStatus;
-  createdAt: string;
-  steps: TimelineStep[];
-}
-
-/** GET /api/apps/:app/timeline: the latest releases (up to 20), newest first. */
-export interface Timeline {
-  environment: string;
-  releases: TimelineRelease[];
 }

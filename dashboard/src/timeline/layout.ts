@@ -1,4 +1,8 @@
-import type { TimelinePhase, TimelineRelease, TimelineStep } from '../../../cli/api-types.ts';
+import type { DeployStep, TimelineRelease } from '../../../cli/api-types.ts';
+
+type TimelineStep = DeployStep;
+type TimelinePhase = DeployStep['phase'];
+
 import { dayAndTime, formatDuration } from '../logs/time.ts';
 
 /**

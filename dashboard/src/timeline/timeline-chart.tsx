@@ -1,10 +1,10 @@
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { TimelinePhase, TimelineRelease } from '../../../cli/api-types.ts';
+import type { DeployStep, TimelineRelease } from '../../../cli/api-types.ts';
 import { type BarLayout, layoutTimeline, type RowLayout } from './layout.ts';
 import './timeline.css';
 
 /** Each phase has a pattern as well as a colour, so the phases differ without colour vision too. */
-export const PHASE_FILL: Record<TimelinePhase, string> = {
+export const PHASE_FILL: Record<DeployStep['phase'], string> = {
   build: 'url(#tl-solid)',
   'release-phase': 'url(#tl-stripes)',
   rollout: 'url(#tl-dots)',
