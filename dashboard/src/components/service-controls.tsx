@@ -33,12 +33,33 @@ export function ServiceControls({ app, environment, service, perRack, action }: 
   return (
     <form class="service-controls" onSubmit={scale}>
       <h4>{service}</h4>
-      <label for={inputId}>
+      <div class="service-actions">
+        <QuantityField id={inputId} service={service} environment={environment} perRack={perRack} />
+        <button type="submit" disabled={action.pending}>
+          Scale<Hidden>{where}</Hidden>
+        </button>
+        <button type="button" class="secondary" disabled={action.pending || perRack === 0} onClick={restart}>
+          Restart<Hidden>{where}</Hidden>
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function QuantityField({
+  id,
+  service,
+  environment,
+  perRack,
+}: Omit<ServiceControlsProps, 'app' | 'action'> & { id: string }) {
+  return (
+    <>
+      <label for={id}>
         <Hidden>{`${service} instances `}</Hidden>per rack<Hidden>{` in ${environment}`}</Hidden>
       </label>
       {/* keyed by the server's value: a new formation resets the field, typing does not fight the poll */}
       <input
-        id={inputId}
+        id={id}
         key={perRack}
         name="quantity"
         type="number"
@@ -47,12 +68,6 @@ export function ServiceControls({ app, environment, service, perRack, action }: 
         defaultValue={String(perRack)}
         required
       />
-      <button type="submit" disabled={action.pending}>
-        Scale<Hidden>{where}</Hidden>
-      </button>
-      <button type="button" disabled={action.pending || perRack === 0} onClick={restart}>
-        Restart<Hidden>{where}</Hidden>
-      </button>
-    </form>
+    </>
   );
 }
