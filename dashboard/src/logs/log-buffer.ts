@@ -1,5 +1,5 @@
 import type { LogMessage, LogSource } from '../../../cli/api-types.ts';
-import { compareTimes } from './time.ts';
+import { compareTimes, timeMs } from './time.ts';
 
 /**
  * What a log view holds: the last `limit` lines of one stream, kept across reconnections without
@@ -7,9 +7,12 @@ import { compareTimes } from './time.ts';
  *
  * - Build lines carry a sequence number: a reconnection asks for the lines after the last one
  *   (`build=B&since=SEQ`) and anything at or below it is a repeat.
- * - App and router lines carry only a time: a reconnection asks for the lines after the last time
- *   seen (`after=AT`). Several lines can share that time, so the server sends the lines *at* that
- *   time again and the buffer drops those it already has (same time and same content).
+ * - App and router lines carry only a time: a reconnection asks for the lines from a little before
+ *   the newest time seen (`after=AT`, RESUME_MARGIN_MS earlier) and drops those it already has
+ *   (same time, same content). The margin is there because the sources do not arrive in step: the
+ *   router's lines are read from the edge's access log every 100 ms and nginx writes it in bursts,
+ *   so when the connection drops, router lines older than the newest app line may still be on their
+ *   way. Asking from the newest time exactly lost them (seen against a real server).
  */
 
 export type LineMessage = Extract<LogMessage, { type: 'line' }>;
@@ -29,6 +32,10 @@ export interface StreamTarget {
 }
 
 export const DEFAULT_LIMIT = 2000;
+export const RESUME_MARGIN_MS = 5000;
+/** App/router lines are remembered (for dropping repeats) this far behind the newest one. */
+const HELD_MS = 2 * RESUME_MARGIN_MS;
+const PRUNE_EVERY = 500;
 
 /** Identity of an app or router line apart from its time (two lines at the same time differ in these). */
 export function lineKey(m: LineMessage): string {
@@ -46,11 +53,14 @@ export class LogBuffer {
   private currentBuild: number | undefined;
   private readonly lastSeq = new Map<number, number>();
   private readonly endedBuilds = new Set<number | null>();
-  /** The latest app/router time received and the keys of the lines received at exactly that time. */
-  private lastAt: string | undefined;
-  private keysAtLast: string[] = [];
-  /** This connection resumed after `at`: lines before it are repeats, lines at it may be. */
-  private boundary: { at: string; keys: string[] } | undefined;
+  /** The newest app/router time received, and the recent lines by time and content (with how many of each). */
+  private newestMs: number | undefined;
+  /** The first app/router line's time: the view starts there, so a resume never reaches before it. */
+  private firstMs: number | undefined;
+  private readonly held = new Map<string, { count: number; ms: number }>();
+  private heldSincePrune = 0;
+  /** This connection resumed from `after`: lines before it are repeats, and so are the held lines sent again. */
+  private boundary: { after: string; held: Map<string, number> } | undefined;
 
   constructor(
     readonly target: StreamTarget,
@@ -68,13 +78,16 @@ export class LogBuffer {
       const seq = this.lastSeq.get(resumeBuild);
       if (seq !== undefined) query.since = String(seq);
     }
-    if (this.lastAt !== undefined && source !== 'build') query.after = this.lastAt;
+    const after = this.resumeAfter();
+    if (after !== undefined && source !== 'build') query.after = after;
     return query;
   }
 
   /** Call as each connection opens: what arrives next is measured against what is here now. */
   beginConnection(): void {
-    this.boundary = this.lastAt === undefined ? undefined : { at: this.lastAt, keys: [...this.keysAtLast] };
+    const after = this.resumeAfter();
+    const held = new Map([...this.held].map(([id, h]) => [id, h.count]));
+    this.boundary = after === undefined ? undefined : { after, held };
   }
 
   /** Adds a message unless it repeats one received before; true when the view changed. */
@@ -101,23 +114,35 @@ export class LogBuffer {
     return this.push({ kind: 'end', id: 0, build: m.build, ok: m.ok, message: m.message });
   }
 
+  private resumeAfter(): string | undefined {
+    if (this.newestMs === undefined || this.firstMs === undefined) return undefined;
+    return new Date(Math.max(this.firstMs, this.newestMs - RESUME_MARGIN_MS)).toISOString();
+  }
+
   private isRepeat(m: Exclude<LineMessage, { source: 'build' }>): boolean {
-    const key = lineKey(m);
+    const id = `${m.at}\n${lineKey(m)}`;
     if (this.boundary) {
-      const order = compareTimes(m.at, this.boundary.at);
-      if (order < 0) return true;
-      const seen = order === 0 ? this.boundary.keys.indexOf(key) : -1;
-      if (seen >= 0) {
-        this.boundary.keys.splice(seen, 1); // the same line twice at one time is two lines: drop one per copy held
+      if (compareTimes(m.at, this.boundary.after) < 0) return true;
+      const copies = this.boundary.held.get(id) ?? 0;
+      if (copies > 0) {
+        this.boundary.held.set(id, copies - 1); // the same line twice at one time is two lines: one drop per copy held
         return true;
       }
     }
-    const order = this.lastAt === undefined ? 1 : compareTimes(m.at, this.lastAt);
-    if (order > 0) {
-      this.lastAt = m.at;
-      this.keysAtLast = [key];
-    } else if (order === 0) this.keysAtLast.push(key);
+    this.hold(id, timeMs(m.at));
     return false;
+  }
+
+  private hold(id: string, ms: number): void {
+    const held = this.held.get(id);
+    if (held) held.count += 1;
+    else this.held.set(id, { count: 1, ms });
+    if (Number.isNaN(ms)) return;
+    this.firstMs ??= ms;
+    if (this.newestMs === undefined || ms > this.newestMs) this.newestMs = ms;
+    if (++this.heldSincePrune < PRUNE_EVERY || this.newestMs === undefined) return;
+    this.heldSincePrune = 0;
+    for (const [key, h] of this.held) if (!(h.ms >= this.newestMs - HELD_MS)) this.held.delete(key);
   }
 
   private push(entry: LogEntry): true {

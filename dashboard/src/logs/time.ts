@@ -15,6 +15,11 @@ function instant(iso: string): [number, number] | undefined {
   return Number.isNaN(ms) ? undefined : [ms, Number(fraction.slice(3))];
 }
 
+/** Milliseconds since the epoch (what is below a millisecond dropped), NaN for a time that is not one. */
+export function timeMs(iso: string): number {
+  return instant(iso)?.[0] ?? Number.NaN;
+}
+
 /** Negative, zero or positive as `a` is before, at or after `b`; times that do not parse compare as text. */
 export function compareTimes(a: string, b: string): number {
   const x = instant(a);

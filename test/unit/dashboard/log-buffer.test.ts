@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LogMessage } from '../../../cli/api-types.ts';
-import { LogBuffer, type LogEntry } from '../../../dashboard/src/logs/log-buffer.ts';
+import { LogBuffer, type LogEntry, RESUME_MARGIN_MS } from '../../../dashboard/src/logs/log-buffer.ts';
 import { compareTimes, formatDuration } from '../../../dashboard/src/logs/time.ts';
 
 const build = (seq: number, id = 7): LogMessage => ({
@@ -20,6 +20,16 @@ const app = (at: string, line: string, instance = 'aaaa'): LogMessage => ({
   service: 'web',
   stream: 'stdout',
   line,
+});
+const router = (at: string, path: string): LogMessage => ({
+  type: 'line',
+  source: 'router',
+  at,
+  method: 'GET',
+  path,
+  status: 200,
+  ms: 1,
+  line: `GET ${path} 200 1ms`,
 });
 const texts = (entries: LogEntry[]) =>
   entries.map((e) => (e.kind === 'line' ? e.message.line : e.kind === 'end' ? `end ${e.ok}` : `dropped ${e.count}`));
@@ -55,20 +65,38 @@ describe('the log buffer', () => {
     expect(buffer.query()).toMatchObject({ build: '8', since: '1' });
   });
 
-  it('resumes app lines after the last time seen, dropping only the copies it holds at that time', () => {
+  it('resumes app and router lines a margin before the newest time, dropping the copies it holds', () => {
     const buffer = new LogBuffer({ environment: 'production', source: 'all' });
     buffer.beginConnection();
     buffer.accept(app('2026-11-25T04:00:01.5Z', 'one'));
-    buffer.accept(app('2026-11-25T04:00:02.000000100Z', 'two'));
-    buffer.accept(app('2026-11-25T04:00:02.000000100Z', 'same time', 'bbbb'));
-    expect(buffer.query().after).toBe('2026-11-25T04:00:02.000000100Z');
+    buffer.accept(app('2026-11-25T04:00:10.000000100Z', 'two'));
+    buffer.accept(app('2026-11-25T04:00:10.000000100Z', 'same time', 'bbbb'));
+    expect(buffer.query().after).toBe(new Date(Date.parse('2026-11-25T04:00:10Z') - RESUME_MARGIN_MS).toISOString());
     buffer.beginConnection();
-    buffer.accept(app('2026-11-25T04:00:01.5Z', 'one')); // before the boundary: a repeat
-    buffer.accept(app('2026-11-25T04:00:02.000000100Z', 'two')); // at it and held: a repeat
-    buffer.accept(app('2026-11-25T04:00:02.000000100Z', 'missed at the same time'));
-    buffer.accept(app('2026-11-25T04:00:03Z', 'three'));
-    buffer.accept(app('2026-11-25T04:00:03Z', 'three')); // a line printed twice, live: two lines
+    buffer.accept(app('2026-11-25T04:00:01.5Z', 'one')); // before the resume point: a repeat
+    buffer.accept(app('2026-11-25T04:00:10.000000100Z', 'two')); // held: a repeat
+    buffer.accept(app('2026-11-25T04:00:10.000000100Z', 'missed at the same time'));
+    buffer.accept(app('2026-11-25T04:00:11Z', 'three'));
+    buffer.accept(app('2026-11-25T04:00:11Z', 'three')); // a line printed twice, live: two lines
     expect(texts(buffer.snapshot())).toEqual(['one', 'two', 'same time', 'missed at the same time', 'three', 'three']);
+    buffer.beginConnection();
+    for (const copy of ['three', 'three', 'three']) buffer.accept(app('2026-11-25T04:00:11Z', copy));
+    expect(texts(buffer.snapshot()).filter((t) => t === 'three')).toHaveLength(3); // two held, one new
+  });
+
+  it('gets back router lines that were still on their way when newer app lines arrived', () => {
+    const buffer = new LogBuffer({ environment: 'production', source: 'all' });
+    buffer.beginConnection();
+    buffer.accept(router('2026-11-25T04:00:04.023Z', '/r3'));
+    buffer.accept(app('2026-11-25T04:00:04.719429124Z', 'tick'));
+    // dropped here; /r4 (04.130) was not read from the access log yet
+    const after = buffer.query().after!;
+    expect(Date.parse(after)).toBeLessThan(Date.parse('2026-11-25T04:00:04.130Z'));
+    buffer.beginConnection();
+    buffer.accept(router('2026-11-25T04:00:04.023Z', '/r3'));
+    buffer.accept(router('2026-11-25T04:00:04.130Z', '/r4'));
+    buffer.accept(app('2026-11-25T04:00:04.719429124Z', 'tick'));
+    expect(texts(buffer.snapshot())).toEqual(['GET /r3 200 1ms', 'tick', 'GET /r4 200 1ms']);
   });
 
   it('keeps a line that arrives late from another instance while connected', () => {
@@ -77,7 +105,8 @@ describe('the log buffer', () => {
     buffer.accept(app('2026-11-25T04:00:05Z', 'b', 'bbbb'));
     buffer.accept(app('2026-11-25T04:00:04Z', 'a', 'aaaa'));
     expect(texts(buffer.snapshot())).toEqual(['b', 'a']);
-    expect(buffer.query().after).toBe('2026-11-25T04:00:05Z');
+    // never before the first line shown: what came before it was never part of the view
+    expect(buffer.query().after).toBe('2026-11-25T04:00:05.000Z');
   });
 
   it('keeps only the last lines, but counts everything it accepted', () => {
