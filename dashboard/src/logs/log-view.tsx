@@ -46,7 +46,7 @@ function Entry({ entry, bare }: { entry: LogEntry; bare: boolean }) {
 
 /**
  * Log lines in a scrolling region (role="log"), monospace, wrapped at any width. Following, it
- * keeps the newest line in sight; otherwise it stays where the reader scrolled. `bare` leaves out
+ * keeps the newest line in sight unless the reader scrolled up; paused, it stays where it is. `bare` leaves out
  * each line's source and origin (one build's own page says them once).
  */
 export function LogView(props: {
@@ -57,13 +57,22 @@ export function LogView(props: {
   bare?: boolean;
 }) {
   const region = useRef<HTMLDivElement>(null);
+  // following sticks to the newest line only while the reader is at the bottom: scrolling up to read stays put
+  const atBottom = useRef(true);
+  const followed = useRef(props.follow);
   useLayoutEffect(() => {
     const el = region.current;
-    if (props.follow && el) el.scrollTop = el.scrollHeight;
+    if (props.follow && !followed.current) atBottom.current = true; // "Follow" pressed: back to the newest line
+    followed.current = props.follow;
+    if (props.follow && atBottom.current && el) el.scrollTop = el.scrollHeight;
   }, [props.entries, props.follow]);
+  const onScroll = () => {
+    const el = region.current;
+    if (el) atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+  };
   return (
     // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard to scroll it
-    <div ref={region} role="log" aria-label={props.label} tabIndex={0} class="log-view">
+    <div ref={region} role="log" aria-label={props.label} tabIndex={0} class="log-view" onScroll={onScroll}>
       {props.entries.length === 0 ? (
         <p class="log-empty">{props.empty}</p>
       ) : (
