@@ -1,7 +1,9 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
 import type { Build } from '../../../cli/api-types.ts';
-import { ApiError, appPath, get } from '../api.ts';
+import { appPath } from '../api.ts';
 import { StatusBadge } from '../components/bits.tsx';
+import { LoadState } from '../components/feedback.tsx';
+import { useApi } from '../hooks.ts';
 import { ConnectionStatus } from '../logs/connection-status.tsx';
 import type { LogEntry } from '../logs/log-buffer.ts';
 import { LogView, outcomeText } from '../logs/log-view.tsx';
@@ -59,14 +61,10 @@ function LiveBuildLog(props: { app: string; environment: string; build: number }
 
 /** A finished build: its stored log, read once. */
 function StoredBuildLog(props: { app: string; environment: string; build: Build }) {
-  const [entries, setEntries] = useState<LogEntry[]>();
-  const [error, setError] = useState<string>();
-  useEffect(() => {
-    get<StoredLog>(appPath(props.app, `/builds/${props.build.id}/log`, props.environment))
-      .then((log) => setEntries(storedEntries(props.build, log)))
-      .catch((err: unknown) => setError(err instanceof ApiError ? err.message : String(err)));
-  }, [props.app, props.environment, props.build]);
-  if (error) return <p role="alert">{error}</p>;
+  const { data: log, error } = useApi<StoredLog>(
+    appPath(props.app, `/builds/${props.build.id}/log`, props.environment),
+  );
+  const entries = useMemo(() => log && storedEntries(props.build, log), [log, props.build]);
   const ok = props.build.status === 'succeeded';
   return (
     <>
@@ -75,29 +73,25 @@ function StoredBuildLog(props: { app: string; environment: string; build: Build 
           Status: <StatusBadge status={props.build.status} />
         </p>
       </div>
-      <LogView entries={entries ?? []} label={`Build ${props.build.id} log`} follow bare empty="Loading the log…" />
-      {entries && <Outcome build={props.build.id} ok={ok} message={props.build.error ?? props.build.status} />}
+      {!entries && <LoadState error={error} what="the log" />}
+      {entries && (
+        <>
+          <LogView entries={entries} label={`Build ${props.build.id} log`} follow bare empty="No lines." />
+          <Outcome build={props.build.id} ok={ok} message={props.build.error ?? props.build.status} />
+        </>
+      )}
     </>
   );
 }
 
 /** One build's log (`/apps/NAME/builds/N`): live while it runs, stored once it has finished. */
 export function BuildLogPage(props: { app: string; environment: string; build: number }) {
-  const [build, setBuild] = useState<Build>();
-  const [error, setError] = useState<string>();
-  useEffect(() => {
-    setBuild(undefined);
-    setError(undefined);
-    get<Build>(appPath(props.app, `/builds/${props.build}`, props.environment))
-      .then(setBuild)
-      .catch((err: unknown) => setError(err instanceof ApiError ? err.message : String(err)));
-  }, [props.app, props.environment, props.build]);
+  const { data: build, error } = useApi<Build>(appPath(props.app, `/builds/${props.build}`, props.environment));
   return (
     <section class="build-log">
       <h2>{`Build ${props.build}`}</h2>
       {build?.commit && <p class="build-commit">Commit {build.commit.slice(0, 12)}</p>}
-      {error && <p role="alert">{error}</p>}
-      {!build && !error && <p>Loading…</p>}
+      {!build && <LoadState error={error} what={`build ${props.build}`} />}
       {build?.status === 'building' && (
         <LiveBuildLog app={props.app} environment={props.environment} build={build.id} />
       )}

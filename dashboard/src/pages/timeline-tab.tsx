@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Timeline } from '../../../cli/api-types.ts';
-import { ApiError, appPath, get } from '../api.ts';
+import { appPath } from '../api.ts';
+import { LoadState } from '../components/feedback.tsx';
+import { useApi } from '../hooks.ts';
 import { TimelineChart, TimelineLegend } from '../timeline/timeline-chart.tsx';
 import { TimelineTable } from '../timeline/timeline-table.tsx';
 
@@ -13,36 +15,15 @@ const isRunning = (t: Timeline) =>
 
 /** How the latest deploys of one environment went, phase by phase: a chart and the same data as a table. */
 export function TimelineTab(props: { app: string; environment: string }) {
-  const [timeline, setTimeline] = useState<Timeline>();
-  const [error, setError] = useState<string>();
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const load = () =>
-      get<Timeline>(appPath(props.app, '/timeline', props.environment))
-        .then((t) => {
-          if (stopped) return;
-          setTimeline(t);
-          setError(undefined);
-          timer = setTimeout(load, isRunning(t) ? REFRESH_RUNNING_MS : REFRESH_IDLE_MS);
-        })
-        .catch((err: unknown) => {
-          if (!stopped) setError(err instanceof ApiError ? err.message : String(err));
-        });
-    setTimeline(undefined);
-    void load();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [props.app, props.environment]);
-
+  const path = appPath(props.app, '/timeline', props.environment);
+  const [running, setRunning] = useState(false);
+  const { data: timeline, error } = useApi<Timeline>(path, running ? REFRESH_RUNNING_MS : REFRESH_IDLE_MS);
+  useEffect(() => setRunning(timeline !== undefined && isRunning(timeline)), [timeline]);
   const now = Date.now();
   return (
     <section class="timeline-tab">
       <h2>Deploy timeline</h2>
-      {error && <p role="alert">{error}</p>}
-      {!timeline && !error && <p>Loading…</p>}
+      {!timeline && <LoadState error={error} what="the timeline" />}
       {timeline?.releases.length === 0 && (
         <p class="tl-empty">{`No releases in ${props.environment} yet: the first git push deploys one.`}</p>
       )}
