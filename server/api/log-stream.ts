@@ -8,7 +8,7 @@ import { type LogBus, maskSecrets, secretsOf } from '../logs/index.ts';
 import { isAppName } from '../names.ts';
 import { RFC3339_TIME } from '../racks/rack.ts';
 import type { RackSet } from '../racks/rack-set.ts';
-import type { Environment, Store } from '../store/index.ts';
+import type { Build, Environment, Store } from '../store/index.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import { AppOutputHub, type Frame } from './app-output.ts';
 import { tokenOf } from './auth.ts';
@@ -159,13 +159,11 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
 
     if (source === 'build' || source === 'all') {
       const requested = Number(params.get('build'));
-      const build =
-        Number.isInteger(requested) && requested > 0 ? store.getBuild(requested) : store.listBuilds(env.id)[0];
-      const since = Math.max(0, Number(params.get('since')) || 0);
-      if (!build || build.environmentId !== env.id) {
-        send({ type: 'end', source: 'build', build: null, ok: false, message: 'no such build' });
-        if (source === 'build') finish();
-      } else {
+      const explicit = Number.isInteger(requested) && requested > 0;
+      const relayed = new Set<number>();
+      const relay = (build: Build, since: number) => {
+        if (relayed.has(build.id)) return;
+        relayed.add(build.id);
         const ended = (ok: boolean, message: string) => {
           send({ type: 'end', source: 'build', build: build.id, ok, message });
           if (source === 'build') finish();
@@ -178,6 +176,21 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
           for (const l of store.buildLog(build.id, since)) onLine(l);
           ended(build.status === 'succeeded', build.error ?? build.status);
         }
+      };
+      // a continuous tail (source=all) goes on with every build the environment starts later
+      if (source === 'all' && follow) {
+        stops.push(
+          deps.logs.onOpen((id) => {
+            const build = store.getBuild(id);
+            if (build?.environmentId === env.id) relay(build, 0);
+          }),
+        );
+      }
+      const build = explicit ? store.getBuild(requested) : store.listBuilds(env.id)[0];
+      if (build && build.environmentId === env.id) relay(build, Math.max(0, Number(params.get('since')) || 0));
+      else if (explicit || source === 'build') {
+        send({ type: 'end', source: 'build', build: null, ok: false, message: 'no such build' });
+        if (source === 'build') finish();
       }
     }
 

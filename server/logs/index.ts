@@ -84,10 +84,17 @@ export class LogBus {
       this.store.appendLog(buildId, seq, line);
       this.events.emit(`line:${buildId}`, { seq, line, at: new Date().toISOString() } satisfies LogLine);
     };
+    this.events.emit('open', buildId);
     return {
       ...lineLog(persist, secrets),
       end: (result) => this.events.emit(`end:${buildId}`, result),
     };
+  }
+
+  /** Calls onOpen with the id of every build log opened from now on; returns the function that stops. */
+  onOpen(onOpen: (buildId: number) => void): () => void {
+    this.events.on('open', onOpen);
+    return () => this.events.off('open', onOpen);
   }
 
   /**

@@ -190,6 +190,21 @@ app.listen(process.env.PORT);
     expect(hit.line).toMatch(new RegExp(`^GET ${marker} 200 [0-9.]+ms$`));
   });
 
+  it('goes on with each new build of the environment in a continuous tail (source=all)', async () => {
+    const ws = logSocket(server, 'chatty', 'source=all');
+    await new Promise((r) => ws.on('open', r));
+    const before = (await api(server, 'GET', '/api/apps/chatty/builds')).json[0].id as number;
+    const lines = collect(ws, (m) => m.some((x) => x.type === 'end' && (x as { build?: number }).build! > before));
+    const repo = appRepo('node-express-npm');
+    fs.writeFileSync(path.join(repo, 'server.js'), fs.readFileSync(path.join(repo, 'server.js'), 'utf8') + '\n// v2\n');
+    commitAll(repo, 'another build');
+    expect((await push(repo, remoteUrl(server, 'chatty'), '+main:main')).code).toBe(0);
+    const seen = (await lines) as (Message & { build?: number })[];
+    const next = seen.filter((m) => m.source === 'build' && m.build! > before);
+    expect(next.some((m) => m.line?.includes('Building image'))).toBe(true);
+    expect(next.at(-1)).toMatchObject({ type: 'end', ok: true });
+  });
+
   it('resumes router lines with after=, from the time of the last line the client has', async () => {
     const first = logSocket(server, 'chatty', 'source=router');
     await new Promise((r) => first.on('open', r));
