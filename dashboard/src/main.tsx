@@ -6,7 +6,8 @@ import { asApiError, useAction } from './hooks.ts';
 import { AppListPage } from './pages/app-list.tsx';
 import { AppPage, TAB_LABELS } from './pages/app-page.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
-import { interceptLinkClicks, navigate, parseRoute, type Route, returnPath, useLocation } from './router.ts';
+import { interceptLinkClicks, navigate, useLocation } from './router.ts';
+import { parseRoute, type Route, returnPath } from './routes.ts';
 import './styles.css';
 
 type SessionState = 'checking' | 'signed-in' | 'signed-out' | { error: string };

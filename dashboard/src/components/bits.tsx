@@ -16,32 +16,36 @@ export function Time({ iso }: { iso: string | null | undefined }) {
   );
 }
 
-/** Tables scroll sideways in their own box, so a phone never scrolls the whole page. */
-export function TableScroll({ label, children }: { label: string; children: ComponentChildren }) {
+/**
+ * Tables scroll sideways in their own box, so a phone never scrolls the whole page. Focusable, so
+ * a keyboard can scroll it; unnamed, because the table inside carries the name (its caption).
+ */
+function TableScroll({ children }: { children: ComponentChildren }) {
   return (
-    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard to scroll it
-    <section class="table-scroll" aria-label={label} tabIndex={0}>
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable box must be reachable by keyboard to scroll it
+    <div class="table-scroll" tabIndex={0}>
       {children}
-    </section>
+    </div>
   );
 }
 
 /** A column heading; `{ hidden }` for a column of buttons whose heading only screen readers need. */
 export type Column = string | { hidden: string };
 
-/** A table with its column headings, in its own sideways-scrolling box. */
+/** A table with its column headings and a caption for screen readers, in its own sideways-scrolling box. */
 export function DataTable({
-  label,
+  caption,
   columns,
   children,
 }: {
-  label: string;
+  caption: string;
   columns: Column[];
   children: ComponentChildren;
 }) {
   return (
-    <TableScroll label={label}>
+    <TableScroll>
       <table>
+        <caption class="visually-hidden">{caption}</caption>
         <thead>
           <tr>
             {columns.map((column) => (

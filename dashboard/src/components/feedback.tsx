@@ -1,5 +1,5 @@
-import type { ApiError } from '../api.ts';
-import type { Action } from '../hooks.ts';
+import type { ComponentChildren } from 'preact';
+import type { Action, Loaded } from '../hooks.ts';
 
 /** An action's progress or outcome (a live status line) and its error (an alert with the server's message). */
 export function ActionFeedback({ action }: { action: Action }) {
@@ -21,8 +21,27 @@ export function ErrorMessage({ message }: { message: string }) {
   );
 }
 
-/** What a read shows before it has data: "Loading…", or the server's error. */
-export function LoadState({ error, what }: { error: ApiError | undefined; what: string }) {
-  if (error) return <ErrorMessage message={error.message} />;
-  return <p class="muted">{`Loading ${what}…`}</p>;
+/**
+ * A read's data drawn by `children`; before it came, "Loading…" or the server's error. A later read
+ * that fails (a poll, the refresh after an action) keeps the data and shows the error under it.
+ */
+export function WhenLoaded<T>({
+  read,
+  what,
+  children,
+}: {
+  read: Loaded<T>;
+  what: string;
+  children: (data: T) => ComponentChildren;
+}) {
+  if (read.data === undefined) {
+    if (read.error) return <ErrorMessage message={read.error.message} />;
+    return <p class="muted">{`Loading ${what}…`}</p>;
+  }
+  return (
+    <>
+      {children(read.data)}
+      {read.error && <ErrorMessage message={`Refreshing ${what} failed: ${read.error.message}`} />}
+    </>
+  );
 }

@@ -1,9 +1,9 @@
 import type { ComponentChildren } from 'preact';
 import type { AppSummary, EnvironmentView } from '../../../cli/api-types.ts';
 import { DataTable, ExternalLink, StatusBadge, Time } from '../components/bits.tsx';
-import { LoadState } from '../components/feedback.tsx';
+import { WhenLoaded } from '../components/feedback.tsx';
 import { useApi } from '../hooks.ts';
-import { appUrl, productionFirst } from '../router.ts';
+import { appUrl, productionFirst } from '../routes.ts';
 
 const POLL_MS = 5000;
 
@@ -13,8 +13,9 @@ export function AppListPage() {
   return (
     <section>
       <h1>Apps</h1>
-      {apps.data ? <AppTable apps={apps.data} /> : <LoadState error={apps.error} what="apps" />}
-      {apps.data && apps.error && <LoadState error={apps.error} what="apps" />}
+      <WhenLoaded read={apps} what="apps">
+        {(data) => <AppTable apps={data} />}
+      </WhenLoaded>
     </section>
   );
 }
@@ -27,7 +28,7 @@ function AppTable({ apps }: { apps: AppSummary[] }) {
       </p>
     );
   return (
-    <DataTable label="Apps" columns={['App', 'Environment', 'Status', 'Release', 'Last deploy', 'URL']}>
+    <DataTable caption="Apps" columns={['App', 'Environment', 'Status', 'Release', 'Last deploy', 'URL']}>
       {apps.map((app) => (
         <AppRows key={app.name} app={app} />
       ))}

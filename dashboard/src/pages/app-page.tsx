@@ -1,8 +1,9 @@
 import type { AppInfo, EnvironmentView } from '../../../cli/api-types.ts';
 import { appPath } from '../api.ts';
-import { ErrorMessage, LoadState } from '../components/feedback.tsx';
+import { WhenLoaded } from '../components/feedback.tsx';
 import { useApi } from '../hooks.ts';
-import { appUrl, navigate, productionFirst, TABS, type Tab } from '../router.ts';
+import { navigate } from '../router.ts';
+import { appUrl, productionFirst, TABS, type Tab } from '../routes.ts';
 import { BuildLogPage } from './build-log.tsx';
 import { BuildsTab } from './builds-tab.tsx';
 import { ConfigTab } from './config-tab.tsx';
@@ -41,20 +42,19 @@ export function AppPage({ app, environment, tab, build }: AppPageProps) {
         {info.data && <EnvironmentSelect app={info.data} environment={environment} tab={tab} />}
       </div>
       <TabNav app={app} environment={environment} current={tab} />
-      {info.data ? (
-        // keyed: another app, environment or section starts afresh (no value left revealed, no old outcome shown)
-        <TabPanel
-          key={`${app}/${environment}/${tab}/${build ?? ''}`}
-          info={info.data}
-          reloadInfo={info.reload}
-          environment={environment}
-          tab={tab}
-          build={build}
-        />
-      ) : (
-        <LoadState error={info.error} what={app} />
-      )}
-      {info.data && info.error && <ErrorMessage message={info.error.message} />}
+      {/* keyed: another app, environment or section starts afresh (no value left revealed, no old outcome) */}
+      <WhenLoaded read={info} what={app}>
+        {(data) => (
+          <TabPanel
+            key={`${app}/${environment}/${tab}/${build ?? ''}`}
+            info={data}
+            reloadInfo={info.reload}
+            environment={environment}
+            tab={tab}
+            build={build}
+          />
+        )}
+      </WhenLoaded>
     </section>
   );
 }

@@ -1,10 +1,10 @@
 import type { Build } from '../../../cli/api-types.ts';
 import { appPath } from '../api.ts';
 import { DataTable, StatusBadge, Time } from '../components/bits.tsx';
-import { LoadState } from '../components/feedback.tsx';
+import { WhenLoaded } from '../components/feedback.tsx';
 import { durationBetween, shortCommit } from '../format.ts';
 import { useApi } from '../hooks.ts';
-import { buildUrl } from '../router.ts';
+import { buildUrl } from '../routes.ts';
 
 const POLL_MS = 5000;
 
@@ -14,11 +14,9 @@ export function BuildsTab({ app, environment }: { app: string; environment: stri
   return (
     <div>
       <h2>{`Builds of ${environment}`}</h2>
-      {builds.data ? (
-        <BuildTable app={app} environment={environment} builds={builds.data} />
-      ) : (
-        <LoadState error={builds.error} what="builds" />
-      )}
+      <WhenLoaded read={builds} what="builds">
+        {(data) => <BuildTable app={app} environment={environment} builds={data} />}
+      </WhenLoaded>
     </div>
   );
 }
@@ -26,7 +24,7 @@ export function BuildsTab({ app, environment }: { app: string; environment: stri
 function BuildTable({ app, environment, builds }: { app: string; environment: string; builds: Build[] }) {
   if (builds.length === 0) return <p class="muted">No builds yet: push to build.</p>;
   return (
-    <DataTable label="Builds" columns={['Build', 'Status', 'Commit', 'Started', 'Duration']}>
+    <DataTable caption="Builds" columns={['Build', 'Status', 'Commit', 'Started', 'Duration']}>
       {builds.map((build) => (
         <tr key={build.id}>
           <th scope="row">

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { ConfigChanged, ConfigVars } from '../../../cli/api-types.ts';
 import { appPath, request } from '../api.ts';
 import { DataTable, Hidden } from '../components/bits.tsx';
-import { ActionFeedback, LoadState } from '../components/feedback.tsx';
+import { ActionFeedback, WhenLoaded } from '../components/feedback.tsx';
 import { TextField } from '../components/text-field.tsx';
 import { type Action, useAction, useApi } from '../hooks.ts';
 
@@ -26,11 +26,9 @@ export function ConfigTab({ app, environment }: TabProps) {
   return (
     <div>
       <h2>{`Config vars of ${environment}`}</h2>
-      {config.data ? (
-        <ConfigTable vars={config.data.vars} action={action} onUnset={(key) => change(key, null)} />
-      ) : (
-        <LoadState error={config.error} what="config vars" />
-      )}
+      <WhenLoaded read={config} what="config vars">
+        {(data) => <ConfigTable vars={data.vars} action={action} onUnset={(key) => change(key, null)} />}
+      </WhenLoaded>
       <SetVarForm action={action} onSet={change} />
       <ActionFeedback action={action} />
     </div>
@@ -47,7 +45,7 @@ function ConfigTable({ vars, action, onUnset }: ConfigTableProps) {
   const keys = Object.keys(vars).sort();
   if (keys.length === 0) return <p class="muted">No config vars yet.</p>;
   return (
-    <DataTable label="Config vars" columns={['Name', 'Value', { hidden: 'Actions' }]}>
+    <DataTable caption="Config vars" columns={['Name', 'Value', { hidden: 'Actions' }]}>
       {keys.map((key) => (
         <ConfigRow key={key} name={key} value={vars[key] ?? ''} action={action} onUnset={onUnset} />
       ))}

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { DomainDeleted, DomainView } from '../../../cli/api-types.ts';
 import { appPath, request } from '../api.ts';
 import { DataTable, Hidden, StatusBadge, Time } from '../components/bits.tsx';
-import { ActionFeedback, LoadState } from '../components/feedback.tsx';
+import { ActionFeedback, WhenLoaded } from '../components/feedback.tsx';
 import { TextField } from '../components/text-field.tsx';
 import { type Action, useAction, useApi } from '../hooks.ts';
 
@@ -19,11 +19,9 @@ export function DomainsTab({ app, environment }: { app: string; environment: str
   return (
     <div>
       <h2>{`Domains of ${environment}`}</h2>
-      {domains.data ? (
-        <DomainTable domains={domains.data} action={action} onRemove={remove} />
-      ) : (
-        <LoadState error={domains.error} what="domains" />
-      )}
+      <WhenLoaded read={domains} what="domains">
+        {(data) => <DomainTable domains={data} action={action} onRemove={remove} />}
+      </WhenLoaded>
       <AddDomainForm app={app} environment={environment} action={action} />
       <ActionFeedback action={action} />
     </div>
@@ -39,7 +37,7 @@ interface DomainTableProps {
 function DomainTable({ domains, action, onRemove }: DomainTableProps) {
   if (domains.length === 0) return <p class="muted">No custom domains.</p>;
   return (
-    <DataTable label="Domains" columns={['Domain', 'Certificate', 'Added', { hidden: 'Actions' }]}>
+    <DataTable caption="Domains" columns={['Domain', 'Certificate', 'Added', { hidden: 'Actions' }]}>
       {domains.map((domain) => (
         <tr key={domain.name}>
           <th scope="row">{domain.name}</th>

@@ -1,11 +1,11 @@
 import type { AppInfo, EnvironmentView, ProcessList } from '../../../cli/api-types.ts';
 import { appPath } from '../api.ts';
 import { ExternalLink, StatusBadge, Time } from '../components/bits.tsx';
-import { ActionFeedback, LoadState } from '../components/feedback.tsx';
+import { ActionFeedback, WhenLoaded } from '../components/feedback.tsx';
 import { ServiceControls } from '../components/service-controls.tsx';
 import { formatSeconds } from '../format.ts';
 import { type Action, useAction, useApi } from '../hooks.ts';
-import { productionFirst } from '../router.ts';
+import { productionFirst } from '../routes.ts';
 
 const POLL_MS = 5000;
 type Instance = ProcessList['instances'][number];
@@ -34,16 +34,15 @@ function EnvironmentCard({ app, env, reloadInfo }: CardProps) {
   });
   return (
     <article class="card" aria-labelledby={`env-${env.name}`}>
-      <h2 id={`env-${env.name}`}>
-        {env.name} <StatusBadge status={env.status} />
-      </h2>
+      <div class="card-head">
+        <h2 id={`env-${env.name}`}>{env.name}</h2>
+        <StatusBadge status={env.status} />
+      </div>
       <EnvironmentFacts env={env} />
       <h3>Services</h3>
-      {ps.data ? (
-        <Services app={app} environment={env.name} ps={ps.data} action={action} />
-      ) : (
-        <LoadState error={ps.error} what="services" />
-      )}
+      <WhenLoaded read={ps} what="services">
+        {(data) => <Services app={app} environment={env.name} ps={data} action={action} />}
+      </WhenLoaded>
       <ActionFeedback action={action} />
     </article>
   );

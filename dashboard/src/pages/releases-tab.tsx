@@ -3,9 +3,9 @@ import type { EnvironmentView, Promoted, Release, RolledBack } from '../../../cl
 import { appPath, request } from '../api.ts';
 import { DataTable, StatusBadge, Time } from '../components/bits.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
-import { ActionFeedback, LoadState } from '../components/feedback.tsx';
+import { ActionFeedback, WhenLoaded } from '../components/feedback.tsx';
 import { type Action, useAction, useApi } from '../hooks.ts';
-import { PRODUCTION } from '../router.ts';
+import { PRODUCTION } from '../routes.ts';
 
 interface ReleasesTabProps {
   app: string;
@@ -35,16 +35,11 @@ export function ReleasesTab({ app, environment, env, reloadInfo }: ReleasesTabPr
         <h2>{`Releases of ${environment}`}</h2>
         <PromoteButton app={app} env={env} action={action} />
       </div>
-      {releases.data ? (
-        <ReleaseTable
-          releases={releases.data}
-          current={env?.release ?? null}
-          action={action}
-          onRollBack={setConfirming}
-        />
-      ) : (
-        <LoadState error={releases.error} what="releases" />
-      )}
+      <WhenLoaded read={releases} what="releases">
+        {(data) => (
+          <ReleaseTable releases={data} current={env?.release ?? null} action={action} onRollBack={setConfirming} />
+        )}
+      </WhenLoaded>
       <ActionFeedback action={action} />
       {confirming !== null && (
         <RollbackConfirmation
@@ -104,7 +99,7 @@ interface ReleaseTableProps {
 function ReleaseTable({ releases, current, action, onRollBack }: ReleaseTableProps) {
   if (releases.length === 0) return <p class="muted">No releases yet: push to deploy.</p>;
   return (
-    <DataTable label="Releases" columns={['Release', 'Status', 'Description', 'Created', 'Action']}>
+    <DataTable caption="Releases" columns={['Release', 'Status', 'Description', 'Created', 'Action']}>
       {releases.map((release) => (
         <ReleaseRow key={release.version} release={release} current={current} action={action} onRollBack={onRollBack} />
       ))}
