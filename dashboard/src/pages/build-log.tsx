@@ -1,8 +1,7 @@
-import { useMemo } from 'preact/hooks';
 import type { Build } from '../../../cli/api-types.ts';
 import { appPath } from '../api.ts';
 import { StatusBadge } from '../components/bits.tsx';
-import { LoadState } from '../components/feedback.tsx';
+import { WhenLoaded } from '../components/feedback.tsx';
 import { useApi } from '../hooks.ts';
 import { ConnectionStatus } from '../logs/connection-status.tsx';
 import type { LogEntry } from '../logs/log-buffer.ts';
@@ -61,11 +60,7 @@ function LiveBuildLog(props: { app: string; environment: string; build: number }
 
 /** A finished build: its stored log, read once. */
 function StoredBuildLog(props: { app: string; environment: string; build: Build }) {
-  const { data: log, error } = useApi<StoredLog>(
-    appPath(props.app, `/builds/${props.build.id}/log`, props.environment),
-  );
-  const entries = useMemo(() => log && storedEntries(props.build, log), [log, props.build]);
-  const ok = props.build.status === 'succeeded';
+  const read = useApi<StoredLog>(appPath(props.app, `/builds/${props.build.id}/log`, props.environment));
   return (
     <>
       <div class="build-meta">
@@ -73,31 +68,46 @@ function StoredBuildLog(props: { app: string; environment: string; build: Build 
           Status: <StatusBadge status={props.build.status} />
         </p>
       </div>
-      {!entries && <LoadState error={error} what="the log" />}
-      {entries && (
-        <>
-          <LogView entries={entries} label={`Build ${props.build.id} log`} follow bare empty="No lines." />
-          <Outcome build={props.build.id} ok={ok} message={props.build.error ?? props.build.status} />
-        </>
-      )}
+      <WhenLoaded read={read} what="the log">
+        {(log) => (
+          <>
+            <LogView
+              entries={storedEntries(props.build, log)}
+              label={`Build ${props.build.id} log`}
+              follow
+              bare
+              empty="No lines."
+            />
+            <Outcome
+              build={props.build.id}
+              ok={props.build.status === 'succeeded'}
+              message={props.build.error ?? props.build.status}
+            />
+          </>
+        )}
+      </WhenLoaded>
     </>
   );
 }
 
 /** One build's log (`/apps/NAME/builds/N`): live while it runs, stored once it has finished. */
 export function BuildLogPage(props: { app: string; environment: string; build: number }) {
-  const { data: build, error } = useApi<Build>(appPath(props.app, `/builds/${props.build}`, props.environment));
+  const read = useApi<Build>(appPath(props.app, `/builds/${props.build}`, props.environment));
   return (
     <section class="build-log">
       <h2>{`Build ${props.build}`}</h2>
-      {build?.commit && <p class="build-commit">Commit {build.commit.slice(0, 12)}</p>}
-      {!build && <LoadState error={error} what={`build ${props.build}`} />}
-      {build?.status === 'building' && (
-        <LiveBuildLog app={props.app} environment={props.environment} build={build.id} />
-      )}
-      {build && build.status !== 'building' && (
-        <StoredBuildLog app={props.app} environment={props.environment} build={build} />
-      )}
+      <WhenLoaded read={read} what={`build ${props.build}`}>
+        {(build) => (
+          <>
+            {build.commit && <p class="build-commit">Commit {build.commit.slice(0, 12)}</p>}
+            {build.status === 'building' ? (
+              <LiveBuildLog app={props.app} environment={props.environment} build={build.id} />
+            ) : (
+              <StoredBuildLog app={props.app} environment={props.environment} build={build} />
+            )}
+          </>
+        )}
+      </WhenLoaded>
     </section>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Timeline } from '../../../cli/api-types.ts';
 import { appPath } from '../api.ts';
-import { LoadState } from '../components/feedback.tsx';
+import { WhenLoaded } from '../components/feedback.tsx';
 import { useApi } from '../hooks.ts';
 import { TimelineChart, TimelineLegend } from '../timeline/timeline-chart.tsx';
 import { TimelineTable } from '../timeline/timeline-table.tsx';
@@ -17,27 +17,29 @@ const isRunning = (t: Timeline) =>
 export function TimelineTab(props: { app: string; environment: string }) {
   const path = appPath(props.app, '/timeline', props.environment);
   const [running, setRunning] = useState(false);
-  const { data: timeline, error } = useApi<Timeline>(path, running ? REFRESH_RUNNING_MS : REFRESH_IDLE_MS);
-  useEffect(() => setRunning(timeline !== undefined && isRunning(timeline)), [timeline]);
+  const read = useApi<Timeline>(path, running ? REFRESH_RUNNING_MS : REFRESH_IDLE_MS);
+  useEffect(() => setRunning(read.data !== undefined && isRunning(read.data)), [read.data]);
   const now = Date.now();
   return (
     <section class="timeline-tab">
       <h2>Deploy timeline</h2>
-      {!timeline && <LoadState error={error} what="the timeline" />}
-      {timeline?.releases.length === 0 && (
-        <p class="tl-empty">{`No releases in ${props.environment} yet: the first git push deploys one.`}</p>
-      )}
-      {timeline && timeline.releases.length > 0 && (
-        <>
-          <p class="tl-note">
-            Each row starts at its release's first step: the axis is the time since then, the same scale for every
-            release.
-          </p>
-          <TimelineLegend />
-          <TimelineChart releases={timeline.releases} environment={props.environment} now={now} />
-          <TimelineTable releases={timeline.releases} environment={props.environment} now={now} />
-        </>
-      )}
+      <WhenLoaded read={read} what="the timeline">
+        {(timeline) =>
+          timeline.releases.length === 0 ? (
+            <p class="tl-empty">{`No releases in ${props.environment} yet: the first git push deploys one.`}</p>
+          ) : (
+            <>
+              <p class="tl-note">
+                Each row starts at its release's first step: the axis is the time since then, the same scale for every
+                release.
+              </p>
+              <TimelineLegend />
+              <TimelineChart releases={timeline.releases} environment={props.environment} now={now} />
+              <TimelineTable releases={timeline.releases} environment={props.environment} now={now} />
+            </>
+          )
+        }
+      </WhenLoaded>
     </section>
   );
 }

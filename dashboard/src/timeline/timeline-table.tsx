@@ -13,8 +13,8 @@ export function TimelineTable(props: { releases: TimelineRelease[]; environment:
   const title = `Deploy steps of ${props.environment}, newest release first`;
   return (
     <>
-      <h3 class="tl-table-title">{title}</h3>
-      <DataTable label={title} columns={COLUMNS}>
+      <h3 class="tl-table-title">Deploy steps</h3>
+      <DataTable caption={title} columns={COLUMNS}>
         {props.releases.map((release) =>
           release.steps.length === 0 ? (
             <tr key={release.version}>
