@@ -37,11 +37,12 @@ export const RESUME_MARGIN_MS = 5000;
 const HELD_MS = 2 * RESUME_MARGIN_MS;
 const PRUNE_EVERY = 500;
 
+type TimedLine = Exclude<LineMessage, { source: 'build' }>;
+
 /** Identity of an app or router line apart from its time (two lines at the same time differ in these). */
-export function lineKey(m: LineMessage): string {
+function lineKey(m: TimedLine): string {
   if (m.source === 'app') return `app\n${m.rack}\n${m.instance}\n${m.stream}\n${m.line}`;
-  if (m.source === 'router') return `router\n${m.method}\n${m.path}\n${m.status}\n${m.ms}\n${m.line}`;
-  return `build\n${m.build}\n${m.seq}`;
+  return `router\n${m.method}\n${m.path}\n${m.status}\n${m.ms}\n${m.line}`;
 }
 
 export class LogBuffer {
@@ -119,7 +120,7 @@ export class LogBuffer {
     return new Date(Math.max(this.firstMs, this.newestMs - RESUME_MARGIN_MS)).toISOString();
   }
 
-  private isRepeat(m: Exclude<LineMessage, { source: 'build' }>): boolean {
+  private isRepeat(m: TimedLine): boolean {
     const id = `${m.at}\n${lineKey(m)}`;
     if (this.boundary) {
       if (compareTimes(m.at, this.boundary.after) < 0) return true;
