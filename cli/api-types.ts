@@ -53,6 +53,9 @@ export interface Timeline {
   }[];
 }
 
+/** One release of the timeline. */
+export type TimelineRelease = Timeline['releases'][number];
+
 export interface DeployStep {
   phase: 'build' | 'release-phase' | 'rollout';
   /** The rack of a rollout step. */
