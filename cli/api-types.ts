@@ -8,10 +8,11 @@ export interface ApiErrorBody {
   error?: { code?: string; message?: string };
 }
 
-/** GET /api/apps */
+/** GET /api/apps (one element) */
 export interface AppSummary {
   name: string;
   createdAt: string;
+  environments: EnvironmentView[];
 }
 
 export interface RackPlacement {
@@ -29,13 +30,54 @@ export interface EnvironmentView {
   url: string;
   /** The current release version, null before the first deploy. */
   release: number | null;
+  /** live, deploying, failed (nothing went live), stopped (ps:stop), new (never deployed). */
+  status: EnvironmentStatus;
+  /** When the current release was made. */
+  deployedAt: string | null;
+  lastBuild: { id: number; status: BuildStatus; createdAt: string; finishedAt: string | null } | null;
   racks: RackPlacement[];
+}
+
+export type EnvironmentStatus = 'new' | 'deploying' | 'failed' | 'stopped' | 'live';
+export type BuildStatus = 'building' | 'succeeded' | 'failed';
+
+/** GET /api/apps/:app/timeline: the last releases, newest first, with their timed phases. */
+export interface Timeline {
+  environment: string;
+  releases: {
+    version: number;
+    description: string;
+    status: ReleaseStatus;
+    createdAt: string;
+    steps: DeployStep[];
+  }[];
+}
+
+/** One release of the timeline. */
+export type TimelineRelease = Timeline['releases'][number];
+
+export interface DeployStep {
+  phase: 'build' | 'release-phase' | 'rollout';
+  /** The rack of a rollout step. */
+  rack: string | null;
+  startedAt: string;
+  /** null while the step runs. */
+  finishedAt: string | null;
+  ok: boolean | null;
+}
+
+/** POST /api/session, GET /api/session: a dashboard sign-in (the cookie itself is HttpOnly). */
+export interface Session {
+  csrfToken: string;
+  expiresAt: string;
 }
 
 /** GET /api/apps/:app, POST /api/apps (which has no createdAt) */
 export interface AppInfo {
   name: string;
   createdAt?: string;
+  /** Preview environments per branch or pull request (not in the POST answer). */
+  previews?: boolean;
   environments: EnvironmentView[];
 }
 
@@ -81,7 +123,7 @@ export interface Build {
   id: number;
   environmentId: number;
   commit: string | null;
-  status: 'building' | 'succeeded' | 'failed';
+  status: BuildStatus;
   buildpack: string | null;
   image: string | null;
   error: string | null;
@@ -257,6 +299,11 @@ export interface DomainView {
   name: string;
   certificate: { state: 'none' | 'active' | 'expired'; source?: 'user' | 'acme'; notAfter?: string };
   createdAt: string;
+}
+
+/** DELETE /api/apps/:app/domains/:domain */
+export interface DomainDeleted {
+  deleted: string;
 }
 
 /** POST /api/apps/:app/maintenance and /https-redirect */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Everything the server reads from its environment, validated once at start. */
 export interface Config {
@@ -39,6 +40,10 @@ export interface Config {
   secretKey: string | undefined;
   /** Where webhooks reach this server, as shown to users; defaults to the API's own address. */
   publicUrl: string | undefined;
+  /** The dashboard's built bundle (npm run build:dashboard), served at `/` of the API port. */
+  dashboardDir: string;
+  /** How long a dashboard sign-in lasts before the token is asked for again. */
+  sessionLifetimeMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -258,5 +263,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.WIDEMESH_LOG_LEVEL ?? 'info',
     secretKey: env.WIDEMESH_SECRET_KEY || undefined,
     publicUrl: env.WIDEMESH_PUBLIC_URL || undefined,
+    dashboardDir:
+      absolutePath('WIDEMESH_DASHBOARD_DIR', env.WIDEMESH_DASHBOARD_DIR) ??
+      fileURLToPath(new URL('../dashboard/dist', import.meta.url)),
+    sessionLifetimeMs: int(env, 'WIDEMESH_SESSION_HOURS', 12, 1, 24 * 30) * 3600 * 1000,
   };
 }

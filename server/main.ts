@@ -32,7 +32,9 @@ import { OneOffRunner } from './racks/one-off.ts';
 import { RackSet } from './racks/rack-set.ts';
 import { reconcile } from './racks/reconcile.ts';
 import { restrictDataDir, SecretBox } from './secrets.ts';
+import { DeploySteps } from './store/deploy-steps.ts';
 import { type Environment, Store } from './store/index.ts';
+import { SessionStore } from './store/sessions.ts';
 import { RepoDeployer } from './webhooks/deployer.ts';
 
 const config = readConfig();
@@ -76,6 +78,7 @@ const logs = new LogBus(store);
 const accessLogFile = path.join(config.dataDir, 'router-access.jsonl');
 const edge = createEdge(config, { store, secrets, logger, accessLog: accessLogFile });
 const locks = new AppLocks();
+const steps = new DeploySteps(store);
 const oneOff = new OneOffRunner(docker, installationId, network.isolated ? 'none' : 'host', config.instanceLimits);
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
@@ -90,6 +93,7 @@ const pipeline = new Pipeline({
   oneOff,
   racks,
   locks,
+  steps,
   logger,
   builder: new ImageBuilder(docker),
   detectContext,
@@ -111,6 +115,7 @@ const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
 const environments = new Environments({ store, racks, locks, images, logger });
 const publicUrl = config.publicUrl ?? `http://${config.host}:${config.apiPort}`;
 const limiter = new RateLimiter(config.unauthenticatedPerMinute);
+const sessions = new SessionStore(store, config.sessionLifetimeMs);
 const webhooks = { store, secrets, deployer, publicUrl, environments, limiter };
 const api = createApi({
   store,
@@ -131,12 +136,15 @@ const api = createApi({
   stacks: { docker, detectContext, sourceLimits: { maxBytes: config.maxSourceBytes, maxFiles: config.maxSourceFiles } },
   limiter,
   edge: edge.apiDeps(),
+  steps,
+  session: { sessions, lifetimeMs: config.sessionLifetimeMs },
+  dashboardDir: config.dashboardDir,
 });
 const gitHttp = gitHttpHandler({ store, git, logger, limiter });
 const server = http.createServer(async (req, res) => {
   if (!(await gitHttp(req, res))) api(req, res);
 });
-const logStream = attachLogStream(server, { store, logs, racks, logger, accessLogFile, limiter });
+const logStream = attachLogStream(server, { store, sessions, logs, racks, logger, accessLogFile, limiter });
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);
@@ -152,6 +160,7 @@ logger.info({ ...report, edge: edgeProcess.adopted ? 'adopted' : 'started' }, 'r
 console.log(
   [
     'Widemesh is running',
+    `  dashboard:   ${base}/   (sign in with the admin token)`,
     `  API:         ${base}/api`,
     `  git remote:  ${base}/APP.git   (any user name; the token is the password)`,
     `  apps:        http://APP.${config.domain}:${config.routerPort}/`,

@@ -20,7 +20,8 @@ import { type BuildLog, type LogBus, type OpenBuildLog, secondsSince } from './l
 import type { OneOffRunner } from './racks/one-off.ts';
 import { type Rack, RELEASE_PROCESS, releaseSpec, servicesOf } from './racks/rack.ts';
 import type { RackSet } from './racks/rack-set.ts';
-import { type PlacementBook, rollOut } from './racks/rollout.ts';
+import { type PlacementBook, type RolloutDeps, rollOut } from './racks/rollout.ts';
+import type { DeployStep, DeploySteps } from './store/deploy-steps.ts';
 import type { Build, Environment, Placement, Release, Store } from './store/index.ts';
 
 export interface PipelineOptions {
@@ -40,6 +41,7 @@ export interface PipelineDeps {
   oneOff: OneOffRunner;
   racks: RackSet;
   locks: AppLocks;
+  steps: DeploySteps;
   detectContext: () => Promise<DetectContext>;
   logger: pino.Logger;
   options: PipelineOptions;
@@ -65,6 +67,12 @@ export interface BranchGuard {
   assertUnmoved(): Promise<void>;
   /** Once the deploy reported its result: whether git moved the branch to the deployed commit. */
   landed(): Promise<boolean>;
+}
+
+/** How a release is made: with its release phase or not, and the build that made its image (for the timeline). */
+interface ReleaseOptions {
+  releasePhase: boolean;
+  built?: Omit<DeployStep, 'rack'>;
 }
 
 type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'>;
@@ -129,6 +137,12 @@ export class Pipeline {
       const { config, added } = withAppJsonEnv(store.configVars(env.id), manifest.env);
       if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
       const image = await this.build(env, build, source, plan, log);
+      const built = {
+        phase: 'build',
+        startedAt: build.createdAt,
+        finishedAt: new Date().toISOString(),
+        ok: true,
+      } as const;
       this.settleFormation(env, plan.processes, manifest.formation, log);
       const { healthchecks, scripts, resources } = manifest;
       const description = `Deploy ${req.commit.slice(0, 7)}`;
@@ -140,7 +154,7 @@ export class Pipeline {
         manifest: { healthchecks, scripts, resources },
       };
       const previous = store.currentRelease(env.id);
-      const release = await this.release(env, { ...draft, description }, log, { releasePhase: true });
+      const release = await this.release(env, { ...draft, description }, log, { releasePhase: true, built });
       if (added.length > 0) store.replaceConfigVars(env.id, config);
       return { release, previous };
     } finally {
@@ -377,14 +391,16 @@ export class Pipeline {
    * Phases 4 and 5: a numbered release, its release phase (run once, in the new image with the
    * new config, before any traffic moves), then rolled out to every rack, all or nothing.
    */
-  private async release(env: Environment, draft: ReleaseDraft, log: BuildLog, opts: { releasePhase: boolean }) {
-    const { store, images } = this.deps;
+  private async release(env: Environment, draft: ReleaseDraft, log: BuildLog, opts: ReleaseOptions) {
+    const { store, images, steps } = this.deps;
     for (const value of Object.values(draft.config)) log.addSecret(value);
     const release = store.createRelease({ environmentId: env.id, ...draft });
+    if (opts.built) steps.record(release.id, opts.built);
     let moved: { rack: Rack; previous?: Placement }[];
     try {
       if (opts.releasePhase) await this.releasePhase(env, release, log);
-      moved = await this.rollOut(env, release, store.formation(env.id), log);
+      const timeRack = (rack: string) => steps.start(release.id, 'rollout', rack);
+      moved = await this.rollOut(env, release, store.formation(env.id), log, timeRack);
     } catch (err) {
       const message = `Release v${release.version} failed: ${errorMessage(err)}`;
       store.finishRelease(release.id, 'failed', message);
@@ -398,11 +414,17 @@ export class Pipeline {
   }
 
   /** Every rack of the environment onto `release` at `formation`; racks it no longer lists are dropped. */
-  private async rollOut(env: Environment, release: Release, formation: Record<string, number>, log: BuildLog) {
+  private async rollOut(
+    env: Environment,
+    release: Release,
+    formation: Record<string, number>,
+    log: BuildLog,
+    timeRack?: RolloutDeps['timeRack'],
+  ) {
     const { racks: targets, parallel } = this.deps.racks.forEnvironment(env.id);
     const spec = releaseSpec(env, release, formation);
     const target = { environmentId: env.id, releaseId: release.id, spec, racks: targets, parallel };
-    const deps = { placements: this.placementBook(env), specOf: (id: number) => this.specOf(env, id) };
+    const deps = { placements: this.placementBook(env), specOf: (id: number) => this.specOf(env, id), timeRack };
     const moved = await rollOut(target, deps, log);
     return [...moved, ...this.dropUnlistedRacks(env, targets)];
   }
@@ -413,12 +435,20 @@ export class Pipeline {
       ['app.json predeploy script', release.manifest.scripts?.predeploy],
       ['release phase', release.processes[RELEASE_PROCESS]],
     ];
-    for (const [what, command] of steps) {
-      if (!command) continue;
-      log.step(`Running the ${what}: ${command}`);
-      const code = await this.runOneOff(env, release, command, log);
-      if (code !== 0) throw new WidemeshError('RELEASE_PHASE_FAILED', `the ${what} exited with code ${code}`);
+    const commands = steps.filter((step): step is [string, string] => Boolean(step[1]));
+    if (commands.length === 0) return;
+    const timed = this.deps.steps.start(release.id, 'release-phase');
+    try {
+      for (const [what, command] of commands) {
+        log.step(`Running the ${what}: ${command}`);
+        const code = await this.runOneOff(env, release, command, log);
+        if (code !== 0) throw new WidemeshError('RELEASE_PHASE_FAILED', `the ${what} exited with code ${code}`);
+      }
+    } catch (err) {
+      timed(false);
+      throw err;
     }
+    timed(true);
   }
 
   /** app.json's postdeploy scripts: the release is live already, so a failure is reported, not undone. */

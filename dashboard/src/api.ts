@@ -1,4 +1,4 @@
-import type { ApiErrorBody } from '../../cli/api-types.ts';
+import type { ApiErrorBody, Session } from '../../cli/api-types.ts';
 
 /**
  * The dashboard's one way to the server: the same JSON API the CLI uses, same origin, signed in
@@ -15,11 +15,6 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-}
-
-export interface Session {
-  csrfToken: string;
-  expiresAt: string;
 }
 
 let csrfToken: string | undefined;

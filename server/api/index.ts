@@ -11,8 +11,10 @@ import type { Pipeline } from '../pipeline.ts';
 import type { OneOffRunner } from '../racks/one-off.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { SecretBox } from '../secrets.ts';
-import type { Environment, Release, Store } from '../store/index.ts';
-import { isAuthorized } from './auth.ts';
+import type { DeploySteps } from '../store/deploy-steps.ts';
+import type { Environment, Store } from '../store/index.ts';
+import type { SessionStore } from '../store/sessions.ts';
+import { dashboardRoutes } from './dashboard.ts';
 import { type EdgeApiDeps, edgeRoutes } from './edge.ts';
 import { environmentRoutes } from './environments.ts';
 import { appOf, environmentOf } from './lookup.ts';
@@ -20,7 +22,9 @@ import { processRoutes } from './processes.ts';
 import { pushRoutes } from './push.ts';
 import { rackRoutes } from './racks.ts';
 import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
+import { assertNotForged, callerOf, sessionRoutes } from './session.ts';
 import { type StackRouteDeps, stackRoutes } from './stacks.ts';
+import { environmentViewer, releaseView, timelineView } from './views.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
 
 export interface ApiDeps {
@@ -42,6 +46,10 @@ export interface ApiDeps {
   stacks: StackRouteDeps;
   limiter: RateLimiter;
   edge: EdgeApiDeps;
+  steps: DeploySteps;
+  /** Dashboard sign-ins (cookie sessions) and how long they last. */
+  session: { sessions: SessionStore; lifetimeMs: number };
+  dashboardDir: string;
 }
 
 const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -80,17 +88,6 @@ function collectingLog(): BuildLog & { lines: string[] } {
   return { ...lineLog((line) => lines.push(line)), lines };
 }
 
-const releaseView = (r: Release) => ({
-  version: r.version,
-  status: r.status,
-  description: r.description,
-  image: r.image,
-  buildId: r.buildId,
-  configKeys: Object.keys(r.config),
-  error: r.error,
-  createdAt: r.createdAt,
-});
-
 export function createApi(deps: ApiDeps): express.Express {
   const { store, pipeline, logs, git, racks, locks, environments } = deps;
   const api = express();
@@ -98,29 +95,23 @@ export function createApi(deps: ApiDeps): express.Express {
 
   const app = (req: Request) => appOf(store, req);
   const environment = (req: Request) => environmentOf(store, req);
-  const environmentView = (env: Environment) => {
-    const current = store.currentRelease(env.id);
-    return {
-      name: env.name,
-      branch: env.branch,
-      preview: env.preview,
-      url: deps.endpointUrl(env),
-      release: current?.version ?? null,
-      racks: store.placements(env.id).map((p) => ({
-        rack: p.rack,
-        release: store.getReleaseById(p.releaseId)?.version,
-        instances: p.instances.length,
-      })),
-    };
-  };
+  const environmentView = environmentViewer(store, deps.endpointUrl);
 
   api.use(pushRoutes({ store, git, pipeline, logs, environments, hookSecret: deps.hookSecret, logger: deps.logger }));
   api.use(webhookRoutes(deps.webhooks));
 
+  const isValidToken = (token: string) => store.isValidToken(token);
+  api.use(dashboardRoutes(deps.dashboardDir));
+  api.use(sessionRoutes({ ...deps.session, isValidToken, limiter: deps.limiter }));
+
   api.use('/api', (req, res, next) => {
     // an address that failed too often is refused before its token is even looked at
     deps.limiter.check(req);
-    if (isAuthorized(store, req)) return next();
+    const caller = callerOf(deps.session.sessions, isValidToken, req);
+    if (caller) {
+      assertNotForged(req, caller);
+      return next();
+    }
     if (req.headers.authorization) deps.limiter.count(req);
     res.setHeader('WWW-Authenticate', 'Bearer realm="widemesh"');
     res
@@ -130,7 +121,13 @@ export function createApi(deps: ApiDeps): express.Express {
   api.use('/api', express.json({ limit: '1mb' }));
 
   api.get('/api/apps', (_req, res) => {
-    res.json(store.listApps().map((a) => ({ name: a.name, createdAt: a.createdAt })));
+    res.json(
+      store.listApps().map((a) => ({
+        name: a.name,
+        createdAt: a.createdAt,
+        environments: store.listEnvironments(a.id).map(environmentView),
+      })),
+    );
   });
 
   api.post('/api/apps', async (req, res) => {
@@ -228,6 +225,10 @@ export function createApi(deps: ApiDeps): express.Express {
     const b = build(req);
     const since = Number(req.query.since ?? 0);
     res.json({ status: b.status, lines: store.buildLog(b.id, Number.isInteger(since) && since > 0 ? since : 0) });
+  });
+
+  api.get('/api/apps/:app/timeline', (req, res) => {
+    res.json(timelineView(store, deps.steps, environment(req)));
   });
 
   api.use('/api', repositoryRoutes(deps.webhooks));

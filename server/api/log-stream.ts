@@ -6,14 +6,19 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { errorMessage } from '../errors.ts';
 import { type LogBus, maskSecrets, secretsOf } from '../logs/index.ts';
 import { isAppName } from '../names.ts';
+import { RFC3339_TIME } from '../racks/rack.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { Environment, Store } from '../store/index.ts';
+import type { SessionStore } from '../store/sessions.ts';
 import { AppOutputHub, type Frame } from './app-output.ts';
 import { tokenOf } from './auth.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import { cookieOf, isCrossSite, SESSION_COOKIE } from './session.ts';
 
 export interface LogStreamDeps {
   store: Store;
+  /** Dashboard sessions: a same-origin page signed in by cookie may follow logs too. */
+  sessions: SessionStore;
   logs: LogBus;
   racks: RackSet;
   logger: pino.Logger;
@@ -65,7 +70,9 @@ function refuse(socket: Duplex, status: number, text: string): void {
 /**
  * `GET /api/apps/:app/logs` upgraded to a websocket: build logs (replayed from the store
  * from `since`, then live) and app output of every instance in every rack, as JSON messages.
- * Query: environment, source=build|app|all, build=ID, since=SEQ, tail=0|1.
+ * Query: environment, source=build|app|router|all, build=ID, since=SEQ (build lines after it),
+ * after=TIME (app and router lines from that RFC 3339 time on: a client resuming after a dropped
+ * connection passes the time of the last line it has, and drops the lines it already has), tail=0|1.
  */
 export function attachLogStream(server: http.Server, deps: LogStreamDeps): { close(): void } {
   const { store, logger } = deps;
@@ -85,13 +92,20 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
       .map((p) => p.trim());
     const token = tokenOf(req) ?? offered.find((p) => p.startsWith(TOKEN_PROTOCOL))?.slice(TOKEN_PROTOCOL.length);
     if (deps.limiter && !deps.limiter.allows(req)) return refuse(socket, 429, 'Too Many Requests');
-    if (!token || !store.isValidToken(token)) {
-      if (token) deps.limiter?.count(req);
+    if (token === undefined) {
+      const cookie = cookieOf(req, SESSION_COOKIE);
+      if (!cookie || !deps.sessions.find(cookie)) return refuse(socket, 401, 'Unauthorized');
+      // the cookie alone would let another site's page open this socket in a signed-in browser
+      if (isCrossSite(req)) return refuse(socket, 403, 'Forbidden');
+    } else if (!store.isValidToken(token)) {
+      deps.limiter?.count(req);
       return refuse(socket, 401, 'Unauthorized');
     }
     if (!match || !isAppName(match[1]!)) return refuse(socket, 404, 'Not Found');
     const env = store.getEnvironment(match[1]!, url.searchParams.get('environment') ?? 'production');
     if (!env) return refuse(socket, 404, 'Not Found');
+    const after = url.searchParams.get('after');
+    if (after !== null && !RFC3339_TIME.test(after)) return refuse(socket, 400, 'Bad Request');
     wss.handleUpgrade(req, socket, head, (ws) => stream(ws, env, url.searchParams));
   });
   const close = () => {
@@ -102,6 +116,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
   function stream(ws: WebSocket, env: Environment, params: URLSearchParams): void {
     const source = params.get('source') ?? 'all';
     const follow = params.get('tail') !== '0';
+    const after = params.get('after') ?? undefined;
     const stops: (() => void)[] = [];
     let dropped = 0;
     let closed = false;
@@ -169,8 +184,8 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
     if (source === 'router' || source === 'all') {
       const file = deps.accessLogFile;
       const size = () => (fs.existsSync(file) ? fs.statSync(file).size : 0);
-      // a one-off read shows the recent past; a follower starts from now
-      let offset = follow ? size() : Math.max(0, size() - 256 * 1024);
+      // a one-off read shows the recent past; a follower starts from now, or from `after` if it resumes
+      let offset = follow && !after ? size() : Math.max(0, size() - 256 * 1024);
       let partial = '';
       const readNew = () => {
         const end = size();
@@ -187,6 +202,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
           // one line of the edge's JSON access log (nginx `log_format widemesh`)
           let e: {
             at: string;
+            msec?: number;
             app: string;
             environment: string;
             method: string;
@@ -200,11 +216,13 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
             continue;
           }
           if (e.app !== env.appName || e.environment !== env.name) continue;
+          const at = e.msec ? new Date(e.msec * 1000).toISOString() : e.at;
+          if (after && Date.parse(at) < Date.parse(after)) continue;
           const ms = Math.round(e.seconds * 1000);
           send({
             type: 'line',
             source: 'router',
-            at: e.at,
+            at,
             method: e.method,
             path: e.path,
             status: e.status,
@@ -247,9 +265,11 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
             });
             const ended = () => instanceEnded(instance.id);
             try {
-              const stop = follow
-                ? await hub.follow(rack, instance, (l) => Buffer.from(JSON.stringify(message(l))), send, ended)
-                : await rack.output(instance, { tail: 100, follow }, (l) => send(message(l)), ended);
+              // a resumed stream reads each instance from `after` on: the shared live stream starts at now
+              const stop =
+                follow && !after
+                  ? await hub.follow(rack, instance, (l) => Buffer.from(JSON.stringify(message(l))), send, ended)
+                  : await rack.output(instance, { tail: 100, follow, since: after }, (l) => send(message(l)), ended);
               if (closed) stop();
               else stops.push(stop);
             } catch (err) {

@@ -101,7 +101,7 @@ function httpPreamble(layout: EdgeLayout): string[] {
     `client_body_temp_path ${tmp('body')}; proxy_temp_path ${tmp('proxy')};`,
     `fastcgi_temp_path ${tmp('fastcgi')}; uwsgi_temp_path ${tmp('uwsgi')}; scgi_temp_path ${tmp('scgi')};`,
     'client_max_body_size 100m;',
-    'log_format widemesh escape=json \'{"at":"$time_iso8601","app":"$wm_app","environment":"$wm_env",\'',
+    'log_format widemesh escape=json \'{"at":"$time_iso8601","msec":$msec,"app":"$wm_app","environment":"$wm_env",\'',
     '  \'"method":"$request_method","path":"$request_uri","status":$status,"seconds":$request_time,\'',
     '  \'"upstream":"$upstream_addr","requestId":"$wm_request_id"}\';',
     '# websockets: Upgrade passes through; otherwise an empty Connection keeps upstream connections alive',

@@ -12,8 +12,10 @@ import {
   type FoundInstance,
   type InstanceStatus,
   type OutputLine,
+  type OutputOptions,
   type Rack,
   type ReleaseSpec,
+  RFC3339_TIME,
   servicesOf,
 } from './rack.ts';
 
@@ -248,17 +250,19 @@ export class LocalRack implements Rack {
 
   async output(
     instance: Instance,
-    options: { tail: number; follow: boolean },
+    options: OutputOptions,
     onLine: (line: OutputLine) => void,
     onEnd: () => void,
   ): Promise<() => void> {
     const container = this.docker.getContainer(instance.id);
+    // Docker takes `since` as "SECONDS.NANOSECONDS" and then ignores `tail` unless it is "all"
+    const window = options.since ? { since: dockerTime(options.since), tail: 'all' } : { tail: options.tail };
     const raw = (await container.logs({
       stdout: true,
       stderr: true,
       timestamps: true,
-      tail: options.tail,
       follow: options.follow as true,
+      ...(window as { tail: number }),
     })) as unknown as NodeJS.ReadableStream | Buffer;
     const source = Buffer.isBuffer(raw) ? PassThrough.from([raw]) : raw;
     const splitter = (stream: OutputLine['stream']) => {
@@ -303,4 +307,12 @@ function addressLabels(address: Pick<Instance, 'port' | 'socket' | 'sandbox'>): 
 /** app.json's limits without the ones it leaves out (which keep the rack's defaults). */
 function defined(limits: ResourceLimits | undefined): Partial<InstanceLimits> {
   return Object.fromEntries(Object.entries(limits ?? {}).filter(([, v]) => v !== undefined));
+}
+
+/** An RFC 3339 time (Docker's own log timestamps carry nanoseconds) as Docker's "SECONDS.NANOSECONDS". */
+export function dockerTime(iso: string): string {
+  const match = RFC3339_TIME.exec(iso);
+  if (!match) throw new WidemeshError('INVALID_TIME', `"${iso.slice(0, 40)}" is not an RFC 3339 time`);
+  const seconds = Date.parse(`${match[1]}${match[3]}`) / 1000;
+  return `${seconds}.${(match[2] ?? '').padEnd(9, '0')}`;
 }

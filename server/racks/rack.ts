@@ -95,10 +95,13 @@ export interface Rack {
   status(instances: Instance[]): Promise<InstanceStatus[]>;
   /** Restarts instances in place (for `ps:restart`). */
   restart(instances: Instance[]): Promise<void>;
-  /** The instance's output, the last `tail` lines then (if `follow`) live ones; returns a stop function. */
+  /**
+   * The instance's output: the last `tail` lines (or, with `since`, every line from that ISO
+   * time on), then (if `follow`) live ones; returns a stop function.
+   */
   output(
     instance: Instance,
-    options: { tail: number; follow: boolean },
+    options: OutputOptions,
     onLine: (line: OutputLine) => void,
     onEnd: () => void,
   ): Promise<() => void>;
@@ -106,6 +109,16 @@ export interface Rack {
 
 /** Errors after which a rack may or may not have moved to the new release: it is put back like the moved ones. */
 export const OUTCOME_UNKNOWN = new Set(['APP_RUNNER_TIMEOUT', 'CLOUD_RUN_TIMEOUT', 'CLOUD_RUN_UNVERIFIED']);
+
+export interface OutputOptions {
+  tail: number;
+  follow: boolean;
+  /** An RFC 3339 time (see RFC3339_TIME). */
+  since?: string;
+}
+
+/** An RFC 3339 time with up to nanoseconds, as Docker stamps log lines: groups are seconds, fraction, zone. */
+export const RFC3339_TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
 
 export interface OutputLine {
   at: string;

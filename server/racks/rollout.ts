@@ -25,6 +25,8 @@ export interface RolloutDeps {
   placements: PlacementBook;
   /** What an earlier release ran, to put a rack back to it. */
   specOf(releaseId: number): ReleaseSpec | undefined;
+  /** Times each rack's rollout for the deploy timeline (a release's first rollout; not a re-scale). */
+  timeRack?(rack: string): (ok: boolean) => void;
 }
 
 /** A rack that now serves the new release, and what it served before (still running, to retire). */
@@ -45,10 +47,13 @@ export async function rollOut(target: RolloutTarget, deps: RolloutDeps, log: Bui
   const releaseTo = async (rack: Rack) => {
     const started = Date.now();
     log.step(`Releasing v${target.spec.version} to ${rack.name}`);
+    const timed = deps.timeRack?.(rack.name);
     const instances = await rack.start(target.spec, log).catch((err: unknown) => {
+      timed?.(false);
       if (err instanceof WidemeshError && OUTCOME_UNKNOWN.has(err.code)) uncertain.push(rack);
       throw err;
     });
+    timed?.(true);
     const previous = deps.placements.current(rack.name);
     deps.placements.set({
       environmentId: target.environmentId,

@@ -102,7 +102,7 @@ export interface Placement {
 /** The parts of app.json a release keeps: how to check and prepare it. */
 export type ReleaseManifest = Partial<Pick<AppManifest, 'healthchecks' | 'scripts' | 'resources'>>;
 
-const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
+export const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 
 // biome-ignore lint/suspicious/noExplicitAny: SQLite rows are untyped; the to* mappers below are the typed boundary
 type Row = Record<string, any>;

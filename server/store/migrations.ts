@@ -150,4 +150,27 @@ export const migrations: readonly string[] = [
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
   );
   `,
+  // dashboard sign-ins: the cookie's hash, bound to the API token it was made from (revoking the token ends them)
+  `
+  CREATE TABLE sessions (
+    hash TEXT PRIMARY KEY,
+    token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  `,
+  // each release's phases, timed: the build that made it, its release phase, its rollout in each rack
+  `
+  CREATE TABLE deploy_steps (
+    id INTEGER PRIMARY KEY,
+    release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    phase TEXT NOT NULL CHECK (phase IN ('build', 'release-phase', 'rollout')),
+    rack TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    ok INTEGER
+  );
+  CREATE INDEX deploy_steps_by_release ON deploy_steps (release_id);
+  `,
 ];

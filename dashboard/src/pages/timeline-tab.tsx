@@ -1,4 +1,61 @@
-/** Placeholder: the real page lands with its own branch (see the dashboard contract). */
+import { useEffect, useState } from 'preact/hooks';
+import type { Timeline } from '../../../cli/api-types.ts';
+import { ApiError, appPath, get } from '../api.ts';
+import { TimelineChart, TimelineLegend } from '../timeline/timeline-chart.tsx';
+import { TimelineTable } from '../timeline/timeline-table.tsx';
+
+/** While a deploy runs, the timeline is read again this often so its bars grow. */
+const REFRESH_MS = 3000;
+
+const isRunning = (t: Timeline) =>
+  t.releases.some((r) => r.status === 'deploying' || r.steps.some((s) => s.finishedAt === null));
+
+/** How the latest deploys of one environment went, phase by phase: a chart and the same data as a table. */
 export function TimelineTab(props: { app: string; environment: string }) {
-  return <p>{`${props.app} (${props.environment})`}</p>;
+  const [timeline, setTimeline] = useState<Timeline>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = () =>
+      get<Timeline>(appPath(props.app, '/timeline', props.environment))
+        .then((t) => {
+          if (stopped) return;
+          setTimeline(t);
+          setError(undefined);
+          if (isRunning(t)) timer = setTimeout(load, REFRESH_MS);
+        })
+        .catch((err: unknown) => {
+          if (!stopped) setError(err instanceof ApiError ? err.message : String(err));
+        });
+    setTimeline(undefined);
+    void load();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [props.app, props.environment]);
+
+  const now = Date.now();
+  return (
+    <section class="timeline-tab">
+      <h2>Deploy timeline</h2>
+      {error && <p role="alert">{error}</p>}
+      {!timeline && !error && <p>Loading…</p>}
+      {timeline?.releases.length === 0 && (
+        <p class="tl-empty">{`No releases in ${props.environment} yet: the first git push deploys one.`}</p>
+      )}
+      {timeline && timeline.releases.length > 0 && (
+        <>
+          <p class="tl-note">
+            Each row starts at its release's first step: the axis is the time since then, the same scale for every
+            release.
+          </p>
+          <TimelineLegend />
+          <TimelineChart releases={timeline.releases} environment={props.environment} now={now} />
+          <TimelineTable releases={timeline.releases} environment={props.environment} now={now} />
+        </>
+      )}
+    </section>
+  );
 }

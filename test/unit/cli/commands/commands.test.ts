@@ -163,12 +163,24 @@ describe('what commands show', () => {
           branch: null,
           url: 'http://shop.localhost',
           release: 2,
+          status: 'live',
+          deployedAt: '2026-11-25T04:00:00.000Z',
+          lastBuild: null,
           racks: [
             { rack: 'local-a', release: 2, instances: 1 },
             { rack: 'local-b', release: 1, instances: 1 },
           ],
         },
-        { name: 'staging', branch: 'dev', url: 'http://shop-staging.localhost', release: null, racks: [] },
+        {
+          name: 'staging',
+          branch: 'dev',
+          url: 'http://shop-staging.localhost',
+          release: null,
+          status: 'new',
+          deployedAt: null,
+          lastBuild: null,
+          racks: [],
+        },
       ],
     });
     expect(text).toBe(

@@ -1,0 +1,62 @@
+import type { Build } from '../../../cli/api-types.ts';
+import { appPath } from '../api.ts';
+import { StatusBadge, TableScroll, Time } from '../components/bits.tsx';
+import { LoadState } from '../components/feedback.tsx';
+import { durationBetween, shortCommit } from '../format.ts';
+import { useApi } from '../hooks.ts';
+import { buildUrl } from '../router.ts';
+
+const POLL_MS = 5000;
+
+/** Builds newest first; each links to its log. Polled, so a running build's status and duration move. */
+export function BuildsTab({ app, environment }: { app: string; environment: string }) {
+  const builds = useApi<Build[]>(appPath(app, '/builds', environment), POLL_MS);
+  return (
+    <div>
+      <h2>{`Builds of ${environment}`}</h2>
+      {builds.data ? (
+        <BuildTable app={app} environment={environment} builds={builds.data} />
+      ) : (
+        <LoadState error={builds.error} what="builds" />
+      )}
+    </div>
+  );
+}
+
+function BuildTable({ app, environment, builds }: { app: string; environment: string; builds: Build[] }) {
+  if (builds.length === 0) return <p class="muted">No builds yet: push to build.</p>;
+  return (
+    <TableScroll label="Builds">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Build</th>
+            <th scope="col">Status</th>
+            <th scope="col">Commit</th>
+            <th scope="col">Started</th>
+            <th scope="col">Duration</th>
+          </tr>
+        </thead>
+        <tbody>
+          {builds.map((build) => (
+            <tr key={build.id}>
+              <th scope="row">
+                <a href={buildUrl(app, build.id, environment)}>{`Build ${build.id}`}</a>
+              </th>
+              <td>
+                <StatusBadge status={build.status} />
+              </td>
+              <td>
+                <code>{shortCommit(build.commit)}</code>
+              </td>
+              <td>
+                <Time iso={build.createdAt} />
+              </td>
+              <td>{durationBetween(build.createdAt, build.finishedAt)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableScroll>
+  );
+}

@@ -1,0 +1,147 @@
+import { useState } from 'preact/hooks';
+import type { EnvironmentView, Promoted, Release, RolledBack } from '../../../cli/api-types.ts';
+import { appPath, request } from '../api.ts';
+import { StatusBadge, TableScroll, Time } from '../components/bits.tsx';
+import { ConfirmDialog } from '../components/confirm-dialog.tsx';
+import { ActionFeedback, LoadState } from '../components/feedback.tsx';
+import { type Action, useAction, useApi } from '../hooks.ts';
+import { PRODUCTION } from '../router.ts';
+
+interface ReleasesTabProps {
+  app: string;
+  environment: string;
+  /** The environment as the app page knows it (its current release); undefined if it does not exist. */
+  env: EnvironmentView | undefined;
+  reloadInfo: () => Promise<void>;
+}
+
+/** Releases newest first; roll back to an earlier one (after a confirmation), or promote to production. */
+export function ReleasesTab({ app, environment, env, reloadInfo }: ReleasesTabProps) {
+  const releases = useApi<Release[]>(appPath(app, '/releases', environment));
+  const action = useAction(async () => {
+    await Promise.all([releases.reload(), reloadInfo()]);
+  });
+  const [confirming, setConfirming] = useState<number | null>(null);
+  const rollBack = (version: number) => {
+    setConfirming(null);
+    void action.run(`Rolling back to v${version}…`, async () => {
+      const answer = await request<RolledBack>('POST', appPath(app, '/rollback', environment), { version });
+      return `Rolled back: v${answer.release.version} is live`;
+    });
+  };
+  return (
+    <div>
+      <div class="section-head">
+        <h2>{`Releases of ${environment}`}</h2>
+        {environment !== PRODUCTION && env?.release != null && (
+          <PromoteButton app={app} from={environment} action={action} />
+        )}
+      </div>
+      {releases.data ? (
+        <ReleaseTable
+          releases={releases.data}
+          current={env?.release ?? null}
+          action={action}
+          onRollBack={setConfirming}
+        />
+      ) : (
+        <LoadState error={releases.error} what="releases" />
+      )}
+      <ActionFeedback action={action} />
+      {confirming !== null && (
+        <ConfirmDialog
+          title={`Roll back ${environment} to v${confirming}?`}
+          confirmLabel="Roll back"
+          onConfirm={() => rollBack(confirming)}
+          onCancel={() => setConfirming(null)}
+        >
+          <p>{`A new release is made with the code and config of v${confirming}, and rolled out to every rack.`}</p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+function PromoteButton({ app, from, action }: { app: string; from: string; action: Action }) {
+  const promote = () =>
+    action.run(`Promoting ${from} to production…`, async () => {
+      const answer = await request<Promoted>('POST', appPath(app, '/promote'), { from, to: PRODUCTION });
+      return `Promoted: v${answer.release.version} is live in production`;
+    });
+  return (
+    <button type="button" disabled={action.pending} onClick={promote}>
+      Promote to production
+    </button>
+  );
+}
+
+interface ReleaseTableProps {
+  releases: Release[];
+  current: number | null;
+  action: Action;
+  onRollBack: (version: number) => void;
+}
+
+function ReleaseTable({ releases, current, action, onRollBack }: ReleaseTableProps) {
+  if (releases.length === 0) return <p class="muted">No releases yet: push to deploy.</p>;
+  return (
+    <TableScroll label="Releases">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Release</th>
+            <th scope="col">Status</th>
+            <th scope="col">Description</th>
+            <th scope="col">Created</th>
+            <th scope="col">Action</th>
+          </tr>
+        </thead>
+        <tbody>
+          {releases.map((release) => (
+            <ReleaseRow
+              key={release.version}
+              release={release}
+              current={current}
+              action={action}
+              onRollBack={onRollBack}
+            />
+          ))}
+        </tbody>
+      </table>
+    </TableScroll>
+  );
+}
+
+function ReleaseRow({
+  release,
+  current,
+  action,
+  onRollBack,
+}: { release: Release } & Omit<ReleaseTableProps, 'releases'>) {
+  const isCurrent = release.version === current;
+  return (
+    <tr>
+      <th scope="row">
+        {`v${release.version}`}
+        {isCurrent && <span class="tag"> current</span>}
+      </th>
+      <td>
+        <StatusBadge status={release.status} />
+      </td>
+      <td class="description">
+        {release.description}
+        {release.error && <span class="error-text">{release.error}</span>}
+      </td>
+      <td>
+        <Time iso={release.createdAt} />
+      </td>
+      <td>
+        {release.status === 'succeeded' && !isCurrent && (
+          <button type="button" disabled={action.pending} onClick={() => onRollBack(release.version)}>
+            {`Roll back to v${release.version}`}
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}
