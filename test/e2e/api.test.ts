@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRepo, push, remoteUrl } from '../helpers/git.ts';
-import { api, request, startServer, type TestServer } from '../helpers/server.ts';
+import { api, request, signIn, startServer, type TestServer } from '../helpers/server.ts';
 
 describe('API and git access control and validation', () => {
   let server: TestServer;
@@ -124,5 +124,87 @@ describe('API and git access control and validation', () => {
     });
     expect(outcome).not.toBe('hung');
     expect(Date.now() - started).toBeLessThan(25_000);
+  });
+});
+
+describe('dashboard sign-in: session cookie, CSRF guard, served page', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+    expect((await api(server, 'POST', '/api/apps', { name: 'board' })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await server?.cleanup();
+  });
+  const call = (route: string, options: { method?: string; headers?: Record<string, string>; body?: unknown }) =>
+    request(`${server.apiUrl}${route}`, {
+      method: options.method,
+      headers: { 'content-type': 'application/json', ...options.headers },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+
+  it('trades a valid token for an HttpOnly, SameSite=Strict cookie stored only as a hash; refuses a wrong one', async () => {
+    const wrong = await call('/api/session', { method: 'POST', body: { token: 'wm_wrong' } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+    const { cookie, setCookie } = await signIn(server);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(`${server.dataDir}/widemesh.db`, { readonly: true });
+    const dump = JSON.stringify(db.prepare('SELECT * FROM sessions').all());
+    db.close();
+    expect(dump).not.toContain(cookie.split('=')[1]);
+    expect(dump).not.toContain(server.token);
+    const apps = await call('/api/apps', { headers: { cookie } });
+    expect(apps.status).toBe(200);
+    expect(JSON.parse(apps.body)[0]).toMatchObject({ name: 'board', environments: [{ status: 'new' }] });
+    expect((await call('/api/apps', { headers: { cookie: 'widemesh_session=forged' } })).status).toBe(401);
+  });
+
+  it('refuses a change signed in by cookie without the CSRF token, or from another origin, and changes nothing', async () => {
+    const { cookie, csrfToken } = await signIn(server);
+    const change = { method: 'PATCH', body: { FORGED: 'yes' } };
+    const bare = await call('/api/apps/board/config', { ...change, headers: { cookie } });
+    expect(bare.status).toBe(403);
+    expect(JSON.parse(bare.body).error.code).toBe('CSRF_TOKEN_INVALID');
+    const wrong = await call('/api/apps/board/config', { ...change, headers: { cookie, 'x-csrf-token': 'nope' } });
+    expect(wrong.status).toBe(403);
+    const foreign = { cookie, 'x-csrf-token': csrfToken, origin: 'http://evil.example' };
+    const crossSite = await call('/api/apps/board/config', { ...change, headers: foreign });
+    expect(crossSite.status).toBe(403);
+    expect(JSON.parse(crossSite.body).error.code).toBe('CROSS_SITE_REQUEST');
+    expect((await api(server, 'GET', '/api/apps/board/config')).json.vars).toEqual({});
+    const guarded = await call('/api/apps/board/config', { ...change, headers: { cookie, 'x-csrf-token': csrfToken } });
+    expect(guarded.status).toBe(200);
+    expect((await api(server, 'GET', '/api/apps/board/config')).json.vars).toEqual({ FORGED: 'yes' });
+  });
+
+  it('ends the session on sign-out', async () => {
+    const { cookie, csrfToken } = await signIn(server);
+    expect((await call('/api/session', { headers: { cookie } })).status).toBe(200);
+    expect((await call('/api/session', { method: 'DELETE', headers: { cookie } })).status).toBe(403);
+    expect(
+      (await call('/api/session', { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrfToken } })).status,
+    ).toBe(204);
+    expect((await call('/api/apps', { headers: { cookie } })).status).toBe(401);
+  });
+
+  it('serves the dashboard page for its routes under a strict Content-Security-Policy', async () => {
+    for (const route of ['/', '/sign-in', '/apps/board/config']) {
+      const page = await request(`${server.apiUrl}${route}`);
+      expect(page.status).toBe(200);
+      expect(page.headers['content-type']).toMatch(/text\/html/);
+      const csp = String(page.headers['content-security-policy']);
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(page.body)?.[1];
+      expect(script).toBeDefined();
+      const bundle = await request(`${server.apiUrl}${script}`);
+      expect(bundle.status).toBe(200);
+      expect(bundle.headers['cache-control']).toMatch(/immutable/);
+    }
   });
 });

@@ -79,6 +79,30 @@ describe('git push to a running server, real Docker', () => {
     expect(answer.body).toBe('hello from v1');
     const containers = await appContainers(server, 'shop');
     expect(containers.map((c) => c.Labels['widemesh.rack']).sort()).toEqual(['local-a', 'local-b']);
+    const [production] = (await api(server, 'GET', '/api/apps')).json[0].environments;
+    expect(production).toMatchObject({ status: 'live', release: 1, lastBuild: { status: 'succeeded' } });
+  });
+
+  it('times each phase of the release for the deploy timeline: build, then the rollout in each rack', async () => {
+    const timeline = (await api(server, 'GET', '/api/apps/shop/timeline')).json;
+    const [v1] = timeline.releases;
+    expect(v1.version).toBe(1);
+    const steps = v1.steps as {
+      phase: string;
+      rack: string | null;
+      startedAt: string;
+      finishedAt: string;
+      ok: boolean;
+    }[];
+    expect(steps.map((s) => `${s.phase} ${s.rack ?? '-'} ${s.ok}`).sort()).toEqual([
+      'build - true',
+      'rollout local-a true',
+      'rollout local-b true',
+    ]);
+    for (const step of steps) expect(Date.parse(step.finishedAt)).toBeGreaterThanOrEqual(Date.parse(step.startedAt));
+    const build = steps.find((s) => s.phase === 'build')!;
+    for (const rollout of steps.filter((s) => s.phase === 'rollout'))
+      expect(Date.parse(rollout.startedAt)).toBeGreaterThanOrEqual(Date.parse(build.finishedAt));
   });
 
   it('switches to release 2 on a code-only push without a failed request, reusing the dependency layer', async () => {
@@ -112,6 +136,8 @@ describe('git push to a running server, real Docker', () => {
     expect(result.output).toMatch(/remote: {2}! {5}Build failed/);
     expect(result.output).toContain('pre-receive hook declined');
     expect((await viaRouter(server, host)).body).toBe('hello from v2');
+    const [production] = (await api(server, 'GET', '/api/apps/shop')).json.environments;
+    expect(production).toMatchObject({ status: 'live', release: 2, lastBuild: { status: 'failed' } });
   });
 
   it('rejects an app that never binds $PORT after the health check, keeping release 2', async () => {

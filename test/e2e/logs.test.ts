@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
-import { api, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import { api, signIn, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 interface Message {
   type: string;
@@ -140,6 +140,42 @@ app.listen(process.env.PORT);
     expect(['local-a', 'local-b']).toContain(hit.rack);
     expect(hit.line).toContain('token=[redacted]');
     expect(JSON.stringify(seen)).not.toContain('sup3r-s3cret-value');
+  });
+
+  it('resumes app output after a dropped connection with after=, missing nothing said meanwhile', async () => {
+    const first = logSocket(server, 'chatty', 'source=app');
+    await new Promise((r) => first.on('open', r));
+    await sleep(1500); // attached to the instances
+    const before = `/before-${Date.now()}`;
+    const seenBefore = collect(first, (m) => m.some((x) => x.line?.includes(before)));
+    await viaRouter(server, 'chatty.localhost', before);
+    const last = (await seenBefore).at(-1) as Message & { at: string };
+    // while nobody listens
+    const meanwhile = `/meanwhile-${Date.now()}`;
+    for (let i = 0; i < 3; i++) await viaRouter(server, 'chatty.localhost', `${meanwhile}-${i}`);
+    const resumed = collect(logSocket(server, 'chatty', `source=app&after=${encodeURIComponent(last.at)}`), (m) =>
+      [0, 1, 2].every((i) => m.some((x) => x.line?.includes(`${meanwhile}-${i}`))),
+    );
+    const lines = (await resumed) as (Message & { at: string })[];
+    expect(lines.every((m) => Date.parse(m.at) >= Date.parse(last.at))).toBe(true);
+    expect(lines.filter((m) => m.line?.includes(before)).length).toBeLessThanOrEqual(1);
+  });
+
+  it('lets a dashboard session follow logs from its own origin only', async () => {
+    const { cookie } = await signIn(server);
+    const statusOf = (headers: Record<string, string>) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${server.apiPort}/api/apps/chatty/logs?source=router`, { headers });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.on('error', () => {});
+      });
+    expect(await statusOf({ cookie, origin: `http://127.0.0.1:${server.apiPort}` })).toBe(101);
+    expect(await statusOf({ cookie, origin: 'http://evil.example' })).toBe(403);
+    expect(await statusOf({ cookie: 'widemesh_session=forged' })).toBe(401);
   });
 
   it('streams router access lines for the app', async () => {

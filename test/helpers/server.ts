@@ -181,6 +181,18 @@ export function api(
   }).then((a) => ({ ...a, json: a.body ? JSON.parse(a.body) : undefined }));
 }
 
+/** A dashboard sign-in with the admin token: the session cookie (name=value) and its CSRF token. */
+export async function signIn(server: TestServer): Promise<{ cookie: string; csrfToken: string; setCookie: string }> {
+  const answer = await request(`${server.apiUrl}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: server.token }),
+  });
+  if (answer.status !== 201) throw new Error(`sign-in failed: ${answer.status} ${answer.body}`);
+  const setCookie = String(answer.headers['set-cookie']?.[0] ?? '');
+  return { cookie: setCookie.split(';')[0]!, csrfToken: JSON.parse(answer.body).csrfToken, setCookie };
+}
+
 /** A request to an app through the router, by its endpoint host name. */
 export function viaRouter(server: TestServer, host: string, route = '/'): Promise<Answer> {
   return request(`http://127.0.0.1:${server.routerPort}${route}`, {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WidemeshError } from '../../../../server/errors.ts';
 import { lineLog } from '../../../../server/logs/index.ts';
 import type { FoundInstance, InstanceStatus, Rack, ReleaseSpec } from '../../../../server/racks/rack.ts';
-import { type PlacementBook, rollOut } from '../../../../server/racks/rollout.ts';
+import { type PlacementBook, type RolloutDeps, rollOut } from '../../../../server/racks/rollout.ts';
 import type { Instance, Placement } from '../../../../server/store/index.ts';
 
 const spec = (version: number): ReleaseSpec => ({
@@ -78,10 +78,10 @@ function book(racks: FakeRack[]): PlacementBook & { all: Map<string, Placement> 
   };
 }
 
-function deploy(racks: FakeRack[], placements: PlacementBook, parallel = false) {
+function deploy(racks: FakeRack[], placements: PlacementBook, parallel = false, timeRack?: RolloutDeps['timeRack']) {
   const log = lineLog(() => {});
   const target = { environmentId: 1, releaseId: 2, spec: spec(2), racks, parallel };
-  return rollOut(target, { placements, specOf: (id) => (id === 1 ? spec(1) : undefined) }, log);
+  return rollOut(target, { placements, specOf: (id) => (id === 1 ? spec(1) : undefined), timeRack }, log);
 }
 
 describe('rollout', () => {
@@ -94,6 +94,18 @@ describe('rollout', () => {
       ['b', 1],
     ]);
     expect([...placements.all.values()].map((p) => p.releaseId)).toEqual([2, 2]);
+  });
+
+  it("times each rack's rollout for the timeline, ending each with its outcome", async () => {
+    const [a, b] = [new FakeRack('a'), new FakeRack('b')];
+    b.failWith = new WidemeshError('HEALTHCHECK_TIMEOUT', 'b never answered');
+    const timed: string[] = [];
+    const timeRack = (rack: string) => {
+      timed.push(`${rack} started`);
+      return (ok: boolean) => timed.push(`${rack} ${ok ? 'live' : 'failed'}`);
+    };
+    await expect(deploy([a, b], book([a, b]), false, timeRack)).rejects.toThrow('b never answered');
+    expect(timed).toEqual(['a started', 'a live', 'b started', 'b failed']);
   });
 
   it('returns the first rack to the previous release when the second fails', async () => {

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { environmentViewer } from '../../../../server/api/views.ts';
+import type { Store } from '../../../../server/store/index.ts';
+import { useTempStore } from '../../../helpers/temp-store.ts';
+
+type Step = (store: Store, environmentId: number) => void;
+
+const release =
+  (status: 'succeeded' | 'failed' | 'deploying', instances = 1): Step =>
+  (store, environmentId) => {
+    const draft = { buildId: null, image: 'img', processes: {}, config: {}, manifest: {}, description: 'Deploy' };
+    const r = store.createRelease({ environmentId, ...draft });
+    if (status !== 'deploying') store.finishRelease(r.id, status);
+    if (status !== 'succeeded') return;
+    const running = Array.from({ length: instances }, (_, i) => ({ id: `c${i}`, service: 'web', host: 'h', port: 1 }));
+    store.setPlacement({ environmentId, rack: 'local-a', releaseId: r.id, instances: running });
+  };
+const build =
+  (status: 'building' | 'succeeded' | 'failed'): Step =>
+  (store, environmentId) => {
+    const b = store.createBuild(environmentId, 'abc');
+    if (status !== 'building') store.finishBuild(b.id, status);
+  };
+
+describe('environment status', () => {
+  const { store } = useTempStore();
+  const cases: [string, Step[], string][] = [
+    ['never deployed', [], 'new'],
+    ['first build running', [build('building')], 'deploying'],
+    ['first build failed', [build('failed')], 'failed'],
+    ['first release failed', [build('succeeded'), release('failed')], 'failed'],
+    ['a release serving', [build('succeeded'), release('succeeded')], 'live'],
+    ['a failed push over a live release', [release('succeeded'), build('failed')], 'live'],
+    ['a release rolling out over a live one', [release('succeeded'), release('deploying')], 'deploying'],
+    ['every instance stopped', [release('succeeded', 0)], 'stopped'],
+  ];
+  for (const [what, steps, status] of cases) {
+    it(`${what}: ${status}`, () => {
+      const app = store().createApp('shop');
+      const env = store().listEnvironments(app.id)[0]!;
+      for (const step of steps) step(store(), env.id);
+      expect(environmentViewer(store(), () => 'http://shop.localhost/')(env).status).toBe(status);
+    });
+  }
+});
