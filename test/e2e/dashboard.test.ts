@@ -27,12 +27,42 @@ async function nodeSession(server: TestServer, token: string) {
   return { answer, setCookie, cookie, csrfToken: answer.body ? JSON.parse(answer.body).csrfToken : undefined };
 }
 
+/** A plain HTTP server on 127.0.0.1 for the duration of a test (not keeping the test run alive). */
+async function serve(handler: http.RequestListener): Promise<{ port: number; close(): void }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}
+
 /** A page on another site (localhost is not 127.0.0.1), served without any policy, for cross-site requests. */
 async function otherSite(): Promise<{ url: string; close(): void }> {
-  const server = http.createServer((_req, res) => res.end('<!doctype html><title>elsewhere</title>'));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://localhost:${(server.address() as { port: number }).port}/`, close: () => server.close() };
+  const site = await serve((_req, res) => res.end('<!doctype html><title>elsewhere</title>'));
+  return { url: `http://localhost:${site.port}/`, close: site.close };
 }
+
+/** What a build step polls (builds run on the host's network) until the test lets it go on. */
+async function buildGate(): Promise<{ url: string; open(): void; close(): void }> {
+  let open = false;
+  const gate = await serve((_req, res) => {
+    res.statusCode = open ? 200 : 503;
+    res.end();
+  });
+  return { url: `http://127.0.0.1:${gate.port}/`, open: () => (open = true), close: gate.close };
+}
+
+/** The build step behind the gate: says it waits, waits (two minutes at most), says it may go on. */
+const GATE_SCRIPT = `const [url, stamp] = process.argv.slice(2);
+console.log('waiting for the go-ahead ' + stamp);
+const giveUp = setTimeout(() => { console.log('no go-ahead came'); process.exit(1); }, 120000);
+const retry = () => setTimeout(ask, 200);
+const ask = () => fetch(url).then((r) => { if (!r.ok) return retry(); clearTimeout(giveUp); console.log('go-ahead ' + stamp + ' received'); }, retry);
+ask();
+`;
+
+/** The Releases tab's row of vN (the current one says so after its number). */
+const releaseRow = (page: Page, version: number) =>
+  page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: new RegExp(`^v${version}\\b`) }) });
 
 const latestRelease = async (server: TestServer) => (await api(server, 'GET', `/api/apps/${APP}/releases`)).json[0];
 
@@ -66,7 +96,7 @@ describe('the dashboard in a browser', () => {
     await expect.poll(() => new URL(page.url()).pathname).toBe('/sign-in');
     await page.getByLabel('API token').fill('wm_not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('alert').filter({ hasText: /\S/ }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'that token is not valid' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/sign-in');
     expect(await page.getByLabel('API token').isVisible()).toBe(true);
     await screenshot(page, 'sign-in-refused');
@@ -93,7 +123,7 @@ describe('the dashboard in a browser', () => {
       expect(doc.status, route).toBe(200);
       expect(doc.body).toContain('<div id="root">');
       const csp = String(doc.headers['content-security-policy']);
-      expect(csp, route).toMatch(/default-src 'self'/);
+      expect(csp, route).toMatch(/default-src '(none|self)'/);
       expect(csp, route).toMatch(/script-src 'self'/);
       expect(csp, route).toMatch(/style-src 'self'/);
       expect(csp, route).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
@@ -108,8 +138,9 @@ describe('the dashboard in a browser', () => {
     await page.getByRole('heading', { level: 1, name: 'Apps' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/');
     const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: APP, exact: true }) });
-    await expect.poll(() => row.first().textContent()).toMatch(/live/);
-    expect(await row.first().textContent()).toMatch(/\bv1\b/);
+    await row.getByRole('cell', { name: 'live', exact: true }).waitFor();
+    await row.getByRole('cell', { name: 'v1', exact: true }).waitFor();
+    await row.getByRole('cell', { name: 'production', exact: true }).waitFor();
     expect(await page.getByRole('link', { name: APP, exact: true }).getAttribute('href')).toBe(`/apps/${APP}`);
     expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
     await screenshot(page, 'app-list');
@@ -132,12 +163,16 @@ describe('the dashboard in a browser', () => {
     for (const tab of ['Overview', 'Config', 'Releases', 'Builds', 'Domains', 'Logs', 'Timeline'])
       expect(await sections.getByRole('link', { name: tab }).count(), tab).toBe(1);
     expect(await page.getByLabel('Environment').inputValue()).toBe('production');
-    await page.getByRole('heading', { level: 2, name: 'production' }).waitFor();
-    const main = page.getByRole('main');
-    await expect.poll(() => main.textContent()).toMatch(/local-a[\s\S]*local-b|local-b[\s\S]*local-a/);
-    const text = await main.textContent();
-    expect(text).toMatch(/\bv1\b/);
-    expect(text).toContain('web');
+    const card = page.getByRole('article', { name: /^production\b/ });
+    await card.getByText('v1', { exact: true }).waitFor();
+    for (const rack of ['local-a', 'local-b']) {
+      await card.getByText(new RegExp(`^${rack}: v1, 1 instance$`)).waitFor();
+      await card
+        .getByRole('listitem')
+        .filter({ hasText: new RegExp(`^up ${rack} \\w+ v1\\b`) })
+        .waitFor();
+    }
+    await card.getByText('web', { exact: true }).first().waitFor();
     await screenshot(page, 'overview');
   });
 
@@ -162,10 +197,7 @@ describe('the dashboard in a browser', () => {
     expect(await row.getByRole('button', { name: 'Unset GREETING' }).count()).toBe(1);
 
     await page.getByRole('link', { name: 'Releases' }).click();
-    await page
-      .getByRole('row')
-      .filter({ hasText: /\bv2\b/ })
-      .waitFor();
+    await releaseRow(page, 2).filter({ hasText: 'Set GREETING config vars' }).waitFor();
   });
 
   it('rolls back in the Releases tab after a confirmation: the rollback release is live', async () => {
@@ -180,11 +212,9 @@ describe('the dashboard in a browser', () => {
     await rollBack.click();
     await dialog.getByRole('button', { name: 'Roll back' }).click();
     await page.getByRole('status').filter({ hasText: 'Rolled back: v3 is live' }).waitFor({ timeout: ROLLOUT_MS });
-    await page
-      .getByRole('row')
-      .filter({ hasText: /\bv3\b/ })
-      .filter({ hasText: 'Rollback to v1' })
-      .waitFor();
+    await releaseRow(page, 3).filter({ hasText: 'Rollback to v1' }).filter({ hasText: 'current' }).waitFor();
+    expect(await releaseRow(page, 3).getByRole('button').count()).toBe(0); // the current one has no roll back
+    await releaseRow(page, 2).getByRole('button', { name: 'Roll back to v2' }).waitFor();
     expect(await latestRelease(server)).toMatchObject({
       version: 3,
       status: 'succeeded',
@@ -196,32 +226,64 @@ describe('the dashboard in a browser', () => {
     await screenshot(page, 'releases');
   });
 
-  it("streams a build's log live while git push runs, then its end", async () => {
-    await page.goto(`/apps/${APP}/logs`);
-    const log = page.getByRole('log', { name: 'Log lines' });
-    await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor();
+  let logsTabSawTheBuild: boolean | undefined;
 
-    // a build with output of its own that takes a few seconds, like a real one
+  it("streams a build's log live on its page while git push runs, then its end", async () => {
+    // the Logs tab, opened before the push: does it show the push's build as it runs?
+    const logsTab = await watched.newPage();
+    await logsTab.goto(`/apps/${APP}/logs`);
+    await logsTab.getByRole('status').filter({ hasText: 'Connected' }).waitFor();
+    await page.goto(`/apps/${APP}/builds`);
+    await page.getByRole('link', { name: 'Build 1', exact: true }).waitFor();
+
+    // a build step that waits for this test's go-ahead: its first lines exist while the push surely runs
+    const gate = await buildGate();
+    const stamp = String(Date.now());
     fs.writeFileSync(path.join(repo, 'version.txt'), 'v2\n');
+    fs.writeFileSync(path.join(repo, 'gate.js'), GATE_SCRIPT);
     const dockerfile = fs.readFileSync(path.join(repo, 'Dockerfile'), 'utf8');
-    const steps = `RUN for i in 1 2 3 4; do echo "compiling part $i of ${Date.now()}"; sleep 0.5; done\n`;
-    fs.writeFileSync(path.join(repo, 'Dockerfile'), dockerfile.replace('WORKDIR', `${steps}WORKDIR`));
-    commitAll(repo, 'v2 with a slower build');
+    const step = `COPY gate.js ./\nRUN node gate.js ${gate.url} ${stamp}\n`;
+    fs.writeFileSync(path.join(repo, 'Dockerfile'), dockerfile.replace('COPY server.js', `${step}COPY server.js`));
+    commitAll(repo, 'v2, built in steps');
     let pushed: PushResult | undefined;
     const pushing = push(repo, remoteUrl(server, APP)).then((result) => (pushed = result));
-
-    await log.getByText('Building image').first().waitFor({ timeout: 60_000 });
-    expect(pushed, 'the log showed the build only after the push had ended').toBeUndefined();
-    await log.getByText('compiling part 4').first().waitFor({ timeout: 60_000 });
+    const log = page.getByRole('log', { name: 'Build 2 log' });
+    try {
+      await page.getByRole('link', { name: 'Build 2', exact: true }).click({ timeout: 30_000 }); // the tab polls
+      await log.getByText(`waiting for the go-ahead ${stamp}`).first().waitFor({ timeout: 60_000 });
+      expect(pushed).toBeUndefined();
+      expect(await log.textContent()).toContain('Building image');
+      await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor();
+      await screenshot(page, 'build-log-live');
+      logsTabSawTheBuild = await logsTab
+        .getByRole('log', { name: 'Log lines' })
+        .getByText(`waiting for the go-ahead ${stamp}`)
+        .first()
+        .waitFor({ timeout: 10_000 })
+        .then(
+          () => true,
+          () => false,
+        );
+    } finally {
+      gate.open();
+    }
+    await log.getByText(`go-ahead ${stamp} received`).first().waitFor({ timeout: 30_000 });
     const result = await pushing;
+    gate.close();
     expect(result.code, result.output).toBe(0);
     await log
       .getByText(/Done in/)
       .first()
-      .waitFor({ timeout: 10_000 });
-    expect(await log.textContent()).toContain('Receiving board');
+      .waitFor();
+    await page.getByText('Build 2 succeeded').first().waitFor();
     expect((await viaRouter(server, HOST)).body).toBe('v2 unset');
-    await screenshot(page, 'logs-build');
+    await screenshot(page, 'build-log-done');
+    await screenshot(logsTab, 'logs-during-push');
+    await logsTab.close();
+  });
+
+  it('shows that build in the Logs tab opened before the push, as it ran', () => {
+    expect(logsTabSawTheBuild, "the Logs tab showed none of the new build's lines while it ran").toBe(true);
   });
 
   it("follows the app's own log lines in the Logs tab", async () => {
@@ -260,14 +322,17 @@ describe('the dashboard in a browser', () => {
     expect(answer.status).toBe(403);
     expect(JSON.parse(answer.body).error.code).toBe('CSRF_TOKEN_INVALID');
 
-    // a form another site posts, with the session cookie but without the CSRF header
-    const { cookie } = await nodeSession(server, server.token);
-    const forged = await request(`${server.apiUrl}/api/apps/${APP}/rollback`, {
-      method: 'POST',
-      headers: { cookie, origin: 'http://evil.example', 'content-type': 'text/plain' },
-      body: JSON.stringify({ version: 2 }),
-    });
-    expect(forged.status).toBe(403);
+    // another site's request with the session cookie: refused for its Origin, even were the CSRF token known
+    const { cookie, csrfToken } = await nodeSession(server, server.token);
+    for (const headers of [{}, { 'x-csrf-token': String(csrfToken) }] as Record<string, string>[]) {
+      const forged = await request(`${server.apiUrl}/api/apps/${APP}/rollback`, {
+        method: 'POST',
+        headers: { cookie, origin: 'http://evil.example', 'content-type': 'text/plain', ...headers },
+        body: JSON.stringify({ version: 2 }),
+      });
+      expect(forged.status).toBe(403);
+      expect(JSON.parse(forged.body).error.code).toBe('CROSS_SITE_REQUEST');
+    }
 
     // and from a page of another site in this signed-in browser (SameSite keeps the cookie home)
     const elsewhere = await otherSite();
@@ -297,16 +362,27 @@ describe('the dashboard in a browser', () => {
     await page.goto(`/apps/${APP}/timeline`);
     const chart = page.getByRole('img', { name: 'Deploy timeline of production' });
     await chart.waitFor();
-    for (const version of ['v1', 'v2', 'v3', 'v4'])
-      expect(await chart.textContent()).toMatch(new RegExp(`\\b${version}\\b`));
-    const table = page.getByRole('table');
-    await table
-      .getByRole('row')
-      .filter({ hasText: /\bv4\b/ })
-      .first()
-      .waitFor();
-    expect(await table.textContent()).toMatch(/build/i);
-    expect(await table.textContent()).toMatch(/rollout/i);
+    expect(await chart.locator('text').allTextContents()).toEqual(expect.arrayContaining(['v1', 'v2', 'v3', 'v4']));
+    const table = page.getByRole('table', { name: 'Deploy steps of production, newest release first' });
+    const steps = (version: number) =>
+      table.getByRole('row').filter({ has: page.getByRole('rowheader', { name: `v${version}`, exact: true }) });
+    // v4 was built and rolled out in both racks; v3, a rollback, was only rolled out
+    for (const phase of ['Build', 'Rollout'])
+      await steps(4)
+        .filter({ has: page.getByRole('cell', { name: phase, exact: true }) })
+        .first()
+        .waitFor();
+    expect(await steps(4).count()).toBe(3);
+    expect(
+      await steps(3)
+        .filter({ has: page.getByRole('cell', { name: 'Build', exact: true }) })
+        .count(),
+    ).toBe(0);
+    expect(
+      await steps(3)
+        .filter({ has: page.getByRole('cell', { name: 'local-b', exact: true }) })
+        .count(),
+    ).toBe(1);
     await screenshot(page, 'timeline');
   });
 

@@ -27,10 +27,12 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** A page whose console errors, CSP violations and uncaught errors are kept, so a test can fail on them. */
+/** A page (and its context's further pages) whose console errors, CSP violations and uncaught errors are kept, so a test can fail on them. */
 export interface WatchedPage {
   page: Page;
   context: BrowserContext;
+  /** Another page of the same browser context (same session), watched like the first. */
+  newPage(): Promise<Page>;
   /** What went wrong in the page so far, minus what `allow` excused. */
   problems(): string[];
   /** Excuses problems matching `pattern` until the next check (e.g. the 401 a refused sign-in logs). */
@@ -55,17 +57,21 @@ export async function openPage(
       report(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline code'} in ${e.sourceFile}:${e.lineNumber}`);
     });
   });
-  const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') seen.push(`console error: ${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => seen.push(`uncaught: ${error.stack ?? error.message}`));
-  page.on('crash', () => seen.push('the page crashed'));
+  const watch = (page: Page) => {
+    page.on('console', (message) => {
+      if (message.type() === 'error') seen.push(`console error: ${message.text()} (${message.location().url})`);
+    });
+    page.on('pageerror', (error) => seen.push(`uncaught: ${error.stack ?? error.message}`));
+    page.on('crash', () => seen.push('the page crashed'));
+    return page;
+  };
+  const page = watch(await context.newPage());
   const problems = () => seen.filter((p) => !allowed.some((re) => re.test(p)));
   return {
     page,
     context,
     problems,
+    newPage: async () => watch(await context.newPage()),
     allow: (pattern) => allowed.push(pattern),
     assertNoProblems() {
       const found = problems();
