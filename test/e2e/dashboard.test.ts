@@ -146,16 +146,44 @@ describe('the dashboard in a browser', () => {
     await screenshot(page, 'app-list');
   });
 
-  it('shows the app list on a phone without sideways scrolling', async () => {
-    await page.setViewportSize({ width: 375, height: 740 });
-    await page.reload();
+  it('reaches the skip link first by keyboard, with a visible focus outline', async () => {
+    await page.goto('/');
     await page.getByRole('link', { name: APP, exact: true }).waitFor();
-    expect(await scrollsSideways(page)).toBe(false);
-    await screenshot(page, 'app-list-375');
-    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.keyboard.press('Tab');
+    const focused = page.locator(':focus');
+    expect(await focused.textContent()).toBe('Skip to content');
+    expect(await focused.evaluate((el) => getComputedStyle(el).outlineStyle)).not.toBe('none');
+    // past the header: the next stop is inside the main content
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    const main = page.getByRole('main');
+    expect(await main.evaluate((el) => el !== document.activeElement && el.contains(document.activeElement))).toBe(
+      true,
+    );
+  });
+
+  it('fits a phone (375 px) without sideways scrolling of the page', async () => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    try {
+      const pages = [
+        ['/', 'app-list-375', page.getByRole('link', { name: APP, exact: true })],
+        [`/apps/${APP}`, 'overview-375', page.getByRole('article', { name: /^production\b/ })],
+        [`/apps/${APP}/releases`, 'releases-375', page.getByRole('rowheader', { name: /^v1\b/ })],
+        [`/apps/${APP}/timeline`, 'timeline-375', page.getByRole('img', { name: 'Deploy timeline of production' })],
+      ] as const;
+      for (const [route, name, shown] of pages) {
+        await page.goto(route);
+        await shown.waitFor();
+        await screenshot(page, name);
+        expect(await scrollsSideways(page), route).toBe(false);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
   });
 
   it('shows each environment on the app page: release, racks, instances', async () => {
+    await page.goto('/');
     await page.getByRole('link', { name: APP, exact: true }).click();
     await page.getByRole('heading', { level: 1, name: APP }).waitFor();
     expect(new URL(page.url()).pathname).toBe(`/apps/${APP}`);
