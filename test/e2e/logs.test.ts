@@ -189,6 +189,24 @@ app.listen(process.env.PORT);
     expect(hit).toMatchObject({ type: 'line', source: 'router', method: 'GET', status: 200 });
     expect(hit.line).toMatch(new RegExp(`^GET ${marker} 200 [0-9.]+ms$`));
   });
+
+  it('resumes router lines with after=, from the time of the last line the client has', async () => {
+    const first = logSocket(server, 'chatty', 'source=router');
+    await new Promise((r) => first.on('open', r));
+    const seen = `/seen-${Date.now()}`;
+    const lines = collect(first, (m) => m.some((x) => x.line?.includes(seen)));
+    await viaRouter(server, 'chatty.localhost', seen);
+    const last = (await lines).at(-1) as Message & { at: string };
+    expect(last.at).toMatch(/\.\d{3}Z$/); // milliseconds: requests in the same second stay apart
+    const missed = `/missed-${Date.now()}`;
+    await viaRouter(server, 'chatty.localhost', missed);
+    const resumed = await collect(
+      logSocket(server, 'chatty', `source=router&after=${encodeURIComponent(last.at)}`),
+      (m) => m.some((x) => x.line?.includes(missed)),
+    );
+    expect(resumed.some((m) => m.line?.includes(missed))).toBe(true);
+    expect(resumed.every((m) => Date.parse((m as Message & { at: string }).at) >= Date.parse(last.at))).toBe(true);
+  });
 });
 
 describe('a client that does not read', () => {

@@ -114,6 +114,10 @@ describe('the Widemesh server image (top-level Dockerfile)', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(apps.status).toBe(200);
+    // the dashboard's bundle is built inside the image, by its own stage
+    const dashboard = await request(`http://127.0.0.1:${apiPort}/`);
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.body).toMatch(/<script type="module"[^>]* src="\/assets\/[^"]+\.js"/);
     const site = appRepo('static-site');
     const result = await push(site, `http://x:${token}@127.0.0.1:${apiPort}/site.git`);
     expect(result.output).toContain('is live at');
