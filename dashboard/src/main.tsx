@@ -47,7 +47,14 @@ function App() {
       <a class="skip-link" href="#content">
         Skip to content
       </a>
-      <Header signedIn={signedIn} onSignedOut={() => session.setState('signed-out')} />
+      <Header
+        signedIn={signedIn}
+        onSignedOut={() => {
+          // signing out on purpose: a plain sign-in page, not one that returns to where the user was
+          navigate('/sign-in');
+          session.setState('signed-out');
+        }}
+      />
       <Main route={route} onSignedIn={() => session.setState('signed-in')} />
     </>
   );

@@ -26,6 +26,37 @@ export function TableScroll({ label, children }: { label: string; children: Comp
   );
 }
 
+/** A column heading; `{ hidden }` for a column of buttons whose heading only screen readers need. */
+export type Column = string | { hidden: string };
+
+/** A table with its column headings, in its own sideways-scrolling box. */
+export function DataTable({
+  label,
+  columns,
+  children,
+}: {
+  label: string;
+  columns: Column[];
+  children: ComponentChildren;
+}) {
+  return (
+    <TableScroll label={label}>
+      <table>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th scope="col" key={typeof column === 'string' ? column : column.hidden}>
+                {typeof column === 'string' ? column : <Hidden>{column.hidden}</Hidden>}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </TableScroll>
+  );
+}
+
 /** Text only screen readers read, e.g. which service a "Scale" button scales. */
 export function Hidden({ children }: { children: ComponentChildren }) {
   return <span class="visually-hidden">{children}</span>;

@@ -31,7 +31,7 @@ export function ConfirmDialog({ title, confirmLabel, onConfirm, onCancel, childr
         <button type="button" class="danger" onClick={onConfirm}>
           {confirmLabel}
         </button>
-        <button type="button" ref={cancel} onClick={onCancel}>
+        <button type="button" class="secondary" ref={cancel} onClick={onCancel}>
           Cancel
         </button>
       </div>

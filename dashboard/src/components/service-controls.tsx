@@ -33,26 +33,28 @@ export function ServiceControls({ app, environment, service, perRack, action }: 
   return (
     <form class="service-controls" onSubmit={scale}>
       <h4>{service}</h4>
-      <label for={inputId}>
-        <Hidden>{`${service} instances `}</Hidden>per rack<Hidden>{` in ${environment}`}</Hidden>
-      </label>
-      {/* keyed by the server's value: a new formation resets the field, typing does not fight the poll */}
-      <input
-        id={inputId}
-        key={perRack}
-        name="quantity"
-        type="number"
-        min={0}
-        max={20}
-        defaultValue={String(perRack)}
-        required
-      />
-      <button type="submit" disabled={action.pending}>
-        Scale<Hidden>{where}</Hidden>
-      </button>
-      <button type="button" disabled={action.pending || perRack === 0} onClick={restart}>
-        Restart<Hidden>{where}</Hidden>
-      </button>
+      <div class="service-actions">
+        <label for={inputId}>
+          <Hidden>{`${service} instances `}</Hidden>per rack<Hidden>{` in ${environment}`}</Hidden>
+        </label>
+        {/* keyed by the server's value: a new formation resets the field, typing does not fight the poll */}
+        <input
+          id={inputId}
+          key={perRack}
+          name="quantity"
+          type="number"
+          min={0}
+          max={20}
+          defaultValue={String(perRack)}
+          required
+        />
+        <button type="submit" disabled={action.pending}>
+          Scale<Hidden>{where}</Hidden>
+        </button>
+        <button type="button" class="secondary" disabled={action.pending || perRack === 0} onClick={restart}>
+          Restart<Hidden>{where}</Hidden>
+        </button>
+      </div>
     </form>
   );
 }

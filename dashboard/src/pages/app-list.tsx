@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import type { AppSummary, EnvironmentView } from '../../../cli/api-types.ts';
-import { ExternalLink, StatusBadge, TableScroll, Time } from '../components/bits.tsx';
+import { DataTable, ExternalLink, StatusBadge, Time } from '../components/bits.tsx';
 import { LoadState } from '../components/feedback.tsx';
 import { useApi } from '../hooks.ts';
 import { appUrl, productionFirst } from '../router.ts';
@@ -27,25 +27,11 @@ function AppTable({ apps }: { apps: AppSummary[] }) {
       </p>
     );
   return (
-    <TableScroll label="Apps">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">App</th>
-            <th scope="col">Environment</th>
-            <th scope="col">Status</th>
-            <th scope="col">Release</th>
-            <th scope="col">Last deploy</th>
-            <th scope="col">URL</th>
-          </tr>
-        </thead>
-        <tbody>
-          {apps.map((app) => (
-            <AppRows key={app.name} app={app} />
-          ))}
-        </tbody>
-      </table>
-    </TableScroll>
+    <DataTable label="Apps" columns={['App', 'Environment', 'Status', 'Release', 'Last deploy', 'URL']}>
+      {apps.map((app) => (
+        <AppRows key={app.name} app={app} />
+      ))}
+    </DataTable>
   );
 }
 

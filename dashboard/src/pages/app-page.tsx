@@ -42,7 +42,15 @@ export function AppPage({ app, environment, tab, build }: AppPageProps) {
       </div>
       <TabNav app={app} environment={environment} current={tab} />
       {info.data ? (
-        <TabPanel info={info.data} reloadInfo={info.reload} environment={environment} tab={tab} build={build} />
+        // keyed: another app, environment or section starts afresh (no value left revealed, no old outcome shown)
+        <TabPanel
+          key={`${app}/${environment}/${tab}/${build ?? ''}`}
+          info={info.data}
+          reloadInfo={info.reload}
+          environment={environment}
+          tab={tab}
+          build={build}
+        />
       ) : (
         <LoadState error={info.error} what={app} />
       )}

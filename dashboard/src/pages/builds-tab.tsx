@@ -1,6 +1,6 @@
 import type { Build } from '../../../cli/api-types.ts';
 import { appPath } from '../api.ts';
-import { StatusBadge, TableScroll, Time } from '../components/bits.tsx';
+import { DataTable, StatusBadge, Time } from '../components/bits.tsx';
 import { LoadState } from '../components/feedback.tsx';
 import { durationBetween, shortCommit } from '../format.ts';
 import { useApi } from '../hooks.ts';
@@ -26,37 +26,24 @@ export function BuildsTab({ app, environment }: { app: string; environment: stri
 function BuildTable({ app, environment, builds }: { app: string; environment: string; builds: Build[] }) {
   if (builds.length === 0) return <p class="muted">No builds yet: push to build.</p>;
   return (
-    <TableScroll label="Builds">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Build</th>
-            <th scope="col">Status</th>
-            <th scope="col">Commit</th>
-            <th scope="col">Started</th>
-            <th scope="col">Duration</th>
-          </tr>
-        </thead>
-        <tbody>
-          {builds.map((build) => (
-            <tr key={build.id}>
-              <th scope="row">
-                <a href={buildUrl(app, build.id, environment)}>{`Build ${build.id}`}</a>
-              </th>
-              <td>
-                <StatusBadge status={build.status} />
-              </td>
-              <td>
-                <code>{shortCommit(build.commit)}</code>
-              </td>
-              <td>
-                <Time iso={build.createdAt} />
-              </td>
-              <td>{durationBetween(build.createdAt, build.finishedAt)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableScroll>
+    <DataTable label="Builds" columns={['Build', 'Status', 'Commit', 'Started', 'Duration']}>
+      {builds.map((build) => (
+        <tr key={build.id}>
+          <th scope="row">
+            <a href={buildUrl(app, build.id, environment)}>{`Build ${build.id}`}</a>
+          </th>
+          <td>
+            <StatusBadge status={build.status} />
+          </td>
+          <td>
+            <code>{shortCommit(build.commit)}</code>
+          </td>
+          <td>
+            <Time iso={build.createdAt} />
+          </td>
+          <td>{durationBetween(build.createdAt, build.finishedAt)}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import type { ConfigChanged, ConfigVars } from '../../../cli/api-types.ts';
 import { appPath, request } from '../api.ts';
-import { Hidden, TableScroll } from '../components/bits.tsx';
+import { DataTable, Hidden } from '../components/bits.tsx';
 import { ActionFeedback, LoadState } from '../components/feedback.tsx';
+import { TextField } from '../components/text-field.tsx';
 import { type Action, useAction, useApi } from '../hooks.ts';
 
 const MASK = '••••••';
@@ -46,24 +47,11 @@ function ConfigTable({ vars, action, onUnset }: ConfigTableProps) {
   const keys = Object.keys(vars).sort();
   if (keys.length === 0) return <p class="muted">No config vars yet.</p>;
   return (
-    <TableScroll label="Config vars">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Value</th>
-            <th scope="col">
-              <Hidden>Actions</Hidden>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {keys.map((key) => (
-            <ConfigRow key={key} name={key} value={vars[key] ?? ''} action={action} onUnset={onUnset} />
-          ))}
-        </tbody>
-      </table>
-    </TableScroll>
+    <DataTable label="Config vars" columns={['Name', 'Value', { hidden: 'Actions' }]}>
+      {keys.map((key) => (
+        <ConfigRow key={key} name={key} value={vars[key] ?? ''} action={action} onUnset={onUnset} />
+      ))}
+    </DataTable>
   );
 }
 
@@ -76,7 +64,7 @@ function ConfigRow({ name, value, action, onUnset }: { name: string; value: stri
       </th>
       <td class="value">{revealed ? <code>{value}</code> : <span class="mask">{MASK}</span>}</td>
       <td class="row-actions">
-        <button type="button" onClick={() => setRevealed(!revealed)}>
+        <button type="button" class="secondary" onClick={() => setRevealed(!revealed)}>
           {revealed ? 'Hide' : 'Reveal'}
           <Hidden>{` ${name}`}</Hidden>
         </button>
@@ -100,27 +88,8 @@ function SetVarForm({ action, onSet }: { action: Action; onSet: (key: string, va
   };
   return (
     <form class="inline-form" onSubmit={submit}>
-      <div class="field">
-        <label for="config-name">Name</label>
-        <input
-          id="config-name"
-          required
-          autoComplete="off"
-          spellcheck={false}
-          value={name}
-          onInput={(e) => setName(e.currentTarget.value)}
-        />
-      </div>
-      <div class="field grow">
-        <label for="config-value">Value</label>
-        <input
-          id="config-value"
-          autoComplete="off"
-          spellcheck={false}
-          value={value}
-          onInput={(e) => setValue(e.currentTarget.value)}
-        />
-      </div>
+      <TextField id="config-name" label="Name" required value={name} onChange={setName} />
+      <TextField id="config-value" label="Value" grow value={value} onChange={setValue} />
       <button type="submit" disabled={action.pending}>
         Set config var
       </button>

@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import type { DomainDeleted, DomainView } from '../../../cli/api-types.ts';
 import { appPath, request } from '../api.ts';
-import { Hidden, StatusBadge, TableScroll, Time } from '../components/bits.tsx';
+import { DataTable, Hidden, StatusBadge, Time } from '../components/bits.tsx';
 import { ActionFeedback, LoadState } from '../components/feedback.tsx';
+import { TextField } from '../components/text-field.tsx';
 import { type Action, useAction, useApi } from '../hooks.ts';
 
 /** Custom domains of an environment with their certificate state; add and remove. */
@@ -38,38 +39,24 @@ interface DomainTableProps {
 function DomainTable({ domains, action, onRemove }: DomainTableProps) {
   if (domains.length === 0) return <p class="muted">No custom domains.</p>;
   return (
-    <TableScroll label="Domains">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Domain</th>
-            <th scope="col">Certificate</th>
-            <th scope="col">Added</th>
-            <th scope="col">
-              <Hidden>Actions</Hidden>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {domains.map((domain) => (
-            <tr key={domain.name}>
-              <th scope="row">{domain.name}</th>
-              <td>
-                <CertificateState certificate={domain.certificate} />
-              </td>
-              <td>
-                <Time iso={domain.createdAt} />
-              </td>
-              <td>
-                <button type="button" class="danger" disabled={action.pending} onClick={() => onRemove(domain.name)}>
-                  Remove<Hidden>{` ${domain.name}`}</Hidden>
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </TableScroll>
+    <DataTable label="Domains" columns={['Domain', 'Certificate', 'Added', { hidden: 'Actions' }]}>
+      {domains.map((domain) => (
+        <tr key={domain.name}>
+          <th scope="row">{domain.name}</th>
+          <td>
+            <CertificateState certificate={domain.certificate} />
+          </td>
+          <td>
+            <Time iso={domain.createdAt} />
+          </td>
+          <td>
+            <button type="button" class="danger" disabled={action.pending} onClick={() => onRemove(domain.name)}>
+              Remove<Hidden>{` ${domain.name}`}</Hidden>
+            </button>
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -99,18 +86,15 @@ function AddDomainForm({ app, environment, action }: { app: string; environment:
   };
   return (
     <form class="inline-form" onSubmit={add}>
-      <div class="field grow">
-        <label for="domain-name">Domain</label>
-        <input
-          id="domain-name"
-          required
-          autoComplete="off"
-          spellcheck={false}
-          placeholder="www.example.com"
-          value={name}
-          onInput={(e) => setName(e.currentTarget.value)}
-        />
-      </div>
+      <TextField
+        id="domain-name"
+        label="Domain"
+        required
+        grow
+        placeholder="www.example.com"
+        value={name}
+        onChange={setName}
+      />
       <button type="submit" disabled={action.pending}>
         Add domain
       </button>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { EnvironmentView, Promoted, Release, RolledBack } from '../../../cli/api-types.ts';
 import { appPath, request } from '../api.ts';
-import { StatusBadge, TableScroll, Time } from '../components/bits.tsx';
+import { DataTable, StatusBadge, Time } from '../components/bits.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { ActionFeedback, LoadState } from '../components/feedback.tsx';
 import { type Action, useAction, useApi } from '../hooks.ts';
@@ -85,30 +85,11 @@ interface ReleaseTableProps {
 function ReleaseTable({ releases, current, action, onRollBack }: ReleaseTableProps) {
   if (releases.length === 0) return <p class="muted">No releases yet: push to deploy.</p>;
   return (
-    <TableScroll label="Releases">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Release</th>
-            <th scope="col">Status</th>
-            <th scope="col">Description</th>
-            <th scope="col">Created</th>
-            <th scope="col">Action</th>
-          </tr>
-        </thead>
-        <tbody>
-          {releases.map((release) => (
-            <ReleaseRow
-              key={release.version}
-              release={release}
-              current={current}
-              action={action}
-              onRollBack={onRollBack}
-            />
-          ))}
-        </tbody>
-      </table>
-    </TableScroll>
+    <DataTable label="Releases" columns={['Release', 'Status', 'Description', 'Created', 'Action']}>
+      {releases.map((release) => (
+        <ReleaseRow key={release.version} release={release} current={current} action={action} onRollBack={onRollBack} />
+      ))}
+    </DataTable>
   );
 }
 
@@ -137,7 +118,7 @@ function ReleaseRow({
       </td>
       <td>
         {release.status === 'succeeded' && !isCurrent && (
-          <button type="button" disabled={action.pending} onClick={() => onRollBack(release.version)}>
+          <button type="button" class="secondary" disabled={action.pending} onClick={() => onRollBack(release.version)}>
             {`Roll back to v${release.version}`}
           </button>
         )}
