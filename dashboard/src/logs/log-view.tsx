@@ -5,20 +5,20 @@ import './logs.css';
 
 /** Where a line came from, beyond its source: the build, or the rack and service of an app instance. */
 function origin(m: LineMessage): string | undefined {
-  if (m.source === 'build') return `build ${m.build}`;
+  if (m.source === 'build') return `#${m.build}`;
   if (m.source === 'app') return `${m.rack}/${m.service}${m.stream === 'stderr' ? ' stderr' : ''}`;
   return undefined;
 }
 
-function Line({ m }: { m: LineMessage }) {
-  const where = origin(m);
+function Line({ m, bare }: { m: LineMessage; bare: boolean }) {
+  const where = bare ? undefined : origin(m);
   const failed = m.source === 'router' && m.status >= 500;
   return (
     <div class={`log-line log-${m.source}${failed ? ' log-failed-request' : ''}`}>
       <time class="log-time" dateTime={m.at} title={m.at}>
         {clockTime(m.at)}
       </time>
-      <span class="log-source">{m.source}</span>
+      {!bare && <span class="log-source">{m.source}</span>}
       {where && (
         <span class="log-where" title={m.source === 'app' ? `instance ${m.instance}` : undefined}>
           {where}
@@ -36,8 +36,8 @@ export function outcomeText(build: number | null, ok: boolean, message: string):
   return `✗ Build ${build} failed${message && message !== 'failed' ? `: ${message}` : ''}`;
 }
 
-function Entry({ entry }: { entry: LogEntry }) {
-  if (entry.kind === 'line') return <Line m={entry.message} />;
+function Entry({ entry, bare }: { entry: LogEntry; bare: boolean }) {
+  if (entry.kind === 'line') return <Line m={entry.message} bare={bare} />;
   if (entry.kind === 'dropped')
     return <div class="log-note">{`… ${entry.count} lines dropped (the connection was too slow)`}</div>;
   const state = entry.build === null ? 'log-note' : entry.ok ? 'log-end log-ok' : 'log-end log-failed';
@@ -46,9 +46,16 @@ function Entry({ entry }: { entry: LogEntry }) {
 
 /**
  * Log lines in a scrolling region (role="log"), monospace, wrapped at any width. Following, it
- * keeps the newest line in sight; otherwise it stays where the reader scrolled.
+ * keeps the newest line in sight; otherwise it stays where the reader scrolled. `bare` leaves out
+ * each line's source and origin (one build's own page says them once).
  */
-export function LogView(props: { entries: readonly LogEntry[]; label: string; follow: boolean; empty: string }) {
+export function LogView(props: {
+  entries: readonly LogEntry[];
+  label: string;
+  follow: boolean;
+  empty: string;
+  bare?: boolean;
+}) {
   const region = useRef<HTMLDivElement>(null);
   useLayoutEffect(() => {
     const el = region.current;
@@ -60,7 +67,7 @@ export function LogView(props: { entries: readonly LogEntry[]; label: string; fo
       {props.entries.length === 0 ? (
         <p class="log-empty">{props.empty}</p>
       ) : (
-        props.entries.map((entry) => <Entry key={entry.id} entry={entry} />)
+        props.entries.map((entry) => <Entry key={entry.id} entry={entry} bare={props.bare ?? false} />)
       )}
     </div>
   );

@@ -41,9 +41,10 @@ export function dayAndTime(iso: string): string {
   return `${d.getDate()} ${MONTHS[d.getMonth()]} ${clockTime(iso)}`;
 }
 
-/** "850ms", "45s", "2m 05s", "1h 02m": short enough for a bar's label. */
+/** "850ms", "3.5s", "45s", "2m 05s", "1h 02m": short enough for a bar's label. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms < 9950) return `${(ms / 1000).toFixed(1)}s`;
   const seconds = Math.round(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);

@@ -38,14 +38,17 @@ function LiveBuildLog(props: { app: string; environment: string; build: number }
   const end = stream.entries.at(-1);
   return (
     <>
-      <p class="build-status">
-        Status: <strong>{end?.kind === 'end' ? (end.ok ? 'succeeded' : 'failed') : 'building'}</strong>
-      </p>
-      <ConnectionStatus connection={stream.connection} />
+      <div class="build-meta">
+        <p class="build-status">
+          Status: <strong>{end?.kind === 'end' ? (end.ok ? 'succeeded' : 'failed') : 'building'}</strong>
+        </p>
+        <ConnectionStatus connection={stream.connection} />
+      </div>
       <LogView
         entries={stream.entries}
         label={`Build ${props.build} log`}
         follow
+        bare
         empty="Waiting for the build's first line…"
       />
       {end?.kind === 'end' && <Outcome build={props.build} ok={end.ok} message={end.message} />}
@@ -66,10 +69,12 @@ function StoredBuildLog(props: { app: string; environment: string; build: Build 
   const ok = props.build.status === 'succeeded';
   return (
     <>
-      <p class="build-status">
-        Status: <strong>{props.build.status}</strong>
-      </p>
-      <LogView entries={entries ?? []} label={`Build ${props.build.id} log`} follow={false} empty="Loading the log…" />
+      <div class="build-meta">
+        <p class="build-status">
+          Status: <strong>{props.build.status}</strong>
+        </p>
+      </div>
+      <LogView entries={entries ?? []} label={`Build ${props.build.id} log`} follow bare empty="Loading the log…" />
       {entries && <Outcome build={props.build.id} ok={ok} message={props.build.error ?? props.build.status} />}
     </>
   );

@@ -111,6 +111,8 @@ describe('log times', () => {
 
   it('says durations briefly', () => {
     expect(formatDuration(850)).toBe('850ms');
+    expect(formatDuration(3_456)).toBe('3.5s');
+    expect(formatDuration(9_960)).toBe('10s');
     expect(formatDuration(45_000)).toBe('45s');
     expect(formatDuration(125_000)).toBe('2m 05s');
     expect(formatDuration(3_720_000)).toBe('1h 02m');

@@ -56,7 +56,7 @@ describe('the timeline layout', () => {
 
   it('says in words which step failed and which still runs', () => {
     expect(chart.rows[1]!.lanes[2]!.bar.state).toBe('failed');
-    expect(chart.rows[1]!.lanes[2]!.bar.label.text).toBe('5s failed');
+    expect(chart.rows[1]!.lanes[2]!.bar.label.text).toBe('5.0s failed');
     const running = layoutTimeline([release(3, [step('build', 0, null)])], 800, Date.parse(t(12)));
     expect(running.rows[0]!.lanes[0]!.bar.state).toBe('running');
     expect(running.rows[0]!.lanes[0]!.bar.label.text).toBe('12s running');
