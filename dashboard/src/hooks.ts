@@ -5,7 +5,6 @@ import { ApiError, get } from './api.ts';
 export interface Loaded<T> {
   data: T | undefined;
   error: ApiError | undefined;
-  loading: boolean;
   reload: () => Promise<void>;
 }
 
@@ -33,7 +32,7 @@ export function useApi<T>(path: string, pollMs = 0): Loaded<T> {
   }, [reload]);
   usePolling(reload, pollMs);
   const current = state.path === path ? state : { path, data: undefined, error: undefined };
-  return { data: current.data, error: current.error, loading: !current.data && !current.error, reload };
+  return { data: current.data, error: current.error, reload };
 }
 
 function usePolling(poll: () => Promise<void>, everyMs: number): void {

@@ -34,20 +34,7 @@ export function ServiceControls({ app, environment, service, perRack, action }: 
     <form class="service-controls" onSubmit={scale}>
       <h4>{service}</h4>
       <div class="service-actions">
-        <label for={inputId}>
-          <Hidden>{`${service} instances `}</Hidden>per rack<Hidden>{` in ${environment}`}</Hidden>
-        </label>
-        {/* keyed by the server's value: a new formation resets the field, typing does not fight the poll */}
-        <input
-          id={inputId}
-          key={perRack}
-          name="quantity"
-          type="number"
-          min={0}
-          max={20}
-          defaultValue={String(perRack)}
-          required
-        />
+        <QuantityField id={inputId} service={service} environment={environment} perRack={perRack} />
         <button type="submit" disabled={action.pending}>
           Scale<Hidden>{where}</Hidden>
         </button>
@@ -56,5 +43,31 @@ export function ServiceControls({ app, environment, service, perRack, action }: 
         </button>
       </div>
     </form>
+  );
+}
+
+function QuantityField({
+  id,
+  service,
+  environment,
+  perRack,
+}: Omit<ServiceControlsProps, 'app' | 'action'> & { id: string }) {
+  return (
+    <>
+      <label for={id}>
+        <Hidden>{`${service} instances `}</Hidden>per rack<Hidden>{` in ${environment}`}</Hidden>
+      </label>
+      {/* keyed by the server's value: a new formation resets the field, typing does not fight the poll */}
+      <input
+        id={id}
+        key={perRack}
+        name="quantity"
+        type="number"
+        min={0}
+        max={20}
+        defaultValue={String(perRack)}
+        required
+      />
+    </>
   );
 }

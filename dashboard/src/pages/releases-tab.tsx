@@ -33,9 +33,7 @@ export function ReleasesTab({ app, environment, env, reloadInfo }: ReleasesTabPr
     <div>
       <div class="section-head">
         <h2>{`Releases of ${environment}`}</h2>
-        {environment !== PRODUCTION && env?.release != null && (
-          <PromoteButton app={app} from={environment} action={action} />
-        )}
+        <PromoteButton app={app} env={env} action={action} />
       </div>
       {releases.data ? (
         <ReleaseTable
@@ -49,20 +47,41 @@ export function ReleasesTab({ app, environment, env, reloadInfo }: ReleasesTabPr
       )}
       <ActionFeedback action={action} />
       {confirming !== null && (
-        <ConfirmDialog
-          title={`Roll back ${environment} to v${confirming}?`}
-          confirmLabel="Roll back"
+        <RollbackConfirmation
+          environment={environment}
+          version={confirming}
           onConfirm={() => rollBack(confirming)}
           onCancel={() => setConfirming(null)}
-        >
-          <p>{`A new release is made with the code and config of v${confirming}, and rolled out to every rack.`}</p>
-        </ConfirmDialog>
+        />
       )}
     </div>
   );
 }
 
-function PromoteButton({ app, from, action }: { app: string; from: string; action: Action }) {
+interface RollbackConfirmationProps {
+  environment: string;
+  version: number;
+  onConfirm: () => void;
+  onCancel: () => void;
+}
+
+function RollbackConfirmation({ environment, version, onConfirm, onCancel }: RollbackConfirmationProps) {
+  return (
+    <ConfirmDialog
+      title={`Roll back ${environment} to v${version}?`}
+      confirmLabel="Roll back"
+      onConfirm={onConfirm}
+      onCancel={onCancel}
+    >
+      <p>{`A new release is made with the code and config of v${version}, and rolled out to every rack.`}</p>
+    </ConfirmDialog>
+  );
+}
+
+/** Only for an environment other than production that has a release to promote. */
+function PromoteButton({ app, env, action }: { app: string; env: EnvironmentView | undefined; action: Action }) {
+  if (!env || env.name === PRODUCTION || env.release === null) return null;
+  const from = env.name;
   const promote = () =>
     action.run(`Promoting ${from} to production…`, async () => {
       const answer = await request<Promoted>('POST', appPath(app, '/promote'), { from, to: PRODUCTION });
