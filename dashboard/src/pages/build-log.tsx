@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Build } from '../../../cli/api-types.ts';
 import { ApiError, appPath, get } from '../api.ts';
+import { StatusBadge } from '../components/bits.tsx';
 import { ConnectionStatus } from '../logs/connection-status.tsx';
 import type { LogEntry } from '../logs/log-buffer.ts';
 import { LogView, outcomeText } from '../logs/log-view.tsx';
@@ -40,7 +41,7 @@ function LiveBuildLog(props: { app: string; environment: string; build: number }
     <>
       <div class="build-meta">
         <p class="build-status">
-          Status: <strong>{end?.kind === 'end' ? (end.ok ? 'succeeded' : 'failed') : 'building'}</strong>
+          Status: <StatusBadge status={end?.kind === 'end' ? (end.ok ? 'succeeded' : 'failed') : 'building'} />
         </p>
         <ConnectionStatus connection={stream.connection} />
       </div>
@@ -71,7 +72,7 @@ function StoredBuildLog(props: { app: string; environment: string; build: Build 
     <>
       <div class="build-meta">
         <p class="build-status">
-          Status: <strong>{props.build.status}</strong>
+          Status: <StatusBadge status={props.build.status} />
         </p>
       </div>
       <LogView entries={entries ?? []} label={`Build ${props.build.id} log`} follow bare empty="Loading the log…" />

@@ -4,8 +4,9 @@ import { ApiError, appPath, get } from '../api.ts';
 import { TimelineChart, TimelineLegend } from '../timeline/timeline-chart.tsx';
 import { TimelineTable } from '../timeline/timeline-table.tsx';
 
-/** While a deploy runs, the timeline is read again this often so its bars grow. */
-const REFRESH_MS = 3000;
+/** While a deploy runs, the timeline is read again this often so its bars grow; otherwise now and then for new deploys. */
+const REFRESH_RUNNING_MS = 2000;
+const REFRESH_IDLE_MS = 15_000;
 
 const isRunning = (t: Timeline) =>
   t.releases.some((r) => r.status === 'deploying' || r.steps.some((s) => s.finishedAt === null));
@@ -23,7 +24,7 @@ export function TimelineTab(props: { app: string; environment: string }) {
           if (stopped) return;
           setTimeline(t);
           setError(undefined);
-          if (isRunning(t)) timer = setTimeout(load, REFRESH_MS);
+          timer = setTimeout(load, isRunning(t) ? REFRESH_RUNNING_MS : REFRESH_IDLE_MS);
         })
         .catch((err: unknown) => {
           if (!stopped) setError(err instanceof ApiError ? err.message : String(err));
