@@ -38,3 +38,22 @@ widemesh_build_dashboard() {
     echo "-----> The dashboard is up to date"
   fi
 }
+
+# Headless Chromium for the dashboard's browser tests: Debian's package, driven by playwright-core,
+# so nothing is downloaded while the tests run. Only scripts/test needs it. The package lists are
+# refreshed only when the package is not known (or no longer downloadable) from the current ones.
+widemesh_ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    echo "-----> Chromium is installed ($(/usr/bin/chromium --version 2>/dev/null))"
+    return
+  fi
+  echo "-----> Installing Chromium from Debian for the dashboard's browser tests"
+  local sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo -n)
+  local install=("${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+    chromium)
+  if ! apt-cache show chromium >/dev/null 2>&1 || ! "${install[@]}" >/dev/null; then
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${install[@]}" >/dev/null
+  fi
+}

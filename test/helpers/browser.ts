@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+/**
+ * Headless Chromium for the dashboard's tests: Debian's `chromium` package (scripts/test installs
+ * it), driven by playwright-core, so nothing is downloaded while tests run.
+ */
+export const CHROMIUM = '/usr/bin/chromium';
+export const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results/screenshots');
+
+/** Playwright gives every launch a fresh temporary profile (--user-data-dir) and removes it on close. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+/** A page (and its context's further pages) whose console errors, CSP violations and uncaught errors are kept, so a test can fail on them. */
+export interface WatchedPage {
+  page: Page;
+  context: BrowserContext;
+  /** Another page of the same browser context (same session), watched like the first. */
+  newPage(): Promise<Page>;
+  /** What went wrong in the page so far, minus what `allow` excused. */
+  problems(): string[];
+  /** Excuses problems matching `pattern` until the next check (e.g. the 401 a refused sign-in logs). */
+  allow(pattern: RegExp): void;
+  /** Throws, listing them, when the page had problems; then starts afresh (nothing seen, nothing excused). */
+  assertNoProblems(): void;
+}
+
+export async function openPage(
+  browser: Browser,
+  baseURL: string,
+  viewport = { width: 1280, height: 800 },
+): Promise<WatchedPage> {
+  const context = await browser.newContext({ baseURL, viewport });
+  const seen: string[] = [];
+  const allowed: RegExp[] = [];
+  // A CSP violation also logs a console error; the event names the directive and what it blocked.
+  await context.exposeFunction('widemeshReportViolation', (text: string) => seen.push(`CSP violation: ${text}`));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const report = (window as unknown as { widemeshReportViolation(text: string): void }).widemeshReportViolation;
+      report(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline code'} in ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+  const watch = (page: Page) => {
+    page.on('console', (message) => {
+      if (message.type() === 'error') seen.push(`console error: ${message.text()} (${message.location().url})`);
+    });
+    page.on('pageerror', (error) => seen.push(`uncaught: ${error.stack ?? error.message}`));
+    page.on('crash', () => seen.push('the page crashed'));
+    return page;
+  };
+  const page = watch(await context.newPage());
+  const problems = () => seen.filter((p) => !allowed.some((re) => re.test(p)));
+  return {
+    page,
+    context,
+    problems,
+    newPage: async () => watch(await context.newPage()),
+    allow: (pattern) => allowed.push(pattern),
+    assertNoProblems() {
+      const found = problems();
+      seen.length = 0;
+      allowed.length = 0;
+      if (found.length > 0) throw new Error(`the page had problems:\n${found.join('\n')}`);
+    },
+  };
+}
+
+/** A full-page PNG under test-results/screenshots/NAME.png (gitignored), for people to look at. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** True when the page scrolls sideways (wider than the viewport). */
+export function scrollsSideways(page: Page): Promise<boolean> {
+  return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+}
