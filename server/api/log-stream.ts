@@ -192,6 +192,10 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
         send({ type: 'end', source: 'build', build: null, ok: false, message: 'no such build' });
         if (source === 'build') finish();
       }
+      // a tail resumed at an older build also gets the builds that started while it was away
+      if (build && source === 'all' && follow) {
+        for (const later of store.listBuilds(env.id).filter((b) => b.id > build.id).reverse()) relay(later, 0);
+      }
     }
 
     if (source === 'router' || source === 'all') {

@@ -203,6 +203,12 @@ app.listen(process.env.PORT);
     const next = seen.filter((m) => m.source === 'build' && m.build! > before);
     expect(next.some((m) => m.line?.includes('Building image'))).toBe(true);
     expect(next.at(-1)).toMatchObject({ type: 'end', ok: true });
+
+    // a tail that resumes at the older build also gets the one that ran while it was away
+    const resumed = (await collect(logSocket(server, 'chatty', `source=all&build=${before}&since=100000`), (m) =>
+      m.some((x) => x.type === 'end' && (x as { build?: number }).build! > before),
+    )) as (Message & { build?: number })[];
+    expect(resumed.some((m) => m.build! > before && m.line?.includes('Building image'))).toBe(true);
   });
 
   it('resumes router lines with after=, from the time of the last line the client has', async () => {
