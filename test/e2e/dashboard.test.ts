@@ -414,6 +414,27 @@ describe('the dashboard in a browser', () => {
     await screenshot(page, 'timeline');
   });
 
+  it('promotes staging to production after a confirmation', async () => {
+    expect((await api(server, 'POST', `/api/apps/${APP}/environments`, { name: 'staging' })).status).toBe(201);
+    fs.writeFileSync(path.join(repo, 'version.txt'), 'staged\n');
+    commitAll(repo, 'staged');
+    const staged = await push(repo, remoteUrl(server, APP), 'HEAD:staging');
+    expect(staged.code, staged.output).toBe(0);
+    await page.goto(`/apps/${APP}/releases?environment=staging`);
+    await page.getByRole('button', { name: 'Promote to production' }).click();
+    const dialog = page.getByRole('dialog', { name: /Promote staging v1 to production/ });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await dialog.count()).toBe(0);
+    expect((await viaRouter(server, HOST)).body).not.toContain('staged');
+    await page.getByRole('button', { name: 'Promote to production' }).click();
+    await dialog.getByRole('button', { name: 'Promote', exact: true }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Promoted: v\d+ is live in production/ })
+      .waitFor({ timeout: ROLLOUT_MS });
+    expect((await viaRouter(server, HOST)).body).toMatch(/^staged /);
+  });
+
   it('meets WCAG 2.1 AA on every page (axe-core: contrast, names, landmarks, keyboard)', async () => {
     const pages = ['/', `/apps/${APP}`, 'config', 'releases', 'builds', 'builds/1', 'domains', 'logs', 'timeline'];
     for (const route of pages) {

@@ -13,16 +13,13 @@ interface StoredLog {
   lines: { seq: number; at: string; line: string }[];
 }
 
-/** A finished build's stored log as the entries a live stream would have produced, its result last. */
-export function storedEntries(build: Build, log: StoredLog): LogEntry[] {
-  const entries: LogEntry[] = log.lines.map((l) => ({
+/** A finished build's stored log as the entries a live stream would have produced (its result shows below). */
+function storedEntries(build: Build, log: StoredLog): LogEntry[] {
+  return log.lines.map((l) => ({
     kind: 'line',
     id: l.seq,
     message: { type: 'line', source: 'build', build: build.id, seq: l.seq, at: l.at, line: l.line },
   }));
-  const ok = log.status === 'succeeded';
-  entries.push({ kind: 'end', id: -1, build: build.id, ok, message: build.error ?? log.status });
-  return entries;
 }
 
 function Outcome(props: { build: number; ok: boolean; message: string }) {
@@ -47,7 +44,8 @@ function LiveBuildLog(props: { app: string; environment: string; build: number }
         <ConnectionStatus connection={stream.connection} />
       </div>
       <LogView
-        entries={stream.entries}
+        // the outcome shows once, below the log (Outcome), not also as the log's last line
+        entries={stream.entries.filter((e) => e.kind !== 'end')}
         label={`Build ${props.build} log`}
         follow
         bare

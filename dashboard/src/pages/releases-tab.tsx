@@ -73,19 +73,37 @@ function RollbackConfirmation({ environment, version, onConfirm, onCancel }: Rol
   );
 }
 
-/** Only for an environment other than production that has a release to promote. */
+/**
+ * Only for an environment other than production that has a release to promote. Promotion
+ * replaces what production serves, so it asks first, as a rollback does.
+ */
 function PromoteButton({ app, env, action }: { app: string; env: EnvironmentView | undefined; action: Action }) {
+  const [confirming, setConfirming] = useState(false);
   if (!env || env.name === PRODUCTION || env.release === null) return null;
   const from = env.name;
-  const promote = () =>
-    action.run(`Promoting ${from} to production…`, async () => {
+  const promote = () => {
+    setConfirming(false);
+    void action.run(`Promoting ${from} to production…`, async () => {
       const answer = await request<Promoted>('POST', appPath(app, '/promote'), { from, to: PRODUCTION });
       return `Promoted: v${answer.release.version} is live in production`;
     });
+  };
   return (
-    <button type="button" disabled={action.pending} onClick={promote}>
-      Promote to production
-    </button>
+    <>
+      <button type="button" disabled={action.pending} onClick={() => setConfirming(true)}>
+        Promote to production
+      </button>
+      {confirming && (
+        <ConfirmDialog
+          title={`Promote ${from} v${env.release} to production?`}
+          confirmLabel="Promote"
+          onConfirm={promote}
+          onCancel={() => setConfirming(false)}
+        >
+          <p>{`Production gets the image of ${from} v${env.release} with its own config, without a build; its release phase runs first.`}</p>
+        </ConfirmDialog>
+      )}
+    </>
   );
 }
 
