@@ -28,8 +28,8 @@ export function environmentViewer(store: Store, endpointUrl: (env: Environment) 
   return (env: Environment) => {
     const current = store.currentRelease(env.id);
     const placements = store.placements(env.id);
-    const lastBuild = store.listBuilds(env.id)[0];
-    const latest = store.listReleases(env.id)[0];
+    const [lastBuild] = store.listBuilds(env.id, 1);
+    const [latest] = store.listReleases(env.id, 1);
     const deploying = lastBuild?.status === 'building' || latest?.status === 'deploying';
     const failed = lastBuild?.status === 'failed' || latest?.status === 'failed';
     const running = placements.some((p) => p.instances.length > 0);
@@ -66,7 +66,7 @@ const TIMELINE_RELEASES = 20;
 
 /** The deploy timeline of an environment: its last releases, newest first, each with its timed phases. */
 export function timelineView(store: Store, steps: DeploySteps, env: Environment) {
-  const releases = store.listReleases(env.id).slice(0, TIMELINE_RELEASES);
+  const releases = store.listReleases(env.id, TIMELINE_RELEASES);
   const stepsOf = steps.ofReleases(releases.map((r) => r.id));
   return {
     environment: env.name,

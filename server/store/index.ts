@@ -316,9 +316,12 @@ export class Store {
     const row = this.db.prepare('SELECT * FROM builds WHERE id = ?').get(id) as Row | undefined;
     return row && toBuild(row);
   }
-  listBuilds(environmentId: number): Build[] {
+  /** Newest first; `limit` keeps only that many (SQLite reads no further rows). */
+  listBuilds(environmentId: number, limit = -1): Build[] {
     return (
-      this.db.prepare('SELECT * FROM builds WHERE environment_id = ? ORDER BY id DESC').all(environmentId) as Row[]
+      this.db
+        .prepare('SELECT * FROM builds WHERE environment_id = ? ORDER BY id DESC LIMIT ?')
+        .all(environmentId, limit) as Row[]
     ).map(toBuild);
   }
   updateBuild(id: number, fields: Partial<Pick<Build, 'buildpack' | 'image'>>): void {
@@ -377,11 +380,12 @@ export class Store {
       .get(environmentId, version) as Row | undefined;
     return row && this.toRelease(row);
   }
-  listReleases(environmentId: number): Release[] {
+  /** Newest first; `limit` keeps only that many (each release's config is unsealed, so ask for what you show). */
+  listReleases(environmentId: number, limit = -1): Release[] {
     return (
       this.db
-        .prepare('SELECT * FROM releases WHERE environment_id = ? ORDER BY version DESC')
-        .all(environmentId) as Row[]
+        .prepare('SELECT * FROM releases WHERE environment_id = ? ORDER BY version DESC LIMIT ?')
+        .all(environmentId, limit) as Row[]
     ).map((r) => this.toRelease(r));
   }
   currentRelease(environmentId: number): Release | undefined {

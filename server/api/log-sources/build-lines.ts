@@ -25,7 +25,7 @@ export function streamBuildLines(client: LogClient, deps: { store: Store; logs: 
       }),
     );
   }
-  const build = client.build ? store.getBuild(client.build) : store.listBuilds(env.id)[0];
+  const build = client.build ? store.getBuild(client.build) : store.listBuilds(env.id, 1)[0];
   if (!build || build.environmentId !== env.id) {
     if (client.build || client.source === 'build') ended(client, null, false, 'no such build');
     return;
