@@ -100,14 +100,13 @@ export function createApi(deps: ApiDeps): express.Express {
   api.use(pushRoutes({ store, git, pipeline, logs, environments, hookSecret: deps.hookSecret, logger: deps.logger }));
   api.use(webhookRoutes(deps.webhooks));
 
-  const isValidToken = (token: string) => store.isValidToken(token);
   api.use(dashboardRoutes(deps.dashboardDir));
-  api.use(sessionRoutes({ ...deps.session, isValidToken, limiter: deps.limiter }));
+  api.use(sessionRoutes({ ...deps.session, store, limiter: deps.limiter }));
 
   api.use('/api', (req, res, next) => {
     // an address that failed too often is refused before its token is even looked at
     deps.limiter.check(req);
-    const caller = callerOf(deps.session.sessions, isValidToken, req);
+    const caller = callerOf(store, deps.session.sessions, req);
     if (caller) {
       assertNotForged(req, caller);
       return next();

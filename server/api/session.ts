@@ -1,8 +1,9 @@
 import type http from 'node:http';
 import express, { type Request } from 'express';
 import { WidemeshError } from '../errors.ts';
+import type { Store } from '../store/index.ts';
 import type { Session, SessionStore } from '../store/sessions.ts';
-import { safeEqual, tokenOf } from './auth.ts';
+import { isAuthorized, safeEqual, tokenOf } from './auth.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /**
@@ -27,12 +28,12 @@ export function cookieOf(req: http.IncomingMessage, name: string): string | unde
   return undefined;
 }
 
-export function callerOf(sessions: SessionStore, isValidToken: (t: string) => boolean, req: http.IncomingMessage) {
-  const token = tokenOf(req);
-  if (token !== undefined) return token.length > 0 && isValidToken(token) ? ({ via: 'token' } as Caller) : undefined;
+/** A request that carries a token is judged by it alone; otherwise by its session cookie. */
+export function callerOf(store: Store, sessions: SessionStore, req: http.IncomingMessage): Caller | undefined {
+  if (tokenOf(req) !== undefined) return isAuthorized(store, req) ? { via: 'token' } : undefined;
   const cookie = cookieOf(req, SESSION_COOKIE);
   const session = cookie ? sessions.find(cookie) : undefined;
-  return session && cookie ? ({ via: 'session', cookie, session } as Caller) : undefined;
+  return session && cookie ? { via: 'session', cookie, session } : undefined;
 }
 
 /**
@@ -66,8 +67,8 @@ export function assertNotForged(req: http.IncomingMessage, caller: Caller): void
 }
 
 export interface SessionRouteDeps {
+  store: Store;
   sessions: SessionStore;
-  isValidToken: (token: string) => boolean;
   limiter: RateLimiter;
   lifetimeMs: number;
 }
@@ -80,7 +81,7 @@ export function sessionRoutes(deps: SessionRouteDeps): express.Router {
   const { sessions, limiter } = deps;
   const router = express.Router();
   const signedIn = (req: Request) => {
-    const caller = callerOf(sessions, deps.isValidToken, req);
+    const caller = callerOf(deps.store, sessions, req);
     if (caller?.via !== 'session') throw new WidemeshError('UNAUTHORIZED', 'not signed in', 401);
     return caller;
   };
