@@ -12,7 +12,7 @@ import {
   type WatchedPage,
 } from '../helpers/browser.ts';
 import { appRepo, commitAll, type PushResult, push, remoteUrl } from '../helpers/git.ts';
-import { api, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import { api, openSession, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 /**
  * The dashboard as a person uses it, in headless Chromium, against a real server with a real app
@@ -21,18 +21,6 @@ import { api, request, startServer, type TestServer, viaRouter } from '../helper
 const APP = 'board';
 const HOST = `${APP}.localhost`;
 const ROLLOUT_MS = 90_000;
-
-/** A session made from Node: its cookie (`name=value`), CSRF token and the raw Set-Cookie header. */
-async function nodeSession(server: TestServer, token: string) {
-  const answer = await request(`${server.apiUrl}/api/session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token }),
-  });
-  const setCookie = [answer.headers['set-cookie'] ?? []].flat();
-  const cookie = setCookie[0]?.split(';')[0] ?? '';
-  return { answer, setCookie, cookie, csrfToken: answer.body ? JSON.parse(answer.body).csrfToken : undefined };
-}
 
 /** A plain HTTP server on 127.0.0.1 for the duration of a test (not keeping the test run alive). */
 async function serve(handler: http.RequestListener): Promise<{ port: number; close(): void }> {
@@ -108,17 +96,17 @@ describe('the dashboard in a browser', () => {
     expect(await page.getByLabel('API token').isVisible()).toBe(true);
     await screenshot(page, 'sign-in-refused');
 
-    const { cookie } = await nodeSession(server, server.token);
+    const { cookie } = await openSession(server);
     const [name] = cookie.split('=');
     const bogus = await request(`${server.apiUrl}/api/apps`, { headers: { cookie: `${name}=made-up-session` } });
     expect(bogus.status).toBe(401);
   });
 
   it('sets an HttpOnly SameSite=Strict session cookie, and serves the dashboard under a strict CSP', async () => {
-    const refused = await nodeSession(server, 'wm_not-the-token');
+    const refused = await openSession(server, 'wm_not-the-token');
     expect(refused.answer.status).toBe(401);
     expect(refused.setCookie).toEqual([]);
-    const { answer, setCookie } = await nodeSession(server, server.token);
+    const { answer, setCookie } = await openSession(server);
     expect(answer.status).toBe(201);
     expect(setCookie).toHaveLength(1);
     expect(setCookie[0]).toMatch(/;\s*HttpOnly/i);
@@ -351,7 +339,7 @@ describe('the dashboard in a browser', () => {
     expect(JSON.parse(answer.body).error.code).toBe('CSRF_TOKEN_INVALID');
 
     // another site's request with the session cookie: refused for its Origin, even were the CSRF token known
-    const { cookie, csrfToken } = await nodeSession(server, server.token);
+    const { cookie, csrfToken } = await openSession(server);
     for (const headers of [{}, { 'x-csrf-token': String(csrfToken) }] as Record<string, string>[]) {
       const forged = await request(`${server.apiUrl}/api/apps/${APP}/rollback`, {
         method: 'POST',

@@ -181,16 +181,24 @@ export function api(
   }).then((a) => ({ ...a, json: a.body ? JSON.parse(a.body) : undefined }));
 }
 
-/** A dashboard sign-in with the admin token: the session cookie (name=value) and its CSRF token. */
-export async function signIn(server: TestServer): Promise<{ cookie: string; csrfToken: string; setCookie: string }> {
+/** POST /api/session with `token`: the answer, its Set-Cookie headers, the cookie (`name=value`) and CSRF token. */
+export async function openSession(server: TestServer, token = server.token) {
   const answer = await request(`${server.apiUrl}/api/session`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token: server.token }),
+    body: JSON.stringify({ token }),
   });
-  if (answer.status !== 201) throw new Error(`sign-in failed: ${answer.status} ${answer.body}`);
-  const setCookie = String(answer.headers['set-cookie']?.[0] ?? '');
-  return { cookie: setCookie.split(';')[0]!, csrfToken: JSON.parse(answer.body).csrfToken, setCookie };
+  const setCookie = [answer.headers['set-cookie'] ?? []].flat();
+  const cookie = setCookie[0]?.split(';')[0] ?? '';
+  const csrfToken: string | undefined = answer.status === 201 ? JSON.parse(answer.body).csrfToken : undefined;
+  return { answer, setCookie, cookie, csrfToken };
+}
+
+/** A dashboard sign-in with the admin token: the session cookie (name=value), its CSRF token, its Set-Cookie. */
+export async function signIn(server: TestServer): Promise<{ cookie: string; csrfToken: string; setCookie: string }> {
+  const { answer, setCookie, cookie, csrfToken } = await openSession(server);
+  if (answer.status !== 201 || !csrfToken) throw new Error(`sign-in failed: ${answer.status} ${answer.body}`);
+  return { cookie, csrfToken, setCookie: setCookie[0]! };
 }
 
 /** A request to an app through the router, by its endpoint host name. */
