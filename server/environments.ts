@@ -54,6 +54,8 @@ export interface EnvironmentsDeps {
   locks: AppLocks;
   images: ReleaseImages;
   logger: pino.Logger;
+  /** Resolves once the edge routes by the store as it is now (see Edge.sync). */
+  routingSynced: () => Promise<void>;
 }
 
 /**
@@ -152,6 +154,12 @@ export class Environments {
       .placements(env.id)
       .map((p) => ({ rack: racks.named(env.id, p.rack), instances: p.instances }));
     store.deleteEnvironment(env.id);
+    // its instances stop only once the edge no longer sends them requests (those would get 502)
+    await this.deps
+      .routingSynced()
+      .catch((err) =>
+        logger.warn({ err: errorMessage(err) }, 'the edge did not confirm the routing change; stopping anyway'),
+      );
     for (const { rack, instances } of running) {
       // an instance left behind is an orphan the next reconcile removes
       await rack

@@ -112,7 +112,7 @@ await git.installHooks();
 const hookSecret = crypto.randomBytes(32).toString('hex');
 
 const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
-const environments = new Environments({ store, racks, locks, images, logger });
+const environments = new Environments({ store, racks, locks, images, logger, routingSynced: () => edge.sync() });
 const publicUrl = config.publicUrl ?? `http://${config.host}:${config.apiPort}`;
 const limiter = new RateLimiter(config.unauthenticatedPerMinute);
 const sessions = new SessionStore(store, config.sessionLifetimeMs);
