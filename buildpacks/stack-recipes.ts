@@ -1,7 +1,7 @@
 /**
  * Stack images built on this server from Debian packages, on first use: pure recipes
  * (image name → Dockerfile and the files it copies). The server builds a missing one
- * before the app build that needs it (server/build/image-builder.ts).
+ * before the app build that needs it (server/images/image-builder.ts).
  */
 import { PHP_SERVE } from './php-serve.ts';
 

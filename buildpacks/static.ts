@@ -1,4 +1,4 @@
-import { newestStack } from './stacks.ts';
+import { newestStack } from './newest-node-stack.ts';
 import type { Buildpack } from './types.ts';
 
 /** Where a site without a build step keeps its index.html. */

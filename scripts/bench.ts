@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { buildFilesFor, detect } from '../buildpacks/index.ts';
-import { nodeStacks } from '../server/build/node-versions.ts';
+import { nodeStacks } from '../server/images/node-versions.ts';
 import { fixtureTree } from '../test/helpers/fixture-tree.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../test/helpers/git.ts';
 import { type LoadResult, runLoad } from '../test/helpers/load.ts';

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type pino from 'pino';
-import type { ReleaseImages } from './build/release-images.ts';
 import { endpointCandidates, endpointHost } from './endpoints.ts';
 import { errorMessage, WidemeshError } from './errors.ts';
+import type { ReleaseImages } from './images/release-images.ts';
 import type { AppLocks } from './locks.ts';
 import type { RackSet } from './racks/rack-set.ts';
 import type { App, Environment, Store } from './store/index.ts';

@@ -9,13 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import pino from 'pino';
-import { issueFirstAdminToken } from './api/auth.ts';
+import { issueFirstAdminToken } from './access/auth.ts';
+import { RateLimiter } from './access/rate-limit.ts';
 import { createApi } from './api/index.ts';
 import { attachLogStream } from './api/log-stream.ts';
-import { RateLimiter } from './api/rate-limit.ts';
-import { ImageBuilder } from './build/image-builder.ts';
-import { nodeStacks, publishedNodeVersions } from './build/node-versions.ts';
-import { ReleaseImages } from './build/release-images.ts';
 import { readConfig } from './config.ts';
 import { createEdge } from './edge/index.ts';
 import { endpointHost } from './endpoints.ts';
@@ -23,6 +20,9 @@ import { Environments } from './environments.ts';
 import { errorMessage } from './errors.ts';
 import { gitHttpHandler } from './git/http.ts';
 import { GitRepos } from './git/index.ts';
+import { ImageBuilder } from './images/image-builder.ts';
+import { nodeStacks, publishedNodeVersions } from './images/node-versions.ts';
+import { ReleaseImages } from './images/release-images.ts';
 import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
 import { Pipeline } from './pipeline.ts';
@@ -133,7 +133,11 @@ const api = createApi({
   webhooks,
   secrets,
   environments,
-  stacks: { docker, detectContext, sourceLimits: { maxBytes: config.maxSourceBytes, maxFiles: config.maxSourceFiles } },
+  buildpacks: {
+    docker,
+    detectContext,
+    sourceLimits: { maxBytes: config.maxSourceBytes, maxFiles: config.maxSourceFiles },
+  },
   limiter,
   edge: edge.apiDeps(),
   steps,

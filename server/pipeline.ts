@@ -9,12 +9,12 @@ import {
   type DetectContext,
   detect,
 } from '../buildpacks/index.ts';
-import type { ImageBuilder } from './build/image-builder.ts';
-import { installSecretFiles } from './build/install-secrets.ts';
-import { KEPT_RELEASE_IMAGES, type ReleaseImages } from './build/release-images.ts';
-import { Source } from './build/source.ts';
 import { applyChanges, withAppJsonEnv } from './config-vars.ts';
 import { errorMessage, notFound, WidemeshError } from './errors.ts';
+import type { ImageBuilder } from './images/image-builder.ts';
+import { installSecretFiles } from './images/install-secrets.ts';
+import { KEPT_RELEASE_IMAGES, type ReleaseImages } from './images/release-images.ts';
+import { Source } from './images/source.ts';
 import type { AppLocks } from './locks.ts';
 import { type BuildLog, type LogBus, type OpenBuildLog, secondsSince } from './logs/index.ts';
 import type { OneOffRunner } from './racks/one-off.ts';

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { newestStack } from '../stacks.ts';
+import { newestStack } from '../newest-node-stack.ts';
 import { BuildpackError, type DetectContext, type NodePlan } from '../types.ts';
 
 export interface NodeChoice extends Pick<NodePlan, 'stackImage' | 'installNode'> {

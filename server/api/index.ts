@@ -1,9 +1,11 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type pino from 'pino';
-import type { ReleaseImages } from '../build/release-images.ts';
+import { RateLimitedError, type RateLimiter } from '../access/rate-limit.ts';
+import { assertNotForged, callerOf, sessionRoutes } from '../access/session.ts';
 import type { Environments } from '../environments.ts';
 import { errorMessage, notFound, WidemeshError } from '../errors.ts';
 import type { GitRepos } from '../git/index.ts';
+import type { ReleaseImages } from '../images/release-images.ts';
 import type { AppLocks } from '../locks.ts';
 import { type BuildLog, type LogBus, lineLog } from '../logs/index.ts';
 import { assertAppName } from '../names.ts';
@@ -14,6 +16,7 @@ import type { SecretBox } from '../secrets.ts';
 import type { DeploySteps } from '../store/deploy-steps.ts';
 import type { Environment, Store } from '../store/index.ts';
 import type { SessionStore } from '../store/sessions.ts';
+import { type BuildpackRouteDeps, buildpackRoutes } from './buildpacks.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { type EdgeApiDeps, edgeRoutes } from './edge.ts';
 import { environmentRoutes } from './environments.ts';
@@ -21,9 +24,6 @@ import { appOf, environmentOf } from './lookup.ts';
 import { processRoutes } from './processes.ts';
 import { pushRoutes } from './push.ts';
 import { rackRoutes } from './racks.ts';
-import { RateLimitedError, type RateLimiter } from './rate-limit.ts';
-import { assertNotForged, callerOf, sessionRoutes } from './session.ts';
-import { type StackRouteDeps, stackRoutes } from './stacks.ts';
 import { environmentViewer, releaseView, timelineView } from './views.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
 
@@ -43,7 +43,7 @@ export interface ApiDeps {
   webhooks: WebhookDeps;
   secrets: SecretBox;
   environments: Environments;
-  stacks: StackRouteDeps;
+  buildpacks: BuildpackRouteDeps;
   limiter: RateLimiter;
   edge: EdgeApiDeps;
   steps: DeploySteps;
@@ -237,7 +237,7 @@ export function createApi(deps: ApiDeps): express.Express {
     '/api',
     processRoutes({ store, pipeline, racks, oneOff: deps.oneOff, oneOffTimeoutMs: deps.oneOffTimeoutMs }),
   );
-  api.use('/api', stackRoutes(deps.stacks));
+  api.use('/api', buildpackRoutes(deps.buildpacks));
   api.use('/api', edgeRoutes(deps.edge));
 
   api.use('/api', (_req, res) => {

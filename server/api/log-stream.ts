@@ -2,6 +2,9 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type pino from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { tokenOf } from '../access/auth.ts';
+import type { RateLimiter } from '../access/rate-limit.ts';
+import { cookieOf, isCrossSite, SESSION_COOKIE } from '../access/session.ts';
 import { type LogBus, maskSecrets, secretsOf } from '../logs/index.ts';
 import { isAppName } from '../names.ts';
 import { RFC3339_TIME } from '../racks/rack.ts';
@@ -9,13 +12,10 @@ import type { RackSet } from '../racks/rack-set.ts';
 import type { Environment, Store } from '../store/index.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import { AppOutputHub, type Frame } from './app-output.ts';
-import { tokenOf } from './auth.ts';
 import { streamAppLines } from './log-sources/app-lines.ts';
 import { streamBuildLines } from './log-sources/build-lines.ts';
 import { type LogClient, type LogMessage, type LogSource, wants } from './log-sources/client.ts';
 import { streamRouterLines } from './log-sources/router-lines.ts';
-import type { RateLimiter } from './rate-limit.ts';
-import { cookieOf, isCrossSite, SESSION_COOKIE } from './session.ts';
 
 export interface LogStreamDeps {
   store: Store;

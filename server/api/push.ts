@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type pino from 'pino';
 import { RESULT_MARKER } from '../../hooks/protocol.mjs';
+import { safeEqual } from '../access/auth.ts';
 import { type Environments, previewName } from '../environments.ts';
 import { errorMessage, notFound, WidemeshError } from '../errors.ts';
 import { pushedBranchGuard } from '../git/branch-guard.ts';
@@ -9,7 +10,6 @@ import type { LogBus } from '../logs/index.ts';
 import { assertAppName } from '../names.ts';
 import type { BranchGuard, Pipeline } from '../pipeline.ts';
 import type { App, Environment, Store } from '../store/index.ts';
-import { safeEqual } from './auth.ts';
 
 export interface PushRoutesDeps {
   store: Store;

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import express, { type Request } from 'express';
+import type { RateLimiter } from '../access/rate-limit.ts';
 import { assertBranchName, type Environments } from '../environments.ts';
 import { errorMessage, notFound, WidemeshError } from '../errors.ts';
 import { assertAppName } from '../names.ts';
@@ -8,7 +9,6 @@ import type { App, Store } from '../store/index.ts';
 import type { RepoDeployer } from '../webhooks/deployer.ts';
 import { assertCloneUrl, type GitHost, readDelivery, validSignature, type WebhookEvent } from '../webhooks/payloads.ts';
 import { appOf } from './lookup.ts';
-import type { RateLimiter } from './rate-limit.ts';
 
 export interface WebhookDeps {
   store: Store;

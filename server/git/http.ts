@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type pino from 'pino';
-import { isAuthorized } from '../api/auth.ts';
-import type { RateLimiter } from '../api/rate-limit.ts';
+import { isAuthorized } from '../access/auth.ts';
+import type { RateLimiter } from '../access/rate-limit.ts';
 import { errorMessage } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import { type GitRepos, type GitRequest, parseGitUrl } from './index.ts';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type DetectContext, detect, type NodePlan } from '../../buildpacks/index.ts';
-import { installSecretFiles } from '../../server/build/install-secrets.ts';
+import { installSecretFiles } from '../../server/images/install-secrets.ts';
 import { lineLog } from '../../server/logs/index.ts';
 import { fixtureTree } from '../helpers/fixture-tree.ts';
 import { FIXTURES } from '../helpers/git.ts';

@@ -5,7 +5,7 @@ import tar from 'tar-stream';
 import { baseImagesOf, type StackRecipe, stackRecipe } from '../../buildpacks/index.ts';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import { type BuildLog, secondsSince } from '../logs/index.ts';
-import { RECIPE_LABEL, recipeDigest, stackState } from './stacks.ts';
+import { RECIPE_LABEL, recipeDigest, stackState } from './stack-images.ts';
 
 export interface ImageBuildRequest {
   context: Readable;

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { Source } from '../../../../server/build/source.ts';
+import { Source } from '../../../../server/images/source.ts';
 
 describe('source archives', () => {
   const archive = (entries: Record<string, string>) => {

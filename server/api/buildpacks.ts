@@ -1,11 +1,11 @@
 import type Docker from 'dockerode';
 import express from 'express';
 import { buildFilesFor, buildpacks, type DetectContext, explainDetection } from '../../buildpacks/index.ts';
-import { Source, type SourceLimits } from '../build/source.ts';
-import { listStacks } from '../build/stacks.ts';
 import { WidemeshError } from '../errors.ts';
+import { Source, type SourceLimits } from '../images/source.ts';
+import { listStacks } from '../images/stack-images.ts';
 
-export interface StackRouteDeps {
+export interface BuildpackRouteDeps {
   docker: Docker;
   detectContext: () => Promise<DetectContext>;
   sourceLimits: SourceLimits;
@@ -15,7 +15,7 @@ export interface StackRouteDeps {
  * `GET /stacks`: the stack images, present or not. `POST /buildpacks/detect` with a source tar
  * (`git archive --format=tar HEAD`): what a push of it would build and why, without building.
  */
-export function stackRoutes(deps: StackRouteDeps): express.Router {
+export function buildpackRoutes(deps: BuildpackRouteDeps): express.Router {
   const router = express.Router();
   router.get('/stacks', async (_req, res) => {
     res.json(await listStacks(deps.docker));

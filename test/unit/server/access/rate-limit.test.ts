@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RateLimitedError, RateLimiter } from '../../../../server/api/rate-limit.ts';
+import { RateLimitedError, RateLimiter } from '../../../../server/access/rate-limit.ts';
 
 const from = (remoteAddress: string) => ({ socket: { remoteAddress } }) as unknown as http.IncomingMessage;
 
