@@ -1,6 +1,7 @@
 /**
- * What the Widemesh API answers, route by route (see README "API"). The CLI keeps its own
- * copy of these shapes rather than importing server code: it talks to the server over HTTP only.
+ * The API contract: what the Widemesh API answers, route by route (see README "API"). The
+ * server's views `satisfies` these shapes; the CLI and the dashboard read answers as them.
+ * Types only, importing nothing: each side compiles it with its own settings.
  */
 
 /** `{"error": {"code", "message"}}` on every failed request. */
