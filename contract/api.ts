@@ -87,6 +87,11 @@ export interface AppDeleted {
   deleted: string;
 }
 
+/** DELETE /api/apps/:app/environments/:env */
+export interface EnvironmentDeleted {
+  deleted: string;
+}
+
 /** GET /api/apps/:app/config */
 export interface ConfigVars {
   environment: string;
@@ -130,6 +135,12 @@ export interface Build {
   error: string | null;
   createdAt: string;
   finishedAt: string | null;
+}
+
+/** GET /api/apps/:app/builds/:id/log?since=SEQ: the build's stored lines after SEQ. */
+export interface BuildLogLines {
+  status: BuildStatus;
+  lines: { seq: number; at: string; line: string }[];
 }
 
 export type GitHost = 'github' | 'bitbucket';

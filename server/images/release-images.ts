@@ -106,6 +106,6 @@ export class ReleaseImages {
     await this.docker
       .getImage(id)
       .remove({ force: true })
-      .catch(() => {});
+      .catch((err) => this.logger.warn({ err: errorMessage(err), image: id }, 'could not remove an image'));
   }
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { AppManifest } from '../../buildpacks/app-json.ts';
+import type { Build, BuildStatus, ReleaseStatus } from '../../contract/api.ts';
 import { migrations } from './migrations.ts';
 
 /** Seals values at rest (server/secrets.ts SecretBox). */
@@ -9,8 +10,8 @@ export interface Sealer {
   unseal(sealed: string): string;
 }
 
-export type BuildStatus = 'building' | 'succeeded' | 'failed';
-export type ReleaseStatus = 'deploying' | 'succeeded' | 'failed';
+// a build row is what the API answers for a build (contract/api.ts), as it is
+export type { Build, BuildStatus, ReleaseStatus };
 
 export interface App {
   id: number;
@@ -27,17 +28,6 @@ export interface Environment {
   branch: string | null;
   /** Made for a branch or pull request, deleted with it. */
   preview: boolean;
-}
-export interface Build {
-  id: number;
-  environmentId: number;
-  commit: string | null;
-  status: BuildStatus;
-  buildpack: string | null;
-  image: string | null;
-  error: string | null;
-  createdAt: string;
-  finishedAt: string | null;
 }
 export interface LogLine {
   seq: number;
