@@ -309,7 +309,7 @@ export interface Promoted {
 /** GET /api/apps/:app/domains (one element); POST and the certificate routes answer one. */
 export interface DomainView {
   name: string;
-  certificate: { state: 'none' | 'active' | 'expired'; source?: 'user' | 'acme'; notAfter?: string };
+  certificate: { state: 'none' | 'active' | 'expired'; source?: 'user' | 'acme' | null; notAfter?: string };
   createdAt: string;
 }
 

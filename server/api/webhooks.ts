@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import express, { type Request } from 'express';
+import type { Delivery, Repository, RepositoryConnected, RepositoryDisconnected } from '../../contract/api.ts';
 import type { RateLimiter } from '../access/rate-limit.ts';
 import { assertBranchName, type Environments } from '../environments.ts';
 import { errorMessage, notFound, WidemeshError } from '../errors.ts';
@@ -28,7 +29,7 @@ const MAX_BODY = '25mb'; // GitHub's own cap on payloads
 export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): express.Router {
   const router = express.Router();
   const app = (req: Request) => appOf(store, req);
-  const view = (appName: string, r: NonNullable<ReturnType<Store['getRepository']>>) => ({
+  const view = (appName: string, r: NonNullable<ReturnType<Store['getRepository']>>): Repository => ({
     host: r.gitHost,
     cloneUrl: r.cloneUrl,
     branches: r.branches,
@@ -75,7 +76,7 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
       sealedCredentials: username === undefined ? null : secrets.seal(`${username}:${password}`),
     });
     // the secret is shown this once; set it on the git host's webhook
-    res.json({ ...view(a.name, store.getRepository(a.id)!), secret });
+    res.json({ ...view(a.name, store.getRepository(a.id)!), secret } satisfies RepositoryConnected);
   });
 
   router.get('/apps/:app/repository', (req, res) => {
@@ -88,11 +89,11 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
   router.delete('/apps/:app/repository', (req, res) => {
     const a = app(req);
     store.removeRepository(a.id);
-    res.json({ disconnected: a.name });
+    res.json({ disconnected: a.name } satisfies RepositoryDisconnected);
   });
 
   router.get('/apps/:app/deliveries', (req, res) => {
-    res.json(store.listDeliveries(app(req).id));
+    res.json(store.listDeliveries(app(req).id) satisfies Delivery[]);
   });
   return router;
 }
