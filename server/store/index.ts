@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { AppManifest } from '../../buildpacks/app-json.ts';
-import type { Build, BuildStatus, ReleaseStatus } from '../../contract/api.ts';
+import type { Build, BuildStatus, Delivery, ReleaseStatus } from '../../contract/api.ts';
 import { migrations } from './migrations.ts';
 
 /** Seals values at rest (server/secrets.ts SecretBox). */
@@ -10,8 +10,8 @@ export interface Sealer {
   unseal(sealed: string): string;
 }
 
-// a build row is what the API answers for a build (contract/api.ts), as it is
-export type { Build, BuildStatus, ReleaseStatus };
+// build and delivery rows are what the API answers for them (contract/api.ts), as they are
+export type { Build, BuildStatus, Delivery, ReleaseStatus };
 
 export interface App {
   id: number;
@@ -70,17 +70,6 @@ export interface Repository {
   sealedSecret: string;
   sealedCredentials: string | null;
   branches: Record<string, string>;
-}
-export interface Delivery {
-  id: string;
-  appId: number;
-  gitHost: string;
-  event: string;
-  ref: string | null;
-  commit: string | null;
-  outcome: string;
-  buildId: number | null;
-  receivedAt: string;
 }
 export interface Placement {
   environmentId: number;
