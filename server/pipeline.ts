@@ -168,6 +168,8 @@ export class Pipeline {
    * so the branch names the live code.
    */
   private async undoUnlandedPush(env: Environment, live: Release, previous: Release | undefined, log: BuildLog) {
+    // deleted meanwhile (its repository with it): nothing serves it any more
+    if (this.deps.store.getEnvironment(env.appName, env.name)?.id !== env.id) return;
     const reason = `git did not move the branch to ${live.description.replace(/^Deploy /, '')}; the push was rejected`;
     log.error(reason);
     this.deps.store.finishRelease(live.id, 'failed', reason);
