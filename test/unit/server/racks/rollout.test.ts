@@ -148,6 +148,22 @@ describe('rollout', () => {
     expect([...placements.all.values()].every((p) => p.releaseId === 1)).toBe(true);
   });
 
+  it('in parallel, moves traffic in no rack until every rack answers', async () => {
+    const [a, b] = [new FakeRack('a'), new FakeRack('b')];
+    let endOperation!: () => void;
+    b.operation = new Promise((resolve) => {
+      endOperation = resolve;
+    });
+    const placements = book([a, b]);
+    const live: string[] = [];
+    const outcome = deploy([a, b], placements, true, (rack) => (ok) => ok && live.push(rack));
+    await expect.poll(() => live).toEqual(['a']);
+    expect(placements.all.get('a')?.releaseId).toBe(1); // a answers, b does not yet: nothing moves
+    endOperation();
+    await outcome;
+    expect([...placements.all.values()].map((p) => p.releaseId)).toEqual([2, 2]);
+  });
+
   it('removes the placement of a first release that failed elsewhere', async () => {
     const [a, b] = [new FakeRack('a'), new FakeRack('b')];
     b.failWith = new WidemeshError('BUILD_FAILED', 'no');
