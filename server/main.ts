@@ -27,6 +27,7 @@ import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
 import { Pipeline } from './pipeline.ts';
 import { rackFactory } from './racks/factory.ts';
+import { Healer } from './racks/healer.ts';
 import { HostNetwork, IsolatedNetwork, RELAY_IMAGE } from './racks/instance-network.ts';
 import { OneOffRunner } from './racks/one-off.ts';
 import { RackSet } from './racks/rack-set.ts';
@@ -160,6 +161,8 @@ await git.writeHookConfig({ url: `${base}/`, secret: hookSecret });
 const edgeProcess = await edge.start();
 const report = await reconcile(store, racks.local(), logger);
 logger.info({ ...report, edge: edgeProcess.adopted ? 'adopted' : 'started' }, 'racks reconciled');
+const healer = new Healer({ store, racks: () => racks.local(), locks, logger, intervalMs: config.healIntervalMs });
+healer.start();
 
 console.log(
   [
@@ -180,6 +183,7 @@ const shutdown = (signal: string) => {
   stopping = true;
   logger.info({ signal }, 'stopping');
   edge.detach(); // apps keep serving while the server is down
+  void healer.stop();
   logStream.close();
   server.closeAllConnections();
   // a pushed build still streaming must not keep the process alive forever
