@@ -98,6 +98,7 @@ const pipeline = new Pipeline({
   logger,
   builder: new ImageBuilder(docker),
   detectContext,
+  routingSynced: () => edge.sync(),
   options: {
     buildTimeoutMs: config.buildTimeoutMs,
     drainMs: config.drainMs,

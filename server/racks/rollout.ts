@@ -25,6 +25,8 @@ export interface RolloutDeps {
   placements: PlacementBook;
   /** What an earlier release ran, to put a rack back to it. */
   specOf(releaseId: number): ReleaseSpec | undefined;
+  /** Resolves once the edge routes by the placements just set (a reload that fails is the edge's to report). */
+  routingSynced(): Promise<void>;
   /** Times each rack's rollout for the deploy timeline (a release's first rollout; not a re-scale). */
   timeRack?(rack: string): (ok: boolean) => void;
 }
@@ -73,6 +75,7 @@ export async function rollOut(target: RolloutTarget, deps: RolloutDeps, log: Bui
       instances: started,
     });
   }
+  await deps.routingSynced().catch(() => {});
   log.info(`Traffic moved to v${target.spec.version} in ${ready.map((m) => m.rack.name).join(', ')}`);
   return ready;
 }
