@@ -42,6 +42,7 @@ import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
 import { Pipeline } from './pipeline.ts';
 import { rackFactory } from './racks/factory.ts';
+import { Healer } from './racks/healer.ts';
 import { HostNetwork, IsolatedNetwork, RELAY_IMAGE } from './racks/instance-network.ts';
 import { OneOffRunner } from './racks/one-off.ts';
 import { RackSet } from './racks/rack-set.ts';
@@ -99,7 +100,7 @@ const oneOff = new OneOffRunner(docker, installationId, {
   limits: config.instanceLimits,
   timeoutMs: config.buildTimeoutMs,
 });
-const rollouts = new Rollouts({ store, racks, drainMs: config.drainMs });
+const rollouts = new Rollouts({ store, racks, drainMs: config.drainMs, routingSynced: () => edge.sync() });
 const teardown = new Teardown({ store, racks, logger, routingSynced: () => edge.sync() });
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
@@ -180,6 +181,8 @@ await git.writeHookConfig({ url: `${base}/`, secret: hookSecret });
 const edgeProcess = await edge.start();
 const report = await reconcile(store, racks.local(), logger);
 logger.info({ ...report, edge: edgeProcess.adopted ? 'adopted' : 'started' }, 'racks reconciled');
+const healer = new Healer({ store, racks: () => racks.local(), locks, logger, intervalMs: config.healIntervalMs });
+healer.start();
 
 console.log(
   [
@@ -200,6 +203,7 @@ const shutdown = (signal: string) => {
   stopping = true;
   logger.info({ signal }, 'stopping');
   edge.detach(); // apps keep serving while the server is down
+  void healer.stop();
   logStream.close();
   server.closeAllConnections();
   // a pushed build still streaming must not keep the process alive forever

@@ -9,6 +9,8 @@ export interface RolloutsDeps {
   racks: RackSet;
   /** How long replaced instances keep finishing requests already routed to them. */
   drainMs: number;
+  /** Resolves once the edge serves the routing the store holds now (after a rollout moved traffic). */
+  routingSynced: () => Promise<void>;
 }
 
 /** A rack that serves something new, and what it served before (still running until retired). */
@@ -35,7 +37,12 @@ export class Rollouts {
     const { racks: targets, parallel } = this.deps.racks.forEnvironment(env.id);
     const spec = releaseSpec(env, release, formation);
     const target = { environmentId: env.id, releaseId: release.id, spec, racks: targets, parallel };
-    const deps = { placements: this.placementBook(env), specOf: (id: number) => this.specOf(env, id), timeRack };
+    const deps = {
+      placements: this.placementBook(env),
+      specOf: (id: number) => this.specOf(env, id),
+      routingSynced: this.deps.routingSynced,
+      timeRack,
+    };
     const moved = await rollOut(target, deps, log);
     return [...moved, ...this.dropUnlistedRacks(env, targets)];
   }
