@@ -84,6 +84,8 @@ export interface SwarmProvider {
   edge: string[];
   /** the port the region's edge publishes on every node (default 80) */
   edgePort?: number;
+  /** IPsec between nodes for environments' overlay networks (needs the kernel's ESP support) */
+  encryptedNetworks?: boolean;
   deployTimeoutSeconds?: number;
 }
 export type RackConfig =
@@ -209,6 +211,10 @@ function assertSwarmProvider(p: any, need: (cond: unknown, what: string) => void
   need(
     p.edgePort === undefined || (Number.isInteger(p.edgePort) && p.edgePort >= 1 && p.edgePort <= 65535),
     'edgePort must be a port number',
+  );
+  need(
+    p.encryptedNetworks === undefined || typeof p.encryptedNetworks === 'boolean',
+    'encryptedNetworks is true or false',
   );
 }
 

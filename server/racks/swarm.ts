@@ -141,6 +141,7 @@ export class SwarmRack implements Rack {
       Driver: 'overlay',
       Attachable: false,
       Labels: environmentLabels(this.options.installationId, spec),
+      ...(this.provider.encryptedNetworks ? { Options: { encrypted: '' } } : {}),
     });
     return name;
   }
