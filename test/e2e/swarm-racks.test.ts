@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
 import { runLoad } from '../helpers/load.ts';
 import { api, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
-import { type SwarmLab, startSwarmLab } from '../helpers/swarm.ts';
+import { type SwarmLab, type SwarmNode, startSwarmLab } from '../helpers/swarm.ts';
+import { until } from '../helpers/until.ts';
 
 /**
  * Two racks that are two real Docker Swarm clusters (2 nodes and 1 node), each in network
@@ -26,20 +27,16 @@ require('node:http').createServer((req, res) => res.end(version + ' ' + (process
 `;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
+/** Polls the clusters every 250 ms for up to two minutes. */
+const eventually = <T>(what: string, check: () => Promise<T | undefined | false>) => until(what, check, 120_000, 250);
 
 let lab: SwarmLab;
 let server: TestServer;
 let repo: string;
 let racksFile: string;
+/** Two connections sending GETs to the app through the control host's edge until `work` settles. */
+const loadDuring = (work: Promise<unknown>) =>
+  runLoad({ port: server.routerPort, host: HOST, connections: 2, durationMs: 0, until: work });
 const manager = (k: number) => new Docker({ socketPath: lab.swarms[k]!.managerSocket });
 
 /** The web service's running tasks in swarm k: their release and node. */
@@ -52,6 +49,14 @@ async function webTasks(k: number) {
   return tasks
     .filter((t) => t.Status.State === 'running')
     .map((t) => ({ node: t.NodeID, release: t.Spec.ContainerSpec.Labels['widemesh.release'] }));
+}
+
+/** Stops a node while GETs run through the edge, until `recovered` settles: not one may fail. */
+async function stopNodeUnderLoad(node: SwarmNode, recovered: () => Promise<unknown>) {
+  const load = await loadDuring(sleep(2000).then(() => lab.stopNode(node).then(recovered)));
+  expect(load.failures).toEqual([]);
+  expect(load.requests).toBeGreaterThan(0);
+  expect((await viaRouter(server, HOST)).body).toBe('v2 hello');
 }
 
 async function deploy(version: string, crashOnB = false) {
@@ -116,28 +121,16 @@ describe('swarm racks: two regions that are two Docker Swarm clusters', () => {
 
   it('rolls a code-only push and a config change out start-first with zero failed requests', async () => {
     const pushing = deploy('v2');
-    const duringPush = await runLoad({
-      port: server.routerPort,
-      host: HOST,
-      connections: 2,
-      durationMs: 0,
-      until: pushing,
-    });
+    const duringPush = await loadDuring(pushing);
     expect((await pushing).code).toBe(0);
     expect(duringPush.failures).toEqual([]);
     expect(duringPush.requests).toBeGreaterThan(0);
-    await until('v2 answers', async () => (await viaRouter(server, HOST)).body === 'v2 unset');
+    await eventually('v2 answers', async () => (await viaRouter(server, HOST)).body === 'v2 unset');
     const changing = api(server, 'PATCH', `/api/apps/${APP}/config`, { GREETING: 'hello' });
-    const duringChange = await runLoad({
-      port: server.routerPort,
-      host: HOST,
-      connections: 2,
-      durationMs: 0,
-      until: changing,
-    });
+    const duringChange = await loadDuring(changing);
     expect((await changing).status).toBe(200);
     expect(duringChange.failures).toEqual([]);
-    await until('the new config answers', async () => (await viaRouter(server, HOST)).body === 'v2 hello');
+    await eventually('the new config answers', async () => (await viaRouter(server, HOST)).body === 'v2 hello');
   }, 900_000);
 
   it('a release that fails on one swarm leaves both on the previous release', async () => {
@@ -147,7 +140,7 @@ describe('swarm racks: two regions that are two Docker Swarm clusters', () => {
     expect(pushed.output).toMatch(/swarm-b.*failed/);
     expect(pushed.output).toContain('Returning swarm-a');
     for (const k of [0, 1]) {
-      await until(`swarm ${k} back on the previous release`, async () => {
+      await eventually(`swarm ${k} back on the previous release`, async () => {
         const tasks = await webTasks(k);
         return tasks.length === 3 && tasks.every((t) => t.release === before[0]!.release);
       });
@@ -156,20 +149,19 @@ describe('swarm racks: two regions that are two Docker Swarm clusters', () => {
   }, 900_000);
 
   it('a node stopped under load: zero failed requests, and its replicas come back on the other node', async () => {
-    const stopping = sleep(2000).then(() => lab.stopNode(lab.swarms[0]!.nodes[1]!));
-    const load = await runLoad({
-      port: server.routerPort,
-      host: HOST,
-      connections: 2,
-      durationMs: 0,
-      until: stopping.then(() => sleep(20_000)),
-    });
-    expect(load.failures).toEqual([]);
     const survivorId = ((await manager(0).info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
-    await until('three replicas on the surviving node', async () => {
-      const tasks = await webTasks(0);
-      return tasks.length === 3 && tasks.every((t) => t.node === survivorId);
-    });
-    expect((await viaRouter(server, HOST)).body).toBe('v2 hello');
+    await stopNodeUnderLoad(lab.swarms[0]!.nodes[1]!, () =>
+      eventually('three replicas on the surviving node', async () => {
+        const tasks = await webTasks(0);
+        return tasks.length === 3 && tasks.every((t) => t.node === survivorId);
+      }),
+    );
+  }, 600_000);
+
+  it('a whole region stopped under load: the other region serves with zero failed requests', async () => {
+    const twentyMoreAnswers = async () => {
+      for (let answered = 0; answered < 20; answered++) await viaRouter(server, HOST);
+    };
+    await stopNodeUnderLoad(lab.swarms[0]!.nodes[0]!, twentyMoreAnswers);
   }, 600_000);
 });
