@@ -203,6 +203,7 @@ export interface ProviderSaved {
 /** One rack of PUT /api/apps/:app/racks */
 export type RackSpec =
   | { kind: 'local'; name: string }
+  | { kind: 'swarm'; provider: string }
   | { kind: 'cloud-run'; provider: string; location: string }
   | { kind: 'app-runner'; provider: string; region: string };
 

@@ -70,8 +70,29 @@ interface AwsProvider {
   deployTimeoutSeconds?: number;
   ecrEndpoint?: string;
 }
+/** A Docker Swarm cluster: its manager's Docker API, its registry and how the control host reaches its edge. */
+export interface SwarmProvider {
+  type: 'swarm';
+  /** unix:///path, tcp://host:port (with `tls`) or ssh://user@host[:port] (with `sshKey`) */
+  docker: string;
+  tls?: { ca: string; cert: string; key: string };
+  sshKey?: string;
+  /** where the build host pushes images (host[:port]/path) */
+  registry: string;
+  /** the same registry as the cluster's nodes reach it (default: `registry`) */
+  pullRegistry?: string;
+  registryAuth?: { username: string; password: string; serveraddress: string };
+  /** how the control host's edge reaches the region's edge: host:port of nodes, or unix:/path */
+  edge: string[];
+  /** the port the region's edge publishes on every node (default 80) */
+  edgePort?: number;
+  /** IPsec between nodes for environments' overlay networks (needs the kernel's ESP support) */
+  encryptedNetworks?: boolean;
+  deployTimeoutSeconds?: number;
+}
 export type RackConfig =
   | { kind: 'local'; name: string }
+  | { kind: 'swarm'; name: string; provider: SwarmProvider }
   | { kind: 'cloud-run'; name: string; location: string; provider: GcpProvider }
   | { kind: 'app-runner'; name: string; region: string; provider: AwsProvider };
 
@@ -108,6 +129,10 @@ export function resolveRacks(rawRacks: unknown, providers: Record<string, unknow
     const provider = providers[String(rack?.provider)];
     need(provider, `racks[${i}].provider "${rack?.provider}" is not among the providers`);
     assertProvider(provider, `${where}: provider ${rack.provider}`);
+    if (rack.kind === 'swarm') {
+      need(provider.type === 'swarm', `racks[${i}] (swarm) needs a swarm provider`);
+      return { kind: 'swarm', name: `swarm-${rack.provider}`, provider };
+    }
     if (rack.kind === 'cloud-run') {
       need(provider.type === 'gcp', `racks[${i}] (cloud-run) needs a gcp provider`);
       need(
@@ -124,7 +149,7 @@ export function resolveRacks(rawRacks: unknown, providers: Record<string, unknow
       );
       return { kind: 'app-runner', name: rack.region, region: rack.region, provider };
     }
-    throw new ConfigError(`${where}: racks[${i}].kind must be local, cloud-run or app-runner`);
+    throw new ConfigError(`${where}: racks[${i}].kind must be local, swarm, cloud-run or app-runner`);
   });
 }
 
@@ -133,11 +158,11 @@ export function assertProvider(
   // biome-ignore lint/suspicious/noExplicitAny: settings are untrusted JSON, checked field by field here
   p: any,
   where: string,
-): asserts p is GcpProvider | AwsProvider {
+): asserts p is GcpProvider | AwsProvider | SwarmProvider {
   const need = (cond: unknown, what: string) => {
     if (!cond) throw new ConfigError(`${where}: ${what}`);
   };
-  need(p && (p.type === 'gcp' || p.type === 'aws'), 'type must be "gcp" or "aws"');
+  need(p && ['gcp', 'aws', 'swarm'].includes(p.type), 'type must be "gcp", "aws" or "swarm"');
   need(typeof p.registry === 'string' && p.registry.length > 0, 'registry (where images are pushed) is required');
   need(
     p.endpoint === undefined || (typeof p.endpoint === 'string' && /^https?:\/\//.test(p.endpoint)),
@@ -148,7 +173,8 @@ export function assertProvider(
       (Number.isInteger(p.deployTimeoutSeconds) && p.deployTimeoutSeconds >= 1 && p.deployTimeoutSeconds <= 7200),
     'deployTimeoutSeconds must be an integer from 1 to 7200',
   );
-  if (p.type === 'gcp') {
+  if (p.type === 'swarm') assertSwarmProvider(p, need);
+  else if (p.type === 'gcp') {
     need(typeof p.project === 'string', 'project is required');
     need(
       p.credentials === 'none'
@@ -162,6 +188,36 @@ export function assertProvider(
       'accessKeyId and secretAccessKey are required',
     );
   }
+}
+
+const SWARM_EDGE = /^(unix:\/[A-Za-z0-9._/-]+|[a-z0-9.-]+:\d{1,5}|\[[0-9a-f:]+\]:\d{1,5})$/i;
+
+// biome-ignore lint/suspicious/noExplicitAny: settings are untrusted JSON, checked field by field here
+function assertSwarmProvider(p: any, need: (cond: unknown, what: string) => void): void {
+  need(
+    typeof p.docker === 'string' && /^(unix:\/\/\/|tcp:\/\/|ssh:\/\/)\S+$/.test(p.docker),
+    'docker must be unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST',
+  );
+  need(
+    p.tls === undefined || ['ca', 'cert', 'key'].every((k) => typeof p.tls[k] === 'string'),
+    'tls needs ca, cert and key (PEM text)',
+  );
+  need(p.sshKey === undefined || typeof p.sshKey === 'string', 'sshKey is a private key (PEM text)');
+  need(p.pullRegistry === undefined || typeof p.pullRegistry === 'string', 'pullRegistry must be host[:port]/path');
+  need(
+    Array.isArray(p.edge) &&
+      p.edge.length > 0 &&
+      p.edge.every((e: unknown) => typeof e === 'string' && SWARM_EDGE.test(e)),
+    "edge lists how this host reaches the region's edge: HOST:PORT of its nodes, or unix:/PATH",
+  );
+  need(
+    p.edgePort === undefined || (Number.isInteger(p.edgePort) && p.edgePort >= 1 && p.edgePort <= 65535),
+    'edgePort must be a port number',
+  );
+  need(
+    p.encryptedNetworks === undefined || typeof p.encryptedNetworks === 'boolean',
+    'encryptedNetworks is true or false',
+  );
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

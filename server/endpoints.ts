@@ -11,6 +11,12 @@ export function endpointHost(env: { appName: string; name: string }, domain: str
   return env.name === 'production' ? `${env.appName}.${domain}` : `${env.appName}-${env.name}.${domain}`;
 }
 
+/** Host names under the platform domain; production also answers at APP.DOMAIN. */
+export function platformNames(env: { appName: string; name: string }, domain: string): string[] {
+  const primary = endpointHost(env, domain);
+  return env.name === 'production' ? [primary, `${env.appName}-production.${domain}`] : [primary];
+}
+
 /**
  * Every reading of a host name as (app, environment), most specific last: app names may hold
  * dashes, so `my-app-staging` is `my-app-staging`/production, `my-app`/staging or `my`/app-staging.

@@ -88,7 +88,12 @@ if (network.isolated && !(await images.exists(RELAY_IMAGE))) {
   process.exit(1);
 }
 const { healthcheckTimeoutMs } = config;
-const buildRack = rackFactory(docker, { installationId, healthcheckTimeoutMs, network, limits: config.instanceLimits });
+const limits = config.instanceLimits;
+const buildRack = rackFactory(
+  docker,
+  { installationId, healthcheckTimeoutMs, network, limits },
+  { installationId, healthcheckTimeoutMs, limits, domain: config.domain, edgeImage: RELAY_IMAGE },
+);
 const racks = new RackSet(store, secrets, buildRack, config.racks);
 const logs = new LogBus(store);
 const accessLogFile = path.join(config.dataDir, 'router-access.jsonl');

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type pino from 'pino';
 import type { EdgeApiDeps } from '../api/edge.ts';
 import type { Config } from '../config.ts';
-import { endpointHost } from '../endpoints.ts';
+import { platformNames } from '../endpoints.ts';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { SecretBox } from '../secrets.ts';
 import { EdgeStore } from '../store/edge.ts';
@@ -67,12 +67,6 @@ export function createEdge(
 }
 
 const ACCESS_LOG_MAX = 10 * 1024 * 1024;
-
-/** Host names under the platform domain; production also answers at APP.DOMAIN. */
-export function platformNames(env: Pick<Environment, 'appName' | 'name'>, domain: string): string[] {
-  const primary = endpointHost(env, domain);
-  return env.name === 'production' ? [primary, `${env.appName}-production.${domain}`] : [primary];
-}
 
 export class Edge {
   readonly files: NginxFiles;

@@ -4,13 +4,15 @@ import { AppRunnerRack } from './app-runner.ts';
 import { CloudRunRack } from './cloud-run.ts';
 import { LocalRack, type LocalRackOptions } from './local.ts';
 import type { Rack } from './rack.ts';
+import { SwarmRack, type SwarmRackOptions } from './swarm.ts';
 
 const CLOUD_DEPLOY_TIMEOUT_MS = 15 * 60 * 1000;
 
 /** Builds the rack a configuration describes; RackSet calls it once per distinct configuration. */
-export function rackFactory(docker: Docker, local: LocalRackOptions) {
+export function rackFactory(docker: Docker, local: LocalRackOptions, swarm: SwarmRackOptions) {
   return (rack: RackConfig): Rack => {
     if (rack.kind === 'local') return new LocalRack(rack.name, docker, local);
+    if (rack.kind === 'swarm') return new SwarmRack(rack.name, rack.provider, docker, swarm);
     const timeoutMs = (rack.provider.deployTimeoutSeconds ?? 0) * 1000 || CLOUD_DEPLOY_TIMEOUT_MS;
     if (rack.kind === 'cloud-run') {
       return new CloudRunRack({ ...rack.provider, name: rack.name, location: rack.location, timeoutMs }, docker);

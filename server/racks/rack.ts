@@ -108,7 +108,13 @@ export interface Rack {
 }
 
 /** Errors after which a rack may or may not have moved to the new release: it is put back like the moved ones. */
-export const OUTCOME_UNKNOWN = new Set(['APP_RUNNER_TIMEOUT', 'CLOUD_RUN_TIMEOUT', 'CLOUD_RUN_UNVERIFIED']);
+export const OUTCOME_UNKNOWN = new Set([
+  'APP_RUNNER_TIMEOUT',
+  'CLOUD_RUN_TIMEOUT',
+  'CLOUD_RUN_UNVERIFIED',
+  // a swarm rack may have updated some services before one failed
+  'SWARM_DEPLOY_FAILED',
+]);
 
 export interface OutputOptions {
   tail: number;

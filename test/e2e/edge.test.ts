@@ -11,6 +11,7 @@ import { selfSignedCert } from '../helpers/certs.ts';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
 import { runLoad } from '../helpers/load.ts';
 import { api, docker, instanceContainers, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import { until } from '../helpers/until.ts';
 
 /**
  * A plain Node app (no dependencies): `/` answers, `/headers` echoes what it received, `/events`
@@ -54,16 +55,6 @@ const port80Free = await new Promise<boolean>((resolve) => {
 });
 const acmeReady = port80Free && caddyInstalled();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Raw bytes to the edge and whatever it answers until it closes or goes quiet. */
 function rawExchange(port: number, text: string): Promise<string> {

@@ -14,7 +14,8 @@ const percentile = (sorted: number[], p: number) =>
 
 /**
  * A bounded load generator: `connections` keep-alive connections to one 127.0.0.1 port, each
- * sending GETs back to back for `durationMs`, then it stops. Latencies in milliseconds.
+ * sending GETs back to back for `durationMs` (or, with `until`, until it settles, at most
+ * 15 minutes), then it stops. Latencies in milliseconds.
  */
 export async function runLoad(opts: {
   port: number;
@@ -22,12 +23,17 @@ export async function runLoad(opts: {
   path?: string;
   connections: number;
   durationMs: number;
+  until?: Promise<unknown>;
 }): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections });
   const latencies: number[] = [];
   const failures: string[] = [];
   const started = Date.now();
-  const deadline = started + Math.min(opts.durationMs, 120_000);
+  let deadline = started + (opts.until ? 15 * 60_000 : Math.min(opts.durationMs, 120_000));
+  const stop = () => {
+    deadline = 0;
+  };
+  opts.until?.then(stop, stop);
   const one = () =>
     new Promise<void>((resolve) => {
       const sent = process.hrtime.bigint();

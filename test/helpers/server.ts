@@ -57,7 +57,11 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     });
     const proc = child;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
+      // a loaded machine (8 engineers on 2 cores) takes its time; a server that never says so is stopped
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`server did not start:\n${output}`));
+      }, 180_000);
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         if (output.includes('Widemesh is running')) {

@@ -130,6 +130,8 @@ describe('argument parsing', () => {
     expect(() => parseBranches(['main'])).toThrow(UsageError);
     expect(() => parseBranches(['a=b=c'])).toThrow(UsageError);
     expect(parseRack('local-b')).toEqual({ kind: 'local', name: 'local-b' });
+    expect(parseRack('eu:swarm')).toEqual({ kind: 'swarm', provider: 'eu' });
+    expect(() => parseRack('eu:swarm:x')).toThrow(UsageError);
     expect(() => parseRack('gcp:lambda:x')).toThrow(UsageError);
     expect(() => parseRack('gcp:cloud-run:x:y')).toThrow(UsageError);
     expect(parseVersion('v12')).toBe(12);

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { platformNames } from '../../../../server/edge/index.ts';
 import { type EdgeLayout, type EdgeSite, renderEdgeConfig } from '../../../../server/edge/render.ts';
+import { platformNames } from '../../../../server/endpoints.ts';
 import { selfSignedCert } from '../../../helpers/certs.ts';
 
 const NGINX = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
