@@ -158,6 +158,7 @@ const base = `http://${config.host}:${(server.address() as { port: number }).por
 await git.writeHookConfig({ url: `${base}/`, secret: hookSecret });
 
 const edgeProcess = await edge.start();
+store.routing.on(() => edge.routingChanged());
 const report = await reconcile(store, racks.local(), logger);
 logger.info({ ...report, edge: edgeProcess.adopted ? 'adopted' : 'started' }, 'racks reconciled');
 

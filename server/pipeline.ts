@@ -87,9 +87,9 @@ export class Pipeline {
   async deployPush(req: PushRequest): Promise<Release> {
     const { store, logs, locks } = this.deps;
     const env = this.environment(req.app, req.environment);
-    const build = store.createBuild(env.id, req.commit);
+    const build = store.builds.create(env.id, req.commit);
     req.onBuild?.(build);
-    const log = logs.open(build.id, Object.values(store.configVars(env.id)));
+    const log = logs.open(build.id, Object.values(store.config.get(env.id)));
     const started = Date.now();
     let reported = false;
     try {
@@ -134,7 +134,7 @@ export class Pipeline {
     const { store } = this.deps;
     try {
       const { plan, manifest } = await this.detect(source, build, log);
-      const { config, added } = withAppJsonEnv(store.configVars(env.id), manifest.env);
+      const { config, added } = withAppJsonEnv(store.config.get(env.id), manifest.env);
       if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
       const image = await this.build(env, build, source, plan, log);
       const built = {
@@ -153,9 +153,9 @@ export class Pipeline {
         config,
         manifest: { healthchecks, scripts, resources },
       };
-      const previous = store.currentRelease(env.id);
+      const previous = store.releases.current(env.id);
       const release = await this.release(env, { ...draft, description }, log, { releasePhase: true, built });
-      if (added.length > 0) store.replaceConfigVars(env.id, config);
+      if (added.length > 0) store.config.replace(env.id, config);
       return { release, previous };
     } finally {
       await this.pruneImages(env);
@@ -170,11 +170,11 @@ export class Pipeline {
   private async undoUnlandedPush(env: Environment, live: Release, previous: Release | undefined, log: BuildLog) {
     const reason = `git did not move the branch to ${live.description.replace(/^Deploy /, '')}; the push was rejected`;
     log.error(reason);
-    this.deps.store.finishRelease(live.id, 'failed', reason);
+    this.deps.store.releases.finish(live.id, 'failed', reason);
     try {
       if (previous) {
         const description = `Rollback to v${previous.version} (${reason})`;
-        const config = this.deps.store.configVars(env.id);
+        const config = this.deps.store.config.get(env.id);
         await this.release(env, { ...previous, config, description }, log, { releasePhase: false });
       } else await this.takeDown(env);
     } finally {
@@ -186,8 +186,8 @@ export class Pipeline {
   /** A first release whose push git rejected: nothing serves the environment any more. */
   private async takeDown(env: Environment): Promise<void> {
     const { store, racks } = this.deps;
-    for (const placement of store.placements(env.id)) {
-      store.removePlacement(env.id, placement.rack);
+    for (const placement of store.placements.of(env.id)) {
+      store.placements.remove(env.id, placement.rack);
       await racks.named(env.id, placement.rack)?.stop(placement.instances);
     }
   }
@@ -201,16 +201,16 @@ export class Pipeline {
   ): Promise<Release | undefined> {
     const { store } = this.deps;
     return await this.whileLocked(appName, envName, log, async (env) => {
-      const config = applyChanges(store.configVars(env.id), changes);
-      const current = store.currentRelease(env.id);
+      const config = applyChanges(store.config.get(env.id), changes);
+      const current = store.releases.current(env.id);
       if (!current) {
-        store.replaceConfigVars(env.id, config);
+        store.config.replace(env.id, config);
         return undefined;
       }
       const verb = Object.values(changes).every((v) => v === null) ? 'Remove' : 'Set';
       const description = `${verb} ${Object.keys(changes).join(', ')} config vars`;
       const release = await this.release(env, { ...current, config, description }, log, { releasePhase: true });
-      store.replaceConfigVars(env.id, config);
+      store.config.replace(env.id, config);
       return release;
     });
   }
@@ -222,7 +222,7 @@ export class Pipeline {
       // as on Heroku, a rollback restores code and config without running the release phase again
       const draft = { ...target, description: `Rollback to v${version}` };
       const release = await this.release(env, draft, log, { releasePhase: false });
-      this.deps.store.replaceConfigVars(env.id, target.config);
+      this.deps.store.config.replace(env.id, target.config);
       return release;
     });
   }
@@ -235,12 +235,12 @@ export class Pipeline {
     const { store, images } = this.deps;
     const source = this.environment(appName, fromName);
     return await this.whileLocked(appName, toName, log, async (env) => {
-      const from = store.currentRelease(source.id);
+      const from = store.releases.current(source.id);
       if (!from) throw new WidemeshError('NOTHING_TO_PROMOTE', `${fromName} of ${appName} has no live release`, 409);
       const image = await images.adopt(from.image, env, from.id);
       this.settleFormation(env, from.processes, {}, log);
       const { buildId, processes, manifest } = from;
-      const draft = { buildId, processes, manifest, image, config: store.configVars(env.id) };
+      const draft = { buildId, processes, manifest, image, config: store.config.get(env.id) };
       const description = `Promote ${fromName} v${from.version}`;
       return await this.release(env, { ...draft, description }, log, { releasePhase: true }).finally(() =>
         this.pruneImages(env),
@@ -255,12 +255,12 @@ export class Pipeline {
   async scale(appName: string, envName: string, changes: Record<string, number>, log: BuildLog) {
     const { store } = this.deps;
     return await this.whileLocked(appName, envName, log, async (env) => {
-      const current = store.currentRelease(env.id);
+      const current = store.releases.current(env.id);
       const known = current ? servicesOf(current.processes).map((s) => s.service) : undefined;
       assertScale(changes, known);
-      const formation = { ...store.formation(env.id), ...changes };
+      const formation = { ...store.apps.formation(env.id), ...changes };
       if (current) await this.retire(await this.rollOut(env, current, formation, log));
-      store.setFormation(env.id, formation);
+      store.apps.setFormation(env.id, formation);
       return formation;
     });
   }
@@ -272,9 +272,9 @@ export class Pipeline {
   async stopOrStart(appName: string, envName: string, action: 'stop' | 'start', log: BuildLog) {
     const { store } = this.deps;
     return await this.whileLocked(appName, envName, log, async (env) => {
-      const current = store.currentRelease(env.id);
+      const current = store.releases.current(env.id);
       if (!current) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release yet`, 409);
-      const kept = store.formation(env.id);
+      const kept = store.apps.formation(env.id);
       const formation = action === 'stop' ? Object.fromEntries(Object.keys(kept).map((s) => [s, 0])) : kept;
       await this.retire(await this.rollOut(env, current, formation, log));
       return formation;
@@ -292,13 +292,13 @@ export class Pipeline {
   }
 
   private environment(appName: string, envName: string): Environment {
-    const env = this.deps.store.getEnvironment(appName, envName);
+    const env = this.deps.store.apps.environment(appName, envName);
     if (!env) throw notFound('APP_NOT_FOUND', `no app "${appName}" with an environment "${envName}"`);
     return env;
   }
 
   private async rollbackTarget(env: Environment, version: number): Promise<Release> {
-    const target = this.deps.store.getRelease(env.id, version);
+    const target = this.deps.store.releases.get(env.id, version);
     const where = `${env.appName} (${env.name})`;
     if (!target) throw notFound('RELEASE_NOT_FOUND', `${where} has no release v${version}`);
     if (target.status !== 'succeeded') {
@@ -337,7 +337,7 @@ export class Pipeline {
     }
     log.step(`${buildpacks.find((b) => b.name === plan.buildpack)?.title ?? plan.buildpack} app detected`);
     for (const line of plan.summary) log.info(line);
-    this.deps.store.updateBuild(build.id, { buildpack: plan.buildpack });
+    this.deps.store.builds.update(build.id, { buildpack: plan.buildpack });
     return { plan, manifest };
   }
 
@@ -349,11 +349,11 @@ export class Pipeline {
     log: BuildLog,
   ) {
     const { store } = this.deps;
-    const formation = store.formation(env.id);
+    const formation = store.apps.formation(env.id);
     for (const { service } of servicesOf(processes)) {
       formation[service] ??= initial[service] ?? (service === 'web' ? 1 : 0);
     }
-    store.setFormation(env.id, formation);
+    store.apps.setFormation(env.id, formation);
     const running = servicesOf(processes).map(({ service }) => `${service}=${formation[service]}`);
     log.info(
       `formation: ${running.join(' ')} per rack${running.some((r) => r.endsWith('=0')) ? ' (widemesh ps:scale TYPE=N)' : ''}`,
@@ -364,7 +364,7 @@ export class Pipeline {
   private async build(env: Environment, build: Build, source: Source, plan: BuildPlan, log: BuildLog): Promise<string> {
     const { store, builder, images, options } = this.deps;
     const files = buildFilesFor(plan);
-    Object.assign(files.files, installSecretFiles(plan, store.configVars(env.id)));
+    Object.assign(files.files, installSecretFiles(plan, store.config.get(env.id)));
     const tag = images.buildTag(env, build.id);
     log.step('Building image');
     const started = Date.now();
@@ -381,8 +381,8 @@ export class Pipeline {
       const code = err instanceof WidemeshError ? err.code : 'BUILD_FAILED';
       throw new WidemeshError(code, `Build failed: ${errorMessage(err)}`);
     }
-    store.updateBuild(build.id, { image: tag });
-    store.finishBuild(build.id, 'succeeded');
+    store.builds.update(build.id, { image: tag });
+    store.builds.finish(build.id, 'succeeded');
     log.info(`image ${tag} built in ${secondsSince(started)}`);
     return tag;
   }
@@ -394,23 +394,23 @@ export class Pipeline {
   private async release(env: Environment, draft: ReleaseDraft, log: BuildLog, opts: ReleaseOptions) {
     const { store, images, steps } = this.deps;
     for (const value of Object.values(draft.config)) log.addSecret(value);
-    const release = store.createRelease({ environmentId: env.id, ...draft });
+    const release = store.releases.create({ environmentId: env.id, ...draft });
     if (opts.built) steps.record(release.id, opts.built);
     let moved: { rack: Rack; previous?: Placement }[];
     try {
       if (opts.releasePhase) await this.releasePhase(env, release, log);
       const timeRack = (rack: string) => steps.start(release.id, 'rollout', rack);
-      moved = await this.rollOut(env, release, store.formation(env.id), log, timeRack);
+      moved = await this.rollOut(env, release, store.apps.formation(env.id), log, timeRack);
     } catch (err) {
       const message = `Release v${release.version} failed: ${errorMessage(err)}`;
-      store.finishRelease(release.id, 'failed', message);
+      store.releases.finish(release.id, 'failed', message);
       throw new WidemeshError(err instanceof WidemeshError ? err.code : 'RELEASE_FAILED', message);
     }
-    store.finishRelease(release.id, 'succeeded');
+    store.releases.finish(release.id, 'succeeded');
     await this.retire(moved);
     await images.tagRelease(draft.image, env, release.version);
     if (opts.releasePhase) await this.afterRelease(env, release, log);
-    return store.getReleaseById(release.id)!;
+    return store.releases.byId(release.id)!;
   }
 
   /** Every rack of the environment onto `release` at `formation`; racks it no longer lists are dropped. */
@@ -453,7 +453,7 @@ export class Pipeline {
 
   /** app.json's postdeploy scripts: the release is live already, so a failure is reported, not undone. */
   private async afterRelease(env: Environment, release: Release, log: BuildLog): Promise<void> {
-    const first = this.deps.store.listReleases(env.id).filter((r) => r.status === 'succeeded').length === 1;
+    const first = this.deps.store.releases.list(env.id).filter((r) => r.status === 'succeeded').length === 1;
     const steps: [string, string | undefined][] = [
       ['app.json postdeploy script', release.manifest.scripts?.postdeploy],
       ['app.json first-deploy script (scripts.postdeploy)', first ? release.manifest.scripts?.firstDeploy : undefined],
@@ -477,22 +477,22 @@ export class Pipeline {
   private placementBook(env: Environment): PlacementBook {
     const { store } = this.deps;
     return {
-      current: (rack) => store.placements(env.id).find((p) => p.rack === rack),
-      set: (placement) => store.setPlacement(placement),
-      remove: (rack) => store.removePlacement(env.id, rack),
+      current: (rack) => store.placements.of(env.id).find((p) => p.rack === rack),
+      set: (placement) => store.placements.set(placement),
+      remove: (rack) => store.placements.remove(env.id, rack),
     };
   }
 
   private specOf(env: Environment, releaseId: number) {
-    const release = this.deps.store.getReleaseById(releaseId);
-    return release && releaseSpec(env, release, this.deps.store.formation(env.id));
+    const release = this.deps.store.releases.byId(releaseId);
+    return release && releaseSpec(env, release, this.deps.store.apps.formation(env.id));
   }
 
   /** Racks the environment no longer lists stop serving it once the new release is live everywhere. */
   private dropUnlistedRacks(env: Environment, listed: Rack[]): { rack: Rack; previous: Placement }[] {
     const { store, racks } = this.deps;
-    const dropped = store.placements(env.id).filter((p) => !listed.some((r) => r.name === p.rack));
-    for (const placement of dropped) store.removePlacement(env.id, placement.rack);
+    const dropped = store.placements.of(env.id).filter((p) => !listed.some((r) => r.name === p.rack));
+    for (const placement of dropped) store.placements.remove(env.id, placement.rack);
     return dropped.flatMap((previous) => {
       const rack = racks.named(env.id, previous.rack);
       return rack ? [{ rack, previous }] : [];
@@ -509,16 +509,16 @@ export class Pipeline {
 
   /** Keeps the images of the last succeeded releases (rollback targets); removes the rest. */
   private async pruneImages(env: Environment): Promise<void> {
-    const succeeded = this.deps.store.listReleases(env.id).filter((r) => r.status === 'succeeded');
+    const succeeded = this.deps.store.releases.list(env.id).filter((r) => r.status === 'succeeded');
     await this.deps.images.prune(env, new Set(succeeded.slice(0, KEPT_RELEASE_IMAGES).map((r) => r.image)));
   }
 
   private reportRejected(env: Environment, build: Build, log: OpenBuildLog, err: unknown): void {
     const { store } = this.deps;
     const message = errorMessage(err);
-    if (store.getBuild(build.id)?.status === 'building') store.finishBuild(build.id, 'failed', message);
+    if (store.builds.get(build.id)?.status === 'building') store.builds.finish(build.id, 'failed', message);
     log.error(message);
-    const current = store.currentRelease(env.id);
+    const current = store.releases.current(env.id);
     log.error(current ? `Push rejected. v${current.version} keeps serving.` : 'Push rejected.');
     log.end({ ok: false, message });
   }

@@ -121,20 +121,22 @@ export function createApi(deps: ApiDeps): express.Express {
 
   api.get('/api/apps', (_req, res) => {
     res.json(
-      store.listApps().map((a) => ({
+      store.apps.list().map((a) => ({
         name: a.name,
         createdAt: a.createdAt,
-        environments: store.listEnvironments(a.id).map(environmentView),
+        environments: store.apps.environments(a.id).map(environmentView),
       })),
     );
   });
 
   api.post('/api/apps', async (req, res) => {
     const name = assertAppName(req.body?.name);
-    if (store.getApp(name)) throw new WidemeshError('APP_EXISTS', `an app named "${name}" already exists`, 409);
+    if (store.apps.get(name)) throw new WidemeshError('APP_EXISTS', `an app named "${name}" already exists`, 409);
     await git.create(name);
-    store.createApp(name);
-    res.status(201).json({ name, environments: store.listEnvironments(store.getApp(name)!.id).map(environmentView) });
+    store.apps.create(name);
+    res
+      .status(201)
+      .json({ name, environments: store.apps.environments(store.apps.get(name)!.id).map(environmentView) });
   });
 
   api.get('/api/apps/:app', (req, res) => {
@@ -143,7 +145,7 @@ export function createApi(deps: ApiDeps): express.Express {
       name: a.name,
       createdAt: a.createdAt,
       previews: a.previews,
-      environments: store.listEnvironments(a.id).map(environmentView),
+      environments: store.apps.environments(a.id).map(environmentView),
     });
   });
 
@@ -153,12 +155,12 @@ export function createApi(deps: ApiDeps): express.Express {
       a.name,
       () => {},
       async () => {
-        for (const env of store.listEnvironments(a.id)) {
-          for (const placement of store.placements(env.id)) {
+        for (const env of store.apps.environments(a.id)) {
+          for (const placement of store.placements.of(env.id)) {
             await racks.named(env.id, placement.rack)?.stop(placement.instances);
           }
         }
-        store.deleteApp(a.id);
+        store.apps.delete(a.id);
         await git.remove(a.name);
         await deps.images.removeApp(a.name);
       },
@@ -168,7 +170,7 @@ export function createApi(deps: ApiDeps): express.Express {
 
   api.get('/api/apps/:app/config', (req, res) => {
     const env = environment(req);
-    res.json({ environment: env.name, vars: store.configVars(env.id) });
+    res.json({ environment: env.name, vars: store.config.get(env.id) });
   });
 
   api.patch('/api/apps/:app/config', async (req, res) => {
@@ -186,14 +188,14 @@ export function createApi(deps: ApiDeps): express.Express {
     const release = await pipeline.setConfig(env.appName, env.name, changes, log);
     res.json({
       environment: env.name,
-      vars: store.configVars(env.id),
+      vars: store.config.get(env.id),
       release: release ? releaseView(release) : null,
       log: log.lines,
     });
   });
 
   api.get('/api/apps/:app/releases', (req, res) => {
-    res.json(store.listReleases(environment(req).id).map(releaseView));
+    res.json(store.releases.list(environment(req).id).map(releaseView));
   });
 
   api.post('/api/apps/:app/rollback', async (req, res) => {
@@ -207,12 +209,12 @@ export function createApi(deps: ApiDeps): express.Express {
   });
 
   api.get('/api/apps/:app/builds', (req, res) => {
-    res.json(store.listBuilds(environment(req).id));
+    res.json(store.builds.list(environment(req).id));
   });
 
   const build = (req: Request) => {
     const env = environment(req);
-    const found = store.getBuild(Number(req.params.build));
+    const found = store.builds.get(Number(req.params.build));
     if (!found || found.environmentId !== env.id)
       throw notFound('BUILD_NOT_FOUND', `${env.appName} has no build ${String(req.params.build).slice(0, 20)}`);
     return found;
@@ -223,7 +225,7 @@ export function createApi(deps: ApiDeps): express.Express {
   api.get('/api/apps/:app/builds/:build/log', (req, res) => {
     const b = build(req);
     const since = Number(req.query.since ?? 0);
-    res.json({ status: b.status, lines: store.buildLog(b.id, Number.isInteger(since) && since > 0 ? since : 0) });
+    res.json({ status: b.status, lines: store.builds.log(b.id, Number.isInteger(since) && since > 0 ? since : 0) });
   });
 
   api.get('/api/apps/:app/timeline', (req, res) => {

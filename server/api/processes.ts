@@ -42,8 +42,8 @@ export function processRoutes(deps: ProcessDeps): express.Router {
   router.get('/apps/:app/ps', async (req, res) => {
     const env = environmentOf(store, req);
     const rows = [];
-    for (const placement of store.placements(env.id)) {
-      const release = store.getReleaseById(placement.releaseId)?.version ?? null;
+    for (const placement of store.placements.of(env.id)) {
+      const release = store.releases.byId(placement.releaseId)?.version ?? null;
       const rack = racks.named(env.id, placement.rack);
       const statuses = rack ? await rack.status(placement.instances) : [];
       for (const status of statuses) {
@@ -57,7 +57,7 @@ export function processRoutes(deps: ProcessDeps): express.Router {
         });
       }
     }
-    res.json({ environment: env.name, formation: store.formation(env.id), instances: rows });
+    res.json({ environment: env.name, formation: store.apps.formation(env.id), instances: rows });
   });
 
   router.post('/apps/:app/ps/scale', async (req, res) => {
@@ -76,7 +76,7 @@ export function processRoutes(deps: ProcessDeps): express.Router {
     const env = environmentOf(store, req);
     const service = typeof req.body?.service === 'string' ? req.body.service : undefined;
     let restarted = 0;
-    for (const placement of store.placements(env.id)) {
+    for (const placement of store.placements.of(env.id)) {
       const instances = placement.instances.filter((i) => !service || i.service === service);
       await racks.named(env.id, placement.rack)?.restart(instances);
       restarted += instances.length;
@@ -106,7 +106,7 @@ export function processRoutes(deps: ProcessDeps): express.Router {
     if (typeof command !== 'string' || command.trim() === '' || command.length > MAX_COMMAND) {
       throw new WidemeshError('INVALID_COMMAND', `send {"command": "..."} (at most ${MAX_COMMAND} characters)`);
     }
-    const release = store.currentRelease(env.id);
+    const release = store.releases.current(env.id);
     if (!release) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release to run`, 409);
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
     const request = { app: env.appName, environment: env.name, image: release.image, command, config: release.config };

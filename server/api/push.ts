@@ -53,7 +53,7 @@ export function pushRoutes(deps: PushRoutesDeps): express.Router {
   };
   const pushed = (req: Request) => {
     const name = assertAppName(req.query.app);
-    const app = store.getApp(name);
+    const app = store.apps.get(name);
     if (!app) throw notFound('APP_NOT_FOUND', `there is no app named "${name}"`);
     return { app, branch: String(req.query.ref ?? '').replace(/^refs\/heads\//, '') };
   };

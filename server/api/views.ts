@@ -26,10 +26,10 @@ export type EnvironmentStatus = 'new' | 'deploying' | 'failed' | 'stopped' | 'li
 
 export function environmentViewer(store: Store, endpointUrl: (env: Environment) => string) {
   return (env: Environment) => {
-    const current = store.currentRelease(env.id);
-    const placements = store.placements(env.id);
-    const [lastBuild] = store.listBuilds(env.id, 1);
-    const [latest] = store.listReleases(env.id, 1);
+    const current = store.releases.current(env.id);
+    const placements = store.placements.of(env.id);
+    const [lastBuild] = store.builds.list(env.id, 1);
+    const [latest] = store.releases.list(env.id, 1);
     const deploying = lastBuild?.status === 'building' || latest?.status === 'deploying';
     const failed = lastBuild?.status === 'failed' || latest?.status === 'failed';
     const running = placements.some((p) => p.instances.length > 0);
@@ -55,7 +55,7 @@ export function environmentViewer(store: Store, endpointUrl: (env: Environment) 
         : null,
       racks: placements.map((p) => ({
         rack: p.rack,
-        release: store.getReleaseById(p.releaseId)?.version,
+        release: store.releases.byId(p.releaseId)?.version,
         instances: p.instances.length,
       })),
     };
@@ -66,7 +66,7 @@ const TIMELINE_RELEASES = 20;
 
 /** The deploy timeline of an environment: its last releases, newest first, each with its timed phases. */
 export function timelineView(store: Store, steps: DeploySteps, env: Environment) {
-  const releases = store.listReleases(env.id, TIMELINE_RELEASES);
+  const releases = store.releases.list(env.id, TIMELINE_RELEASES);
   const stepsOf = steps.ofReleases(releases.map((r) => r.id));
   return {
     environment: env.name,

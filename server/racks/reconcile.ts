@@ -18,7 +18,7 @@ export interface ReconcileReport {
  */
 export async function reconcile(store: Store, racks: Rack[], logger: pino.Logger): Promise<ReconcileReport> {
   const report: ReconcileReport = { adopted: 0, revived: 0, replaced: 0, removed: 0 };
-  const placements = store.allPlacements();
+  const placements = store.placements.all();
   const log = operatorLog(logger);
   for (const rack of racks.filter((r) => r.reconcilable)) {
     const found = new Map((await rack.list()).map((i) => [i.id, i]));
@@ -34,8 +34,8 @@ export async function reconcile(store: Store, racks: Rack[], logger: pino.Logger
           instances.push(instance);
           continue;
         }
-        const release = store.getReleaseById(placement.releaseId);
-        const env = store.listEnvironments().find((e) => e.id === placement.environmentId);
+        const release = store.releases.byId(placement.releaseId);
+        const env = store.apps.environments().find((e) => e.id === placement.environmentId);
         if (!release || !env) continue;
         try {
           // only the vanished instance's service, one instance: the others were adopted
@@ -50,7 +50,7 @@ export async function reconcile(store: Store, racks: Rack[], logger: pino.Logger
         }
         if (existing) await rack.stop([existing]);
       }
-      store.setPlacement({ ...placement, instances });
+      store.placements.set({ ...placement, instances });
     }
     const orphans = [...found.values()].filter((i) => !wanted.has(i.id));
     await rack.stop(orphans);
