@@ -22,7 +22,7 @@ import { type Rack, RELEASE_PROCESS, releaseSpec, servicesOf } from './racks/rac
 import type { RackSet } from './racks/rack-set.ts';
 import { type PlacementBook, type RolloutDeps, rollOut } from './racks/rollout.ts';
 import type { DeployStep, DeploySteps } from './store/deploy-steps.ts';
-import type { Build, Environment, Placement, Release, Store } from './store/index.ts';
+import type { Build, DeployContext, Environment, NewRelease, Placement, Release, Store } from './store/index.ts';
 
 export interface PipelineOptions {
   buildTimeoutMs: number;
@@ -75,7 +75,7 @@ interface ReleaseOptions {
   built?: Omit<DeployStep, 'rack'>;
 }
 
-type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'>;
+type ReleaseDraft = Omit<NewRelease, 'environmentId'>;
 
 /**
  * A deploy, phase by phase: receive → detect → build → release → rollout.
@@ -98,7 +98,7 @@ export class Pipeline {
       return await this.whileBranchLocked(env, req.branch, waiting, async () => {
         await req.branch?.assertUnmoved();
         const { release, previous } = await locks.run(env.appName, waiting, () =>
-          this.buildAndRelease(req, env, build, source, log),
+          this.buildAndRelease(req, this.deps.store.deployContext(env), build, source, log),
         );
         const live = `v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`;
         log.step(`Done in ${secondsSince(started)}: ${live}`);
@@ -130,13 +130,14 @@ export class Pipeline {
   }
 
   /** Phases 2 to 5, under the app's deploy lock; `previous` is what served before, for an undo. */
-  private async buildAndRelease(req: PushRequest, env: Environment, build: Build, source: Source, log: BuildLog) {
+  private async buildAndRelease(req: PushRequest, ctx: DeployContext, build: Build, source: Source, log: BuildLog) {
     const { store } = this.deps;
+    const env = ctx.environment;
     try {
       const { plan, manifest } = await this.detect(source, build, log);
-      const { config, added } = withAppJsonEnv(store.config.get(env.id), manifest.env);
+      const { config, added } = withAppJsonEnv(ctx.config, manifest.env);
       if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
-      const image = await this.build(env, build, source, plan, log);
+      const image = await this.build(env, build, source, plan, log, ctx.config);
       const built = {
         phase: 'build',
         startedAt: build.createdAt,
@@ -153,10 +154,9 @@ export class Pipeline {
         config,
         manifest: { healthchecks, scripts, resources },
       };
-      const previous = store.releases.current(env.id);
-      const release = await this.release(env, { ...draft, description }, log, { releasePhase: true, built });
+      const release = await this.release(ctx, { ...draft, description }, log, { releasePhase: true, built });
       if (added.length > 0) store.config.replace(env.id, config);
-      return { release, previous };
+      return { release, previous: ctx.current };
     } finally {
       await this.pruneImages(env);
     }
@@ -170,12 +170,13 @@ export class Pipeline {
   private async undoUnlandedPush(env: Environment, live: Release, previous: Release | undefined, log: BuildLog) {
     const reason = `git did not move the branch to ${live.description.replace(/^Deploy /, '')}; the push was rejected`;
     log.error(reason);
-    this.deps.store.releases.finish(live.id, 'failed', reason);
+    const { store } = this.deps;
+    store.releases.finish(live.id, 'failed', reason);
     try {
       if (previous) {
         const description = `Rollback to v${previous.version} (${reason})`;
-        const config = this.deps.store.config.get(env.id);
-        await this.release(env, { ...previous, config, description }, log, { releasePhase: false });
+        const ctx = store.deployContext(env);
+        await this.release(ctx, { ...previous, config: ctx.config, description }, log, { releasePhase: false });
       } else await this.takeDown(env);
     } finally {
       await this.pruneImages(env);
@@ -200,16 +201,16 @@ export class Pipeline {
     log: BuildLog,
   ): Promise<Release | undefined> {
     const { store } = this.deps;
-    return await this.whileLocked(appName, envName, log, async (env) => {
-      const config = applyChanges(store.config.get(env.id), changes);
-      const current = store.releases.current(env.id);
+    return await this.whileLocked(appName, envName, log, async (ctx) => {
+      const { environment: env, current } = ctx;
+      const config = applyChanges(ctx.config, changes);
       if (!current) {
         store.config.replace(env.id, config);
         return undefined;
       }
       const verb = Object.values(changes).every((v) => v === null) ? 'Remove' : 'Set';
       const description = `${verb} ${Object.keys(changes).join(', ')} config vars`;
-      const release = await this.release(env, { ...current, config, description }, log, { releasePhase: true });
+      const release = await this.release(ctx, { ...current, config, description }, log, { releasePhase: true });
       store.config.replace(env.id, config);
       return release;
     });
@@ -217,12 +218,12 @@ export class Pipeline {
 
   /** A new release with the image and config of an earlier one (as Heroku does). */
   async rollback(appName: string, envName: string, version: number, log: BuildLog): Promise<Release> {
-    return await this.whileLocked(appName, envName, log, async (env) => {
-      const target = await this.rollbackTarget(env, version);
+    return await this.whileLocked(appName, envName, log, async (ctx) => {
+      const target = await this.rollbackTarget(ctx.environment, version);
       // as on Heroku, a rollback restores code and config without running the release phase again
       const draft = { ...target, description: `Rollback to v${version}` };
-      const release = await this.release(env, draft, log, { releasePhase: false });
-      this.deps.store.config.replace(env.id, target.config);
+      const release = await this.release(ctx, draft, log, { releasePhase: false });
+      this.deps.store.config.replace(ctx.environment.id, target.config);
       return release;
     });
   }
@@ -234,15 +235,16 @@ export class Pipeline {
   async promote(appName: string, fromName: string, toName: string, log: BuildLog): Promise<Release> {
     const { store, images } = this.deps;
     const source = this.environment(appName, fromName);
-    return await this.whileLocked(appName, toName, log, async (env) => {
+    return await this.whileLocked(appName, toName, log, async (ctx) => {
+      const env = ctx.environment;
       const from = store.releases.current(source.id);
       if (!from) throw new WidemeshError('NOTHING_TO_PROMOTE', `${fromName} of ${appName} has no live release`, 409);
       const image = await images.adopt(from.image, env, from.id);
       this.settleFormation(env, from.processes, {}, log);
       const { buildId, processes, manifest } = from;
-      const draft = { buildId, processes, manifest, image, config: store.config.get(env.id) };
+      const draft = { buildId, processes, manifest, image, config: ctx.config };
       const description = `Promote ${fromName} v${from.version}`;
-      return await this.release(env, { ...draft, description }, log, { releasePhase: true }).finally(() =>
+      return await this.release(ctx, { ...draft, description }, log, { releasePhase: true }).finally(() =>
         this.pruneImages(env),
       );
     });
@@ -254,12 +256,12 @@ export class Pipeline {
    */
   async scale(appName: string, envName: string, changes: Record<string, number>, log: BuildLog) {
     const { store } = this.deps;
-    return await this.whileLocked(appName, envName, log, async (env) => {
-      const current = store.releases.current(env.id);
+    return await this.whileLocked(appName, envName, log, async (ctx) => {
+      const { environment: env, current } = ctx;
       const known = current ? servicesOf(current.processes).map((s) => s.service) : undefined;
       assertScale(changes, known);
       const formation = { ...store.apps.formation(env.id), ...changes };
-      if (current) await this.retire(await this.rollOut(env, current, formation, log));
+      if (current) await this.retire(await this.rollOut(ctx, current, formation, log));
       store.apps.setFormation(env.id, formation);
       return formation;
     });
@@ -271,23 +273,28 @@ export class Pipeline {
    */
   async stopOrStart(appName: string, envName: string, action: 'stop' | 'start', log: BuildLog) {
     const { store } = this.deps;
-    return await this.whileLocked(appName, envName, log, async (env) => {
-      const current = store.releases.current(env.id);
+    return await this.whileLocked(appName, envName, log, async (ctx) => {
+      const { environment: env, current } = ctx;
       if (!current) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release yet`, 409);
       const kept = store.apps.formation(env.id);
       const formation = action === 'stop' ? Object.fromEntries(Object.keys(kept).map((s) => [s, 0])) : kept;
-      await this.retire(await this.rollOut(env, current, formation, log));
+      await this.retire(await this.rollOut(ctx, current, formation, log));
       return formation;
     });
   }
 
-  /** Runs `fn` holding the app's deploy lock (one deploy per app at a time). */
-  private async whileLocked<T>(appName: string, envName: string, log: BuildLog, fn: (env: Environment) => Promise<T>) {
+  /** Runs `fn` holding the app's deploy lock (one deploy per app at a time), with the context read under it. */
+  private async whileLocked<T>(
+    appName: string,
+    envName: string,
+    log: BuildLog,
+    fn: (ctx: DeployContext) => Promise<T>,
+  ) {
     const env = this.environment(appName, envName);
     return await this.deps.locks.run(
       env.appName,
       () => log.step('Waiting for the deploy in progress'),
-      () => fn(env),
+      () => fn(this.deps.store.deployContext(env)),
     );
   }
 
@@ -361,10 +368,17 @@ export class Pipeline {
   }
 
   /** Phase 3: the plan's Dockerfile built into an image; returns its tag. */
-  private async build(env: Environment, build: Build, source: Source, plan: BuildPlan, log: BuildLog): Promise<string> {
+  private async build(
+    env: Environment,
+    build: Build,
+    source: Source,
+    plan: BuildPlan,
+    log: BuildLog,
+    config: Record<string, string>,
+  ): Promise<string> {
     const { store, builder, images, options } = this.deps;
     const files = buildFilesFor(plan);
-    Object.assign(files.files, installSecretFiles(plan, store.config.get(env.id)));
+    Object.assign(files.files, installSecretFiles(plan, config));
     const tag = images.buildTag(env, build.id);
     log.step('Building image');
     const started = Date.now();
@@ -391,8 +405,9 @@ export class Pipeline {
    * Phases 4 and 5: a numbered release, its release phase (run once, in the new image with the
    * new config, before any traffic moves), then rolled out to every rack, all or nothing.
    */
-  private async release(env: Environment, draft: ReleaseDraft, log: BuildLog, opts: ReleaseOptions) {
+  private async release(ctx: DeployContext, draft: ReleaseDraft, log: BuildLog, opts: ReleaseOptions) {
     const { store, images, steps } = this.deps;
+    const env = ctx.environment;
     for (const value of Object.values(draft.config)) log.addSecret(value);
     const release = store.releases.create({ environmentId: env.id, ...draft });
     if (opts.built) steps.record(release.id, opts.built);
@@ -400,7 +415,7 @@ export class Pipeline {
     try {
       if (opts.releasePhase) await this.releasePhase(env, release, log);
       const timeRack = (rack: string) => steps.start(release.id, 'rollout', rack);
-      moved = await this.rollOut(env, release, store.apps.formation(env.id), log, timeRack);
+      moved = await this.rollOut(ctx, release, store.apps.formation(env.id), log, timeRack);
     } catch (err) {
       const message = `Release v${release.version} failed: ${errorMessage(err)}`;
       store.releases.finish(release.id, 'failed', message);
@@ -409,22 +424,23 @@ export class Pipeline {
     store.releases.finish(release.id, 'succeeded');
     await this.retire(moved);
     await images.tagRelease(draft.image, env, release.version);
-    if (opts.releasePhase) await this.afterRelease(env, release, log);
-    return store.releases.byId(release.id)!;
+    if (opts.releasePhase) await this.afterRelease(env, release, { first: !ctx.current }, log);
+    return { ...release, status: 'succeeded' } as const;
   }
 
   /** Every rack of the environment onto `release` at `formation`; racks it no longer lists are dropped. */
   private async rollOut(
-    env: Environment,
+    ctx: DeployContext,
     release: Release,
     formation: Record<string, number>,
     log: BuildLog,
     timeRack?: RolloutDeps['timeRack'],
   ) {
+    const env = ctx.environment;
     const { racks: targets, parallel } = this.deps.racks.forEnvironment(env.id);
     const spec = releaseSpec(env, release, formation);
     const target = { environmentId: env.id, releaseId: release.id, spec, racks: targets, parallel };
-    const deps = { placements: this.placementBook(env), specOf: (id: number) => this.specOf(env, id), timeRack };
+    const deps = { placements: this.placementBook(env), specOf: (id: number) => this.specOf(ctx, id), timeRack };
     const moved = await rollOut(target, deps, log);
     return [...moved, ...this.dropUnlistedRacks(env, targets)];
   }
@@ -452,8 +468,7 @@ export class Pipeline {
   }
 
   /** app.json's postdeploy scripts: the release is live already, so a failure is reported, not undone. */
-  private async afterRelease(env: Environment, release: Release, log: BuildLog): Promise<void> {
-    const first = this.deps.store.releases.list(env.id).filter((r) => r.status === 'succeeded').length === 1;
+  private async afterRelease(env: Environment, release: Release, { first }: { first: boolean }, log: BuildLog) {
     const steps: [string, string | undefined][] = [
       ['app.json postdeploy script', release.manifest.scripts?.postdeploy],
       ['app.json first-deploy script (scripts.postdeploy)', first ? release.manifest.scripts?.firstDeploy : undefined],
@@ -483,9 +498,11 @@ export class Pipeline {
     };
   }
 
-  private specOf(env: Environment, releaseId: number) {
-    const release = this.deps.store.releases.byId(releaseId);
-    return release && releaseSpec(env, release, this.deps.store.apps.formation(env.id));
+  /** What a placement's release runs, for a revert: the context's current release is not read again. */
+  private specOf(ctx: DeployContext, releaseId: number) {
+    const { store } = this.deps;
+    const release = releaseId === ctx.current?.id ? ctx.current : store.releases.byId(releaseId);
+    return release && releaseSpec(ctx.environment, release, store.apps.formation(ctx.environment.id));
   }
 
   /** Racks the environment no longer lists stop serving it once the new release is live everywhere. */
@@ -509,8 +526,8 @@ export class Pipeline {
 
   /** Keeps the images of the last succeeded releases (rollback targets); removes the rest. */
   private async pruneImages(env: Environment): Promise<void> {
-    const succeeded = this.deps.store.releases.list(env.id).filter((r) => r.status === 'succeeded');
-    await this.deps.images.prune(env, new Set(succeeded.slice(0, KEPT_RELEASE_IMAGES).map((r) => r.image)));
+    const kept = this.deps.store.releases.liveImages(env.id, KEPT_RELEASE_IMAGES);
+    await this.deps.images.prune(env, new Set(kept));
   }
 
   private reportRejected(env: Environment, build: Build, log: OpenBuildLog, err: unknown): void {

@@ -15,7 +15,7 @@ import { TokenStore } from './tokens.ts';
 export type { App, Environment } from './apps.ts';
 export type { Build, BuildStatus, LogLine } from './builds.ts';
 export type { Instance, Placement } from './placements.ts';
-export type { Release, ReleaseManifest, ReleaseStatus } from './releases.ts';
+export type { NewRelease, Release, ReleaseManifest, ReleaseStatus } from './releases.ts';
 export type { Delivery, Repository } from './repositories.ts';
 export type { Sealer } from './rows.ts';
 export { hashToken } from './tokens.ts';

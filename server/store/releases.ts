@@ -23,7 +23,7 @@ export interface Release {
   createdAt: string;
 }
 
-export type ReleaseDraft = Pick<
+export type NewRelease = Pick<
   Release,
   'environmentId' | 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'
 >;
@@ -38,7 +38,7 @@ export class ReleaseStore {
   ) {}
 
   /** The next version of the environment, deploying; returned without reading it back. */
-  create(r: ReleaseDraft): Release {
+  create(r: NewRelease): Release {
     const row = this.db
       .prepare(
         `INSERT INTO releases (environment_id, version, build_id, image, processes, config, config_sealed, manifest, description, status)
