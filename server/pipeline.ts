@@ -33,13 +33,14 @@ export interface PipelineOptions {
   endpointUrl: (env: Environment) => string;
 }
 
+/** The pipeline's collaborators, each as narrow as what it calls (tests pass fakes: test/unit/server/pipeline.test.ts). */
 export interface PipelineDeps {
   store: Store;
   logs: LogBus;
-  builder: ImageBuilder;
-  images: ReleaseImages;
-  oneOff: OneOffRunner;
-  racks: RackSet;
+  builder: Pick<ImageBuilder, 'build'>;
+  images: Pick<ReleaseImages, 'buildTag' | 'exists' | 'tagRelease' | 'adopt' | 'prune'>;
+  oneOff: Pick<OneOffRunner, 'run'>;
+  racks: Pick<RackSet, 'forEnvironment' | 'named'>;
   locks: AppLocks;
   steps: DeploySteps;
   detectContext: () => Promise<DetectContext>;

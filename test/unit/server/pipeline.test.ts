@@ -1,0 +1,180 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { WidemeshError } from '../../../server/errors.ts';
+import type { ImageBuildRequest } from '../../../server/images/image-builder.ts';
+import { AppLocks } from '../../../server/locks.ts';
+import { LogBus } from '../../../server/logs/index.ts';
+import { Pipeline, type PipelineDeps } from '../../../server/pipeline.ts';
+import type { OneOffRequest } from '../../../server/racks/one-off.ts';
+import { DeploySteps } from '../../../server/store/deploy-steps.ts';
+import type { Store } from '../../../server/store/index.ts';
+import { FakeRack } from '../../helpers/fake-rack.ts';
+import { tarOf } from '../../helpers/tar.ts';
+import { useTempStore } from '../../helpers/temp-store.ts';
+
+const APP = {
+  Dockerfile: 'FROM scratch\nCOPY . /app\n',
+  Procfile: 'web: ./serve\nrelease: ./migrate\n',
+};
+
+/** A pipeline over a real temporary store, with fakes for Docker: two racks, a builder, images, one-offs. */
+function pipelineWith(store: Store) {
+  const racks = [new FakeRack('a'), new FakeRack('b')];
+  const fakes = {
+    racks,
+    built: [] as ImageBuildRequest[],
+    oneOffs: [] as OneOffRequest[],
+    buildError: undefined as Error | undefined,
+    oneOffExitCode: 0,
+    pruned: [] as string[][],
+  };
+  const deps: PipelineDeps = {
+    store,
+    logs: new LogBus(store),
+    builder: {
+      build: async (req) => {
+        fakes.built.push(req);
+        if (fakes.buildError) throw fakes.buildError;
+      },
+    },
+    images: {
+      buildTag: (env, buildId) => `wm-test/${env.appName}:${env.name}-build-${buildId}`,
+      exists: async () => true,
+      tagRelease: async () => {},
+      adopt: async (image) => image,
+      prune: async (_env, keep) => void fakes.pruned.push([...keep]),
+    },
+    oneOff: {
+      run: async (req) => {
+        fakes.oneOffs.push(req);
+        return fakes.oneOffExitCode;
+      },
+    },
+    racks: {
+      forEnvironment: () => ({ racks, parallel: false }),
+      named: (_env, name) => racks.find((r) => r.name === name),
+    },
+    locks: new AppLocks(),
+    steps: new DeploySteps(store),
+    detectContext: async () => ({ nodeStacks: [], publishedNodeVersions: [] }),
+    logger: pino({ level: 'silent' }),
+    options: {
+      buildTimeoutMs: 60_000,
+      drainMs: 0,
+      maxSourceBytes: 1 << 20,
+      maxSourceFiles: 100,
+      endpointUrl: (env) => `http://${env.appName}.test/`,
+    },
+  };
+  return { pipeline: new Pipeline(deps), fakes };
+}
+
+function push(pipeline: Pipeline, commit: string, files: Record<string, string> = APP) {
+  return pipeline.deployPush({ app: 'shop', environment: 'production', commit, source: tarOf(files) });
+}
+
+const logOf = (store: Store, buildId: number) =>
+  store.builds
+    .log(buildId)
+    .map((l) => l.line)
+    .join('\n');
+
+describe('pipeline (fake racks, builder and one-offs; real store)', () => {
+  const temp = useTempStore();
+  const setUp = () => {
+    const store = temp.store();
+    store.apps.create('shop');
+    const env = store.apps.environment('shop', 'production')!;
+    store.config.replace(env.id, { GREETING: 'hello there' });
+    return { store, env, ...pipelineWith(store) };
+  };
+
+  it('deploys a push: builds, runs the release phase with the config, rolls out to every rack', async () => {
+    const { store, env, pipeline, fakes } = setUp();
+    const release = await push(pipeline, 'a'.repeat(40));
+    expect(release).toMatchObject({ version: 1, status: 'succeeded', description: `Deploy ${'a'.repeat(7)}` });
+    expect(fakes.built.map((b) => b.tag)).toEqual([release.image]);
+    expect(fakes.oneOffs.map((o) => [o.command, o.config])).toEqual([['./migrate', { GREETING: 'hello there' }]]);
+    for (const rack of fakes.racks) {
+      expect(rack.events).toEqual(['start v1']);
+      expect(rack.started[0]).toMatchObject({ config: { GREETING: 'hello there' }, formation: { web: 1 } });
+    }
+    expect(store.placements.of(env.id).map((p) => [p.rack, p.releaseId])).toEqual([
+      ['a', release.id],
+      ['b', release.id],
+    ]);
+    expect(store.releases.current(env.id)?.id).toBe(release.id);
+    const [build] = store.builds.list(env.id);
+    expect(build).toMatchObject({ status: 'succeeded', buildpack: 'dockerfile', image: release.image });
+    expect(logOf(store, build!.id)).toMatch(/v1 of shop is live at http:\/\/shop\.test\//);
+  });
+
+  it('a second push replaces the first release in every rack and stops its instances', async () => {
+    const { store, env, pipeline, fakes } = setUp();
+    await push(pipeline, 'a'.repeat(40));
+    const second = await push(pipeline, 'b'.repeat(40));
+    expect(second.version).toBe(2);
+    for (const rack of fakes.racks) expect(rack.events).toEqual(['start v1', 'start v2', `stop [${rack.name}-v1]`]);
+    expect(store.placements.of(env.id).every((p) => p.releaseId === second.id)).toBe(true);
+    expect(fakes.pruned.at(-1)?.sort()).toEqual([second.image, store.releases.get(env.id, 1)!.image].sort());
+  });
+
+  it('a failed build rejects the push: no release, nothing started, the build says why', async () => {
+    const { store, env, pipeline, fakes } = setUp();
+    fakes.buildError = new Error('RUN npm ci exited 1');
+    await expect(push(pipeline, 'a'.repeat(40))).rejects.toThrow('Build failed: RUN npm ci exited 1');
+    expect(store.releases.list(env.id)).toEqual([]);
+    expect(fakes.racks.flatMap((r) => r.events)).toEqual([]);
+    const [build] = store.builds.list(env.id);
+    expect(build).toMatchObject({ status: 'failed', error: 'Build failed: RUN npm ci exited 1' });
+    expect(logOf(store, build!.id)).toContain('Push rejected.');
+  });
+
+  it('a failed release phase rejects the push before any rack moves; the live release keeps serving', async () => {
+    const { store, env, pipeline, fakes } = setUp();
+    const live = await push(pipeline, 'a'.repeat(40));
+    fakes.oneOffExitCode = 3;
+    await expect(push(pipeline, 'b'.repeat(40))).rejects.toThrow('the release phase exited with code 3');
+    expect(store.releases.get(env.id, 2)).toMatchObject({ status: 'failed' });
+    for (const rack of fakes.racks) expect(rack.events).toEqual(['start v1']);
+    expect(store.releases.current(env.id)?.id).toBe(live.id);
+    expect(logOf(store, store.builds.list(env.id)[0]!.id)).toContain('Push rejected. v1 keeps serving.');
+  });
+
+  it('a rollout that fails in the second rack puts the first back on the previous release', async () => {
+    const { store, env, pipeline, fakes } = setUp();
+    const live = await push(pipeline, 'a'.repeat(40));
+    const [a, b] = fakes.racks;
+    b!.failWith = new WidemeshError('HEALTHCHECK_TIMEOUT', 'b never answered');
+    await expect(push(pipeline, 'b'.repeat(40))).rejects.toThrow('b never answered');
+    expect(a!.events).toEqual(['start v1', 'start v2', 'revert [a-v2] to v1']);
+    expect(a!.revertedTo).toMatchObject([{ version: 1, config: { GREETING: 'hello there' } }]);
+    expect(store.placements.of(env.id).every((p) => p.releaseId === live.id)).toBe(true);
+    expect(store.releases.get(env.id, 2)).toMatchObject({ status: 'failed' });
+    expect(store.releases.current(env.id)?.id).toBe(live.id);
+  });
+
+  it('a config change makes a release of the running image with the new config, kept only if it rolls out', async () => {
+    const { store, env, pipeline, fakes } = setUp();
+    const live = await push(pipeline, 'a'.repeat(40));
+    const log = new LogBus(store).open(store.builds.create(env.id, null).id);
+    const changed = await pipeline.setConfig('shop', 'production', { GREETING: 'hi', EXTRA: 'x' }, log);
+    expect(changed).toMatchObject({ version: 2, image: live.image, description: 'Set GREETING, EXTRA config vars' });
+    expect(fakes.oneOffs.at(-1)?.config).toEqual({ GREETING: 'hi', EXTRA: 'x' });
+    expect(fakes.racks[0]!.started.at(-1)?.config).toEqual({ GREETING: 'hi', EXTRA: 'x' });
+    expect(store.config.get(env.id)).toEqual({ EXTRA: 'x', GREETING: 'hi' });
+
+    fakes.racks[1]!.failWith = new WidemeshError('INSTANCE_CRASHED', 'crashed');
+    await expect(pipeline.setConfig('shop', 'production', { GREETING: null }, log)).rejects.toThrow('crashed');
+    expect(store.config.get(env.id)).toEqual({ EXTRA: 'x', GREETING: 'hi' });
+    expect(store.releases.current(env.id)?.version).toBe(2);
+  });
+
+  it('a config change before the first deploy is only stored', async () => {
+    const { store, env, pipeline, fakes } = setUp();
+    const log = new LogBus(store).open(store.builds.create(env.id, null).id);
+    expect(await pipeline.setConfig('shop', 'production', { GREETING: null }, log)).toBeUndefined();
+    expect(store.config.get(env.id)).toEqual({});
+    expect(fakes.racks.flatMap((r) => r.events)).toEqual([]);
+  });
+});
