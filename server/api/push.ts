@@ -13,7 +13,7 @@ import type { App, Environment, Store } from '../store/index.ts';
 
 export interface PushRoutesDeps {
   store: Store;
-  git: GitRepos;
+  git: Pick<GitRepos, 'branchAt'>;
   pipeline: Pipeline;
   logs: LogBus;
   environments: Environments;
