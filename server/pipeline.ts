@@ -90,6 +90,7 @@ export class Pipeline {
     const env = this.environment(req.app, req.environment);
     const build = store.builds.create(env.id, req.commit);
     req.onBuild?.(build);
+    // masks config values in the lines written before the lock; the deploy reads its own context under it
     const log = logs.open(build.id, Object.values(store.config.get(env.id)));
     const started = Date.now();
     let reported = false;
