@@ -27,6 +27,7 @@ import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
 import { Pipeline } from './pipeline.ts';
 import { rackFactory } from './racks/factory.ts';
+import { Healer } from './racks/healer.ts';
 import { HostNetwork, IsolatedNetwork, RELAY_IMAGE } from './racks/instance-network.ts';
 import { OneOffRunner } from './racks/one-off.ts';
 import { RackSet } from './racks/rack-set.ts';
@@ -97,6 +98,7 @@ const pipeline = new Pipeline({
   logger,
   builder: new ImageBuilder(docker),
   detectContext,
+  routingSynced: () => edge.sync(),
   options: {
     buildTimeoutMs: config.buildTimeoutMs,
     drainMs: config.drainMs,
@@ -161,6 +163,8 @@ const edgeProcess = await edge.start();
 store.routing.on(() => edge.routingChanged());
 const report = await reconcile(store, racks.local(), logger);
 logger.info({ ...report, edge: edgeProcess.adopted ? 'adopted' : 'started' }, 'racks reconciled');
+const healer = new Healer({ store, racks: () => racks.local(), locks, logger, intervalMs: config.healIntervalMs });
+healer.start();
 
 console.log(
   [
@@ -181,6 +185,7 @@ const shutdown = (signal: string) => {
   stopping = true;
   logger.info({ signal }, 'stopping');
   edge.detach(); // apps keep serving while the server is down
+  void healer.stop();
   logStream.close();
   server.closeAllConnections();
   // a pushed build still streaming must not keep the process alive forever

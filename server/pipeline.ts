@@ -44,6 +44,8 @@ export interface PipelineDeps {
   locks: AppLocks;
   steps: DeploySteps;
   detectContext: () => Promise<DetectContext>;
+  /** Resolves once the edge serves the routing the store holds now (after a rollout moved traffic). */
+  routingSynced: () => Promise<void>;
   logger: pino.Logger;
   options: PipelineOptions;
 }
@@ -442,7 +444,12 @@ export class Pipeline {
     const { racks: targets, parallel } = this.deps.racks.forEnvironment(env.id);
     const spec = releaseSpec(env, release, formation);
     const target = { environmentId: env.id, releaseId: release.id, spec, racks: targets, parallel };
-    const deps = { placements: this.placementBook(env), specOf: (id: number) => this.specOf(ctx, id), timeRack };
+    const deps = {
+      placements: this.placementBook(env),
+      specOf: (id: number) => this.specOf(ctx, id),
+      routingSynced: this.deps.routingSynced,
+      timeRack,
+    };
     const moved = await rollOut(target, deps, log);
     return [...moved, ...this.dropUnlistedRacks(env, targets)];
   }

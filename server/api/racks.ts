@@ -65,7 +65,7 @@ export function rackRoutes({
 
   router.put('/apps/:app/racks', (req, res) => {
     const env = environment(req);
-    const rollout = req.body?.rollout ?? 'sequential';
+    const rollout = req.body?.rollout ?? 'parallel';
     if (rollout !== 'sequential' && rollout !== 'parallel')
       throw new WidemeshError('INVALID_RACKS', 'rollout is "sequential" or "parallel"');
     const specs = req.body?.racks;

@@ -232,7 +232,9 @@ export class LocalRack implements Rack {
   }
 
   private found(c: Docker.ContainerInfo): FoundInstance {
-    const instance: FoundInstance = { id: c.Id, ...addressOf(c.Labels), running: c.State === 'running' };
+    const running = c.State === 'running' || c.State === 'restarting';
+    // a crashed instance Docker is about to start again (restart policy) counts as running
+    const instance: FoundInstance = { id: c.Id, ...addressOf(c.Labels), running };
     this.options.network.adopt(instance);
     return instance;
   }

@@ -46,6 +46,7 @@ export function pipelineWith(store: Store) {
       named: (_env, name) => racks.find((r) => r.name === name),
     },
     locks: new AppLocks(),
+    routingSynced: async () => {},
     steps: new DeploySteps(store),
     detectContext: async () => ({ nodeStacks: [], publishedNodeVersions: [] }),
     logger: pino({ level: 'silent' }),
