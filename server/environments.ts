@@ -57,11 +57,11 @@ export class Environments {
 
   create(app: App, name: string, branch: string | null, preview = false): Environment {
     const { store } = this.deps;
-    const taken = store.getEnvironment(app.name, name);
+    const taken = store.apps.environment(app.name, name);
     if (taken) throw new WidemeshError('ENVIRONMENT_EXISTS', `${app.name} already has an environment "${name}"`, 409);
     const host = endpointHost({ appName: app.name, name }, 'x');
     const clash = endpointCandidates(host, 'x').find(
-      (c) => c.app !== app.name && store.getEnvironment(c.app, c.environment),
+      (c) => c.app !== app.name && store.apps.environment(c.app, c.environment),
     );
     if (clash)
       throw new WidemeshError(
@@ -72,12 +72,12 @@ export class Environments {
     const owner = branch === null ? undefined : this.forBranch(app, branch);
     if (owner)
       throw new WidemeshError('BRANCH_TAKEN', `branch ${branch} already deploys ${app.name} (${owner.name})`, 409);
-    return store.createEnvironment(app.id, name, branch, preview);
+    return store.apps.createEnvironment(app.id, name, branch, preview);
   }
 
   /** The environment a pushed branch deploys: its own branch, else main/master → production. */
   forBranch(app: App, branch: string): Environment | undefined {
-    const envs = this.deps.store.listEnvironments(app.id);
+    const envs = this.deps.store.apps.environments(app.id);
     return (
       envs.find((e) => e.branch === branch) ??
       (PRODUCTION_BRANCHES.has(branch) ? envs.find((e) => e.name === PRODUCTION) : undefined)
@@ -90,7 +90,7 @@ export class Environments {
    */
   preview(app: App, name: string, branch: string | null): { env: Environment; created: boolean } {
     const { store } = this.deps;
-    const existing = store.getEnvironment(app.name, name);
+    const existing = store.apps.environment(app.name, name);
     if (existing?.preview && existing.branch === branch) return { env: existing, created: false };
     if (existing) {
       const what = existing.preview ? `the preview of ${existing.branch ?? 'a pull request'}` : 'an environment';
@@ -101,10 +101,10 @@ export class Environments {
       );
     }
     const env = this.create(app, name, branch, true);
-    const parent = store.getEnvironment(app.name, PRODUCTION)!;
-    store.replaceConfigVars(env.id, store.configVars(parent.id));
-    const racks = store.environmentRacks(parent.id);
-    if (racks) store.setEnvironmentRacks(env.id, racks.racks, racks.rollout);
+    const parent = store.apps.environment(app.name, PRODUCTION)!;
+    store.config.replace(env.id, store.config.get(parent.id));
+    const racks = store.racks.forEnvironment(parent.id);
+    if (racks) store.racks.setForEnvironment(env.id, racks.racks, racks.rollout);
     return { env, created: true };
   }
 }

@@ -184,6 +184,7 @@ const base = `http://${config.host}:${(server.address() as { port: number }).por
 await git.writeHookConfig({ url: `${base}/`, secret: hookSecret });
 
 const edgeProcess = await edge.start();
+store.routing.on(() => edge.routingChanged());
 const report = await reconcile(store, racks.local(), logger);
 logger.info({ ...report, edge: edgeProcess.adopted ? 'adopted' : 'started' }, 'racks reconciled');
 const healer = new Healer({ store, racks: () => racks.local(), locks, logger, intervalMs: config.healIntervalMs });

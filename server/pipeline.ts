@@ -22,7 +22,7 @@ import { type BuildLog, type LogBus, type OpenBuildLog, secondsSince } from './l
 import type { OneOffRunner } from './racks/one-off.ts';
 import { RELEASE_PROCESS, servicesOf } from './racks/rack.ts';
 import type { DeployStep, DeploySteps } from './store/deploy-steps.ts';
-import type { Build, Environment, Release, Store } from './store/index.ts';
+import type { Build, DeployContext, Environment, NewRelease, Release, Store } from './store/index.ts';
 
 export interface PipelineOptions {
   buildTimeoutMs: number;
@@ -32,14 +32,15 @@ export interface PipelineOptions {
   endpointUrl: (env: Environment) => string;
 }
 
+/** The pipeline's collaborators, each as narrow as what it calls (tests pass fakes: test/unit/server/pipeline.test.ts). */
 export interface PipelineDeps {
   store: Store;
   logs: LogBus;
-  builder: ImageBuilder;
-  images: ReleaseImages;
-  oneOff: OneOffRunner;
-  rollouts: Rollouts;
-  teardown: Teardown;
+  builder: Pick<ImageBuilder, 'build'>;
+  images: Pick<ReleaseImages, 'buildTag' | 'exists' | 'tagRelease' | 'adopt' | 'prune'>;
+  oneOff: Pick<OneOffRunner, 'run'>;
+  rollouts: Pick<Rollouts, 'rollOut' | 'retire'>;
+  teardown: Pick<Teardown, 'takeDownPlacements'>;
   locks: AppLocks;
   steps: DeploySteps;
   detectContext: () => Promise<DetectContext>;
@@ -75,7 +76,7 @@ interface ReleaseOptions {
   built?: Omit<DeployStep, 'rack'>;
 }
 
-type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'>;
+type ReleaseDraft = Omit<NewRelease, 'environmentId'>;
 
 /**
  * A deploy, phase by phase: receive → detect → build → release → rollout.
@@ -87,9 +88,10 @@ export class Pipeline {
   async deployPush(req: PushRequest): Promise<Release> {
     const { store, logs, locks } = this.deps;
     const env = this.environment(req.app, req.environment);
-    const build = store.createBuild(env.id, req.commit);
+    const build = store.builds.create(env.id, req.commit);
     req.onBuild?.(build);
-    const log = logs.open(build.id, Object.values(store.configVars(env.id)));
+    // masks config values in the lines written before the lock; the deploy reads its own context under it
+    const log = logs.open(build.id, Object.values(store.config.get(env.id)));
     const started = Date.now();
     let reported = false;
     try {
@@ -98,7 +100,7 @@ export class Pipeline {
       return await this.whileBranchLocked(env, req.branch, waiting, async () => {
         await req.branch?.assertUnmoved();
         const { release, previous } = await locks.run(env.appName, waiting, () =>
-          this.buildAndRelease(req, env, build, source, log),
+          this.buildAndRelease(req, this.deps.store.deployContext(env), build, source, log),
         );
         const live = `v${release.version} of ${env.appName} is live at ${this.deps.options.endpointUrl(env)}`;
         log.step(`Done in ${secondsSince(started)}: ${live}`);
@@ -130,13 +132,14 @@ export class Pipeline {
   }
 
   /** Phases 2 to 5, under the app's deploy lock; `previous` is what served before, for an undo. */
-  private async buildAndRelease(req: PushRequest, env: Environment, build: Build, source: Source, log: BuildLog) {
+  private async buildAndRelease(req: PushRequest, ctx: DeployContext, build: Build, source: Source, log: BuildLog) {
     const { store } = this.deps;
+    const env = ctx.environment;
     try {
       const { plan, manifest } = await this.detect(source, build, log);
-      const { config, added } = withAppJsonEnv(store.configVars(env.id), manifest.env);
+      const { config, added } = withAppJsonEnv(ctx.config, manifest.env);
       if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
-      const image = await this.build(env, build, source, plan, log);
+      const image = await this.build(env, build, source, plan, log, ctx.config);
       const built = {
         phase: 'build',
         startedAt: build.createdAt,
@@ -153,10 +156,9 @@ export class Pipeline {
         config,
         manifest: { healthchecks, scripts, resources },
       };
-      const previous = store.currentRelease(env.id);
-      const release = await this.release(env, { ...draft, description }, log, { releasePhase: true, built });
-      if (added.length > 0) store.replaceConfigVars(env.id, config);
-      return { release, previous };
+      const release = await this.release(ctx, { ...draft, description }, log, { releasePhase: true, built });
+      if (added.length > 0) store.config.replace(env.id, config);
+      return { release, previous: ctx.current };
     } finally {
       await this.pruneImages(env);
     }
@@ -169,15 +171,16 @@ export class Pipeline {
    */
   private async undoUnlandedPush(env: Environment, live: Release, previous: Release | undefined, log: BuildLog) {
     // deleted meanwhile (its repository with it): nothing serves it any more
-    if (this.deps.store.getEnvironment(env.appName, env.name)?.id !== env.id) return;
+    if (this.deps.store.apps.environment(env.appName, env.name)?.id !== env.id) return;
     const reason = `git did not move the branch to ${live.description.replace(/^Deploy /, '')}; the push was rejected`;
     log.error(reason);
-    this.deps.store.finishRelease(live.id, 'failed', reason);
+    const { store } = this.deps;
+    store.releases.finish(live.id, 'failed', reason);
     try {
       if (previous) {
         const description = `Rollback to v${previous.version} (${reason})`;
-        const config = this.deps.store.configVars(env.id);
-        await this.release(env, { ...previous, config, description }, log, { releasePhase: false });
+        const ctx = store.deployContext(env);
+        await this.release(ctx, { ...previous, config: ctx.config, description }, log, { releasePhase: false });
       } else await this.deps.teardown.takeDownPlacements(env);
     } finally {
       await this.pruneImages(env);
@@ -193,29 +196,29 @@ export class Pipeline {
     log: BuildLog,
   ): Promise<Release | undefined> {
     const { store } = this.deps;
-    return await this.whileLocked(appName, envName, log, async (env) => {
-      const config = applyChanges(store.configVars(env.id), changes);
-      const current = store.currentRelease(env.id);
+    return await this.whileLocked(appName, envName, log, async (ctx) => {
+      const { environment: env, current } = ctx;
+      const config = applyChanges(ctx.config, changes);
       if (!current) {
-        store.replaceConfigVars(env.id, config);
+        store.config.replace(env.id, config);
         return undefined;
       }
       const verb = Object.values(changes).every((v) => v === null) ? 'Remove' : 'Set';
       const description = `${verb} ${Object.keys(changes).join(', ')} config vars`;
-      const release = await this.release(env, { ...current, config, description }, log, { releasePhase: true });
-      store.replaceConfigVars(env.id, config);
+      const release = await this.release(ctx, { ...current, config, description }, log, { releasePhase: true });
+      store.config.replace(env.id, config);
       return release;
     });
   }
 
   /** A new release with the image and config of an earlier one (as Heroku does). */
   async rollback(appName: string, envName: string, version: number, log: BuildLog): Promise<Release> {
-    return await this.whileLocked(appName, envName, log, async (env) => {
-      const target = await this.rollbackTarget(env, version);
+    return await this.whileLocked(appName, envName, log, async (ctx) => {
+      const target = await this.rollbackTarget(ctx.environment, version);
       // as on Heroku, a rollback restores code and config without running the release phase again
       const draft = { ...target, description: `Rollback to v${version}` };
-      const release = await this.release(env, draft, log, { releasePhase: false });
-      this.deps.store.replaceConfigVars(env.id, target.config);
+      const release = await this.release(ctx, draft, log, { releasePhase: false });
+      this.deps.store.config.replace(ctx.environment.id, target.config);
       return release;
     });
   }
@@ -227,38 +230,44 @@ export class Pipeline {
   async promote(appName: string, fromName: string, toName: string, log: BuildLog): Promise<Release> {
     const { store, images } = this.deps;
     const source = this.environment(appName, fromName);
-    return await this.whileLocked(appName, toName, log, async (env) => {
-      const from = store.currentRelease(source.id);
+    return await this.whileLocked(appName, toName, log, async (ctx) => {
+      const env = ctx.environment;
+      const from = store.releases.current(source.id);
       if (!from) throw new WidemeshError('NOTHING_TO_PROMOTE', `${fromName} of ${appName} has no live release`, 409);
       const image = await images.adopt(from.image, env, from.id);
       this.settleFormation(env, from.processes, {}, log);
       const { buildId, processes, manifest } = from;
-      const draft = { buildId, processes, manifest, image, config: store.configVars(env.id) };
+      const draft = { buildId, processes, manifest, image, config: ctx.config };
       const description = `Promote ${fromName} v${from.version}`;
-      return await this.release(env, { ...draft, description }, log, { releasePhase: true }).finally(() =>
+      return await this.release(ctx, { ...draft, description }, log, { releasePhase: true }).finally(() =>
         this.pruneImages(env),
       );
     });
   }
 
-  /** Runs `fn` holding the app's deploy lock (one deploy per app at a time). */
-  private async whileLocked<T>(appName: string, envName: string, log: BuildLog, fn: (env: Environment) => Promise<T>) {
+  /** Runs `fn` holding the app's deploy lock (one deploy per app at a time), with the context read under it. */
+  private async whileLocked<T>(
+    appName: string,
+    envName: string,
+    log: BuildLog,
+    fn: (ctx: DeployContext) => Promise<T>,
+  ) {
     const env = this.environment(appName, envName);
     return await this.deps.locks.run(
       env.appName,
       () => log.step('Waiting for the deploy in progress'),
-      () => fn(env),
+      () => fn(this.deps.store.deployContext(env)),
     );
   }
 
   private environment(appName: string, envName: string): Environment {
-    const env = this.deps.store.getEnvironment(appName, envName);
+    const env = this.deps.store.apps.environment(appName, envName);
     if (!env) throw notFound('APP_NOT_FOUND', `no app "${appName}" with an environment "${envName}"`);
     return env;
   }
 
   private async rollbackTarget(env: Environment, version: number): Promise<Release> {
-    const target = this.deps.store.getRelease(env.id, version);
+    const target = this.deps.store.releases.get(env.id, version);
     const where = `${env.appName} (${env.name})`;
     if (!target) throw notFound('RELEASE_NOT_FOUND', `${where} has no release v${version}`);
     if (target.status !== 'succeeded') {
@@ -297,7 +306,7 @@ export class Pipeline {
     }
     log.step(`${buildpacks.find((b) => b.name === plan.buildpack)?.title ?? plan.buildpack} app detected`);
     for (const line of plan.summary) log.info(line);
-    this.deps.store.updateBuild(build.id, { buildpack: plan.buildpack });
+    this.deps.store.builds.update(build.id, { buildpack: plan.buildpack });
     return { plan, manifest };
   }
 
@@ -309,11 +318,11 @@ export class Pipeline {
     log: BuildLog,
   ) {
     const { store } = this.deps;
-    const formation = store.formation(env.id);
+    const formation = store.apps.formation(env.id);
     for (const { service } of servicesOf(processes)) {
       formation[service] ??= initial[service] ?? (service === 'web' ? 1 : 0);
     }
-    store.setFormation(env.id, formation);
+    store.apps.setFormation(env.id, formation);
     const running = servicesOf(processes).map(({ service }) => `${service}=${formation[service]}`);
     log.info(
       `formation: ${running.join(' ')} per rack${running.some((r) => r.endsWith('=0')) ? ' (widemesh ps:scale TYPE=N)' : ''}`,
@@ -321,10 +330,17 @@ export class Pipeline {
   }
 
   /** Phase 3: the plan's Dockerfile built into an image; returns its tag. */
-  private async build(env: Environment, build: Build, source: Source, plan: BuildPlan, log: BuildLog): Promise<string> {
+  private async build(
+    env: Environment,
+    build: Build,
+    source: Source,
+    plan: BuildPlan,
+    log: BuildLog,
+    config: Record<string, string>,
+  ): Promise<string> {
     const { store, builder, images, options } = this.deps;
     const files = buildFilesFor(plan);
-    Object.assign(files.files, installSecretFiles(plan, store.configVars(env.id)));
+    Object.assign(files.files, installSecretFiles(plan, config));
     const tag = images.buildTag(env, build.id);
     log.step('Building image');
     const started = Date.now();
@@ -341,8 +357,8 @@ export class Pipeline {
       const code = err instanceof WidemeshError ? err.code : 'BUILD_FAILED';
       throw new WidemeshError(code, `Build failed: ${errorMessage(err)}`);
     }
-    store.updateBuild(build.id, { image: tag });
-    store.finishBuild(build.id, 'succeeded');
+    store.builds.update(build.id, { image: tag });
+    store.builds.finish(build.id, 'succeeded');
     log.info(`image ${tag} built in ${secondsSince(started)}`);
     return tag;
   }
@@ -351,26 +367,27 @@ export class Pipeline {
    * Phases 4 and 5: a numbered release, its release phase (run once, in the new image with the
    * new config, before any traffic moves), then rolled out to every rack, all or nothing.
    */
-  private async release(env: Environment, draft: ReleaseDraft, log: BuildLog, opts: ReleaseOptions) {
+  private async release(ctx: DeployContext, draft: ReleaseDraft, log: BuildLog, opts: ReleaseOptions) {
     const { store, images, steps, rollouts } = this.deps;
+    const env = ctx.environment;
     for (const value of Object.values(draft.config)) log.addSecret(value);
-    const release = store.createRelease({ environmentId: env.id, ...draft });
+    const release = store.releases.create({ environmentId: env.id, ...draft });
     if (opts.built) steps.record(release.id, opts.built);
     let moved: Replaced[];
     try {
       if (opts.releasePhase) await this.releasePhase(env, release, log);
       const timeRack = (rack: string) => steps.start(release.id, 'rollout', rack);
-      moved = await rollouts.rollOut(env, release, store.formation(env.id), log, timeRack);
+      moved = await rollouts.rollOut(env, release, store.apps.formation(env.id), log, timeRack);
     } catch (err) {
       const message = `Release v${release.version} failed: ${errorMessage(err)}`;
-      store.finishRelease(release.id, 'failed', message);
+      store.releases.finish(release.id, 'failed', message);
       throw new WidemeshError(err instanceof WidemeshError ? err.code : 'RELEASE_FAILED', message);
     }
-    store.finishRelease(release.id, 'succeeded');
+    store.releases.finish(release.id, 'succeeded');
     await rollouts.retire(moved);
     await images.tagRelease(draft.image, env, release.version);
-    if (opts.releasePhase) await this.afterRelease(env, release, log);
-    return store.getReleaseById(release.id)!;
+    if (opts.releasePhase) await this.afterRelease(env, release, { first: !ctx.current }, log);
+    return { ...release, status: 'succeeded' } as const;
   }
 
   /** app.json's predeploy script, then the Procfile's `release:` command; any failure stops the deploy. */
@@ -396,8 +413,7 @@ export class Pipeline {
   }
 
   /** app.json's postdeploy scripts: the release is live already, so a failure is reported, not undone. */
-  private async afterRelease(env: Environment, release: Release, log: BuildLog): Promise<void> {
-    const first = this.deps.store.listReleases(env.id).filter((r) => r.status === 'succeeded').length === 1;
+  private async afterRelease(env: Environment, release: Release, { first }: { first: boolean }, log: BuildLog) {
     const steps: [string, string | undefined][] = [
       ['app.json postdeploy script', release.manifest.scripts?.postdeploy],
       ['app.json first-deploy script (scripts.postdeploy)', first ? release.manifest.scripts?.firstDeploy : undefined],
@@ -416,16 +432,16 @@ export class Pipeline {
 
   /** Keeps the images of the last succeeded releases (rollback targets); removes the rest. */
   private async pruneImages(env: Environment): Promise<void> {
-    const succeeded = this.deps.store.listReleases(env.id).filter((r) => r.status === 'succeeded');
-    await this.deps.images.prune(env, new Set(succeeded.slice(0, KEPT_RELEASE_IMAGES).map((r) => r.image)));
+    const kept = this.deps.store.releases.liveImages(env.id, KEPT_RELEASE_IMAGES);
+    await this.deps.images.prune(env, new Set(kept));
   }
 
   private reportRejected(env: Environment, build: Build, log: OpenBuildLog, err: unknown): void {
     const { store } = this.deps;
     const message = errorMessage(err);
-    if (store.getBuild(build.id)?.status === 'building') store.finishBuild(build.id, 'failed', message);
+    if (store.builds.get(build.id)?.status === 'building') store.builds.finish(build.id, 'failed', message);
     log.error(message);
-    const current = store.currentRelease(env.id);
+    const current = store.releases.current(env.id);
     log.error(current ? `Push rejected. v${current.version} keeps serving.` : 'Push rejected.');
     log.end({ ok: false, message });
   }

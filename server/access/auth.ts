@@ -19,7 +19,7 @@ export function tokenOf(req: http.IncomingMessage): string | undefined {
 
 export function isAuthorized(store: Store, req: http.IncomingMessage): boolean {
   const token = tokenOf(req);
-  return token !== undefined && token.length > 0 && store.isValidToken(token);
+  return token !== undefined && token.length > 0 && store.tokens.isValid(token);
 }
 
 export function safeEqual(a: string, b: string): boolean {
@@ -30,8 +30,8 @@ export function safeEqual(a: string, b: string): boolean {
 
 /** The first start creates the admin token, shows it once and saves it 0600 next to the database. */
 export function issueFirstAdminToken(store: Store, file: string): string | undefined {
-  if (store.hasTokens()) return undefined;
-  const token = store.createToken('admin');
+  if (store.tokens.any()) return undefined;
+  const token = store.tokens.create('admin');
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
 }

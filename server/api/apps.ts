@@ -18,18 +18,20 @@ export interface AppRoutesDeps {
 export function appRoutes(deps: AppRoutesDeps): express.Router {
   const { store, git, lifecycle } = deps;
   const router = express.Router();
-  const environments = (app: App) => store.listEnvironments(app.id).map(deps.environmentView);
+  const environments = (app: App) => store.apps.environments(app.id).map(deps.environmentView);
 
   router.get('/apps', (_req, res) => {
-    const apps = store.listApps().map((a) => ({ name: a.name, createdAt: a.createdAt, environments: environments(a) }));
+    const apps = store.apps
+      .list()
+      .map((a) => ({ name: a.name, createdAt: a.createdAt, environments: environments(a) }));
     res.json(apps satisfies AppSummary[]);
   });
 
   router.post('/apps', async (req, res) => {
     const name = assertAppName(req.body?.name);
-    if (store.getApp(name)) throw new WidemeshError('APP_EXISTS', `an app named "${name}" already exists`, 409);
+    if (store.apps.get(name)) throw new WidemeshError('APP_EXISTS', `an app named "${name}" already exists`, 409);
     await git.create(name);
-    const app = store.createApp(name);
+    const app = store.apps.create(name);
     res.status(201).json({ name, environments: environments(app) } satisfies AppInfo);
   });
 
@@ -43,7 +45,7 @@ export function appRoutes(deps: AppRoutesDeps): express.Router {
     const app = appOf(store, req);
     if (typeof req.body?.previews !== 'boolean')
       throw new WidemeshError('INVALID_APP_SETTINGS', 'send {"previews": true} or {"previews": false}');
-    store.setPreviews(app.id, req.body.previews);
+    store.apps.setPreviews(app.id, req.body.previews);
     res.json({ name: app.name, previews: req.body.previews } satisfies AppSettings);
   });
 

@@ -18,7 +18,7 @@ export function configRoutes({ store, pipeline }: ConfigRoutesDeps): express.Rou
 
   router.get('/apps/:app/config', (req, res) => {
     const env = environmentOf(store, req);
-    res.json({ environment: env.name, vars: store.configVars(env.id) } satisfies ConfigVars);
+    res.json({ environment: env.name, vars: store.config.get(env.id) } satisfies ConfigVars);
   });
 
   router.patch('/apps/:app/config', async (req, res) => {
@@ -28,7 +28,7 @@ export function configRoutes({ store, pipeline }: ConfigRoutesDeps): express.Rou
     const release = await pipeline.setConfig(env.appName, env.name, changes, log);
     res.json({
       environment: env.name,
-      vars: store.configVars(env.id),
+      vars: store.config.get(env.id),
       release: release ? releaseView(release) : null,
       log: log.lines,
     } satisfies ConfigChanged);

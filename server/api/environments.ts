@@ -22,13 +22,13 @@ export function environmentRoutes(deps: EnvironmentRoutesDeps): express.Router {
   const { store, environments, pipeline } = deps;
   const router = express.Router();
   const named = (app: App, name: unknown, what = 'environment') => {
-    const env = store.getEnvironment(app.name, assertEnvironmentName(name));
+    const env = store.apps.environment(app.name, assertEnvironmentName(name));
     if (!env) throw notFound('ENVIRONMENT_NOT_FOUND', `${app.name} has no ${what} "${name}"`);
     return env;
   };
 
   router.get('/apps/:app/environments', (req, res) => {
-    res.json(store.listEnvironments(appOf(store, req).id).map(deps.environmentView));
+    res.json(store.apps.environments(appOf(store, req).id).map(deps.environmentView));
   });
 
   // {"name": "staging", "branch": "staging"}: the branch (default: the name; null for none) deploys it

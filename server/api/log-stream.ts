@@ -66,7 +66,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
     if (refusal) return refuse(socket, ...refusal);
     const match = LOGS_PATH.exec(url.pathname);
     if (!match || !isAppName(match[1]!)) return refuse(socket, 404, 'Not Found');
-    const env = deps.store.getEnvironment(match[1]!, url.searchParams.get('environment') ?? 'production');
+    const env = deps.store.apps.environment(match[1]!, url.searchParams.get('environment') ?? 'production');
     if (!env) return refuse(socket, 404, 'Not Found');
     const params = url.searchParams;
     const after = params.get('after');
@@ -99,7 +99,7 @@ function refusalOf(deps: LogStreamDeps, req: http.IncomingMessage): [number, str
     if (!cookie || !deps.sessions.find(cookie)) return [401, 'Unauthorized'];
     // the cookie alone would let another site's page open this socket in a signed-in browser
     if (isCrossSite(req)) return [403, 'Forbidden'];
-  } else if (!deps.store.isValidToken(token)) {
+  } else if (!deps.store.tokens.isValid(token)) {
     deps.limiter?.count(req);
     return [401, 'Unauthorized'];
   }
@@ -113,7 +113,7 @@ function refusalOf(deps: LogStreamDeps, req: http.IncomingMessage): [number, str
  */
 function connect(ws: WebSocket, env: Environment, params: URLSearchParams, deps: LogStreamDeps): LogClient {
   const maxBuffered = deps.maxBufferedBytes ?? 1024 * 1024;
-  const secrets = secretsOf(Object.values(deps.store.configVars(env.id)));
+  const secrets = secretsOf(Object.values(deps.store.config.get(env.id)));
   const stops: (() => void)[] = [];
   let dropped = 0;
   let closed = false;

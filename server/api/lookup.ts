@@ -6,7 +6,7 @@ import type { App, Environment, Store } from '../store/index.ts';
 /** The app a route's `:app` names; 404 APP_NOT_FOUND otherwise. */
 export function appOf(store: Store, req: Request): App {
   const name = assertAppName(req.params.app);
-  const app = store.getApp(name);
+  const app = store.apps.get(name);
   if (!app) throw notFound('APP_NOT_FOUND', `there is no app named "${name}"`);
   return app;
 }
@@ -15,7 +15,7 @@ export function appOf(store: Store, req: Request): App {
 export function environmentOf(store: Store, req: Request): Environment {
   const app = appOf(store, req);
   const name = typeof req.query.environment === 'string' ? req.query.environment : 'production';
-  const env = store.getEnvironment(app.name, name);
+  const env = store.apps.environment(app.name, name);
   if (!env) throw notFound('ENVIRONMENT_NOT_FOUND', `${app.name} has no environment "${name}"`);
   return env;
 }

@@ -40,15 +40,15 @@ function commandOf(body: { command?: unknown } | undefined): string {
 /** `ps`: every instance of the environment per rack, with its state. */
 async function processList({ store, racks }: ProcessDeps, env: Environment): Promise<ProcessList> {
   const rows: ProcessList['instances'] = [];
-  for (const placement of store.placements(env.id)) {
-    const release = store.getReleaseById(placement.releaseId)?.version ?? null;
+  for (const placement of store.placements.of(env.id)) {
+    const release = store.releases.byId(placement.releaseId)?.version ?? null;
     const rack = racks.named(env.id, placement.rack);
     for (const { id, startedAt, ...status } of rack ? await rack.status(placement.instances) : []) {
       const uptime = startedAt ? Math.round((Date.now() - Date.parse(startedAt)) / 1000) : null;
       rows.push({ rack: placement.rack, release, ...status, instance: id.slice(0, 12), uptimeSeconds: uptime });
     }
   }
-  return { environment: env.name, formation: store.formation(env.id), instances: rows };
+  return { environment: env.name, formation: store.apps.formation(env.id), instances: rows };
 }
 
 /**

@@ -14,11 +14,11 @@ import type { App, Environment, Store } from '../store/index.ts';
 
 export interface PushRoutesDeps {
   store: Store;
-  git: GitRepos;
+  git: Pick<GitRepos, 'branchAt'>;
   pipeline: Pipeline;
   logs: LogBus;
   environments: Environments;
-  lifecycle: Lifecycle;
+  lifecycle: Pick<Lifecycle, 'removeEnvironment'>;
   hookSecret: string;
   logger: pino.Logger;
 }
@@ -55,7 +55,7 @@ export function pushRoutes(deps: PushRoutesDeps): express.Router {
   };
   const pushed = (req: Request) => {
     const name = assertAppName(req.query.app);
-    const app = store.getApp(name);
+    const app = store.apps.get(name);
     if (!app) throw notFound('APP_NOT_FOUND', `there is no app named "${name}"`);
     return { app, branch: String(req.query.ref ?? '').replace(/^refs\/heads\//, '') };
   };

@@ -38,25 +38,25 @@ export function rackRoutes({
     } catch (err) {
       asApiError(err);
     }
-    store.setProvider(name, req.body.type, secrets.seal(JSON.stringify(req.body)));
+    store.racks.setProvider(name, req.body.type, secrets.seal(JSON.stringify(req.body)));
     res.json({ name, type: req.body.type } satisfies ProviderSaved);
   });
 
   router.get('/providers', (_req, res) => {
-    const providers = store
-      .listProviders()
-      .map((p) => ({ name: p.name, type: p.type, environments: store.environmentsUsingProvider(p.name) }));
+    const providers = store.racks
+      .providers()
+      .map((p) => ({ name: p.name, type: p.type, environments: store.racks.environmentsUsing(p.name) }));
     res.json(providers satisfies Provider[]);
   });
 
   router.delete('/providers/:name', (req, res) => {
-    if (store.environmentsUsingProvider(req.params.name) > 0)
+    if (store.racks.environmentsUsing(req.params.name) > 0)
       throw new WidemeshError(
         'PROVIDER_IN_USE',
         `provider ${req.params.name} is used by environments' racks; change their racks first`,
         409,
       );
-    if (!store.removeProvider(req.params.name))
+    if (!store.racks.removeProvider(req.params.name))
       throw notFound('PROVIDER_NOT_FOUND', `no provider named ${req.params.name}`);
     res.json({ deleted: req.params.name });
   });
@@ -79,7 +79,7 @@ export function rackRoutes({
       throw new WidemeshError('INVALID_RACKS', 'an environment runs in at least two racks');
     if (new Set(resolved.map((r) => r.name)).size !== resolved.length)
       throw new WidemeshError('INVALID_RACKS', 'rack names must be unique');
-    store.setEnvironmentRacks(env.id, specs, rollout);
+    store.racks.setForEnvironment(env.id, specs, rollout);
     res.json({
       environment: env.name,
       racks: resolved.map((r) => ({ name: r.name, kind: r.kind })),
@@ -95,7 +95,7 @@ export function rackRoutes({
       environment: env.name,
       racks: list.map((r) => ({ name: r.name })),
       rollout: parallel ? 'parallel' : 'sequential',
-      custom: store.environmentRacks(env.id) !== undefined,
+      custom: store.racks.forEnvironment(env.id) !== undefined,
     } satisfies Racks);
   });
 

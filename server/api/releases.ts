@@ -19,7 +19,7 @@ export function releaseRoutes({ store, pipeline, steps }: ReleaseRoutesDeps): ex
   const router = express.Router();
 
   router.get('/apps/:app/releases', (req, res) => {
-    res.json(store.listReleases(environmentOf(store, req).id).map(releaseView));
+    res.json(store.releases.list(environmentOf(store, req).id).map(releaseView));
   });
 
   router.post('/apps/:app/rollback', async (req, res) => {

@@ -25,10 +25,10 @@ export const releaseView = (r: Release): ReleaseView => ({
  */
 export function environmentViewer(store: Store, endpointUrl: (env: Environment) => string) {
   return (env: Environment): EnvironmentView => {
-    const current = store.currentRelease(env.id);
-    const placements = store.placements(env.id);
-    const [lastBuild] = store.listBuilds(env.id, 1);
-    const [latest] = store.listReleases(env.id, 1);
+    const current = store.releases.current(env.id);
+    const placements = store.placements.of(env.id);
+    const [lastBuild] = store.builds.list(env.id, 1);
+    const [latest] = store.releases.list(env.id, 1);
     const deploying = lastBuild?.status === 'building' || latest?.status === 'deploying';
     const failed = lastBuild?.status === 'failed' || latest?.status === 'failed';
     const running = placements.some((p) => p.instances.length > 0);
@@ -54,7 +54,7 @@ export function environmentViewer(store: Store, endpointUrl: (env: Environment) 
         : null,
       racks: placements.map((p) => ({
         rack: p.rack,
-        release: store.getReleaseById(p.releaseId)?.version,
+        release: store.releases.byId(p.releaseId)?.version,
         instances: p.instances.length,
       })),
     };
@@ -65,7 +65,7 @@ const TIMELINE_RELEASES = 20;
 
 /** The deploy timeline of an environment: its last releases, newest first, each with its timed phases. */
 export function timelineView(store: Store, steps: DeploySteps, env: Environment): Timeline {
-  const releases = store.listReleases(env.id, TIMELINE_RELEASES);
+  const releases = store.releases.list(env.id, TIMELINE_RELEASES);
   const stepsOf = steps.ofReleases(releases.map((r) => r.id));
   return {
     environment: env.name,

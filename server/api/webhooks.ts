@@ -29,7 +29,7 @@ const MAX_BODY = '25mb'; // GitHub's own cap on payloads
 export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): express.Router {
   const router = express.Router();
   const app = (req: Request) => appOf(store, req);
-  const view = (appName: string, r: NonNullable<ReturnType<Store['getRepository']>>): Repository => ({
+  const view = (appName: string, r: NonNullable<ReturnType<Store['repositories']['get']>>): Repository => ({
     host: r.gitHost,
     cloneUrl: r.cloneUrl,
     branches: r.branches,
@@ -53,7 +53,7 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
     for (const [branch, env] of Object.entries(branches)) {
       if (!/^[A-Za-z0-9._/-]{1,200}$/.test(branch) || branch.includes('..'))
         throw new WidemeshError('INVALID_REPOSITORY', `"${branch.slice(0, 60)}" is not a branch name`);
-      if (typeof env !== 'string' || !store.getEnvironment(a.name, env))
+      if (typeof env !== 'string' || !store.apps.environment(a.name, env))
         throw new WidemeshError('INVALID_REPOSITORY', `${a.name} has no environment "${String(env).slice(0, 60)}"`);
     }
     const { username, password } = body;
@@ -67,7 +67,7 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
       );
     }
     const secret = crypto.randomBytes(24).toString('hex');
-    store.setRepository({
+    store.repositories.set({
       appId: a.id,
       gitHost: body.host,
       cloneUrl,
@@ -76,24 +76,24 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
       sealedCredentials: username === undefined ? null : secrets.seal(`${username}:${password}`),
     });
     // the secret is shown this once; set it on the git host's webhook
-    res.json({ ...view(a.name, store.getRepository(a.id)!), secret } satisfies RepositoryConnected);
+    res.json({ ...view(a.name, store.repositories.get(a.id)!), secret } satisfies RepositoryConnected);
   });
 
   router.get('/apps/:app/repository', (req, res) => {
     const a = app(req);
-    const repository = store.getRepository(a.id);
+    const repository = store.repositories.get(a.id);
     if (!repository) throw notFound('REPOSITORY_NOT_CONNECTED', `${a.name} is not connected to a repository`);
     res.json(view(a.name, repository));
   });
 
   router.delete('/apps/:app/repository', (req, res) => {
     const a = app(req);
-    store.removeRepository(a.id);
+    store.repositories.remove(a.id);
     res.json({ disconnected: a.name } satisfies RepositoryDisconnected);
   });
 
   router.get('/apps/:app/deliveries', (req, res) => {
-    res.json(store.listDeliveries(app(req).id) satisfies Delivery[]);
+    res.json(store.repositories.deliveries(app(req).id) satisfies Delivery[]);
   });
   return router;
 }
@@ -116,8 +116,8 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
     const host = req.params.host as GitHost;
     if (!GIT_HOSTS.has(host))
       throw notFound('NOT_FOUND', 'webhooks live at /webhooks/github/APP and /webhooks/bitbucket/APP');
-    const app = store.getApp(assertAppName(req.params.app));
-    const repository = app && store.getRepository(app.id);
+    const app = store.apps.get(assertAppName(req.params.app));
+    const repository = app && store.repositories.get(app.id);
     if (!app || !repository || repository.gitHost !== host) {
       throw notFound('REPOSITORY_NOT_CONNECTED', `no app connected to a ${host} repository at this address`);
     }
@@ -149,7 +149,16 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
     // a signed body seen before under another delivery id is a replay: recorded as a duplicate, never deployed
     const bodySha256 = crypto.createHash('sha256').update(raw).digest('hex');
     const record = (outcome: string, ref: string | null = null, commit: string | null = null) =>
-      store.recordDelivery({ id: deliveryId, appId: app.id, gitHost: host, event, ref, commit, outcome, bodySha256 });
+      store.repositories.recordDelivery({
+        id: deliveryId,
+        appId: app.id,
+        gitHost: host,
+        event,
+        ref,
+        commit,
+        outcome,
+        bodySha256,
+      });
     if (what.kind === 'ping') {
       record('pong');
       return void res.json({ ok: true, message: 'pong' });
@@ -190,15 +199,15 @@ function pullRequestHandler({ store, deployer, environments, lifecycle }: Webhoo
     const name = `pr-${what.number}`;
     const branch = assertBranchName(what.branch);
     if (what.action === 'close') {
-      const env = store.getEnvironment(app.name, name);
+      const env = store.apps.environment(app.name, name);
       if (!env?.preview) {
         record(`ignored: ${app.name} has no preview ${name}`, what.fetchRef, what.commit);
         return void res.status(202).json({ ignored: true, reason: `no preview ${name}` });
       }
       if (!record('removing preview', what.fetchRef, what.commit)) return void res.json({ duplicate: true });
       lifecycle.removeEnvironment(env).then(
-        () => store.updateDelivery(deliveryId, `preview ${name} removed`),
-        (err) => store.updateDelivery(deliveryId, `failed: ${errorMessage(err)}`),
+        () => store.repositories.updateDelivery(deliveryId, `preview ${name} removed`),
+        (err) => store.repositories.updateDelivery(deliveryId, `failed: ${errorMessage(err)}`),
       );
       return void res.status(202).json({ removing: name });
     }
@@ -211,7 +220,7 @@ function pullRequestHandler({ store, deployer, environments, lifecycle }: Webhoo
     try {
       environments.preview(app, name, null);
     } catch (err) {
-      store.updateDelivery(deliveryId, `failed: ${errorMessage(err)}`);
+      store.repositories.updateDelivery(deliveryId, `failed: ${errorMessage(err)}`);
       throw err;
     }
     deployer.enqueue({

@@ -13,7 +13,7 @@ import type { Config } from '../config.ts';
 import { platformNames } from '../endpoints.ts';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { SecretBox } from '../secrets.ts';
-import { EdgeStore } from '../store/edge.ts';
+import type { EdgeStore } from '../store/edge.ts';
 import type { Environment, Store } from '../store/index.ts';
 import { AcmeIssuer } from './acme.ts';
 import {
@@ -48,7 +48,7 @@ export function createEdge(
   config: Config,
   deps: { store: Store; secrets: SecretBox; logger: pino.Logger; accessLog: string },
 ): Edge {
-  const edgeStore = new EdgeStore(deps.store);
+  const edgeStore = deps.store.edge;
   const acmeFiles = {
     challengeRoot: path.join(config.dataDir, 'edge', 'acme'),
     accountKeyFile: path.join(config.dataDir, 'acme-account.key'),
@@ -91,15 +91,18 @@ export class Edge {
   }
 
   /**
-   * Adopts the running nginx (and brings its routing up to date) or starts one; from then on
-   * every routing change in the store reloads it, and ACME certificates are renewed.
+   * Adopts the running nginx (and brings its routing up to date) or starts one, and renews ACME
+   * certificates from then on. main.ts calls `routingChanged` on every routing change in the store.
    */
   async start(): Promise<{ adopted: boolean; pid: number }> {
     const started = await this.startNginx();
-    // failures are logged here; the previous routing keeps serving
-    this.opts.store.onRoutingChange = () => void this.sync().catch(() => {});
     this.stopRenewals = this.opts.acme?.startRenewals();
     return started;
+  }
+
+  /** Re-renders nginx from the store; failures are logged by sync, and the previous routing keeps serving. */
+  routingChanged(): void {
+    void this.sync().catch(() => {});
   }
 
   /** What the API's edge routes need: the store tables, a way to wait for a change to be live, ACME. */
@@ -220,11 +223,11 @@ export class Edge {
   sites(): EdgeSite[] {
     const { store, edgeStore, domain } = this.opts;
     const rank = (e: Environment) => (e.name === 'production' ? 1000 : 0) + e.appName.length;
-    const envs = store.listEnvironments().sort((a, b) => rank(b) - rank(a));
+    const envs = store.apps.environments().sort((a, b) => rank(b) - rank(a));
     const claimed = new Set<string>();
     const claim = (names: string[]) => names.filter((n) => !claimed.has(n) && claimed.add(n));
     return envs.map((env) => {
-      const placements = store.placements(env.id);
+      const placements = store.placements.of(env.id);
       const settings = edgeStore.settings(env.id);
       return {
         id: `e${env.id}`,

@@ -27,7 +27,7 @@ const ZERO = /^0+$/;
  * (git's reference-transaction hook is not enough: git 2.39 runs it only once the ref is locked,
  * so a "cannot lock ref" failure reports nothing.)
  */
-export function pushedBranchGuard(git: GitRepos, push: PushedRef): BranchGuard {
+export function pushedBranchGuard(git: Pick<GitRepos, 'branchAt'>, push: PushedRef): BranchGuard {
   const branch = push.ref.replace(/^refs\/heads\//, '');
   return {
     ref: push.ref,

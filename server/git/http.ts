@@ -19,13 +19,13 @@ export function gitHttpHandler(deps: { store: Store; git: GitRepos; logger: pino
   const { store, git, logger, limiter } = deps;
 
   const ensureRepository = async (request: GitRequest): Promise<boolean> => {
-    if (store.getApp(request.app)) {
+    if (store.apps.get(request.app)) {
       if (!(await git.exists(request.app))) await git.create(request.app);
       return true;
     }
     if (!request.wantsPush) return false;
     await git.create(request.app);
-    if (!store.getApp(request.app)) store.createApp(request.app);
+    if (!store.apps.get(request.app)) store.apps.create(request.app);
     logger.info({ app: request.app }, 'app created by its first push');
     return true;
   };

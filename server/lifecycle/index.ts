@@ -44,9 +44,9 @@ export class Lifecycle {
   /** Deletes an app: its environments stop serving (teardown), then its repository and images go. */
   async removeApp(app: App): Promise<void> {
     const { store, teardown, git, images } = this.deps;
-    const environments = () => store.listEnvironments(app.id);
+    const environments = () => store.apps.environments(app.id);
     await this.whenNoBuildRuns(app.name, environments, async () => {
-      await teardown.takeDown(environments(), () => store.deleteApp(app.id));
+      await teardown.takeDown(environments(), () => store.apps.delete(app.id));
       await git.remove(app.name);
       // only now: an image still used by an instance cannot be removed
       await images.removeApp(app.name);
@@ -66,7 +66,7 @@ export class Lifecycle {
       env.appName,
       () => [env],
       async () => {
-        await teardown.takeDown([env], () => store.deleteEnvironment(env.id));
+        await teardown.takeDown([env], () => store.apps.deleteEnvironment(env.id));
         await images.removeEnvironment(env);
       },
     );
@@ -77,7 +77,7 @@ export class Lifecycle {
     const { store, racks } = this.deps;
     return await this.whileLocked(env, undefined, async () => {
       let restarted = 0;
-      for (const placement of store.placements(env.id)) {
+      for (const placement of store.placements.of(env.id)) {
         const instances = placement.instances.filter((i) => !service || i.service === service);
         await racks.named(env.id, placement.rack)?.restart(instances);
         restarted += instances.length;
@@ -95,12 +95,12 @@ export class Lifecycle {
   async scale(env: Environment, changes: Record<string, number>, log: BuildLog): Promise<Record<string, number>> {
     const { store, rollouts } = this.deps;
     return await this.whileLocked(env, log, async () => {
-      const current = store.currentRelease(env.id);
+      const current = store.releases.current(env.id);
       const known = current ? servicesOf(current.processes).map((s) => s.service) : undefined;
       assertScale(changes, known);
-      const formation = { ...store.formation(env.id), ...changes };
+      const formation = { ...store.apps.formation(env.id), ...changes };
       if (current) await rollouts.retire(await rollouts.rollOut(env, current, formation, log));
-      store.setFormation(env.id, formation);
+      store.apps.setFormation(env.id, formation);
       return formation;
     });
   }
@@ -112,9 +112,9 @@ export class Lifecycle {
   async stopOrStart(env: Environment, action: 'stop' | 'start', log: BuildLog): Promise<Record<string, number>> {
     const { store, rollouts } = this.deps;
     return await this.whileLocked(env, log, async () => {
-      const current = store.currentRelease(env.id);
+      const current = store.releases.current(env.id);
       if (!current) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release yet`, 409);
-      const kept = store.formation(env.id);
+      const kept = store.apps.formation(env.id);
       const formation = action === 'stop' ? Object.fromEntries(Object.keys(kept).map((s) => [s, 0])) : kept;
       await rollouts.retire(await rollouts.rollOut(env, current, formation, log));
       return formation;
@@ -127,7 +127,7 @@ export class Lifecycle {
    */
   async run(env: Environment, command: string, output: OneOffOutput): Promise<number> {
     const { store, oneOff } = this.deps;
-    const release = await this.whileLocked(env, undefined, async () => store.currentRelease(env.id));
+    const release = await this.whileLocked(env, undefined, async () => store.releases.current(env.id));
     if (!release) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release to run`, 409);
     output.started();
     return await oneOff.run({ env, release, command }, (stream, line) => output.line(stream, line));
@@ -149,7 +149,7 @@ export class Lifecycle {
     fn: () => Promise<void>,
   ): Promise<void> {
     const building = () =>
-      environments().some((env) => this.deps.store.listBuilds(env.id).some((b) => b.status === 'building'));
+      environments().some((env) => this.deps.store.builds.list(env.id).some((b) => b.status === 'building'));
     for (;;) {
       while (building()) await new Promise((r) => setTimeout(r, BUILD_POLL_MS));
       // a push that started meanwhile may have taken the lock first: then wait for it again

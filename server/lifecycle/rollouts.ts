@@ -6,7 +6,7 @@ import type { Environment, Placement, Release, Store } from '../store/index.ts';
 
 export interface RolloutsDeps {
   store: Store;
-  racks: RackSet;
+  racks: Pick<RackSet, 'forEnvironment' | 'named'>;
   /** How long replaced instances keep finishing requests already routed to them. */
   drainMs: number;
   /** Resolves once the edge serves the routing the store holds now (after a rollout moved traffic). */
@@ -58,22 +58,22 @@ export class Rollouts {
   private placementBook(env: Environment): PlacementBook {
     const { store } = this.deps;
     return {
-      current: (rack) => store.placements(env.id).find((p) => p.rack === rack),
-      set: (placement) => store.setPlacement(placement),
-      remove: (rack) => store.removePlacement(env.id, rack),
+      current: (rack) => store.placements.of(env.id).find((p) => p.rack === rack),
+      set: (placement) => store.placements.set(placement),
+      remove: (rack) => store.placements.remove(env.id, rack),
     };
   }
 
   private specOf(env: Environment, releaseId: number) {
-    const release = this.deps.store.getReleaseById(releaseId);
-    return release && releaseSpec(env, release, this.deps.store.formation(env.id));
+    const release = this.deps.store.releases.byId(releaseId);
+    return release && releaseSpec(env, release, this.deps.store.apps.formation(env.id));
   }
 
   /** Racks the environment no longer lists stop serving it once the new release is live everywhere. */
   private dropUnlistedRacks(env: Environment, listed: Rack[]): Required<Replaced>[] {
     const { store, racks } = this.deps;
-    const dropped = store.placements(env.id).filter((p) => !listed.some((r) => r.name === p.rack));
-    for (const placement of dropped) store.removePlacement(env.id, placement.rack);
+    const dropped = store.placements.of(env.id).filter((p) => !listed.some((r) => r.name === p.rack));
+    for (const placement of dropped) store.placements.remove(env.id, placement.rack);
     return dropped.flatMap((previous) => {
       const rack = racks.named(env.id, previous.rack);
       return rack ? [{ rack, previous }] : [];

@@ -6,7 +6,7 @@ import type { Environment, Instance, Store } from '../store/index.ts';
 
 export interface TeardownDeps {
   store: Store;
-  racks: RackSet;
+  racks: Pick<RackSet, 'named'>;
   logger: pino.Logger;
   /** Resolves once the edge routes by the store as it is now (see Edge.sync). */
   routingSynced: () => Promise<void>;
@@ -51,13 +51,13 @@ export class Teardown {
   async takeDownPlacements(env: Environment): Promise<void> {
     const { store } = this.deps;
     await this.takeDown([env], () => {
-      for (const placement of store.placements(env.id)) store.removePlacement(env.id, placement.rack);
+      for (const placement of store.placements.of(env.id)) store.placements.remove(env.id, placement.rack);
     });
   }
 
   private serving(env: Environment): Serving[] {
-    return this.deps.store
-      .placements(env.id)
+    return this.deps.store.placements
+      .of(env.id)
       .map((p) => ({ rack: this.deps.racks.named(env.id, p.rack), instances: p.instances }));
   }
 }

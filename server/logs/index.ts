@@ -84,10 +84,10 @@ export class LogBus {
   constructor(private readonly store: Store) {}
 
   open(buildId: number, secrets: Iterable<string> = []): OpenBuildLog {
-    let seq = this.store.buildLog(buildId).at(-1)?.seq ?? 0;
+    let seq = this.store.builds.log(buildId).at(-1)?.seq ?? 0;
     const persist = (line: string) => {
       seq += 1;
-      this.store.appendLog(buildId, seq, line);
+      this.store.builds.appendLog(buildId, seq, line);
       this.events.emit(`line:${buildId}`, { seq, line, at: new Date().toISOString() } satisfies LogLine);
     };
     this.events.emit('open', buildId);
@@ -127,7 +127,7 @@ export class LogBus {
     // Subscribe before replaying: a line written in between arrives live and is deduplicated by seq.
     this.events.on(`line:${buildId}`, lineListener);
     this.events.on(`end:${buildId}`, endListener);
-    for (const l of this.store.buildLog(buildId, sinceSeq)) deliver(l);
+    for (const l of this.store.builds.log(buildId, sinceSeq)) deliver(l);
     return stop;
   }
 }

@@ -47,20 +47,20 @@ export class Healer {
   async healOnce(): Promise<void> {
     for (const rack of this.deps.racks()) {
       const found = new Map((await rack.list()).map((i) => [i.id, i]));
-      const broken = this.deps.store.allPlacements().filter((p) => p.rack === rack.name && !placementRuns(p, found));
+      const broken = this.deps.store.placements.all().filter((p) => p.rack === rack.name && !placementRuns(p, found));
       for (const placement of broken) await this.heal(rack, placement.environmentId);
     }
   }
 
   private async heal(rack: Rack, environmentId: number): Promise<void> {
     const { store, locks, logger } = this.deps;
-    const env = store.listEnvironments().find((e) => e.id === environmentId);
+    const env = store.apps.environments().find((e) => e.id === environmentId);
     if (!env) return;
     await locks.run(
       env.appName,
       () => {},
       async () => {
-        const placement = store.allPlacements().find((p) => p.rack === rack.name && p.environmentId === env.id);
+        const placement = store.placements.all().find((p) => p.rack === rack.name && p.environmentId === env.id);
         const found = new Map((await rack.list()).map((i) => [i.id, i]));
         if (!placement || placementRuns(placement, found)) return;
         const ctx: RestoreContext = { store, rack, logger, found, report: emptyReport() };

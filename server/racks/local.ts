@@ -64,8 +64,7 @@ export class LocalRack implements Rack {
     const suffix = crypto.randomBytes(3).toString('hex');
     const name = `wm-${installationId}-${spec.app}-${spec.environment}-v${spec.version}-${service}-${this.name}-${suffix}`;
     const { networkMode, port, address } = await network.attach(name, service, this.labels(spec, service));
-    const env = [...Object.entries(spec.config).map(([k, v]) => `${k}=${v}`), `DYNO=${service}.${n}`];
-    if (port) env.push(`PORT=${port}`);
+    const env = instanceEnv(spec.config, `${service}.${n}`, port);
     const labels = { ...this.labels(spec, service), ...addressLabels(address) };
     const container = await this.docker
       .createContainer({
@@ -179,13 +178,11 @@ export class LocalRack implements Rack {
       return { ...base, state: 'unknown', restarts: 0, exitCode: null, startedAt: null };
     }
     const { State: state, RestartCount: restarts } = info;
-    // Docker restarts a crashed process with a growing delay: a few restarts mean it keeps crashing
-    const crashing = state.Restarting || restarts >= CRASH_LOOP_RESTARTS;
-    const up = state.Running && !crashing;
     const found = { ...base, restarts, startedAt: state.Running ? state.StartedAt : null };
-    if (up) return { ...found, state: 'up', exitCode: null };
+    const now = instanceState(state, restarts);
+    if (now === 'up') return { ...found, state: now, exitCode: null };
     const lastLines = await this.lastLines(container, 10).catch(() => []);
-    return { ...found, state: crashing ? 'crashed' : 'stopped', exitCode: state.ExitCode, lastLines };
+    return { ...found, state: now, exitCode: state.ExitCode, lastLines };
   }
 
   async restart(instances: Instance[]): Promise<void> {
@@ -235,16 +232,9 @@ export class LocalRack implements Rack {
   }
 
   private found(c: Docker.ContainerInfo): FoundInstance {
-    const instance: FoundInstance = {
-      id: c.Id,
-      service: c.Labels[`${LABEL}.service`] ?? 'web',
-      host: '127.0.0.1',
-      port: Number(c.Labels[`${LABEL}.port`] ?? 0),
-      ...(c.Labels[`${LABEL}.socket`] ? { socket: c.Labels[`${LABEL}.socket`] } : {}),
-      ...(c.Labels[`${LABEL}.sandbox`] ? { sandbox: c.Labels[`${LABEL}.sandbox`] } : {}),
-      // a crashed instance Docker is about to start again (restart policy) counts as running
-      running: c.State === 'running' || c.State === 'restarting',
-    };
+    const running = c.State === 'running' || c.State === 'restarting';
+    // a crashed instance Docker is about to start again (restart policy) counts as running
+    const instance: FoundInstance = { id: c.Id, ...addressOf(c.Labels), running };
     this.options.network.adopt(instance);
     return instance;
   }
@@ -296,12 +286,38 @@ export class LocalRack implements Rack {
   }
 }
 
+/** What an instance's process gets: its config vars, DYNO (`web.1`) and, for web, the PORT it listens on. */
+export function instanceEnv(config: Record<string, string>, dyno: string, port: number | undefined): string[] {
+  const env = [...Object.entries(config).map(([k, v]) => `${k}=${v}`), `DYNO=${dyno}`];
+  return port ? [...env, `PORT=${port}`] : env;
+}
+
+/** Docker restarts a crashed process with a growing delay: restarting, or a few restarts, mean it keeps crashing. */
+export function instanceState(
+  state: Pick<Docker.ContainerInspectInfo['State'], 'Running' | 'Restarting'>,
+  restarts: number,
+): 'up' | 'crashed' | 'stopped' {
+  if (state.Restarting || restarts >= CRASH_LOOP_RESTARTS) return 'crashed';
+  return state.Running ? 'up' : 'stopped';
+}
+
 /** What a restarted server needs to reach an instance again, kept on its container. */
-function addressLabels(address: Pick<Instance, 'port' | 'socket' | 'sandbox'>): Record<string, string> {
+export function addressLabels(address: Pick<Instance, 'port' | 'socket' | 'sandbox'>): Record<string, string> {
   return {
     [`${LABEL}.port`]: String(address.port),
     ...(address.socket ? { [`${LABEL}.socket`]: address.socket } : {}),
     ...(address.sandbox ? { [`${LABEL}.sandbox`]: address.sandbox } : {}),
+  };
+}
+
+/** An instance as its container's labels describe it (see addressLabels). */
+export function addressOf(labels: Record<string, string>): Omit<Instance, 'id'> {
+  return {
+    service: labels[`${LABEL}.service`] ?? 'web',
+    host: '127.0.0.1',
+    port: Number(labels[`${LABEL}.port`] ?? 0),
+    ...(labels[`${LABEL}.socket`] ? { socket: labels[`${LABEL}.socket`] } : {}),
+    ...(labels[`${LABEL}.sandbox`] ? { sandbox: labels[`${LABEL}.sandbox`] } : {}),
   };
 }
 

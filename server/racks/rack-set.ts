@@ -39,13 +39,13 @@ export class RackSet {
   /** Resolves stored rack specs against the stored providers (throws ConfigError on a bad spec). */
   resolve(specs: unknown[]): RackConfig[] {
     const providers = Object.fromEntries(
-      this.store.listProviders().map((p) => [p.name, JSON.parse(this.secrets.unseal(p.sealedSettings))]),
+      this.store.racks.providers().map((p) => [p.name, JSON.parse(this.secrets.unseal(p.sealedSettings))]),
     );
     return resolveRacks(specs, providers, 'racks');
   }
 
   forEnvironment(environmentId: number): EnvironmentRacks {
-    const chosen = this.store.environmentRacks(environmentId);
+    const chosen = this.store.racks.forEnvironment(environmentId);
     if (!chosen) return { racks: this.defaults, parallel: true };
     return { racks: this.resolve(chosen.racks).map((c) => this.rackFor(c)), parallel: chosen.rollout === 'parallel' };
   }

@@ -20,7 +20,7 @@ export const emptyReport = (): ReconcileReport => ({ adopted: 0, revived: 0, rep
  */
 export async function reconcile(store: Store, racks: Rack[], logger: pino.Logger): Promise<ReconcileReport> {
   const report = emptyReport();
-  const placements = store.allPlacements();
+  const placements = store.placements.all();
   for (const rack of racks.filter((r) => r.reconcilable)) {
     const found = new Map((await rack.list()).map((i) => [i.id, i]));
     const wanted = new Set<string>();
@@ -67,13 +67,13 @@ export async function restorePlacement(ctx: RestoreContext, placement: Placement
     }
     instances.push(instance);
   }
-  if (replaced) ctx.store.setPlacement({ ...placement, instances });
+  if (replaced) ctx.store.placements.set({ ...placement, instances });
 }
 
 /** One new instance of the vanished instance's service, running the placement's release. */
 async function replaceInstance(ctx: RestoreContext, placement: Placement, instance: Instance): Promise<Instance[]> {
-  const release = ctx.store.getReleaseById(placement.releaseId);
-  const env = ctx.store.listEnvironments().find((e) => e.id === placement.environmentId);
+  const release = ctx.store.releases.byId(placement.releaseId);
+  const env = ctx.store.apps.environments().find((e) => e.id === placement.environmentId);
   if (!release || !env) return [];
   try {
     // only the vanished instance's service, one instance: the others were kept

@@ -1,4 +1,5 @@
-import type { Store } from './index.ts';
+import type Database from 'better-sqlite3';
+import type { RoutingEvents, Row } from './rows.ts';
 
 /** A host name outside the platform domain attached to one environment; the key is sealed. */
 export interface Domain {
@@ -16,8 +17,6 @@ export interface EdgeSettings {
   httpsRedirect: boolean;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: SQLite rows are untyped; toDomain below is the typed boundary
-type Row = Record<string, any>;
 const toDomain = (r: Row): Domain => ({
   name: r.name,
   environmentId: r.environment_id,
@@ -28,13 +27,12 @@ const toDomain = (r: Row): Domain => ({
   createdAt: r.created_at,
 });
 
-/** The edge's own tables (maintenance mode, custom domains); every write re-renders the edge. */
+/** The edge's own tables (maintenance mode, custom domains); every write changes routing. */
 export class EdgeStore {
-  constructor(private readonly store: Store) {}
-
-  private get db() {
-    return this.store.db;
-  }
+  constructor(
+    private readonly db: Database.Database,
+    private readonly routing: RoutingEvents,
+  ) {}
 
   settings(environmentId: number): EdgeSettings {
     const r = this.db.prepare('SELECT * FROM edge_settings WHERE environment_id = ?').get(environmentId) as
@@ -50,7 +48,7 @@ export class EdgeStore {
          ON CONFLICT (environment_id) DO UPDATE SET maintenance = excluded.maintenance, https_redirect = excluded.https_redirect`,
       )
       .run(environmentId, next.maintenance ? 1 : 0, next.httpsRedirect ? 1 : 0);
-    this.store.onRoutingChange();
+    this.routing.changed();
     return next;
   }
 
@@ -67,17 +65,17 @@ export class EdgeStore {
   }
   addDomain(name: string, environmentId: number): void {
     this.db.prepare('INSERT INTO domains (name, environment_id) VALUES (?, ?)').run(name, environmentId);
-    this.store.onRoutingChange();
+    this.routing.changed();
   }
   removeDomain(name: string): boolean {
     const removed = this.db.prepare('DELETE FROM domains WHERE name = ?').run(name).changes === 1;
-    if (removed) this.store.onRoutingChange();
+    if (removed) this.routing.changed();
     return removed;
   }
   setCertificate(name: string, cert: { pem: string; sealedKey: string; source: 'user' | 'acme'; notAfter: string }) {
     this.db
       .prepare('UPDATE domains SET cert_pem = ?, sealed_key = ?, cert_source = ?, not_after = ? WHERE name = ?')
       .run(cert.pem, cert.sealedKey, cert.source, cert.notAfter, name);
-    this.store.onRoutingChange();
+    this.routing.changed();
   }
 }

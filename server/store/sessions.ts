@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { hashToken, type Store } from './index.ts';
+import type { Store } from './index.ts';
+import { hashToken } from './tokens.ts';
 
 /** A dashboard sign-in: the cookie value is only ever in the browser; the store keeps its hash. */
 export interface Session {

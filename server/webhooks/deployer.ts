@@ -37,7 +37,7 @@ export class RepoDeployer {
   enqueue(job: Job): void {
     const key = `${job.app}/${job.environment}`;
     const older = this.waiting.get(key);
-    if (older) this.deps.store.updateDelivery(older.deliveryId, `superseded by ${job.commit.slice(0, 7)}`);
+    if (older) this.deps.store.repositories.updateDelivery(older.deliveryId, `superseded by ${job.commit.slice(0, 7)}`);
     this.waiting.set(key, job);
     if (!this.draining.has(key)) void this.drain(key);
   }
@@ -56,18 +56,18 @@ export class RepoDeployer {
 
   private async deploy(job: Job): Promise<void> {
     const { store, pipeline, logger } = this.deps;
-    store.updateDelivery(job.deliveryId, 'deploying');
+    store.repositories.updateDelivery(job.deliveryId, 'deploying');
     try {
       const release = await pipeline.deployPush({
         app: job.app,
         environment: job.environment,
         commit: job.commit,
         source: (log) => this.fetch(job, log),
-        onBuild: (build) => store.updateDelivery(job.deliveryId, 'deploying', build.id),
+        onBuild: (build) => store.repositories.updateDelivery(job.deliveryId, 'deploying', build.id),
       });
-      store.updateDelivery(job.deliveryId, `succeeded: v${release.version}`);
+      store.repositories.updateDelivery(job.deliveryId, `succeeded: v${release.version}`);
     } catch (err) {
-      store.updateDelivery(job.deliveryId, `failed: ${errorMessage(err).split('\n')[0]}`);
+      store.repositories.updateDelivery(job.deliveryId, `failed: ${errorMessage(err).split('\n')[0]}`);
       if (!(err instanceof WidemeshError))
         logger.error({ err: errorMessage(err), app: job.app }, 'webhook deploy crashed');
     }
@@ -76,8 +76,8 @@ export class RepoDeployer {
   /** Fetches exactly the pushed commit into the app's repository and streams it as a tar. */
   private async fetch(job: Job, log: BuildLog): Promise<Readable> {
     const { store, git, secrets } = this.deps;
-    const app = store.getApp(job.app);
-    const repository = app && store.getRepository(app.id);
+    const app = store.apps.get(job.app);
+    const repository = app && store.repositories.get(app.id);
     if (!repository)
       throw new WidemeshError('REPOSITORY_NOT_CONNECTED', `${job.app} is no longer connected to a repository`);
     const cwd = git.repoPath(job.app);

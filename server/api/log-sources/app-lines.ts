@@ -28,7 +28,7 @@ export function streamAppLines(client: LogClient, deps: AppLineDeps): void {
   let pending = 0;
   const oneOffDone = () => !client.follow && pending === 0 && client.source === 'app';
   const attachAll = async () => {
-    for (const placement of deps.store.placements(client.env.id)) {
+    for (const placement of deps.store.placements.of(client.env.id)) {
       const rack = deps.racks.named(client.env.id, placement.rack);
       for (const instance of placement.instances) {
         if (!rack || attached.has(instance.id) || client.closed) continue;

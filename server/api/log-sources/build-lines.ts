@@ -20,12 +20,12 @@ export function streamBuildLines(client: LogClient, deps: { store: Store; logs: 
   if (continuous) {
     client.onClose(
       deps.logs.onOpen((id) => {
-        const build = store.getBuild(id);
+        const build = store.builds.get(id);
         if (build?.environmentId === env.id) relay(build, 0);
       }),
     );
   }
-  const build = client.build ? store.getBuild(client.build) : store.listBuilds(env.id, 1)[0];
+  const build = client.build ? store.builds.get(client.build) : store.builds.list(env.id, 1)[0];
   if (!build || build.environmentId !== env.id) {
     if (client.build || client.source === 'build') ended(client, null, false, 'no such build');
     return;
@@ -41,7 +41,7 @@ function relayBuild(client: LogClient, deps: { store: Store; logs: LogBus }, bui
     client.onClose(deps.logs.follow(build.id, since, onLine, (r) => ended(client, build.id, r.ok, r.message)));
     return;
   }
-  for (const l of deps.store.buildLog(build.id, since)) onLine(l);
+  for (const l of deps.store.builds.log(build.id, since)) onLine(l);
   ended(client, build.id, build.status === 'succeeded', build.error ?? build.status);
 }
 
@@ -52,8 +52,8 @@ function ended(client: LogClient, build: number | null, ok: boolean, message: st
 
 /** The environment's builds newer than `build`, oldest first. */
 function laterBuilds(store: Store, build: Build): Build[] {
-  return store
-    .listBuilds(build.environmentId)
+  return store.builds
+    .list(build.environmentId)
     .filter((b) => b.id > build.id)
     .reverse();
 }

@@ -32,7 +32,7 @@ describe('environment names', () => {
 describe('environments', () => {
   it('maps branches: its own branch, else main and master to production', () => {
     const store = temp.store();
-    const shop = store.createApp('shop');
+    const shop = store.apps.create('shop');
     const envs = environments();
     envs.create(shop, 'staging', 'develop');
     expect(envs.forBranch(shop, 'develop')?.name).toBe('staging');
@@ -43,23 +43,23 @@ describe('environments', () => {
 
   it('refuses an environment whose endpoint another app already answers at', () => {
     const store = temp.store();
-    store.createApp('shop-eu');
-    const shop = store.createApp('shop');
+    store.apps.create('shop-eu');
+    const shop = store.apps.create('shop');
     expect(() => environments().create(shop, 'eu', null)).toThrow(/shop-eu is already the endpoint of shop-eu/);
   });
 
   it("makes a preview as a copy of production's config, reuses it, and refuses names other environments hold", () => {
     const store = temp.store();
-    const shop = store.createApp('shop');
-    store.replaceConfigVars(store.getEnvironment('shop', 'production')!.id, { GREETING: 'hi' });
+    const shop = store.apps.create('shop');
+    store.config.replace(store.apps.environment('shop', 'production')!.id, { GREETING: 'hi' });
     const envs = environments();
     const first = envs.preview(shop, 'feature-x', 'feature/x');
     expect(first.created).toBe(true);
     expect(first.env).toMatchObject({ name: 'feature-x', branch: 'feature/x', preview: true });
-    expect(store.configVars(first.env.id)).toEqual({ GREETING: 'hi' });
-    store.replaceConfigVars(first.env.id, { GREETING: 'preview' });
+    expect(store.config.get(first.env.id)).toEqual({ GREETING: 'hi' });
+    store.config.replace(first.env.id, { GREETING: 'preview' });
     expect(envs.preview(shop, 'feature-x', 'feature/x')).toEqual({ env: first.env, created: false });
-    expect(store.configVars(first.env.id)).toEqual({ GREETING: 'preview' });
+    expect(store.config.get(first.env.id)).toEqual({ GREETING: 'preview' });
     expect(() => envs.preview(shop, 'feature-x', 'feature-x')).toThrow(/the preview of feature\/x/);
     envs.create(shop, 'staging', 'staging');
     expect(() => envs.preview(shop, 'staging', 'Staging')).toThrow(
@@ -69,11 +69,11 @@ describe('environments', () => {
 
   it('deletes an environment with everything keyed by it', () => {
     const store = temp.store();
-    const shop = store.createApp('shop');
+    const shop = store.apps.create('shop');
     const env = environments().create(shop, 'staging', 'staging');
-    store.replaceConfigVars(env.id, { A: 'b' });
-    const build = store.createBuild(env.id, 'a'.repeat(40));
-    const release = store.createRelease({
+    store.config.replace(env.id, { A: 'b' });
+    const build = store.builds.create(env.id, 'a'.repeat(40));
+    const release = store.releases.create({
       environmentId: env.id,
       buildId: build.id,
       image: 'img',
@@ -82,11 +82,11 @@ describe('environments', () => {
       manifest: {},
       description: 'd',
     });
-    store.setPlacement({ environmentId: env.id, rack: 'local-a', releaseId: release.id, instances: [] });
-    store.deleteEnvironment(env.id);
-    expect(store.listEnvironments(shop.id).map((e) => e.name)).toEqual(['production']);
-    expect(store.configVars(env.id)).toEqual({});
-    expect(store.getBuild(build.id)).toBeUndefined();
-    expect(store.allPlacements()).toEqual([]);
+    store.placements.set({ environmentId: env.id, rack: 'local-a', releaseId: release.id, instances: [] });
+    store.apps.deleteEnvironment(env.id);
+    expect(store.apps.environments(shop.id).map((e) => e.name)).toEqual(['production']);
+    expect(store.config.get(env.id)).toEqual({});
+    expect(store.builds.get(build.id)).toBeUndefined();
+    expect(store.placements.all()).toEqual([]);
   });
 });

@@ -9,17 +9,17 @@ const release =
   (status: 'succeeded' | 'failed' | 'deploying', instances = 1): Step =>
   (store, environmentId) => {
     const draft = { buildId: null, image: 'img', processes: {}, config: {}, manifest: {}, description: 'Deploy' };
-    const r = store.createRelease({ environmentId, ...draft });
-    if (status !== 'deploying') store.finishRelease(r.id, status);
+    const r = store.releases.create({ environmentId, ...draft });
+    if (status !== 'deploying') store.releases.finish(r.id, status);
     if (status !== 'succeeded') return;
     const running = Array.from({ length: instances }, (_, i) => ({ id: `c${i}`, service: 'web', host: 'h', port: 1 }));
-    store.setPlacement({ environmentId, rack: 'local-a', releaseId: r.id, instances: running });
+    store.placements.set({ environmentId, rack: 'local-a', releaseId: r.id, instances: running });
   };
 const build =
   (status: 'building' | 'succeeded' | 'failed'): Step =>
   (store, environmentId) => {
-    const b = store.createBuild(environmentId, 'abc');
-    if (status !== 'building') store.finishBuild(b.id, status);
+    const b = store.builds.create(environmentId, 'abc');
+    if (status !== 'building') store.builds.finish(b.id, status);
   };
 
 describe('environment status', () => {
@@ -36,8 +36,8 @@ describe('environment status', () => {
   ];
   for (const [what, steps, status] of cases) {
     it(`${what}: ${status}`, () => {
-      const app = store().createApp('shop');
-      const env = store().listEnvironments(app.id)[0]!;
+      const app = store().apps.create('shop');
+      const env = store().apps.environments(app.id)[0]!;
       for (const step of steps) step(store(), env.id);
       expect(environmentViewer(store(), () => 'http://shop.localhost/')(env).status).toBe(status);
     });

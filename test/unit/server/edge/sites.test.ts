@@ -2,7 +2,6 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Edge } from '../../../../server/edge/index.ts';
 import { SecretBox } from '../../../../server/secrets.ts';
-import { EdgeStore } from '../../../../server/store/edge.ts';
 import type { Store } from '../../../../server/store/index.ts';
 import { useTempStore } from '../../../helpers/temp-store.ts';
 
@@ -11,7 +10,7 @@ const temp = useTempStore();
 function edgeOf(store: Store): Edge {
   return new Edge({
     store,
-    edgeStore: new EdgeStore(store),
+    edgeStore: store.edge,
     secrets: SecretBox.open('/nonexistent', 'ab'.repeat(32)),
     dataDir: '/nonexistent',
     domain: 'x.test',
@@ -24,8 +23,8 @@ function edgeOf(store: Store): Edge {
 }
 
 function place(store: Store, app: string, env: string, racks: [string, number[]][]): void {
-  const environment = store.getEnvironment(app, env)!;
-  const release = store.createRelease({
+  const environment = store.apps.environment(app, env)!;
+  const release = store.releases.create({
     environmentId: environment.id,
     buildId: null,
     image: 'i',
@@ -36,14 +35,14 @@ function place(store: Store, app: string, env: string, racks: [string, number[]]
   });
   for (const [rack, ports] of racks) {
     const instances = ports.map((port) => ({ id: `${rack}-${port}`, service: 'web', host: '127.0.0.1', port }));
-    store.setPlacement({ environmentId: environment.id, rack, releaseId: release.id, instances });
+    store.placements.set({ environmentId: environment.id, rack, releaseId: release.id, instances });
   }
 }
 
 describe('what the edge serves, read from the store', () => {
   it('lists web instances in rack order, the first rack primary, the others backup', () => {
     const store = temp.store();
-    store.createApp('shop');
+    store.apps.create('shop');
     place(store, 'shop', 'production', [
       ['local-b', [6001]],
       ['local-a', [5001, 5002]],
@@ -56,9 +55,9 @@ describe('what the edge serves, read from the store', () => {
 
   it('gives a host name two environments could claim to the reading the router always preferred', () => {
     const store = temp.store();
-    store.createApp('a-b'); // production: a-b.x.test
-    store.createApp('a');
-    store.createEnvironment(store.getApp('a')!.id, 'b', 'b', false);
+    store.apps.create('a-b'); // production: a-b.x.test
+    store.apps.create('a');
+    store.apps.createEnvironment(store.apps.get('a')!.id, 'b', 'b', false);
     const sites = edgeOf(store).sites();
     expect(sites.find((s) => s.app === 'a-b')!.hostNames).toEqual(['a-b.x.test', 'a-b-production.x.test']);
     expect(sites.find((s) => s.app === 'a' && s.environment === 'b')!.hostNames).toEqual([]);
@@ -66,9 +65,9 @@ describe('what the edge serves, read from the store', () => {
 
   it('carries maintenance and custom domains', () => {
     const store = temp.store();
-    store.createApp('shop');
-    const env = store.getEnvironment('shop', 'production')!;
-    const edgeStore = new EdgeStore(store);
+    store.apps.create('shop');
+    const env = store.apps.environment('shop', 'production')!;
+    const edgeStore = store.edge;
     edgeStore.updateSettings(env.id, { maintenance: true });
     edgeStore.addDomain('www.shop.example', env.id);
     const [site] = edgeOf(store).sites();

@@ -1,15 +1,9 @@
-import { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { Source } from '../../../../server/images/source.ts';
+import { tarOf } from '../../../helpers/tar.ts';
 
 describe('source archives', () => {
-  const archive = (entries: Record<string, string>) => {
-    const pack = tar.pack();
-    for (const [name, text] of Object.entries(entries)) pack.entry({ name }, text);
-    pack.finalize();
-    return Readable.from(pack as unknown as AsyncIterable<Buffer>);
-  };
+  const archive = tarOf;
   const limits = { maxBytes: 4096, maxFiles: 10 };
   it('reads files and refuses paths that leave the tree or sources that are too big', async () => {
     const source = await Source.fromTar(archive({ 'package.json': '{}', './src/a.js': 'x' }), limits);

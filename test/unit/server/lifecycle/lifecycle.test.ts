@@ -22,13 +22,17 @@ function fixture() {
   const build = { status: 'building' as Build['status'], polled: 0 };
   const placement: Placement = { environmentId: 1, rack: 'local-a', releaseId: 1, instances: [web] };
   const store = {
-    listEnvironments: () => [production],
-    listBuilds: () => {
-      build.polled++;
-      return [{ status: build.status }];
+    apps: {
+      environments: () => [production],
+      delete: () => events.push('app row deleted'),
     },
-    deleteApp: () => events.push('app row deleted'),
-    placements: () => [placement],
+    builds: {
+      list: () => {
+        build.polled++;
+        return [{ status: build.status }];
+      },
+    },
+    placements: { of: () => [placement] },
   };
   const deps = {
     store,

@@ -32,8 +32,10 @@ function world(options: { edgeFails?: boolean } = {}) {
     },
   } as Rack;
   const store = {
-    placements: (id: number) => placements.get(id) ?? [],
-    removePlacement: (id: number) => placements.delete(id),
+    placements: {
+      of: (id: number) => placements.get(id) ?? [],
+      remove: (id: number) => placements.delete(id),
+    },
   } as unknown as Store;
   // a rack is found only while its environment exists (custom racks are stored with it)
   const racks = { named: (id: number) => (placements.has(id) ? rack : undefined) } as unknown as RackSet;

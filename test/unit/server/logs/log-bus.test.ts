@@ -8,8 +8,8 @@ const temp = useTempStore();
 describe('log bus', () => {
   it('persists seq-numbered lines, hides secrets, and lets a late follower replay then follow without gaps', () => {
     const store = temp.store();
-    store.createApp('shop');
-    const build = store.createBuild(store.getEnvironment('shop', 'production')!.id, 'abc');
+    store.apps.create('shop');
+    const build = store.builds.create(store.apps.environment('shop', 'production')!.id, 'abc');
     const bus = new LogBus(store);
     const log = bus.open(build.id, ['s3cr3t-value']);
     log.step('Building');
@@ -25,7 +25,7 @@ describe('log bus', () => {
     log.error('boom');
     log.end({ ok: false, message: 'boom' });
     stop();
-    expect(store.buildLog(build.id).map((l) => l.line)).toEqual([
+    expect(store.builds.log(build.id).map((l) => l.line)).toEqual([
       '-----> Building',
       '       token is [redacted]',
       '       second line',

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { WidemeshError } from '../../../../server/errors.ts';
 import { lineLog } from '../../../../server/logs/index.ts';
-import type { FoundInstance, InstanceStatus, Rack, ReleaseSpec } from '../../../../server/racks/rack.ts';
+import type { ReleaseSpec } from '../../../../server/racks/rack.ts';
 import { type PlacementBook, type RolloutDeps, rollOut } from '../../../../server/racks/rollout.ts';
-import type { Instance, Placement } from '../../../../server/store/index.ts';
+import type { Placement } from '../../../../server/store/index.ts';
+import { FakeRack } from '../../../helpers/fake-rack.ts';
 
 const spec = (version: number): ReleaseSpec => ({
   app: 'shop',
@@ -16,46 +17,6 @@ const spec = (version: number): ReleaseSpec => ({
   healthchecks: {},
   resources: {},
 });
-
-/** A rack that records what it was asked to do; `failWith` makes its next start fail. */
-class FakeRack implements Rack {
-  readonly reconcilable = false;
-  readonly events: string[] = [];
-  failWith?: WidemeshError;
-  /** Set to hold start() until the test releases it (a slow cloud operation). */
-  operation?: Promise<void>;
-
-  constructor(readonly name: string) {}
-
-  async start(s: ReleaseSpec): Promise<Instance[]> {
-    this.events.push(`start v${s.version}`);
-    if (this.operation) await this.operation;
-    if (this.failWith) throw this.failWith;
-    return [{ id: `${this.name}-v${s.version}`, service: 'web', host: '127.0.0.1', port: 1000 + s.version }];
-  }
-  async revert(started: Instance[], previous: ReleaseSpec | undefined): Promise<void> {
-    // a cloud rack's revert waits for the operation in flight before it deploys the previous release
-    if (this.operation) await this.operation;
-    this.events.push(
-      `revert [${started.map((i) => i.id).join(',')}] to ${previous ? `v${previous.version}` : 'nothing'}`,
-    );
-  }
-  async stop(): Promise<void> {}
-  async status(): Promise<InstanceStatus[]> {
-    return [];
-  }
-  async restart(): Promise<void> {}
-  async list(): Promise<FoundInstance[]> {
-    return [];
-  }
-  async revive(): Promise<boolean> {
-    return true;
-  }
-  async output(_i: Instance, _o: unknown, _l: unknown, onEnd: () => void): Promise<() => void> {
-    onEnd();
-    return () => {};
-  }
-}
 
 /** Placements in memory, starting with every rack on release 1 (v1). */
 function book(racks: FakeRack[]): PlacementBook & { all: Map<string, Placement> } {

@@ -41,10 +41,10 @@ describe('config vars sealed at rest', () => {
     expect(rawBytes(file).includes(CANARY)).toBe(true);
 
     const store = new Store(file, { secrets: SecretBox.open(dir, undefined) });
-    expect(store.configVars(1)).toEqual({ TOKEN: CANARY });
-    expect(store.currentRelease(1)?.config).toEqual({ TOKEN: CANARY });
-    store.replaceConfigVars(1, { TOKEN: CANARY, OTHER: `${CANARY}-2` });
-    store.createRelease({
+    expect(store.config.get(1)).toEqual({ TOKEN: CANARY });
+    expect(store.releases.current(1)?.config).toEqual({ TOKEN: CANARY });
+    store.config.replace(1, { TOKEN: CANARY, OTHER: `${CANARY}-2` });
+    store.releases.create({
       environmentId: 1,
       buildId: null,
       image: 'i',

@@ -7,7 +7,7 @@ describe('dashboard sessions', () => {
   const { store } = useTempStore();
 
   it('opens a session only for a valid token, finds it by its cookie, and closes it', () => {
-    const token = store().createToken('admin');
+    const token = store().tokens.create('admin');
     const sessions = new SessionStore(store(), 60_000);
     expect(sessions.open('wm_wrong')).toBeUndefined();
     const opened = sessions.open(token)!;
@@ -19,7 +19,7 @@ describe('dashboard sessions', () => {
   });
 
   it('does not find an expired session, nor one whose token was removed', () => {
-    const token = store().createToken('admin');
+    const token = store().tokens.create('admin');
     const expired = new SessionStore(store(), -1).open(token)!;
     expect(new SessionStore(store(), 60_000).find(expired.cookie)).toBeUndefined();
     const live = new SessionStore(store(), 60_000).open(token)!;
@@ -32,9 +32,9 @@ describe('deploy steps', () => {
   const { store } = useTempStore();
 
   it("keeps each release's timed phases in the order they started, running ones without an end", () => {
-    const app = store().createApp('shop');
-    const env = store().listEnvironments(app.id)[0]!;
-    const release = store().createRelease({
+    const app = store().apps.create('shop');
+    const env = store().apps.environments(app.id)[0]!;
+    const release = store().releases.create({
       environmentId: env.id,
       buildId: null,
       image: 'img',
