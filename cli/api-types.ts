@@ -192,7 +192,7 @@ export interface ProviderSaved {
 export type RackSpec =
   | { kind: 'local'; name: string }
   | { kind: 'cloud-run'; provider: string; location: string }
-  | { kind: 'app-runner'; provider: string; region: string };
+  | { kind: 'app-runner' | 'ecs-express'; provider: string; region: string };
 
 export type Rollout = 'sequential' | 'parallel';
 

@@ -4,8 +4,10 @@ import { endpointCandidates, endpointHost } from './endpoints.ts';
 import { errorMessage, WidemeshError } from './errors.ts';
 import type { ReleaseImages } from './images/release-images.ts';
 import type { AppLocks } from './locks.ts';
+import { lineLog } from './logs/index.ts';
+import type { Rack } from './racks/rack.ts';
 import type { RackSet } from './racks/rack-set.ts';
-import type { App, Environment, Store } from './store/index.ts';
+import type { App, Environment, Instance, Store } from './store/index.ts';
 
 export const PRODUCTION = 'production';
 const PRODUCTION_BRANCHES = new Set(['main', 'master']);
@@ -149,23 +151,40 @@ export class Environments {
 
   /** Holding the app's lock. */
   private async removeNow(env: Environment): Promise<void> {
-    const { store, racks, images, logger } = this.deps;
-    const running = store
-      .placements(env.id)
-      .map((p) => ({ rack: racks.named(env.id, p.rack), instances: p.instances }));
-    store.deleteEnvironment(env.id);
-    // its instances stop only once the edge no longer sends them requests (those would get 502)
+    const placed = this.placed(env);
+    this.deps.store.deleteEnvironment(env.id);
+    await this.retire(placed);
+    await this.deps.images.removeEnvironment(env);
+  }
+
+  /** What an environment runs, rack by rack: read it before the store forgets the environment. */
+  placed(env: Environment): Placed[] {
+    const { store, racks } = this.deps;
+    return store.placements(env.id).map((p) => ({ rack: racks.named(env.id, p.rack), instances: p.instances }));
+  }
+
+  /**
+   * Removes the instances (and cloud services) of environments the store no longer holds, once
+   * the edge no longer sends them requests (those would get 502). What a rack fails to remove is
+   * logged: a local instance left behind is an orphan the next reconcile removes.
+   */
+  async retire(placed: Placed[]): Promise<void> {
+    const { logger } = this.deps;
     await this.deps
       .routingSynced()
       .catch((err) =>
         logger.warn({ err: errorMessage(err) }, 'the edge did not confirm the routing change; stopping anyway'),
       );
-    for (const { rack, instances } of running) {
-      // an instance left behind is an orphan the next reconcile removes
+    const log = lineLog((line) => logger.info(line));
+    for (const { rack, instances } of placed) {
       await rack
-        ?.stop(instances)
-        .catch((err) => logger.warn({ err: errorMessage(err), rack: rack.name }, 'could not stop instances'));
+        ?.remove(instances, log)
+        .catch((err) => logger.warn({ err: errorMessage(err), rack: rack.name }, 'could not remove instances'));
     }
-    await images.removeEnvironment(env);
   }
+}
+
+interface Placed {
+  rack: Rack | undefined;
+  instances: Instance[];
 }

@@ -153,12 +153,9 @@ export function createApi(deps: ApiDeps): express.Express {
       a.name,
       () => {},
       async () => {
-        for (const env of store.listEnvironments(a.id)) {
-          for (const placement of store.placements(env.id)) {
-            await racks.named(env.id, placement.rack)?.stop(placement.instances);
-          }
-        }
+        const placed = store.listEnvironments(a.id).flatMap((env) => environments.placed(env));
         store.deleteApp(a.id);
+        await environments.retire(placed);
         await git.remove(a.name);
         await deps.images.removeApp(a.name);
       },

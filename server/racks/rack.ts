@@ -85,6 +85,8 @@ export interface Rack {
   start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]>;
   /** Stops instances that no longer receive traffic. */
   stop(instances: Instance[]): Promise<void>;
+  /** Removes for good what a deleted environment ran here: its instances, and a cloud rack's service. */
+  remove(instances: Instance[], log: BuildLog): Promise<void>;
   /** Undoes a start whose rollout failed elsewhere: back to `previous`, or nothing when there was none. */
   revert(started: Instance[], previous: ReleaseSpec | undefined, log: BuildLog): Promise<void>;
   /** Every instance this rack holds for this installation, running or not. */
@@ -108,7 +110,12 @@ export interface Rack {
 }
 
 /** Errors after which a rack may or may not have moved to the new release: it is put back like the moved ones. */
-export const OUTCOME_UNKNOWN = new Set(['APP_RUNNER_TIMEOUT', 'CLOUD_RUN_TIMEOUT', 'CLOUD_RUN_UNVERIFIED']);
+export const OUTCOME_UNKNOWN = new Set([
+  'APP_RUNNER_TIMEOUT',
+  'CLOUD_RUN_TIMEOUT',
+  'CLOUD_RUN_UNVERIFIED',
+  'ECS_EXPRESS_TIMEOUT',
+]);
 
 export interface OutputOptions {
   tail: number;

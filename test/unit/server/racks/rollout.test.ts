@@ -41,6 +41,7 @@ class FakeRack implements Rack {
     );
   }
   async stop(): Promise<void> {}
+  async remove(): Promise<void> {}
   async status(): Promise<InstanceStatus[]> {
     return [];
   }
