@@ -64,7 +64,7 @@ class AwsError extends Error {
 const ACCOUNT = '123456789012';
 const now = () => Date.now() / 1000;
 const id = () => crypto.randomBytes(8).toString('hex');
-// biome-ignore lint/suspicious/noExplicitAny: request bodies are untrusted JSON, read field by field
+/** Request bodies: untrusted JSON, read field by field. */
 type Input = any;
 
 /** The SigV4 credential scope (AKID/date/region/service/aws4_request): requests must be signed for `ecs`. */
@@ -217,7 +217,7 @@ function deploy(host: LocalServiceHost, s: ExpressService, revision: Revision, f
 function operations(host: LocalServiceHost, services: Map<string, ExpressService>, faults: EcsExpressFaults) {
   const active = (arn: string) => {
     const s = services.get(arn);
-    if (!s || s.status !== 'ACTIVE') throw new AwsError('ServiceNotFoundException', 'Service not found.');
+    if (s?.status !== 'ACTIVE') throw new AwsError('ServiceNotFoundException', 'Service not found.');
     return s;
   };
   const ops: Record<string, (input: Input, region: string) => Promise<unknown>> = {
