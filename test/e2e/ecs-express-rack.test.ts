@@ -23,7 +23,8 @@ describe('ECS Express rack (us-east-1, on an emulator) next to a local rack', ()
     commitAll(repo, version);
     return push(repo, remoteUrl(server, 'expo'));
   };
-  const service = () => [...ecs.services.values()][0]!;
+  const named = (name: string) => [...ecs.services.values()].find((s) => s.name === name)!;
+  const service = () => named('wm-expo-production');
   const viaEcs = async () => (await request(`http://${service().endpoint}`)).body;
   const viaEdge = async () => (await viaRouter(server, 'expo.localhost')).body;
   const placements = async () =>
@@ -32,7 +33,7 @@ describe('ECS Express rack (us-east-1, on an emulator) next to a local rack', ()
     );
 
   beforeAll(async () => {
-    registry = await startRegistry();
+    registry = await startRegistry(docker);
     ecs = await startEcsExpress(docker);
     server = await startServer();
     repo = appRepo('env-node');
@@ -43,12 +44,6 @@ describe('ECS Express rack (us-east-1, on an emulator) next to a local rack', ()
     await ecs?.close();
     await server?.cleanup();
     await registry?.stop();
-    for (const image of await docker.listImages({ filters: { reference: [`${registry?.host}/*`] } })) {
-      await docker
-        .getImage(image.Id)
-        .remove({ force: true })
-        .catch(() => {});
-    }
   });
 
   it('takes an aws provider with its two roles and puts an environment on local-a + us-east-1 (ecs-express)', async () => {
@@ -121,6 +116,24 @@ describe('ECS Express rack (us-east-1, on an emulator) next to a local rack', ()
     expect(service().serving?.env.GREETING).toBeUndefined();
     expect(await viaEcs()).toBe('v2 unset');
     expect(await viaEdge()).toBe('v2 unset');
+  });
+
+  it("deletes an environment's Express service with the environment, and only that one", async () => {
+    expect((await api(server, 'POST', '/api/apps/expo/environments', { name: 'staging' })).status).toBe(201);
+    const racks = [
+      { kind: 'local', name: 'local-a' },
+      { kind: 'ecs-express', provider: 'aws', region: 'us-east-1' },
+    ];
+    expect((await api(server, 'PUT', '/api/apps/expo/racks?environment=staging', { racks })).status).toBe(200);
+    fs.writeFileSync(path.join(repo, 'version.txt'), 'staging');
+    commitAll(repo, 'staging');
+    expect((await push(repo, remoteUrl(server, 'expo'), 'HEAD:staging')).code).toBe(0);
+    expect(named('wm-expo-staging').status).toBe('ACTIVE');
+    expect(await (await request(`http://${named('wm-expo-staging').endpoint}`)).body).toBe('staging unset');
+    expect((await api(server, 'DELETE', '/api/apps/expo/environments/staging')).status).toBe(200);
+    expect(named('wm-expo-staging').status).toBe('INACTIVE');
+    expect(service().status).toBe('ACTIVE');
+    expect(await viaEcs()).toBe('v2 unset');
   });
 
   it('deletes the Express service when the app is deleted', async () => {
