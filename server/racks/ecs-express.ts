@@ -99,11 +99,19 @@ export class EcsExpressRack extends CloudRack {
     }
   }
 
-  /** The Express service (an ECS service) of this name, unless it is gone or going. */
+  /**
+   * The Express service (an ECS service) of this name, unless it is gone or going. A cluster that
+   * does not exist yet holds none: creating the first service makes it.
+   */
   private async findService(serviceName: string, log: BuildLog): Promise<string | undefined> {
     const { cluster } = this.config;
     const answer = await this.call('DescribeServices', log, () =>
-      this.client.send(new DescribeServicesCommand({ ...(cluster ? { cluster } : {}), services: [serviceName] })),
+      this.client
+        .send(new DescribeServicesCommand({ ...(cluster ? { cluster } : {}), services: [serviceName] }))
+        .catch((err: { name?: string }) => {
+          if (err.name === 'ClusterNotFoundException') return { services: [] };
+          throw err;
+        }),
     );
     return answer.services?.find((s) => s.serviceName === serviceName && s.status === 'ACTIVE')?.serviceArn;
   }

@@ -269,6 +269,9 @@ function operations(host: LocalServiceHost, services: Map<string, ExpressService
     },
     async DescribeServices(input, region) {
       const cluster = input.cluster ?? 'default';
+      // a cluster exists once a service was created in it (Express Mode makes `default` on first use)
+      if (![...services.values()].some((s) => s.cluster === cluster))
+        throw new AwsError('ClusterNotFoundException', 'Cluster not found.');
       const arns = (input.services as string[]).map((n) =>
         n.startsWith('arn:') ? n : `arn:aws:ecs:${region}:${ACCOUNT}:service/${cluster}/${n}`,
       );
