@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type * as T from './api-types.ts';
+import type * as T from '../contract/api.ts';
 import { ApiError, errorMessage, UsageError } from './errors.ts';
 
 export interface Settings {

@@ -5,7 +5,7 @@
  * no sequence number: what they print while the connection is down is not replayed.
  */
 import WebSocket from 'ws';
-import type { LogMessage, LogSource } from './api-types.ts';
+import type { LogMessage, LogSource } from '../contract/api.ts';
 import { ApiError } from './errors.ts';
 
 export interface LogRequest {

@@ -30,6 +30,8 @@ export interface Config {
   /** What one instance may use unless app.json says otherwise (memory in MiB, CPUs, processes). */
   instanceLimits: { memoryMb: number; cpus: number; pids: number };
   drainMs: number;
+  /** How often stopped or vanished instances of local racks are brought back (WIDEMESH_HEAL_SECONDS). */
+  healIntervalMs: number;
   maxSourceBytes: number;
   /** Files a pushed commit may hold (each costs memory and Docker time even when empty). */
   maxSourceFiles: number;
@@ -280,6 +282,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     socketDir: absolutePath('WIDEMESH_SOCKET_DIR', env.WIDEMESH_SOCKET_DIR) ?? path.join(dataDir, 'sockets'),
     drainMs: int(env, 'WIDEMESH_DRAIN_MS', 2000, 0, 600_000),
+    healIntervalMs: int(env, 'WIDEMESH_HEAL_SECONDS', 5, 1, 3600) * 1000,
     maxSourceBytes: int(env, 'WIDEMESH_MAX_SOURCE_MB', 512, 1, 65536) * 1024 * 1024,
     maxSourceFiles: int(env, 'WIDEMESH_MAX_SOURCE_FILES', 100_000, 1, 10_000_000),
     unauthenticatedPerMinute: int(env, 'WIDEMESH_UNAUTHENTICATED_PER_MINUTE', 60, 1, 1_000_000),

@@ -1,13 +1,7 @@
 import crypto from 'node:crypto';
-import type pino from 'pino';
 import { endpointCandidates, endpointHost } from './endpoints.ts';
-import { errorMessage, WidemeshError } from './errors.ts';
-import type { ReleaseImages } from './images/release-images.ts';
-import type { AppLocks } from './locks.ts';
-import { lineLog } from './logs/index.ts';
-import type { Rack } from './racks/rack.ts';
-import type { RackSet } from './racks/rack-set.ts';
-import type { App, Environment, Instance, Store } from './store/index.ts';
+import { WidemeshError } from './errors.ts';
+import type { App, Environment, Store } from './store/index.ts';
 
 export const PRODUCTION = 'production';
 const PRODUCTION_BRANCHES = new Set(['main', 'master']);
@@ -16,7 +10,6 @@ const PRODUCTION_BRANCHES = new Set(['main', 'master']);
 const ENV_NAME = /^[a-z](?:[a-z0-9]|-(?!-)){0,28}[a-z0-9]$/;
 const MAX_NAME = 30;
 const BRANCH = /^[A-Za-z0-9._/-]{1,200}$/;
-const BUILD_POLL_MS = 500;
 
 export function assertEnvironmentName(name: unknown): string {
   if (typeof name !== 'string' || !ENV_NAME.test(name)) {
@@ -52,17 +45,12 @@ export function previewName(branch: string): string {
 
 export interface EnvironmentsDeps {
   store: Store;
-  racks: RackSet;
-  locks: AppLocks;
-  images: ReleaseImages;
-  logger: pino.Logger;
-  /** Resolves once the edge routes by the store as it is now (see Edge.sync). */
-  routingSynced: () => Promise<void>;
 }
 
 /**
- * Creating and deleting an app's environments (production comes with the app), which branch
- * deploys which environment, and previews: copies of production made for a branch or pull request.
+ * Creating an app's environments (production comes with the app; deleting one is
+ * lifecycle/'s), which branch deploys which environment, and previews: copies of production made
+ * for a branch or pull request.
  */
 export class Environments {
   constructor(private readonly deps: EnvironmentsDeps) {}
@@ -119,72 +107,4 @@ export class Environments {
     if (racks) store.setEnvironmentRacks(env.id, racks.racks, racks.rollout);
     return { env, created: true };
   }
-
-  /**
-   * Deletes an environment: traffic stops first (its placements go with it), then its instances
-   * and images. A push to it still building finishes first: its build log and image need the
-   * environment until then (builds end within the build timeout).
-   */
-  async remove(env: Environment): Promise<void> {
-    if (env.name === PRODUCTION)
-      throw new WidemeshError(
-        'PRODUCTION_UNDELETABLE',
-        `the production environment of ${env.appName} cannot be deleted; delete the app instead`,
-        409,
-      );
-    const building = () => this.deps.store.listBuilds(env.id).some((b) => b.status === 'building');
-    for (;;) {
-      while (building()) await new Promise((r) => setTimeout(r, BUILD_POLL_MS));
-      // a push that started meanwhile may have taken the lock first: then wait for it again
-      const removed = await this.deps.locks.run(
-        env.appName,
-        () => {},
-        async () => {
-          if (building()) return false;
-          await this.removeNow(env);
-          return true;
-        },
-      );
-      if (removed) return;
-    }
-  }
-
-  /** Holding the app's lock. */
-  private async removeNow(env: Environment): Promise<void> {
-    const placed = this.placed(env);
-    this.deps.store.deleteEnvironment(env.id);
-    await this.retire(placed);
-    await this.deps.images.removeEnvironment(env);
-  }
-
-  /** What an environment runs, rack by rack: read it before the store forgets the environment. */
-  placed(env: Environment): Placed[] {
-    const { store, racks } = this.deps;
-    return store.placements(env.id).map((p) => ({ rack: racks.named(env.id, p.rack), instances: p.instances }));
-  }
-
-  /**
-   * Removes the instances (and cloud services) of environments the store no longer holds, once
-   * the edge no longer sends them requests (those would get 502). What a rack fails to remove is
-   * logged: a local instance left behind is an orphan the next reconcile removes.
-   */
-  async retire(placed: Placed[]): Promise<void> {
-    const { logger } = this.deps;
-    await this.deps
-      .routingSynced()
-      .catch((err) =>
-        logger.warn({ err: errorMessage(err) }, 'the edge did not confirm the routing change; stopping anyway'),
-      );
-    const log = lineLog((line) => logger.info(line));
-    for (const { rack, instances } of placed) {
-      await rack
-        ?.remove(instances, log)
-        .catch((err) => logger.warn({ err: errorMessage(err), rack: rack.name }, 'could not remove instances'));
-    }
-  }
-}
-
-interface Placed {
-  rack: Rack | undefined;
-  instances: Instance[];
 }

@@ -11,8 +11,20 @@ import Docker from 'dockerode';
 import pino from 'pino';
 import { issueFirstAdminToken } from './access/auth.ts';
 import { RateLimiter } from './access/rate-limit.ts';
+import { appRoutes } from './api/apps.ts';
+import { buildpackRoutes } from './api/buildpacks.ts';
+import { buildRoutes } from './api/builds.ts';
+import { configRoutes } from './api/config.ts';
+import { edgeRoutes } from './api/edge.ts';
+import { environmentRoutes } from './api/environments.ts';
 import { createApi } from './api/index.ts';
 import { attachLogStream } from './api/log-stream.ts';
+import { processRoutes } from './api/processes.ts';
+import { pushRoutes } from './api/push.ts';
+import { rackRoutes } from './api/racks.ts';
+import { releaseRoutes } from './api/releases.ts';
+import { environmentViewer } from './api/views.ts';
+import { repositoryRoutes, webhookRoutes } from './api/webhooks.ts';
 import { readConfig } from './config.ts';
 import { createEdge } from './edge/index.ts';
 import { endpointHost } from './endpoints.ts';
@@ -23,10 +35,14 @@ import { GitRepos } from './git/index.ts';
 import { ImageBuilder } from './images/image-builder.ts';
 import { nodeStacks, publishedNodeVersions } from './images/node-versions.ts';
 import { ReleaseImages } from './images/release-images.ts';
+import { Lifecycle } from './lifecycle/index.ts';
+import { Rollouts } from './lifecycle/rollouts.ts';
+import { Teardown } from './lifecycle/teardown.ts';
 import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
 import { Pipeline } from './pipeline.ts';
 import { rackFactory } from './racks/factory.ts';
+import { Healer } from './racks/healer.ts';
 import { HostNetwork, IsolatedNetwork, RELAY_IMAGE } from './racks/instance-network.ts';
 import { OneOffRunner } from './racks/one-off.ts';
 import { RackSet } from './racks/rack-set.ts';
@@ -79,7 +95,13 @@ const accessLogFile = path.join(config.dataDir, 'router-access.jsonl');
 const edge = createEdge(config, { store, secrets, logger, accessLog: accessLogFile });
 const locks = new AppLocks();
 const steps = new DeploySteps(store);
-const oneOff = new OneOffRunner(docker, installationId, network.isolated ? 'none' : 'host', config.instanceLimits);
+const oneOff = new OneOffRunner(docker, installationId, {
+  networkMode: network.isolated ? 'none' : 'host',
+  limits: config.instanceLimits,
+  timeoutMs: config.buildTimeoutMs,
+});
+const rollouts = new Rollouts({ store, racks, drainMs: config.drainMs, routingSynced: () => edge.sync() });
+const teardown = new Teardown({ store, racks, logger, routingSynced: () => edge.sync() });
 const nodeVersions = publishedNodeVersions();
 void nodeVersions(); // warm the cache now rather than during the first deploy
 const detectContext = async () => ({
@@ -91,7 +113,8 @@ const pipeline = new Pipeline({
   logs,
   images,
   oneOff,
-  racks,
+  rollouts,
+  teardown,
   locks,
   steps,
   logger,
@@ -99,7 +122,6 @@ const pipeline = new Pipeline({
   detectContext,
   options: {
     buildTimeoutMs: config.buildTimeoutMs,
-    drainMs: config.drainMs,
     maxSourceBytes: config.maxSourceBytes,
     maxSourceFiles: config.maxSourceFiles,
     endpointUrl,
@@ -112,37 +134,36 @@ await git.installHooks();
 const hookSecret = crypto.randomBytes(32).toString('hex');
 
 const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
-const environments = new Environments({ store, racks, locks, images, logger, routingSynced: () => edge.sync() });
+const environments = new Environments({ store });
+const lifecycle = new Lifecycle({ store, locks, racks, rollouts, teardown, oneOff, images, git, logger });
 const publicUrl = config.publicUrl ?? `http://${config.host}:${config.apiPort}`;
 const limiter = new RateLimiter(config.unauthenticatedPerMinute);
 const sessions = new SessionStore(store, config.sessionLifetimeMs);
-const webhooks = { store, secrets, deployer, publicUrl, environments, limiter };
+const webhooks = { store, secrets, deployer, publicUrl, environments, lifecycle, limiter };
+const environmentView = environmentViewer(store, endpointUrl);
+const sourceLimits = { maxBytes: config.maxSourceBytes, maxFiles: config.maxSourceFiles };
 const api = createApi({
   store,
-  pipeline,
-  logs,
-  git,
-  racks,
-  locks,
-  images,
-  oneOff,
-  oneOffTimeoutMs: config.buildTimeoutMs,
-  hookSecret,
-  endpointUrl,
   logger,
-  webhooks,
-  secrets,
-  environments,
-  buildpacks: {
-    docker,
-    detectContext,
-    sourceLimits: { maxBytes: config.maxSourceBytes, maxFiles: config.maxSourceFiles },
-  },
   limiter,
-  edge: edge.apiDeps(),
-  steps,
   session: { sessions, lifetimeMs: config.sessionLifetimeMs },
   dashboardDir: config.dashboardDir,
+  hooks: [
+    pushRoutes({ store, git, pipeline, logs, environments, lifecycle, hookSecret, logger }),
+    webhookRoutes(webhooks),
+  ],
+  resources: [
+    appRoutes({ store, git, lifecycle, environmentView }),
+    environmentRoutes({ store, environments, lifecycle, pipeline, environmentView }),
+    configRoutes({ store, pipeline }),
+    releaseRoutes({ store, pipeline, steps }),
+    buildRoutes({ store }),
+    processRoutes({ store, racks, lifecycle }),
+    repositoryRoutes(webhooks),
+    rackRoutes({ store, secrets, racks }),
+    buildpackRoutes({ docker, detectContext, sourceLimits }),
+    edgeRoutes(edge.apiDeps()),
+  ],
 });
 const gitHttp = gitHttpHandler({ store, git, logger, limiter });
 const server = http.createServer(async (req, res) => {
@@ -160,6 +181,8 @@ await git.writeHookConfig({ url: `${base}/`, secret: hookSecret });
 const edgeProcess = await edge.start();
 const report = await reconcile(store, racks.local(), logger);
 logger.info({ ...report, edge: edgeProcess.adopted ? 'adopted' : 'started' }, 'racks reconciled');
+const healer = new Healer({ store, racks: () => racks.local(), locks, logger, intervalMs: config.healIntervalMs });
+healer.start();
 
 console.log(
   [
@@ -180,6 +203,7 @@ const shutdown = (signal: string) => {
   stopping = true;
   logger.info({ signal }, 'stopping');
   edge.detach(); // apps keep serving while the server is down
+  void healer.stop();
   logStream.close();
   server.closeAllConnections();
   // a pushed build still streaming must not keep the process alive forever

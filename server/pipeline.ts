@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type pino from 'pino';
-import { type AppManifest, MAX_QUANTITY, readAppManifest } from '../buildpacks/app-json.ts';
+import { type AppManifest, readAppManifest } from '../buildpacks/app-json.ts';
 import {
   type BuildPlan,
   BuildpackError,
@@ -15,18 +15,17 @@ import type { ImageBuilder } from './images/image-builder.ts';
 import { installSecretFiles } from './images/install-secrets.ts';
 import { KEPT_RELEASE_IMAGES, type ReleaseImages } from './images/release-images.ts';
 import { Source } from './images/source.ts';
+import type { Replaced, Rollouts } from './lifecycle/rollouts.ts';
+import type { Teardown } from './lifecycle/teardown.ts';
 import type { AppLocks } from './locks.ts';
 import { type BuildLog, type LogBus, type OpenBuildLog, secondsSince } from './logs/index.ts';
 import type { OneOffRunner } from './racks/one-off.ts';
-import { type Rack, RELEASE_PROCESS, releaseSpec, servicesOf } from './racks/rack.ts';
-import type { RackSet } from './racks/rack-set.ts';
-import { type PlacementBook, type RolloutDeps, rollOut } from './racks/rollout.ts';
+import { RELEASE_PROCESS, servicesOf } from './racks/rack.ts';
 import type { DeployStep, DeploySteps } from './store/deploy-steps.ts';
-import type { Build, Environment, Placement, Release, Store } from './store/index.ts';
+import type { Build, Environment, Release, Store } from './store/index.ts';
 
 export interface PipelineOptions {
   buildTimeoutMs: number;
-  drainMs: number;
   maxSourceBytes: number;
   maxSourceFiles: number;
   /** How users reach an environment, printed at the end of a deploy. */
@@ -39,7 +38,8 @@ export interface PipelineDeps {
   builder: ImageBuilder;
   images: ReleaseImages;
   oneOff: OneOffRunner;
-  racks: RackSet;
+  rollouts: Rollouts;
+  teardown: Teardown;
   locks: AppLocks;
   steps: DeploySteps;
   detectContext: () => Promise<DetectContext>;
@@ -168,6 +168,8 @@ export class Pipeline {
    * so the branch names the live code.
    */
   private async undoUnlandedPush(env: Environment, live: Release, previous: Release | undefined, log: BuildLog) {
+    // deleted meanwhile (its repository with it): nothing serves it any more
+    if (this.deps.store.getEnvironment(env.appName, env.name)?.id !== env.id) return;
     const reason = `git did not move the branch to ${live.description.replace(/^Deploy /, '')}; the push was rejected`;
     log.error(reason);
     this.deps.store.finishRelease(live.id, 'failed', reason);
@@ -176,20 +178,11 @@ export class Pipeline {
         const description = `Rollback to v${previous.version} (${reason})`;
         const config = this.deps.store.configVars(env.id);
         await this.release(env, { ...previous, config, description }, log, { releasePhase: false });
-      } else await this.takeDown(env);
+      } else await this.deps.teardown.takeDownPlacements(env);
     } finally {
       await this.pruneImages(env);
     }
     throw new WidemeshError('REF_UPDATE_FAILED', reason, 409);
-  }
-
-  /** A first release whose push git rejected: nothing serves the environment any more. */
-  private async takeDown(env: Environment): Promise<void> {
-    const { store, racks } = this.deps;
-    for (const placement of store.placements(env.id)) {
-      store.removePlacement(env.id, placement.rack);
-      await racks.named(env.id, placement.rack)?.stop(placement.instances);
-    }
   }
 
   /** Config vars change → a new release of the running image; the change is kept only if it rolls out. */
@@ -245,39 +238,6 @@ export class Pipeline {
       return await this.release(env, { ...draft, description }, log, { releasePhase: true }).finally(() =>
         this.pruneImages(env),
       );
-    });
-  }
-
-  /**
-   * ps:scale: the current release rolled out again at the new formation (no new release, as on
-   * Heroku); the formation is kept only if every rack reaches it.
-   */
-  async scale(appName: string, envName: string, changes: Record<string, number>, log: BuildLog) {
-    const { store } = this.deps;
-    return await this.whileLocked(appName, envName, log, async (env) => {
-      const current = store.currentRelease(env.id);
-      const known = current ? servicesOf(current.processes).map((s) => s.service) : undefined;
-      assertScale(changes, known);
-      const formation = { ...store.formation(env.id), ...changes };
-      if (current) await this.retire(await this.rollOut(env, current, formation, log));
-      store.setFormation(env.id, formation);
-      return formation;
-    });
-  }
-
-  /**
-   * ps:stop stops every instance (the formation is kept, and the endpoint answers 503);
-   * ps:start brings the formation back. Both keep the current release.
-   */
-  async stopOrStart(appName: string, envName: string, action: 'stop' | 'start', log: BuildLog) {
-    const { store } = this.deps;
-    return await this.whileLocked(appName, envName, log, async (env) => {
-      const current = store.currentRelease(env.id);
-      if (!current) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release yet`, 409);
-      const kept = store.formation(env.id);
-      const formation = action === 'stop' ? Object.fromEntries(Object.keys(kept).map((s) => [s, 0])) : kept;
-      await this.retire(await this.rollOut(env, current, formation, log));
-      return formation;
     });
   }
 
@@ -392,41 +352,25 @@ export class Pipeline {
    * new config, before any traffic moves), then rolled out to every rack, all or nothing.
    */
   private async release(env: Environment, draft: ReleaseDraft, log: BuildLog, opts: ReleaseOptions) {
-    const { store, images, steps } = this.deps;
+    const { store, images, steps, rollouts } = this.deps;
     for (const value of Object.values(draft.config)) log.addSecret(value);
     const release = store.createRelease({ environmentId: env.id, ...draft });
     if (opts.built) steps.record(release.id, opts.built);
-    let moved: { rack: Rack; previous?: Placement }[];
+    let moved: Replaced[];
     try {
       if (opts.releasePhase) await this.releasePhase(env, release, log);
       const timeRack = (rack: string) => steps.start(release.id, 'rollout', rack);
-      moved = await this.rollOut(env, release, store.formation(env.id), log, timeRack);
+      moved = await rollouts.rollOut(env, release, store.formation(env.id), log, timeRack);
     } catch (err) {
       const message = `Release v${release.version} failed: ${errorMessage(err)}`;
       store.finishRelease(release.id, 'failed', message);
       throw new WidemeshError(err instanceof WidemeshError ? err.code : 'RELEASE_FAILED', message);
     }
     store.finishRelease(release.id, 'succeeded');
-    await this.retire(moved);
+    await rollouts.retire(moved);
     await images.tagRelease(draft.image, env, release.version);
     if (opts.releasePhase) await this.afterRelease(env, release, log);
     return store.getReleaseById(release.id)!;
-  }
-
-  /** Every rack of the environment onto `release` at `formation`; racks it no longer lists are dropped. */
-  private async rollOut(
-    env: Environment,
-    release: Release,
-    formation: Record<string, number>,
-    log: BuildLog,
-    timeRack?: RolloutDeps['timeRack'],
-  ) {
-    const { racks: targets, parallel } = this.deps.racks.forEnvironment(env.id);
-    const spec = releaseSpec(env, release, formation);
-    const target = { environmentId: env.id, releaseId: release.id, spec, racks: targets, parallel };
-    const deps = { placements: this.placementBook(env), specOf: (id: number) => this.specOf(env, id), timeRack };
-    const moved = await rollOut(target, deps, log);
-    return [...moved, ...this.dropUnlistedRacks(env, targets)];
   }
 
   /** app.json's predeploy script, then the Procfile's `release:` command; any failure stops the deploy. */
@@ -467,44 +411,7 @@ export class Pipeline {
   }
 
   private runOneOff(env: Environment, release: Release, command: string, log: BuildLog): Promise<number> {
-    const { image, config } = release;
-    const request = { app: env.appName, environment: env.name, image, command, config };
-    return this.deps.oneOff.run({ ...request, timeoutMs: this.deps.options.buildTimeoutMs }, (_s, line) =>
-      log.info(line),
-    );
-  }
-
-  private placementBook(env: Environment): PlacementBook {
-    const { store } = this.deps;
-    return {
-      current: (rack) => store.placements(env.id).find((p) => p.rack === rack),
-      set: (placement) => store.setPlacement(placement),
-      remove: (rack) => store.removePlacement(env.id, rack),
-    };
-  }
-
-  private specOf(env: Environment, releaseId: number) {
-    const release = this.deps.store.getReleaseById(releaseId);
-    return release && releaseSpec(env, release, this.deps.store.formation(env.id));
-  }
-
-  /** Racks the environment no longer lists stop serving it once the new release is live everywhere. */
-  private dropUnlistedRacks(env: Environment, listed: Rack[]): { rack: Rack; previous: Placement }[] {
-    const { store, racks } = this.deps;
-    const dropped = store.placements(env.id).filter((p) => !listed.some((r) => r.name === p.rack));
-    for (const placement of dropped) store.removePlacement(env.id, placement.rack);
-    return dropped.flatMap((previous) => {
-      const rack = racks.named(env.id, previous.rack);
-      return rack ? [{ rack, previous }] : [];
-    });
-  }
-
-  /** Old instances get the drain time to finish requests already routed to them, then stop. */
-  private async retire(replaced: { rack: Rack; previous?: Placement }[]): Promise<void> {
-    const old = replaced.filter((r) => r.previous && r.previous.instances.length > 0);
-    if (old.length === 0) return;
-    await new Promise((r) => setTimeout(r, this.deps.options.drainMs));
-    await Promise.all(old.map(({ rack, previous }) => rack.stop(previous!.instances)));
+    return this.deps.oneOff.run({ env, release, command }, (_s, line) => log.info(line));
   }
 
   /** Keeps the images of the last succeeded releases (rollback targets); removes the rest. */
@@ -521,18 +428,5 @@ export class Pipeline {
     const current = store.currentRelease(env.id);
     log.error(current ? `Push rejected. v${current.version} keeps serving.` : 'Push rejected.');
     log.end({ ok: false, message });
-  }
-}
-
-function assertScale(changes: Record<string, number>, known: string[] | undefined): void {
-  for (const [service, quantity] of Object.entries(changes)) {
-    if (known && !known.includes(service)) {
-      const message = `there is no ${service} process type (the current release has: ${known.join(', ')})`;
-      throw new WidemeshError('UNKNOWN_PROCESS_TYPE', message, 404);
-    }
-    if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_QUANTITY) {
-      const message = `${service}=${quantity}: a scale is a whole number from 0 to ${MAX_QUANTITY} per rack`;
-      throw new WidemeshError('INVALID_SCALE', message);
-    }
   }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { AppInfo, AppSummary } from '../api-types.ts';
+import type { AppInfo, AppSummary } from '../../contract/api.ts';
 import { type Context, savedApi } from '../context.ts';
 import { ApiError, UsageError } from '../errors.ts';
 import { connectRemote } from '../git.ts';

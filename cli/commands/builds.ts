@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Build } from '../api-types.ts';
+import type { Build } from '../../contract/api.ts';
 import type { Context } from '../context.ts';
 import { shortCommit, table } from '../output.ts';
 import { readCommand, targetOf } from './define.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ConfigChanged } from '../api-types.ts';
+import type { ConfigChanged } from '../../contract/api.ts';
 import { type Context, savedApi } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { say } from '../output.ts';

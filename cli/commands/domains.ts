@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import type { DomainView } from '../api-types.ts';
+import type { DomainView } from '../../contract/api.ts';
 import { type Context, savedApi } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { say, table } from '../output.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { EnvironmentView } from '../api-types.ts';
+import type { EnvironmentView } from '../../contract/api.ts';
 import { type Context, savedApi } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { say, table } from '../output.ts';

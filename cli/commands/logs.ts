@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import type { LogSource } from '../api-types.ts';
+import type { LogSource } from '../../contract/api.ts';
 import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { followLogs, type LogRequest } from '../log-tail.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Provider, RackSpec, Racks } from '../api-types.ts';
+import type { Provider, RackSpec, Racks } from '../../contract/api.ts';
 import { type Context, savedApi } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { say, table } from '../output.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ProcessList } from '../api-types.ts';
+import type { ProcessList } from '../../contract/api.ts';
 import { streamRun } from '../client.ts';
 import { type Context, savedApi } from '../context.ts';
 import { ApiError, CommandExit, UsageError } from '../errors.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Release } from '../api-types.ts';
+import type { Release } from '../../contract/api.ts';
 import { type Context, savedApi } from '../context.ts';
 import { ApiError, UsageError } from '../errors.ts';
 import { say, table } from '../output.ts';

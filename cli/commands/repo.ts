@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import type { Delivery, Repository, RepositoryRequest } from '../api-types.ts';
+import type { Delivery, Repository, RepositoryRequest } from '../../contract/api.ts';
 import { type Context, savedApi } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { say, shortCommit, table } from '../output.ts';

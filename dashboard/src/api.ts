@@ -1,4 +1,4 @@
-import type { ApiErrorBody, Session } from '../../cli/api-types.ts';
+import type { ApiErrorBody, Session } from '../../contract/api.ts';
 
 /**
  * The dashboard's one way to the server: the same JSON API the CLI uses, same origin, signed in

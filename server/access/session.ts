@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import express, { type Request } from 'express';
+import type { Session as SessionView } from '../../contract/api.ts';
 import { WidemeshError } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import type { Session, SessionStore } from '../store/sessions.ts';
@@ -97,10 +98,10 @@ export function sessionRoutes(deps: SessionRouteDeps): express.Router {
     }
     const { cookie, ...session } = opened;
     res.cookie(SESSION_COOKIE, cookie, cookieOptions(req, deps.lifetimeMs));
-    res.status(201).json(session);
+    res.status(201).json(session satisfies SessionView);
   });
   router.get('/api/session', (req, res) => {
-    res.json(signedIn(req).session);
+    res.json(signedIn(req).session satisfies SessionView);
   });
   router.delete('/api/session', (req, res) => {
     const caller = signedIn(req);

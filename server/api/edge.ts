@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import express, { type Request } from 'express';
+import type { DomainDeleted, DomainView, Toggled } from '../../contract/api.ts';
 import { notFound, WidemeshError } from '../errors.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Domain, EdgeSettings, EdgeStore } from '../store/edge.ts';
@@ -71,12 +72,16 @@ function toggleRoutes(router: express.Router, deps: EdgeApiDeps): void {
         throw new WidemeshError('INVALID_SETTING', `send {"enabled": true} or {"enabled": false}`);
       const settings = edgeStore.updateSettings(env.id, { [setting]: req.body.enabled });
       await deps.synced();
-      res.json({ environment: env.name, enabled: settings[setting] });
+      res.json({ environment: env.name, enabled: settings[setting] } satisfies Toggled);
     });
   }
 }
 
-const domainView = (d: Domain) => ({ name: d.name, certificate: certificateState(d), createdAt: d.createdAt });
+const domainView = (d: Domain): DomainView => ({
+  name: d.name,
+  certificate: certificateState(d),
+  createdAt: d.createdAt,
+});
 
 /** The route's `:domain`, attached to the route's environment; 404 otherwise. */
 function domainOf(deps: EdgeApiDeps, req: Request): Domain {
@@ -109,7 +114,7 @@ function domainRoutes(router: express.Router, deps: EdgeApiDeps): void {
     const found = domainOf(deps, req);
     edgeStore.removeDomain(found.name);
     await deps.synced();
-    res.json({ deleted: found.name });
+    res.json({ deleted: found.name } satisfies DomainDeleted);
   });
 }
 

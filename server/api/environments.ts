@@ -1,18 +1,20 @@
 import express, { type Request } from 'express';
+import type { EnvironmentDeleted, EnvironmentView, Promoted } from '../../contract/api.ts';
 import { assertBranchName, assertEnvironmentName, type Environments, PRODUCTION } from '../environments.ts';
 import { notFound, WidemeshError } from '../errors.ts';
-import type { BuildLog } from '../logs/index.ts';
+import type { Lifecycle } from '../lifecycle/index.ts';
+import { collectingLog } from '../logs/index.ts';
 import type { Pipeline } from '../pipeline.ts';
-import type { App, Environment, Release, Store } from '../store/index.ts';
+import type { App, Environment, Store } from '../store/index.ts';
 import { appOf } from './lookup.ts';
+import { releaseView } from './views.ts';
 
 export interface EnvironmentRoutesDeps {
   store: Store;
   environments: Environments;
+  lifecycle: Lifecycle;
   pipeline: Pipeline;
-  environmentView: (env: Environment) => object;
-  releaseView: (release: Release) => object;
-  collectingLog: () => BuildLog & { lines: string[] };
+  environmentView: (env: Environment) => EnvironmentView;
 }
 
 /** An app's environments, previews and promotion (mounted under /api, token required). */
@@ -39,16 +41,8 @@ export function environmentRoutes(deps: EnvironmentRoutesDeps): express.Router {
 
   router.delete('/apps/:app/environments/:env', async (req: Request<{ app: string; env: string }>, res) => {
     const env = named(appOf(store, req), req.params.env);
-    await environments.remove(env);
-    res.json({ deleted: env.name });
-  });
-
-  router.patch('/apps/:app', (req, res) => {
-    const app = appOf(store, req);
-    if (typeof req.body?.previews !== 'boolean')
-      throw new WidemeshError('INVALID_APP_SETTINGS', 'send {"previews": true} or {"previews": false}');
-    store.setPreviews(app.id, req.body.previews);
-    res.json({ name: app.name, previews: req.body.previews });
+    await deps.lifecycle.removeEnvironment(env);
+    res.json({ deleted: env.name } satisfies EnvironmentDeleted);
   });
 
   router.post('/apps/:app/promote', async (req, res) => {
@@ -62,9 +56,9 @@ export function environmentRoutes(deps: EnvironmentRoutesDeps): express.Router {
         'INVALID_PROMOTION',
         `promote from one environment to another, not ${from.name} to itself`,
       );
-    const log = deps.collectingLog();
+    const log = collectingLog();
     const release = await pipeline.promote(app.name, from.name, to.name, log);
-    res.json({ environment: to.name, release: deps.releaseView(release), log: log.lines });
+    res.json({ environment: to.name, release: releaseView(release), log: log.lines } satisfies Promoted);
   });
 
   return router;

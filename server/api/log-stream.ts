@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type pino from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { LogMessage, LogSource } from '../../contract/api.ts';
 import { tokenOf } from '../access/auth.ts';
 import type { RateLimiter } from '../access/rate-limit.ts';
 import { cookieOf, isCrossSite, SESSION_COOKIE } from '../access/session.ts';
@@ -14,7 +15,7 @@ import type { SessionStore } from '../store/sessions.ts';
 import { AppOutputHub, type Frame } from './app-output.ts';
 import { streamAppLines } from './log-sources/app-lines.ts';
 import { streamBuildLines } from './log-sources/build-lines.ts';
-import { type LogClient, type LogMessage, type LogSource, wants } from './log-sources/client.ts';
+import { type LogClient, wants } from './log-sources/client.ts';
 import { streamRouterLines } from './log-sources/router-lines.ts';
 
 export interface LogStreamDeps {

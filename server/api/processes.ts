@@ -1,18 +1,16 @@
 import express from 'express';
+import type { ProcessList, Restarted, RunMessage, Scaled, StoppedOrStarted } from '../../contract/api.ts';
 import { WidemeshError } from '../errors.ts';
-import { lineLog } from '../logs/index.ts';
-import type { Pipeline } from '../pipeline.ts';
-import type { OneOffRunner } from '../racks/one-off.ts';
+import type { Lifecycle } from '../lifecycle/index.ts';
+import { collectingLog } from '../logs/index.ts';
 import type { RackSet } from '../racks/rack-set.ts';
-import type { Store } from '../store/index.ts';
+import type { Environment, Store } from '../store/index.ts';
 import { environmentOf } from './lookup.ts';
 
 export interface ProcessDeps {
   store: Store;
-  pipeline: Pipeline;
   racks: RackSet;
-  oneOff: OneOffRunner;
-  oneOffTimeoutMs: number;
+  lifecycle: Lifecycle;
 }
 
 const MAX_COMMAND = 4096;
@@ -31,92 +29,73 @@ function scaleChanges(body: unknown): Record<string, number> {
   return changes;
 }
 
+function commandOf(body: { command?: unknown } | undefined): string {
+  const command = body?.command;
+  if (typeof command !== 'string' || command.trim() === '' || command.length > MAX_COMMAND) {
+    throw new WidemeshError('INVALID_COMMAND', `send {"command": "..."} (at most ${MAX_COMMAND} characters)`);
+  }
+  return command;
+}
+
+/** `ps`: every instance of the environment per rack, with its state. */
+async function processList({ store, racks }: ProcessDeps, env: Environment): Promise<ProcessList> {
+  const rows: ProcessList['instances'] = [];
+  for (const placement of store.placements(env.id)) {
+    const release = store.getReleaseById(placement.releaseId)?.version ?? null;
+    const rack = racks.named(env.id, placement.rack);
+    for (const { id, startedAt, ...status } of rack ? await rack.status(placement.instances) : []) {
+      const uptime = startedAt ? Math.round((Date.now() - Date.parse(startedAt)) / 1000) : null;
+      rows.push({ rack: placement.rack, release, ...status, instance: id.slice(0, 12), uptimeSeconds: uptime });
+    }
+  }
+  return { environment: env.name, formation: store.formation(env.id), instances: rows };
+}
+
 /**
- * Services and instances: `ps` (every instance per rack with its state), `ps:scale`,
- * `ps:restart`, and `run` (a one-off process of the current release). Mounted under /api.
+ * Services and instances: `ps`, `ps:scale`, `ps:restart`, `ps:stop`/`ps:start` and `run` (a
+ * one-off process of the current release); the changes are the lifecycle's. Mounted under /api.
  */
 export function processRoutes(deps: ProcessDeps): express.Router {
-  const { store, pipeline, racks } = deps;
+  const { store, lifecycle } = deps;
   const router = express.Router();
 
   router.get('/apps/:app/ps', async (req, res) => {
-    const env = environmentOf(store, req);
-    const rows = [];
-    for (const placement of store.placements(env.id)) {
-      const release = store.getReleaseById(placement.releaseId)?.version ?? null;
-      const rack = racks.named(env.id, placement.rack);
-      const statuses = rack ? await rack.status(placement.instances) : [];
-      for (const status of statuses) {
-        const uptime = status.startedAt ? Math.round((Date.now() - Date.parse(status.startedAt)) / 1000) : null;
-        rows.push({
-          rack: placement.rack,
-          release,
-          ...status,
-          instance: status.id.slice(0, 12),
-          uptimeSeconds: uptime,
-        });
-      }
-    }
-    res.json({ environment: env.name, formation: store.formation(env.id), instances: rows });
+    res.json(await processList(deps, environmentOf(store, req)));
   });
 
   router.post('/apps/:app/ps/scale', async (req, res) => {
     const env = environmentOf(store, req);
-    const lines: string[] = [];
-    const formation = await pipeline.scale(
-      env.appName,
-      env.name,
-      scaleChanges(req.body),
-      lineLog((l) => lines.push(l)),
-    );
-    res.json({ environment: env.name, formation, log: lines });
+    const log = collectingLog();
+    const formation = await lifecycle.scale(env, scaleChanges(req.body), log);
+    res.json({ environment: env.name, formation, log: log.lines } satisfies Scaled);
   });
 
   router.post('/apps/:app/ps/restart', async (req, res) => {
     const env = environmentOf(store, req);
     const service = typeof req.body?.service === 'string' ? req.body.service : undefined;
-    let restarted = 0;
-    for (const placement of store.placements(env.id)) {
-      const instances = placement.instances.filter((i) => !service || i.service === service);
-      await racks.named(env.id, placement.rack)?.restart(instances);
-      restarted += instances.length;
-    }
-    if (service && restarted === 0) throw new WidemeshError('UNKNOWN_PROCESS_TYPE', `no ${service} instance runs`, 404);
-    res.json({ environment: env.name, restarted });
+    const restarted = await lifecycle.restart(env, service);
+    res.json({ environment: env.name, restarted } satisfies Restarted);
   });
 
   for (const action of ['stop', 'start'] as const) {
     router.post(`/apps/:app/ps/${action}`, async (req, res) => {
       const env = environmentOf(store, req);
-      const lines: string[] = [];
-      const running = await pipeline.stopOrStart(
-        env.appName,
-        env.name,
-        action,
-        lineLog((l) => lines.push(l)),
-      );
-      res.json({ environment: env.name, running, log: lines });
+      const log = collectingLog();
+      const running = await lifecycle.stopOrStart(env, action, log);
+      res.json({ environment: env.name, running, log: log.lines } satisfies StoppedOrStarted);
     });
   }
 
   // One JSON object per line: {"stream", "line"} while it runs, then {"exit": code}.
   router.post('/apps/:app/run', async (req, res) => {
     const env = environmentOf(store, req);
-    const command = req.body?.command;
-    if (typeof command !== 'string' || command.trim() === '' || command.length > MAX_COMMAND) {
-      throw new WidemeshError('INVALID_COMMAND', `send {"command": "..."} (at most ${MAX_COMMAND} characters)`);
-    }
-    const release = store.currentRelease(env.id);
-    if (!release) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release to run`, 409);
-    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-    const request = { app: env.appName, environment: env.name, image: release.image, command, config: release.config };
-    const write = (message: object) => res.write(`${JSON.stringify(message)}\n`);
+    const command = commandOf(req.body);
+    const write = (message: RunMessage) => res.write(`${JSON.stringify(message)}\n`);
+    const started = () => res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
     try {
-      const exit = await deps.oneOff.run({ ...request, timeoutMs: deps.oneOffTimeoutMs }, (stream, line) =>
-        write({ stream, line }),
-      );
-      write({ exit });
+      write({ exit: await lifecycle.run(env, command, { started, line: (stream, line) => write({ stream, line }) }) });
     } catch (err) {
+      if (!res.headersSent) throw err;
       write({ error: err instanceof WidemeshError ? err.message : 'the one-off process failed to run' });
     }
     res.end();

@@ -6,6 +6,7 @@ import { type Environments, previewName } from '../environments.ts';
 import { errorMessage, notFound, WidemeshError } from '../errors.ts';
 import { pushedBranchGuard } from '../git/branch-guard.ts';
 import type { GitRepos } from '../git/index.ts';
+import type { Lifecycle } from '../lifecycle/index.ts';
 import type { LogBus } from '../logs/index.ts';
 import { assertAppName } from '../names.ts';
 import type { BranchGuard, Pipeline } from '../pipeline.ts';
@@ -17,6 +18,7 @@ export interface PushRoutesDeps {
   pipeline: Pipeline;
   logs: LogBus;
   environments: Environments;
+  lifecycle: Lifecycle;
   hookSecret: string;
   logger: pino.Logger;
 }
@@ -101,7 +103,7 @@ export function pushRoutes(deps: PushRoutesDeps): express.Router {
     const ok = await deploy({ env, commit, source: req, branch: guard }, answer);
     if (!ok && created) {
       // the push is rejected, so the branch will not exist and nothing would ever delete its preview
-      await environments.remove(env);
+      await deps.lifecycle.removeEnvironment(env);
       deps.logger.info({ app: app.name, environment: env.name }, 'preview removed: its first push was rejected');
     }
   });
@@ -116,7 +118,7 @@ export function pushRoutes(deps: PushRoutesDeps): express.Router {
       answer.say(`-----> ${branch} deleted; nothing to deploy${kept}`);
       return answer.end(true);
     }
-    await environments.remove(env);
+    await deps.lifecycle.removeEnvironment(env);
     answer.say(`-----> ${branch} deleted: preview environment ${env.name} removed with its instances and images`);
     answer.end(true);
   });

@@ -1,4 +1,5 @@
 import express, { type Request } from 'express';
+import type { Provider, ProviderSaved, Racks, RacksSet } from '../../contract/api.ts';
 import { assertProvider, ConfigError, type RackConfig } from '../config.ts';
 import { notFound, WidemeshError } from '../errors.ts';
 import type { RackSet } from '../racks/rack-set.ts';
@@ -38,15 +39,14 @@ export function rackRoutes({
       asApiError(err);
     }
     store.setProvider(name, req.body.type, secrets.seal(JSON.stringify(req.body)));
-    res.json({ name, type: req.body.type });
+    res.json({ name, type: req.body.type } satisfies ProviderSaved);
   });
 
   router.get('/providers', (_req, res) => {
-    res.json(
-      store
-        .listProviders()
-        .map((p) => ({ name: p.name, type: p.type, environments: store.environmentsUsingProvider(p.name) })),
-    );
+    const providers = store
+      .listProviders()
+      .map((p) => ({ name: p.name, type: p.type, environments: store.environmentsUsingProvider(p.name) }));
+    res.json(providers satisfies Provider[]);
   });
 
   router.delete('/providers/:name', (req, res) => {
@@ -65,7 +65,7 @@ export function rackRoutes({
 
   router.put('/apps/:app/racks', (req, res) => {
     const env = environment(req);
-    const rollout = req.body?.rollout ?? 'sequential';
+    const rollout = req.body?.rollout ?? 'parallel';
     if (rollout !== 'sequential' && rollout !== 'parallel')
       throw new WidemeshError('INVALID_RACKS', 'rollout is "sequential" or "parallel"');
     const specs = req.body?.racks;
@@ -85,7 +85,7 @@ export function rackRoutes({
       racks: resolved.map((r) => ({ name: r.name, kind: r.kind })),
       rollout,
       note: 'takes effect with the next release',
-    });
+    } satisfies RacksSet);
   });
 
   router.get('/apps/:app/racks', (req, res) => {
@@ -96,7 +96,7 @@ export function rackRoutes({
       racks: list.map((r) => ({ name: r.name })),
       rollout: parallel ? 'parallel' : 'sequential',
       custom: store.environmentRacks(env.id) !== undefined,
-    });
+    } satisfies Racks);
   });
 
   return router;

@@ -1,11 +1,12 @@
+import type { EnvironmentStatus, EnvironmentView, Release as ReleaseView, Timeline } from '../../contract/api.ts';
 import type { DeploySteps } from '../store/deploy-steps.ts';
 import type { Environment, Release, Store } from '../store/index.ts';
 
 /**
- * What the API shows of releases and environments: the same shape on every route (and in the
- * CLI's and dashboard's types, cli/api-types.ts).
+ * What the API shows of releases and environments: the same shape on every route, the one
+ * contract/api.ts declares for the CLI and the dashboard.
  */
-export const releaseView = (r: Release) => ({
+export const releaseView = (r: Release): ReleaseView => ({
   version: r.version,
   status: r.status,
   description: r.description,
@@ -22,10 +23,8 @@ export const releaseView = (r: Release) => ({
  * instances anywhere), `live`. A failed deploy over a live release leaves it `live`: the
  * previous release keeps serving, and `lastBuild` says the push failed.
  */
-export type EnvironmentStatus = 'new' | 'deploying' | 'failed' | 'stopped' | 'live';
-
 export function environmentViewer(store: Store, endpointUrl: (env: Environment) => string) {
-  return (env: Environment) => {
+  return (env: Environment): EnvironmentView => {
     const current = store.currentRelease(env.id);
     const placements = store.placements(env.id);
     const [lastBuild] = store.listBuilds(env.id, 1);
@@ -65,7 +64,7 @@ export function environmentViewer(store: Store, endpointUrl: (env: Environment) 
 const TIMELINE_RELEASES = 20;
 
 /** The deploy timeline of an environment: its last releases, newest first, each with its timed phases. */
-export function timelineView(store: Store, steps: DeploySteps, env: Environment) {
+export function timelineView(store: Store, steps: DeploySteps, env: Environment): Timeline {
   const releases = store.listReleases(env.id, TIMELINE_RELEASES);
   const stepsOf = steps.ofReleases(releases.map((r) => r.id));
   return {

@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
 import express, { type Request } from 'express';
+import type { Delivery, Repository, RepositoryConnected, RepositoryDisconnected } from '../../contract/api.ts';
 import type { RateLimiter } from '../access/rate-limit.ts';
 import { assertBranchName, type Environments } from '../environments.ts';
 import { errorMessage, notFound, WidemeshError } from '../errors.ts';
+import type { Lifecycle } from '../lifecycle/index.ts';
 import { assertAppName } from '../names.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { App, Store } from '../store/index.ts';
@@ -16,6 +18,7 @@ export interface WebhookDeps {
   deployer: RepoDeployer;
   publicUrl: string;
   environments: Environments;
+  lifecycle: Lifecycle;
   limiter: RateLimiter;
 }
 
@@ -26,7 +29,7 @@ const MAX_BODY = '25mb'; // GitHub's own cap on payloads
 export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): express.Router {
   const router = express.Router();
   const app = (req: Request) => appOf(store, req);
-  const view = (appName: string, r: NonNullable<ReturnType<Store['getRepository']>>) => ({
+  const view = (appName: string, r: NonNullable<ReturnType<Store['getRepository']>>): Repository => ({
     host: r.gitHost,
     cloneUrl: r.cloneUrl,
     branches: r.branches,
@@ -73,7 +76,7 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
       sealedCredentials: username === undefined ? null : secrets.seal(`${username}:${password}`),
     });
     // the secret is shown this once; set it on the git host's webhook
-    res.json({ ...view(a.name, store.getRepository(a.id)!), secret });
+    res.json({ ...view(a.name, store.getRepository(a.id)!), secret } satisfies RepositoryConnected);
   });
 
   router.get('/apps/:app/repository', (req, res) => {
@@ -86,11 +89,11 @@ export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): ex
   router.delete('/apps/:app/repository', (req, res) => {
     const a = app(req);
     store.removeRepository(a.id);
-    res.json({ disconnected: a.name });
+    res.json({ disconnected: a.name } satisfies RepositoryDisconnected);
   });
 
   router.get('/apps/:app/deliveries', (req, res) => {
-    res.json(store.listDeliveries(app(req).id));
+    res.json(store.listDeliveries(app(req).id) satisfies Delivery[]);
   });
   return router;
 }
@@ -104,9 +107,10 @@ const SIGNATURE_HEADER: Record<GitHost, string> = { github: 'x-hub-signature-256
  * header are checked before any of the body is read; only a connected repository's body is read.
  * Every refusal counts against the sender's address.
  */
-export function webhookRoutes({ store, secrets, deployer, environments, limiter }: WebhookDeps): express.Router {
+export function webhookRoutes(deps: WebhookDeps): express.Router {
+  const { store, secrets, deployer, limiter } = deps;
   const router = express.Router();
-  const pullRequest = pullRequestHandler(store, deployer, environments);
+  const pullRequest = pullRequestHandler(deps);
   const connected = (req: Request) => {
     limiter.check(req);
     const host = req.params.host as GitHost;
@@ -181,7 +185,7 @@ type RecordDelivery = (outcome: string, ref?: string | null, commit?: string | n
  * A pull request opened or updated deploys its preview `pr-N` (when the app has previews on);
  * closed, deletes it with its instances and images (in the background, like deploys).
  */
-function pullRequestHandler(store: Store, deployer: RepoDeployer, environments: Environments) {
+function pullRequestHandler({ store, deployer, environments, lifecycle }: WebhookDeps) {
   return (app: App, what: PullRequestEvent, deliveryId: string, record: RecordDelivery, res: express.Response) => {
     const name = `pr-${what.number}`;
     const branch = assertBranchName(what.branch);
@@ -192,7 +196,7 @@ function pullRequestHandler(store: Store, deployer: RepoDeployer, environments: 
         return void res.status(202).json({ ignored: true, reason: `no preview ${name}` });
       }
       if (!record('removing preview', what.fetchRef, what.commit)) return void res.json({ duplicate: true });
-      environments.remove(env).then(
+      lifecycle.removeEnvironment(env).then(
         () => store.updateDelivery(deliveryId, `preview ${name} removed`),
         (err) => store.updateDelivery(deliveryId, `failed: ${errorMessage(err)}`),
       );

@@ -61,7 +61,7 @@ export class ReleaseImages {
     try {
       for (const image of await this.list(`${env.appName}:*`)) {
         const own = this.ownTags(image.RepoTags, env);
-        if (own.length > 0 && !own.some((tag) => keep.has(tag))) await this.removeTags(image, own);
+        if (!own.some((tag) => keep.has(tag))) await this.removeTags(own);
       }
     } catch (err) {
       this.logger.warn({ err: errorMessage(err), app: env.appName }, 'could not prune old images');
@@ -70,15 +70,14 @@ export class ReleaseImages {
 
   /** Removes every image of a deleted environment; images other environments also use only lose its tags. */
   async removeEnvironment(env: Environment): Promise<void> {
-    for (const image of await this.list(`${env.appName}:*`)) {
-      const own = this.ownTags(image.RepoTags, env);
-      if (own.length > 0) await this.removeTags(image, own);
-    }
+    for (const image of await this.list(`${env.appName}:*`)) await this.removeTags(this.ownTags(image.RepoTags, env));
   }
 
-  /** Removes every image of a deleted app. */
+  /** Removes every image of a deleted app (once its instances are gone: Docker keeps an image a container runs). */
   async removeApp(appName: string): Promise<void> {
-    for (const image of await this.list(`${appName}:*`)) await this.remove(image.Id);
+    const prefix = `${this.repository}/${appName}:`;
+    for (const image of await this.list(`${appName}:*`))
+      await this.removeTags((image.RepoTags ?? []).filter((tag) => tag.startsWith(prefix)));
   }
 
   /** Exactly this environment's tags: `staging` must not match `staging-2-build-4`. */
@@ -89,23 +88,19 @@ export class ReleaseImages {
     );
   }
 
-  private async removeTags(image: { Id: string; RepoTags?: string[] }, own: string[]): Promise<void> {
-    if (own.length === (image.RepoTags ?? []).length) return await this.remove(image.Id);
-    for (const tag of own)
+  /**
+   * By tag, never by image id: identical builds share an id, so the same image may carry another
+   * app's or another installation's tags. Docker deletes an image once its last tag is gone.
+   */
+  private async removeTags(tags: string[]): Promise<void> {
+    for (const tag of tags)
       await this.docker
         .getImage(tag)
-        .remove()
-        .catch(() => {});
+        .remove({ force: true })
+        .catch((err) => this.logger.warn({ err: errorMessage(err), image: tag }, 'could not remove an image'));
   }
 
   private list(pattern: string) {
     return this.docker.listImages({ filters: { reference: [`${this.repository}/${pattern}`] } });
-  }
-
-  private async remove(id: string): Promise<void> {
-    await this.docker
-      .getImage(id)
-      .remove({ force: true })
-      .catch(() => {});
   }
 }

@@ -67,6 +67,12 @@ export function lineLog(emit: (line: string) => void, secrets: Iterable<string> 
   };
 }
 
+/** A BuildLog that keeps its lines (a config change, scale or rollback answers them in its response). */
+export function collectingLog(): BuildLog & { lines: string[] } {
+  const lines: string[] = [];
+  return { ...lineLog((line) => lines.push(line)), lines };
+}
+
 /**
  * Build logs: every line is persisted with a sequence number, then announced to live
  * followers (the git hook relay, websockets). Followers replay from the store first, so a

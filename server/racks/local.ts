@@ -247,7 +247,8 @@ export class LocalRack implements Rack {
       port: Number(c.Labels[`${LABEL}.port`] ?? 0),
       ...(c.Labels[`${LABEL}.socket`] ? { socket: c.Labels[`${LABEL}.socket`] } : {}),
       ...(c.Labels[`${LABEL}.sandbox`] ? { sandbox: c.Labels[`${LABEL}.sandbox`] } : {}),
-      running: c.State === 'running',
+      // a crashed instance Docker is about to start again (restart policy) counts as running
+      running: c.State === 'running' || c.State === 'restarting',
     };
     this.options.network.adopt(instance);
     return instance;

@@ -1,14 +1,20 @@
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { WidemeshError } from '../errors.ts';
+import type { Environment, Release } from '../store/index.ts';
 import { confinement, type InstanceLimits } from './confinement.ts';
 
+/** A command to run once in a release's image, with the release's config. */
 export interface OneOffRequest {
-  app: string;
-  environment: string;
-  image: string;
+  env: Pick<Environment, 'appName' | 'name'>;
+  release: Pick<Release, 'image' | 'config'>;
   command: string;
-  config: Record<string, string>;
+}
+
+export interface OneOffOptions {
+  /** `none` when instances are isolated: a one-off process gets no more network than they do. */
+  networkMode: 'none' | 'host';
+  limits: InstanceLimits;
   /** Killed after this long, and counted as failed. */
   timeoutMs: number;
 }
@@ -39,22 +45,22 @@ export class OneOffRunner {
   constructor(
     private readonly docker: Docker,
     private readonly installationId: string,
-    /** `none` when instances are isolated: a one-off process gets no more network than they do. */
-    private readonly networkMode: 'none' | 'host',
-    private readonly limits: InstanceLimits,
+    private readonly options: OneOffOptions,
   ) {}
 
   /** Resolves with the command's exit code. */
   async run(req: OneOffRequest, onLine: (stream: OutputStream, line: string) => void): Promise<number> {
+    const { env, release, command } = req;
+    const { networkMode, limits, timeoutMs } = this.options;
     const container = await this.docker.createContainer({
-      Image: req.image,
-      Cmd: ['/bin/sh', '-c', req.command],
-      Env: [...Object.entries(req.config).map(([k, v]) => `${k}=${v}`), 'DYNO=run.1'],
+      Image: release.image,
+      Cmd: ['/bin/sh', '-c', command],
+      Env: [...Object.entries(release.config).map(([k, v]) => `${k}=${v}`), 'DYNO=run.1'],
       Labels: {
         'widemesh.installation': this.installationId,
-        'widemesh.one-off': `${req.app}/${req.environment}`,
+        'widemesh.one-off': `${env.appName}/${env.name}`,
       },
-      HostConfig: { ...confinement(this.limits), NetworkMode: this.networkMode, Init: true },
+      HostConfig: { ...confinement(limits), NetworkMode: networkMode, Init: true },
     });
     try {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
@@ -63,7 +69,7 @@ export class OneOffRunner {
       this.docker.modem.demuxStream(stream, stdout, stderr);
       const ended = new Promise<void>((resolve) => stream.on('end', resolve));
       await container.start();
-      const exit = await this.waitWithTimeout(container, req.timeoutMs);
+      const exit = await this.waitWithTimeout(container, timeoutMs);
       await Promise.race([ended, new Promise((r) => setTimeout(r, 1000))]);
       stdout.end();
       stderr.end();

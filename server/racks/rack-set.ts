@@ -46,7 +46,7 @@ export class RackSet {
 
   forEnvironment(environmentId: number): EnvironmentRacks {
     const chosen = this.store.environmentRacks(environmentId);
-    if (!chosen) return { racks: this.defaults, parallel: false };
+    if (!chosen) return { racks: this.defaults, parallel: true };
     return { racks: this.resolve(chosen.racks).map((c) => this.rackFor(c)), parallel: chosen.rollout === 'parallel' };
   }
 

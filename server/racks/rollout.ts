@@ -25,6 +25,8 @@ export interface RolloutDeps {
   placements: PlacementBook;
   /** What an earlier release ran, to put a rack back to it. */
   specOf(releaseId: number): ReleaseSpec | undefined;
+  /** Resolves once the edge routes by the placements just set (a reload that fails is the edge's to report). */
+  routingSynced(): Promise<void>;
   /** Times each rack's rollout for the deploy timeline (a release's first rollout; not a re-scale). */
   timeRack?(rack: string): (ok: boolean) => void;
 }
@@ -37,14 +39,15 @@ export interface Move {
 }
 
 /**
- * Rolls a release out across the environment's racks, all or nothing. A rack's traffic moves
- * only once its new instances answer; if any rack fails, every rack already moved (and every
- * rack whose outcome is unknown) goes back to what it served before, and the error is thrown.
+ * Rolls a release out across the environment's racks, all or nothing: the new instances start
+ * in every rack (at once when `parallel`), and traffic moves in every rack together only once
+ * all of them answer. If any rack fails, every rack that started (and every rack whose outcome
+ * is unknown) goes back to what it served before, and the error is thrown.
  */
 export async function rollOut(target: RolloutTarget, deps: RolloutDeps, log: BuildLog): Promise<Move[]> {
-  const moved: Move[] = [];
+  const ready: Move[] = [];
   const uncertain: Rack[] = [];
-  const releaseTo = async (rack: Rack) => {
+  const startIn = async (rack: Rack) => {
     const started = Date.now();
     log.step(`Releasing v${target.spec.version} to ${rack.name}`);
     const timed = deps.timeRack?.(rack.name);
@@ -54,24 +57,27 @@ export async function rollOut(target: RolloutTarget, deps: RolloutDeps, log: Bui
       throw err;
     });
     timed?.(true);
-    const previous = deps.placements.current(rack.name);
+    ready.push({ rack, previous: deps.placements.current(rack.name), started: instances });
+    log.info(`v${target.spec.version} answers in ${rack.name} (${secondsSince(started)})`);
+  };
+  try {
+    await eachRack(target.racks, target.parallel, startIn);
+  } catch (err) {
+    const unknown = uncertain.map((rack) => ({ rack, previous: deps.placements.current(rack.name), started: [] }));
+    await undo([...unknown, ...ready.reverse()], deps, log);
+    throw err;
+  }
+  for (const { rack, started } of ready) {
     deps.placements.set({
       environmentId: target.environmentId,
       rack: rack.name,
       releaseId: target.releaseId,
-      instances,
+      instances: started,
     });
-    moved.push({ rack, previous, started: instances });
-    log.info(`v${target.spec.version} answers in ${rack.name} (${secondsSince(started)})`);
-  };
-  try {
-    await eachRack(target.racks, target.parallel, releaseTo);
-  } catch (err) {
-    const unknown = uncertain.map((rack) => ({ rack, previous: deps.placements.current(rack.name), started: [] }));
-    await undo([...unknown, ...moved.reverse()], deps, log);
-    throw err;
   }
-  return moved;
+  await deps.routingSynced().catch(() => {});
+  log.info(`Traffic moved to v${target.spec.version} in ${ready.map((m) => m.rack.name).join(', ')}`);
+  return ready;
 }
 
 /** Sequential: stop at the first failure. Parallel: let every rack finish, then report the first failure. */

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { AppManifest } from '../../buildpacks/app-json.ts';
+import type { Build, BuildStatus, Delivery, ReleaseStatus } from '../../contract/api.ts';
 import { migrations } from './migrations.ts';
 
 /** Seals values at rest (server/secrets.ts SecretBox). */
@@ -9,8 +10,8 @@ export interface Sealer {
   unseal(sealed: string): string;
 }
 
-export type BuildStatus = 'building' | 'succeeded' | 'failed';
-export type ReleaseStatus = 'deploying' | 'succeeded' | 'failed';
+// build and delivery rows are what the API answers for them (contract/api.ts), as they are
+export type { Build, BuildStatus, Delivery, ReleaseStatus };
 
 export interface App {
   id: number;
@@ -27,17 +28,6 @@ export interface Environment {
   branch: string | null;
   /** Made for a branch or pull request, deleted with it. */
   preview: boolean;
-}
-export interface Build {
-  id: number;
-  environmentId: number;
-  commit: string | null;
-  status: BuildStatus;
-  buildpack: string | null;
-  image: string | null;
-  error: string | null;
-  createdAt: string;
-  finishedAt: string | null;
 }
 export interface LogLine {
   seq: number;
@@ -80,17 +70,6 @@ export interface Repository {
   sealedSecret: string;
   sealedCredentials: string | null;
   branches: Record<string, string>;
-}
-export interface Delivery {
-  id: string;
-  appId: number;
-  gitHost: string;
-  event: string;
-  ref: string | null;
-  commit: string | null;
-  outcome: string;
-  buildId: number | null;
-  receivedAt: string;
 }
 export interface Placement {
   environmentId: number;

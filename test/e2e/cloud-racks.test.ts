@@ -76,7 +76,9 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
         { kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' },
         { kind: 'app-runner', provider: 'aws', region: 'us-east-1' },
       ],
+      rollout: 'sequential',
     });
+    expect(set.json.rollout).toBe('sequential');
     expect(set.json.racks).toEqual([
       { name: 'europe-west1', kind: 'cloud-run' },
       { name: 'us-east-1', kind: 'app-runner' },

@@ -192,6 +192,27 @@ describe('git push to a running server, real Docker', () => {
       expect(answer.status).toBe(200);
       expect(answer.body).toBe('hello from v1');
     }
+    // and it comes back by itself, without a server restart
+    await expect
+      .poll(async () => (await docker.getContainer(inRackA!.Id).inspect()).State.Running, { timeout: 30_000 })
+      .toBe(true);
+  });
+
+  it('replaces an instance whose container was removed, without a server restart', async () => {
+    const [removed] = (await appContainers(server, 'shop')).filter((c) => c.Labels['widemesh.rack'] === 'local-b');
+    await docker.getContainer(removed!.Id).remove({ force: true });
+    const inRackB = async () => {
+      const rows: { rack: string; instance: string; state: string }[] = (await api(server, 'GET', '/api/apps/shop/ps'))
+        .json.instances;
+      return rows.filter((r) => r.rack === 'local-b');
+    };
+    await expect
+      .poll(async () => (await inRackB()).map((r) => [r.state, removed!.Id.startsWith(r.instance)]), {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toEqual([['up', false]]);
+    expect((await viaRouter(server, host)).body).toBe('hello from v1');
   });
 
   it('survives a SIGKILL of the server mid-build: apps keep serving, containers are picked up, the cut build fails', async () => {

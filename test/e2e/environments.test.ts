@@ -320,4 +320,31 @@ describe('environments: staging, previews, promotion', () => {
     const [production] = (await api(server, 'GET', '/api/apps/shop/releases')).json;
     await docker.getImage(production.image).inspect();
   });
+
+  it('deletes the app while a push builds: the build ends first, and the edge answers the app or 404, never 502', async () => {
+    git(work, 'checkout', '-q', 'main');
+    fs.appendFileSync(path.join(work, 'Dockerfile'), 'RUN sleep 3\n');
+    release('v9');
+    const pushed = push(work, remote);
+    const building = async () =>
+      ((await api(server, 'GET', '/api/apps/shop/builds')).json as { status: string }[]).some(
+        (b) => b.status === 'building',
+      );
+    while (!(await building())) await sleep(100);
+    let deleting = true;
+    const deleted = api(server, 'DELETE', '/api/apps/shop').finally(() => {
+      deleting = false;
+    });
+    const answers = new Set<number>();
+    while (deleting) {
+      answers.add((await viaRouter(server, 'shop.localhost')).status);
+      await sleep(20);
+    }
+    expect((await deleted).json).toEqual({ deleted: 'shop' });
+    await pushed;
+    expect([...answers].filter((status) => status !== 200 && status !== 404)).toEqual([]);
+    expect((await viaRouter(server, 'shop.localhost')).status).toBe(404);
+    expect(await instanceContainers(server, ['widemesh.app=shop'])).toEqual([]);
+    expect(await docker.listImages({ filters: { reference: [`wm-${server.installationId}/shop:*`] } })).toEqual([]);
+  });
 });

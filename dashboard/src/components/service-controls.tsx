@@ -1,5 +1,5 @@
 import { useId } from 'preact/hooks';
-import type { Restarted, Scaled } from '../../../cli/api-types.ts';
+import type { Restarted, Scaled } from '../../../contract/api.ts';
 import { appPath, request } from '../api.ts';
 import type { Action } from '../hooks.ts';
 import { Hidden } from './bits.tsx';

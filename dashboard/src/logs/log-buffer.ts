@@ -1,4 +1,4 @@
-import type { LogMessage, LogSource } from '../../../cli/api-types.ts';
+import type { LogMessage, LogSource } from '../../../contract/api.ts';
 import { compareTimes, timeMs } from './time.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { LogMessage } from '../../../cli/api-types.ts';
+import type { LogMessage } from '../../../contract/api.ts';
 import { appPath, get, logSocketUrl } from '../api.ts';
 import { LogBuffer, type LogEntry, type StreamTarget } from './log-buffer.ts';
 

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import type { AppSummary, EnvironmentView } from '../../../cli/api-types.ts';
+import type { AppSummary, EnvironmentView } from '../../../contract/api.ts';
 import { DataTable, ExternalLink, StatusBadge, Time } from '../components/bits.tsx';
 import { WhenLoaded } from '../components/feedback.tsx';
 import { useApi } from '../hooks.ts';

@@ -1,4 +1,4 @@
-import type { AppInfo, EnvironmentView } from '../../../cli/api-types.ts';
+import type { AppInfo, EnvironmentView } from '../../../contract/api.ts';
 import { appPath } from '../api.ts';
 import { WhenLoaded } from '../components/feedback.tsx';
 import { useApi } from '../hooks.ts';

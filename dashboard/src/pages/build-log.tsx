@@ -1,4 +1,4 @@
-import type { Build } from '../../../cli/api-types.ts';
+import type { Build, BuildLogLines } from '../../../contract/api.ts';
 import { appPath } from '../api.ts';
 import { StatusBadge } from '../components/bits.tsx';
 import { WhenLoaded } from '../components/feedback.tsx';
@@ -8,13 +8,8 @@ import type { LogEntry } from '../logs/log-buffer.ts';
 import { LogView, outcomeText } from '../logs/log-view.tsx';
 import { useLogStream } from '../logs/use-log-stream.ts';
 
-interface StoredLog {
-  status: Build['status'];
-  lines: { seq: number; at: string; line: string }[];
-}
-
 /** A finished build's stored log as the entries a live stream would have produced (its result shows below). */
-function storedEntries(build: Build, log: StoredLog): LogEntry[] {
+function storedEntries(build: Build, log: BuildLogLines): LogEntry[] {
   return log.lines.map((l) => ({
     kind: 'line',
     id: l.seq,
@@ -58,7 +53,7 @@ function LiveBuildLog(props: { app: string; environment: string; build: number }
 
 /** A finished build: its stored log, read once. */
 function StoredBuildLog(props: { app: string; environment: string; build: Build }) {
-  const read = useApi<StoredLog>(appPath(props.app, `/builds/${props.build.id}/log`, props.environment));
+  const read = useApi<BuildLogLines>(appPath(props.app, `/builds/${props.build.id}/log`, props.environment));
   return (
     <>
       <div class="build-meta">

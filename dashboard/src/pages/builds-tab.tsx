@@ -1,4 +1,4 @@
-import type { Build } from '../../../cli/api-types.ts';
+import type { Build } from '../../../contract/api.ts';
 import { appPath } from '../api.ts';
 import { DataTable, StatusBadge, Time } from '../components/bits.tsx';
 import { WhenLoaded } from '../components/feedback.tsx';

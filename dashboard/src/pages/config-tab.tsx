@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { ConfigChanged, ConfigVars } from '../../../cli/api-types.ts';
+import type { ConfigChanged, ConfigVars } from '../../../contract/api.ts';
 import { appPath, request } from '../api.ts';
 import { DataTable, Hidden } from '../components/bits.tsx';
 import { ActionFeedback, WhenLoaded } from '../components/feedback.tsx';

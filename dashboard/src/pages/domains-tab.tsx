@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { DomainDeleted, DomainView } from '../../../cli/api-types.ts';
+import type { DomainDeleted, DomainView } from '../../../contract/api.ts';
 import { appPath, request } from '../api.ts';
 import { DataTable, Hidden, StatusBadge, Time } from '../components/bits.tsx';
 import { ActionFeedback, WhenLoaded } from '../components/feedback.tsx';

@@ -1,4 +1,4 @@
-import type { AppInfo, EnvironmentView, ProcessList } from '../../../cli/api-types.ts';
+import type { AppInfo, EnvironmentView, ProcessList } from '../../../contract/api.ts';
 import { appPath } from '../api.ts';
 import { ExternalLink, StatusBadge, Time } from '../components/bits.tsx';
 import { ActionFeedback, WhenLoaded } from '../components/feedback.tsx';

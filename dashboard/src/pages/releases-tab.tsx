@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { EnvironmentView, Promoted, Release, RolledBack } from '../../../cli/api-types.ts';
+import type { EnvironmentView, Promoted, Release, RolledBack } from '../../../contract/api.ts';
 import { appPath, request } from '../api.ts';
 import { DataTable, StatusBadge, Time } from '../components/bits.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';

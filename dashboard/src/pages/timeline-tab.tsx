@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Timeline } from '../../../cli/api-types.ts';
+import type { Timeline } from '../../../contract/api.ts';
 import { appPath } from '../api.ts';
 import { WhenLoaded } from '../components/feedback.tsx';
 import { useApi } from '../hooks.ts';

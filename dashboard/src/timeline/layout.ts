@@ -1,4 +1,4 @@
-import type { DeployStep, TimelineRelease } from '../../../cli/api-types.ts';
+import type { DeployStep, TimelineRelease } from '../../../contract/api.ts';
 
 type TimelineStep = DeployStep;
 type TimelinePhase = DeployStep['phase'];

@@ -1,5 +1,5 @@
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { DeployStep, TimelineRelease } from '../../../cli/api-types.ts';
+import type { DeployStep, TimelineRelease } from '../../../contract/api.ts';
 import { type BarLayout, layoutTimeline, type RowLayout } from './layout.ts';
 import './timeline.css';
 

@@ -1,4 +1,4 @@
-import type { TimelineRelease } from '../../../cli/api-types.ts';
+import type { TimelineRelease } from '../../../contract/api.ts';
 import { DataTable, StatusBadge } from '../components/bits.tsx';
 import { dayAndTime, formatDuration } from '../logs/time.ts';
 import { orderedSteps, phaseLabel, stepDuration, stepState } from './layout.ts';

@@ -1,10 +1,11 @@
 import type pino from 'pino';
+import type { LogMessage } from '../../../contract/api.ts';
 import { errorMessage } from '../../errors.ts';
 import type { OutputLine, Rack } from '../../racks/rack.ts';
 import type { RackSet } from '../../racks/rack-set.ts';
 import type { Instance, Store } from '../../store/index.ts';
 import type { AppOutputHub } from '../app-output.ts';
-import type { LogClient, LogMessage } from './client.ts';
+import type { LogClient } from './client.ts';
 
 /** How often a follower looks for instances of a new release (or a new scale). */
 const ATTACH_POLL_MS = 1000;

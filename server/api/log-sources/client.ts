@@ -1,33 +1,6 @@
+import type { LogMessage, LogSource } from '../../../contract/api.ts';
 import type { Environment } from '../../store/index.ts';
 import type { Frame } from '../app-output.ts';
-
-/** What a log websocket client receives, one JSON text message each. */
-export type LogMessage =
-  | { type: 'line'; source: 'build'; build: number; seq: number; at: string; line: string }
-  | {
-      type: 'line';
-      source: 'app';
-      at: string;
-      rack: string;
-      instance: string;
-      service: string;
-      stream: string;
-      line: string;
-    }
-  | {
-      type: 'line';
-      source: 'router';
-      at: string;
-      method: string;
-      path: string;
-      status: number;
-      ms: number;
-      line: string;
-    }
-  | { type: 'end'; source: 'build'; build: number | null; ok: boolean; message: string }
-  | { type: 'dropped'; count: number };
-
-export type LogSource = 'build' | 'app' | 'router' | 'all';
 
 /** One connected client, as each log source sees it: what it asked for, and how to reach it. */
 export interface LogClient {

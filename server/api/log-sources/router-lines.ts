@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import type { LogClient, LogMessage } from './client.ts';
+import type { LogMessage } from '../../../contract/api.ts';
+import type { LogClient } from './client.ts';
 
 /** How often a follower looks for new access lines. */
 const POLL_MS = 100;

@@ -2,9 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { LogMessage } from '../../../cli/api-types.ts';
 import { ApiError } from '../../../cli/errors.ts';
 import { type FollowOptions, followLogs, formatLogMessage, logsUrl } from '../../../cli/log-tail.ts';
+import type { LogMessage } from '../../../contract/api.ts';
 
 const buildLine = (seq: number): LogMessage => ({
   type: 'line',

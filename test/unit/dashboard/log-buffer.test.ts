@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LogMessage } from '../../../cli/api-types.ts';
+import type { LogMessage } from '../../../contract/api.ts';
 import { LogBuffer, type LogEntry, RESUME_MARGIN_MS } from '../../../dashboard/src/logs/log-buffer.ts';
 import { compareTimes, formatDuration } from '../../../dashboard/src/logs/time.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TimelineRelease, DeployStep as TimelineStep } from '../../../cli/api-types.ts';
+import type { TimelineRelease, DeployStep as TimelineStep } from '../../../contract/api.ts';
 import { layoutTimeline, tickLabel, tickStepMs } from '../../../dashboard/src/timeline/layout.ts';
 
 const t = (s: number) => new Date(Date.UTC(2026, 10, 25, 4, 0, 0) + s * 1000).toISOString();

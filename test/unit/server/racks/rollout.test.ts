@@ -82,7 +82,8 @@ function book(racks: FakeRack[]): PlacementBook & { all: Map<string, Placement> 
 function deploy(racks: FakeRack[], placements: PlacementBook, parallel = false, timeRack?: RolloutDeps['timeRack']) {
   const log = lineLog(() => {});
   const target = { environmentId: 1, releaseId: 2, spec: spec(2), racks, parallel };
-  return rollOut(target, { placements, specOf: (id) => (id === 1 ? spec(1) : undefined), timeRack }, log);
+  const specOf = (id: number) => (id === 1 ? spec(1) : undefined);
+  return rollOut(target, { placements, specOf, routingSynced: async () => {}, timeRack }, log);
 }
 
 describe('rollout', () => {
@@ -95,6 +96,22 @@ describe('rollout', () => {
       ['b', 1],
     ]);
     expect([...placements.all.values()].map((p) => p.releaseId)).toEqual([2, 2]);
+  });
+
+  it('waits for the edge to serve the new placements before it reports traffic moved', async () => {
+    const [a, b] = [new FakeRack('a'), new FakeRack('b')];
+    const placements = book([a, b]);
+    const lines: string[] = [];
+    let syncedWith: number[] = [];
+    const routingSynced = async () => {
+      syncedWith = [...placements.all.values()].map((p) => p.releaseId);
+      lines.push('edge synced');
+    };
+    const target = { environmentId: 1, releaseId: 2, spec: spec(2), racks: [a, b], parallel: true };
+    const log = lineLog((line) => lines.push(line));
+    await rollOut(target, { placements, specOf: () => undefined, routingSynced }, log);
+    expect(syncedWith).toEqual([2, 2]);
+    expect(lines.findIndex((l) => l.includes('Traffic moved'))).toBeGreaterThan(lines.indexOf('edge synced'));
   });
 
   it("times each rack's rollout for the timeline, ending each with its outcome", async () => {
@@ -147,6 +164,22 @@ describe('rollout', () => {
     expect(c.events).toEqual(['start v2', 'revert [c-v2] to v1']);
     expect(b.events).toEqual(['start v2']);
     expect([...placements.all.values()].every((p) => p.releaseId === 1)).toBe(true);
+  });
+
+  it('in parallel, moves traffic in no rack until every rack answers', async () => {
+    const [a, b] = [new FakeRack('a'), new FakeRack('b')];
+    let endOperation!: () => void;
+    b.operation = new Promise((resolve) => {
+      endOperation = resolve;
+    });
+    const placements = book([a, b]);
+    const live: string[] = [];
+    const outcome = deploy([a, b], placements, true, (rack) => (ok) => ok && live.push(rack));
+    await expect.poll(() => live).toEqual(['a']);
+    expect(placements.all.get('a')?.releaseId).toBe(1); // a answers, b does not yet: nothing moves
+    endOperation();
+    await outcome;
+    expect([...placements.all.values()].map((p) => p.releaseId)).toEqual([2, 2]);
   });
 
   it('removes the placement of a first release that failed elsewhere', async () => {

@@ -1,6 +1,7 @@
 /**
- * What the Widemesh API answers, route by route (see README "API"). The CLI keeps its own
- * copy of these shapes rather than importing server code: it talks to the server over HTTP only.
+ * The API contract: what the Widemesh API answers, route by route (see README "API"). The
+ * server's views `satisfies` these shapes; the CLI and the dashboard read answers as them.
+ * Types only, importing nothing: each side compiles it with its own settings.
  */
 
 /** `{"error": {"code", "message"}}` on every failed request. */
@@ -86,6 +87,11 @@ export interface AppDeleted {
   deleted: string;
 }
 
+/** DELETE /api/apps/:app/environments/:env */
+export interface EnvironmentDeleted {
+  deleted: string;
+}
+
 /** GET /api/apps/:app/config */
 export interface ConfigVars {
   environment: string;
@@ -129,6 +135,12 @@ export interface Build {
   error: string | null;
   createdAt: string;
   finishedAt: string | null;
+}
+
+/** GET /api/apps/:app/builds/:id/log?since=SEQ: the build's stored lines after SEQ. */
+export interface BuildLogLines {
+  status: BuildStatus;
+  lines: { seq: number; at: string; line: string }[];
 }
 
 export type GitHost = 'github' | 'bitbucket';
@@ -297,7 +309,7 @@ export interface Promoted {
 /** GET /api/apps/:app/domains (one element); POST and the certificate routes answer one. */
 export interface DomainView {
   name: string;
-  certificate: { state: 'none' | 'active' | 'expired'; source?: 'user' | 'acme'; notAfter?: string };
+  certificate: { state: 'none' | 'active' | 'expired'; source?: 'user' | 'acme' | null; notAfter?: string };
   createdAt: string;
 }
 

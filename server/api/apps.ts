@@ -1,0 +1,57 @@
+import express from 'express';
+import type { AppDeleted, AppInfo, AppSettings, AppSummary, EnvironmentView } from '../../contract/api.ts';
+import { WidemeshError } from '../errors.ts';
+import type { GitRepos } from '../git/index.ts';
+import type { Lifecycle } from '../lifecycle/index.ts';
+import { assertAppName } from '../names.ts';
+import type { App, Environment, Store } from '../store/index.ts';
+import { appOf } from './lookup.ts';
+
+export interface AppRoutesDeps {
+  store: Store;
+  git: GitRepos;
+  lifecycle: Lifecycle;
+  environmentView: (env: Environment) => EnvironmentView;
+}
+
+/** Apps: list, create, show, settings, delete. Mounted under /api. */
+export function appRoutes(deps: AppRoutesDeps): express.Router {
+  const { store, git, lifecycle } = deps;
+  const router = express.Router();
+  const environments = (app: App) => store.listEnvironments(app.id).map(deps.environmentView);
+
+  router.get('/apps', (_req, res) => {
+    const apps = store.listApps().map((a) => ({ name: a.name, createdAt: a.createdAt, environments: environments(a) }));
+    res.json(apps satisfies AppSummary[]);
+  });
+
+  router.post('/apps', async (req, res) => {
+    const name = assertAppName(req.body?.name);
+    if (store.getApp(name)) throw new WidemeshError('APP_EXISTS', `an app named "${name}" already exists`, 409);
+    await git.create(name);
+    const app = store.createApp(name);
+    res.status(201).json({ name, environments: environments(app) } satisfies AppInfo);
+  });
+
+  router.get('/apps/:app', (req, res) => {
+    const app = appOf(store, req);
+    const { name, createdAt, previews } = app;
+    res.json({ name, createdAt, previews, environments: environments(app) } satisfies AppInfo);
+  });
+
+  router.patch('/apps/:app', (req, res) => {
+    const app = appOf(store, req);
+    if (typeof req.body?.previews !== 'boolean')
+      throw new WidemeshError('INVALID_APP_SETTINGS', 'send {"previews": true} or {"previews": false}');
+    store.setPreviews(app.id, req.body.previews);
+    res.json({ name: app.name, previews: req.body.previews } satisfies AppSettings);
+  });
+
+  router.delete('/apps/:app', async (req, res) => {
+    const app = appOf(store, req);
+    await lifecycle.removeApp(app);
+    res.json({ deleted: app.name } satisfies AppDeleted);
+  });
+
+  return router;
+}
