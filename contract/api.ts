@@ -205,7 +205,7 @@ export type RackSpec =
   | { kind: 'local'; name: string }
   | { kind: 'swarm'; provider: string }
   | { kind: 'cloud-run'; provider: string; location: string }
-  | { kind: 'app-runner'; provider: string; region: string };
+  | { kind: 'app-runner' | 'ecs-express'; provider: string; region: string };
 
 export type Rollout = 'sequential' | 'parallel';
 

@@ -69,6 +69,14 @@ interface AwsProvider {
   serviceUrlScheme?: 'http' | 'https';
   deployTimeoutSeconds?: number;
   ecrEndpoint?: string;
+  /** ECS Express Mode: the role ECS manages the load balancer, target groups and scaling with. */
+  infrastructureRoleArn?: string;
+  /** ECS Express Mode: the task execution role (pulls from ECR, writes logs). */
+  executionRoleArn?: string;
+  /** ECS Express Mode: the cluster services go into (ECS's `default` unless set). */
+  ecsCluster?: string;
+  /** An emulator's ECS endpoint. */
+  ecsEndpoint?: string;
 }
 /** A Docker Swarm cluster: its manager's Docker API, its registry and how the control host reaches its edge. */
 export interface SwarmProvider {
@@ -94,7 +102,8 @@ export type RackConfig =
   | { kind: 'local'; name: string }
   | { kind: 'swarm'; name: string; provider: SwarmProvider }
   | { kind: 'cloud-run'; name: string; location: string; provider: GcpProvider }
-  | { kind: 'app-runner'; name: string; region: string; provider: AwsProvider };
+  | { kind: 'app-runner'; name: string; region: string; provider: AwsProvider }
+  | { kind: 'ecs-express'; name: string; region: string; provider: AwsProvider };
 
 /**
  * WIDEMESH_RACKS_FILE: {"providers": {NAME: {...}}, "racks": [{"kind", "provider", "location"|"region"} | {"kind": "local", "name"}]}.
@@ -141,15 +150,19 @@ export function resolveRacks(rawRacks: unknown, providers: Record<string, unknow
       );
       return { kind: 'cloud-run', name: rack.location, location: rack.location, provider };
     }
-    if (rack.kind === 'app-runner') {
-      need(provider.type === 'aws', `racks[${i}] (app-runner) needs an aws provider`);
+    if (rack.kind === 'app-runner' || rack.kind === 'ecs-express') {
+      need(provider.type === 'aws', `racks[${i}] (${rack.kind}) needs an aws provider`);
       need(
         typeof rack.region === 'string' && /^[a-z0-9-]+$/.test(rack.region),
         `racks[${i}].region is required (e.g. us-east-1)`,
       );
-      return { kind: 'app-runner', name: rack.region, region: rack.region, provider };
+      need(
+        rack.kind === 'app-runner' || (provider.infrastructureRoleArn && provider.executionRoleArn),
+        `racks[${i}] (ecs-express) needs a provider with infrastructureRoleArn and executionRoleArn`,
+      );
+      return { kind: rack.kind, name: rack.region, region: rack.region, provider };
     }
-    throw new ConfigError(`${where}: racks[${i}].kind must be local, swarm, cloud-run or app-runner`);
+    throw new ConfigError(`${where}: racks[${i}].kind must be local, swarm, cloud-run, app-runner or ecs-express`);
   });
 }
 
@@ -186,6 +199,16 @@ export function assertProvider(
     need(
       typeof p.accessKeyId === 'string' && typeof p.secretAccessKey === 'string',
       'accessKeyId and secretAccessKey are required',
+    );
+    for (const role of ['infrastructureRoleArn', 'executionRoleArn', 'accessRoleArn'])
+      need(
+        p[role] === undefined || /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(p[role]),
+        `${role} must be an IAM role ARN`,
+      );
+    need(p.ecsEndpoint === undefined || /^https?:\/\//.test(p.ecsEndpoint), 'ecsEndpoint must be an http(s) URL');
+    need(
+      p.ecsCluster === undefined || /^[A-Za-z0-9_-]{1,255}$/.test(p.ecsCluster),
+      'ecsCluster must be a cluster name',
     );
   }
 }

@@ -5,16 +5,17 @@ import { UsageError } from '../errors.ts';
 import { say, table } from '../output.ts';
 import { type AppOptions, command, readCommand, targetOf } from './define.ts';
 
-const RACK_FORMS = 'PROVIDER:swarm, PROVIDER:cloud-run:LOCATION, PROVIDER:app-runner:REGION or local-NAME';
+const RACK_FORMS =
+  'PROVIDER:swarm, PROVIDER:cloud-run:LOCATION, PROVIDER:ecs-express:REGION, PROVIDER:app-runner:REGION or local-NAME';
 
-/** `eu:swarm`, `gcp:cloud-run:europe-west1`, `aws:app-runner:us-east-1`, `local-a` → the API's rack objects. */
+/** `eu:swarm`, `gcp:cloud-run:europe-west1`, `aws:ecs-express:us-east-1`, `local-a` → the API's rack objects. */
 export function parseRack(arg: string): RackSpec {
   if (/^local-/.test(arg)) return { kind: 'local', name: arg };
   const [provider, kind, place, extra] = arg.split(':');
   if (provider && kind === 'swarm' && place === undefined) return { kind, provider };
   if (!provider || !place || extra !== undefined) throw new UsageError(`"${arg}" is not ${RACK_FORMS}`);
   if (kind === 'cloud-run') return { kind, provider, location: place };
-  if (kind === 'app-runner') return { kind, provider, region: place };
+  if (kind === 'app-runner' || kind === 'ecs-express') return { kind, provider, region: place };
   throw new UsageError(`"${arg}" is not ${RACK_FORMS}`);
 }
 

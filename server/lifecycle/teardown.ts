@@ -1,5 +1,6 @@
 import type pino from 'pino';
 import { errorMessage } from '../errors.ts';
+import { lineLog } from '../logs/index.ts';
 import type { Rack } from '../racks/rack.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { Environment, Instance, Store } from '../store/index.ts';
@@ -19,7 +20,7 @@ interface Serving {
 
 /**
  * The one way instances stop serving for good: unroute → wait for the edge to stop routing →
- * stop the instances. Stopping first would let the edge send requests to stopped instances,
+ * remove the instances (a cloud rack deletes its service). Removing first would let the edge send requests to stopped instances,
  * which it answers with 502. Callers hold the app's deploy lock.
  */
 export class Teardown {
@@ -39,11 +40,12 @@ export class Teardown {
       .catch((err) =>
         logger.warn({ err: errorMessage(err) }, 'the edge did not confirm the routing change; stopping anyway'),
       );
+    const log = lineLog((line) => logger.info(line));
     for (const { rack, instances } of serving) {
-      // an instance left behind is an orphan the next reconcile removes
+      // a local instance left behind is an orphan the next reconcile removes; a cloud service is deleted
       await rack
-        ?.stop(instances)
-        .catch((err) => logger.warn({ err: errorMessage(err), rack: rack.name }, 'could not stop instances'));
+        ?.remove(instances, log)
+        .catch((err) => logger.warn({ err: errorMessage(err), rack: rack.name }, 'could not remove instances'));
     }
   }
 

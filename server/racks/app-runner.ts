@@ -8,59 +8,24 @@ import {
   type SourceConfiguration,
   UpdateServiceCommand,
 } from '@aws-sdk/client-apprunner';
-import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type Docker from 'dockerode';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
-import {
-  CloudRack,
-  cloudServiceName,
-  instanceFromUrl,
-  isTransientFailure,
-  pollUntil,
-  pushImage,
-  type RegistryAuth,
-  withRetries,
-} from './cloud-common.ts';
+import { type AwsRackBase, awsClientOptions, awsTransient, EcrPushAuth } from './aws-common.ts';
+import { CloudRack, cloudServiceName, instanceFromUrl, pollUntil, pushRelease, withRetries } from './cloud-common.ts';
 import type { ReleaseSpec } from './rack.ts';
 
-export interface AppRunnerRackConfig {
-  name: string;
-  region: string;
-  /** ECR repository prefix, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/widemesh. */
-  registry: string;
-  /** Static registry credentials; without them an ECR token is fetched with the provider's keys. */
-  registryAuth?: RegistryAuth;
-  /** An emulator's ECR API endpoint. */
-  ecrEndpoint?: string;
+export interface AppRunnerRackConfig extends AwsRackBase {
   /** The role App Runner assumes to pull from private ECR. */
   accessRoleArn?: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
   /** An emulator's http://host:port; production talks to App Runner's regional endpoint. */
   endpoint?: string;
-  /** ServiceUrl carries no scheme; App Runner serves https (an emulator may say http). */
-  serviceUrlScheme: 'https' | 'http';
-  timeoutMs: number;
 }
 
 const CONTAINER_PORT = '8080';
 const POLL_MS = 300;
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'ROLLBACK_SUCCEEDED', 'ROLLBACK_FAILED']);
-
-const THROTTLED = new Set([
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'InternalServiceErrorException',
-  'ServiceUnavailableException',
-]);
-
-function transient(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown; code?: string };
-  return (
-    THROTTLED.has(e.name ?? '') || isTransientFailure(e.$metadata?.httpStatusCode, e.code) || Boolean(e.$retryable)
-  );
-}
 
 /**
  * An App Runner region as a rack. App Runner reports a failed deployment as a silent
@@ -69,47 +34,15 @@ function transient(err: unknown): boolean {
  */
 export class AppRunnerRack extends CloudRack {
   private readonly client: AppRunnerClient;
-  private readonly ecr: ECRClient;
-  private ecrToken?: { auth: RegistryAuth; renewAt: number };
+  private readonly ecr: EcrPushAuth;
 
   constructor(
     private readonly config: AppRunnerRackConfig,
     private readonly docker: Docker,
   ) {
     super();
-    this.client = new AppRunnerClient({
-      region: config.region,
-      credentials: config.credentials, // explicit: the SDK never goes looking in the environment or IMDS
-      maxAttempts: 1, // retries are ours (bounded, logged)
-      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    });
-    this.ecr = new ECRClient({
-      region: config.region,
-      credentials: config.credentials,
-      maxAttempts: 1,
-      ...(config.ecrEndpoint ? { endpoint: config.ecrEndpoint } : {}),
-    });
-  }
-
-  /** ECR push credentials: GetAuthorizationToken gives base64 "AWS:password", valid 12 h; renewed an hour early. */
-  private async registryAuth(log: BuildLog): Promise<RegistryAuth> {
-    if (this.config.registryAuth) return this.config.registryAuth;
-    if (this.ecrToken && Date.now() < this.ecrToken.renewAt) return this.ecrToken.auth;
-    const answer = await withRetries(`ECR in ${this.config.region}: GetAuthorizationToken`, transient, log, () =>
-      this.ecr.send(new GetAuthorizationTokenCommand({})),
-    ).catch((err) => {
-      throw new WidemeshError('ECR_REFUSED', `ECR in ${this.config.region} refused a push token: ${errorMessage(err)}`);
-    });
-    const data = answer.authorizationData?.[0];
-    const [username, password] = Buffer.from(data?.authorizationToken ?? '', 'base64')
-      .toString('utf8')
-      .split(':');
-    if (!username || !password)
-      throw new WidemeshError('ECR_REFUSED', `ECR in ${this.config.region} returned no usable push token`);
-    const auth = { username, password, serveraddress: this.config.registry.split('/')[0]! };
-    const expires = data?.expiresAt?.getTime() ?? Date.now() + 12 * 3600_000;
-    this.ecrToken = { auth, renewAt: expires - 3600_000 };
-    return auth;
+    this.client = new AppRunnerClient(awsClientOptions(config, config.endpoint));
+    this.ecr = new EcrPushAuth(config);
   }
 
   get name(): string {
@@ -117,9 +50,9 @@ export class AppRunnerRack extends CloudRack {
   }
 
   private call<T>(what: string, log: BuildLog, fn: () => Promise<T>): Promise<T> {
-    return withRetries(`App Runner in ${this.config.region}: ${what}`, transient, log, fn).catch((err) => {
+    return withRetries(`App Runner in ${this.config.region}: ${what}`, awsTransient, log, fn).catch((err) => {
       throw new WidemeshError(
-        transient(err) ? 'APP_RUNNER_UNAVAILABLE' : 'APP_RUNNER_REFUSED',
+        awsTransient(err) ? 'APP_RUNNER_UNAVAILABLE' : 'APP_RUNNER_REFUSED',
         `App Runner in ${this.config.region} refused ${what}: ${errorMessage(err)}`,
       );
     });
@@ -138,14 +71,7 @@ export class AppRunnerRack extends CloudRack {
 
   async start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]> {
     this.noteWebOnly(spec, log);
-    const image = await pushImage(
-      this.docker,
-      spec.image,
-      `${this.config.registry}/${spec.app}:${spec.environment}-v${spec.version}`,
-      await this.registryAuth(log),
-      log,
-    );
-    log.info(`pushed ${image}`);
+    const image = await pushRelease(this.docker, this.config.registry, spec, await this.ecr.get(log), log);
     const serviceName = cloudServiceName(spec.app, spec.environment);
     const source: SourceConfiguration = {
       AutoDeploymentsEnabled: false,

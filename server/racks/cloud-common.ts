@@ -84,11 +84,14 @@ export abstract class CloudRack implements Rack {
   protected abstract deleteService(serviceId: string, log: BuildLog): Promise<void>;
 
   async revert(started: Instance[], previous: ReleaseSpec | undefined, log: BuildLog): Promise<void> {
-    if (previous) {
-      await this.start(previous, log);
-      return;
-    }
-    for (const serviceId of new Set(started.map((i) => i.id.split('#')[0]!))) await this.deleteService(serviceId, log);
+    if (previous) await this.start(previous, log);
+    else await this.remove(started, log);
+  }
+
+  /** Deletes the services the instances belong to (old revisions go with them). */
+  async remove(instances: Instance[], log: BuildLog): Promise<void> {
+    for (const serviceId of new Set(instances.map((i) => i.id.split('#')[0]!)))
+      await this.deleteService(serviceId, log);
   }
 
   /** A cloud service runs one container image behind HTTP: other process types are not run there. */
@@ -168,6 +171,20 @@ export async function pushImage(
     // the pushed tag was only a vehicle: the local image keeps its own tags
     await (docker.getImage(remote).remove({ noprune: true }) as Promise<unknown>).catch(() => {});
   }
+}
+
+/** Pushes a release's image to a rack's registry as APP:ENV-vN; returns the immutable reference. */
+export async function pushRelease(
+  docker: Docker,
+  registry: string,
+  spec: ReleaseSpec,
+  auth: RegistryAuth | undefined,
+  log: BuildLog,
+): Promise<string> {
+  const remote = `${registry}/${spec.app}:${spec.environment}-v${spec.version}`;
+  const image = await pushImage(docker, spec.image, remote, auth, log);
+  log.info(`pushed ${image}`);
+  return image;
 }
 
 /** A cloud service URL as an instance the router can reach. */

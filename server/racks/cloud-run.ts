@@ -10,7 +10,7 @@ import {
   cloudServiceName,
   instanceFromUrl,
   isTransientFailure,
-  pushImage,
+  pushRelease,
   type RegistryAuth,
   withRetries,
 } from './cloud-common.ts';
@@ -101,14 +101,7 @@ export class CloudRunRack extends CloudRack {
   async start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]> {
     const where = `${this.config.location} (cloud-run)`;
     this.noteWebOnly(spec, log);
-    const image = await pushImage(
-      this.docker,
-      spec.image,
-      `${this.config.registry}/${spec.app}:${spec.environment}-v${spec.version}`,
-      await this.registryAuth(),
-      log,
-    );
-    log.info(`pushed ${image}`);
+    const image = await pushRelease(this.docker, this.config.registry, spec, await this.registryAuth(), log);
     const name = this.serviceName(spec);
     const web = spec.processes.web;
     const service = {

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { RackConfig } from '../config.ts';
 import { AppRunnerRack } from './app-runner.ts';
 import { CloudRunRack } from './cloud-run.ts';
+import { EcsExpressRack } from './ecs-express.ts';
 import { LocalRack, type LocalRackOptions } from './local.ts';
 import type { Rack } from './rack.ts';
 import { SwarmRack, type SwarmRackOptions } from './swarm.ts';
@@ -18,14 +19,23 @@ export function rackFactory(docker: Docker, local: LocalRackOptions, swarm: Swar
       return new CloudRunRack({ ...rack.provider, name: rack.name, location: rack.location, timeoutMs }, docker);
     }
     const { accessKeyId, secretAccessKey, serviceUrlScheme } = rack.provider;
-    return new AppRunnerRack(
+    const aws = {
+      ...rack.provider,
+      name: rack.name,
+      region: rack.region,
+      timeoutMs,
+      credentials: { accessKeyId, secretAccessKey },
+      serviceUrlScheme: serviceUrlScheme ?? 'https',
+    } as const;
+    if (rack.kind === 'app-runner') return new AppRunnerRack(aws, docker);
+    const { infrastructureRoleArn, executionRoleArn, ecsCluster, ecsEndpoint } = rack.provider;
+    return new EcsExpressRack(
       {
-        ...rack.provider,
-        name: rack.name,
-        region: rack.region,
-        timeoutMs,
-        credentials: { accessKeyId, secretAccessKey },
-        serviceUrlScheme: serviceUrlScheme ?? 'https',
+        ...aws,
+        infrastructureRoleArn: infrastructureRoleArn!,
+        executionRoleArn: executionRoleArn!,
+        cluster: ecsCluster,
+        endpoint: ecsEndpoint,
       },
       docker,
     );

@@ -210,6 +210,11 @@ export class LocalRack implements Rack {
     );
   }
 
+  /** A local rack keeps nothing but the instances themselves. */
+  async remove(instances: Instance[]): Promise<void> {
+    await this.stop(instances);
+  }
+
   /** The previous release's containers still run (they were never stopped): dropping the new ones is enough. */
   async revert(started: Instance[]): Promise<void> {
     await this.stop(started);

@@ -85,6 +85,8 @@ export interface Rack {
   start(spec: ReleaseSpec, log: BuildLog): Promise<Instance[]>;
   /** Stops instances that no longer receive traffic. */
   stop(instances: Instance[]): Promise<void>;
+  /** Removes for good what a deleted environment ran here: its instances, and a cloud rack's service. */
+  remove(instances: Instance[], log: BuildLog): Promise<void>;
   /** Undoes a start whose rollout failed elsewhere: back to `previous`, or nothing when there was none. */
   revert(started: Instance[], previous: ReleaseSpec | undefined, log: BuildLog): Promise<void>;
   /** Every instance this rack holds for this installation, running or not. */
@@ -114,6 +116,7 @@ export const OUTCOME_UNKNOWN = new Set([
   'CLOUD_RUN_UNVERIFIED',
   // a swarm rack may have updated some services before one failed
   'SWARM_DEPLOY_FAILED',
+  'ECS_EXPRESS_TIMEOUT',
 ]);
 
 export interface OutputOptions {

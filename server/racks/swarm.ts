@@ -306,6 +306,12 @@ export class SwarmRack implements Rack {
   /** The services are updated in place: old tasks are retired by Swarm's rolling update. */
   async stop(): Promise<void> {}
 
+  /** A deleted environment's services go with it (its overlay network stays for the next environment of that name). */
+  async remove(instances: Instance[]): Promise<void> {
+    const env = environmentOf(instances);
+    if (env) await this.removeServices(env, new Set());
+  }
+
   async list(): Promise<FoundInstance[]> {
     return [];
   }

@@ -26,7 +26,7 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
   const body = async (url: string) => (await request(url)).body;
 
   beforeAll(async () => {
-    registry = await startRegistry();
+    registry = await startRegistry(docker);
     cloudRun = await startCloudRun(docker);
     appRunner = await startAppRunner(docker);
     server = await startServer();
@@ -93,12 +93,6 @@ describe('cloud racks: Cloud Run (europe-west1) + App Runner (us-east-1) on emul
     await appRunner?.close();
     await server?.cleanup();
     await registry?.stop();
-    for (const image of await docker.listImages({ filters: { reference: [`${registry?.host}/*`] } })) {
-      await docker
-        .getImage(image.Id)
-        .remove({ force: true })
-        .catch(() => {});
-    }
   });
 
   it('rolls a push out to both clouds, records their URLs, and routes to them', async () => {

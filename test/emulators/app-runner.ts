@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type Docker from 'dockerode';
-import { LocalServiceHost, listenEmulator } from './backing.ts';
+import { answerEcrToken, LocalServiceHost, listenEmulator } from './backing.ts';
 
 export interface AppRunnerFaults {
   /** The next N requests fail with a retryable error. */
@@ -119,21 +119,7 @@ export async function startAppRunner(docker: Docker) {
         ? fail(res, 'ThrottlingException', 'Rate exceeded')
         : fail(res, 'InternalServiceErrorException', 'internal error', 500);
     }
-    if (req.headers['x-amz-target'] === 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken') {
-      ecr.tokensIssued += 1;
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': crypto.randomUUID() });
-      return void res.end(
-        JSON.stringify({
-          authorizationData: [
-            {
-              authorizationToken: Buffer.from(`AWS:ecr-token-${ecr.tokensIssued}`).toString('base64'),
-              expiresAt: now() + 12 * 3600,
-              proxyEndpoint: 'https://123456789012.dkr.ecr.us-east-1.amazonaws.com',
-            },
-          ],
-        }),
-      );
-    }
+    if (answerEcrToken(req, res, ecr)) return;
     const target = String(req.headers['x-amz-target'] ?? '').replace(/^AppRunner\./, '');
     const input = raw ? JSON.parse(raw) : {};
     const byArn = () => services.get(input.ServiceArn);

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type Docker from 'dockerode';
 import { freePort } from '../helpers/net.ts';
@@ -136,4 +137,27 @@ export async function listenEmulator<F, S>(server: http.Server, host: LocalServi
       await host.close();
     },
   };
+}
+
+/** ECR's GetAuthorizationToken (awsJson1_1), which AWS racks call before pushing; false for any other request. */
+export function answerEcrToken(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  ecr: { tokensIssued: number },
+): boolean {
+  if (req.headers['x-amz-target'] !== 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken') return false;
+  ecr.tokensIssued += 1;
+  res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': crypto.randomUUID() });
+  res.end(
+    JSON.stringify({
+      authorizationData: [
+        {
+          authorizationToken: Buffer.from(`AWS:ecr-token-${ecr.tokensIssued}`).toString('base64'),
+          expiresAt: Date.now() / 1000 + 12 * 3600,
+          proxyEndpoint: 'https://123456789012.dkr.ecr.us-east-1.amazonaws.com',
+        },
+      ],
+    }),
+  );
+  return true;
 }

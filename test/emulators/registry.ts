@@ -3,10 +3,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type Docker from 'dockerode';
 import { freePort } from '../helpers/net.ts';
 
-/** Debian's docker-registry on 127.0.0.1 with filesystem storage: where cloud racks push images in tests. */
-export async function startRegistry(): Promise<{ host: string; stop(): Promise<void> }> {
+/**
+ * Debian's docker-registry on 127.0.0.1 with filesystem storage: where cloud racks push images in
+ * tests. Stopping it also removes the local images tagged for it (stop the emulators running them first).
+ */
+export async function startRegistry(docker: Docker): Promise<{ host: string; stop(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-registry-'));
   const port = await freePort();
   fs.writeFileSync(
@@ -45,6 +49,8 @@ export async function startRegistry(): Promise<{ host: string; stop(): Promise<v
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
       fs.rmSync(dir, { recursive: true, force: true });
+      for (const image of await docker.listImages({ filters: { reference: [`127.0.0.1:${port}/*`] } }))
+        await (docker.getImage(image.Id).remove({ force: true }) as Promise<unknown>).catch(() => {});
     },
   };
 }

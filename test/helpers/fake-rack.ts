@@ -34,6 +34,9 @@ export class FakeRack implements Rack {
   async stop(instances: Instance[]): Promise<void> {
     this.events.push(`stop [${ids(instances)}]`);
   }
+  async remove(instances: Instance[]): Promise<void> {
+    this.events.push(`remove [${ids(instances)}]`);
+  }
   async status(): Promise<InstanceStatus[]> {
     return [];
   }

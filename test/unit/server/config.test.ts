@@ -49,6 +49,30 @@ describe('config', () => {
       JSON.stringify({ providers: {}, racks: [{ kind: 'app-runner', provider: 'nope', region: 'us-east-1' }] }),
     );
     expect(() => readConfig({ WIDEMESH_RACKS_FILE: file })).toThrow(/not among the providers/);
+    const aws = { type: 'aws', accessKeyId: 'AKID', secretAccessKey: 's', registry: 'r' };
+    const ecsRacks = (provider: object) =>
+      JSON.stringify({
+        providers: { a: { ...aws, ...provider } },
+        racks: [
+          { kind: 'ecs-express', provider: 'a', region: 'us-east-1' },
+          { kind: 'local', name: 'local-a' },
+        ],
+      });
+    fs.writeFileSync(file, ecsRacks({}));
+    expect(() => readConfig({ WIDEMESH_RACKS_FILE: file })).toThrow(/infrastructureRoleArn and executionRoleArn/);
+    fs.writeFileSync(file, ecsRacks({ infrastructureRoleArn: 'admin', executionRoleArn: 'admin' }));
+    expect(() => readConfig({ WIDEMESH_RACKS_FILE: file })).toThrow(/infrastructureRoleArn must be an IAM role ARN/);
+    const roles = {
+      infrastructureRoleArn: 'arn:aws:iam::123456789012:role/ecsInfrastructureRoleForExpressServices',
+      executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+    };
+    fs.writeFileSync(file, ecsRacks(roles));
+    expect(readConfig({ WIDEMESH_RACKS_FILE: file }).racks[0]).toMatchObject({
+      kind: 'ecs-express',
+      name: 'us-east-1',
+      region: 'us-east-1',
+      provider: roles,
+    });
     expect(() => readConfig({ WIDEMESH_DOMAIN: 'bad domain' })).toThrow(/not a valid domain/);
   });
 });

@@ -61,6 +61,7 @@ describe('commands make the API requests their arguments say', () => {
         'racks:set',
         'gcp:cloud-run:europe-west1',
         'aws:app-runner:us-east-1',
+        'aws:ecs-express:eu-west-1',
         'local-a',
         '--parallel',
         '-a',
@@ -71,6 +72,7 @@ describe('commands make the API requests their arguments say', () => {
       racks: [
         { kind: 'cloud-run', provider: 'gcp', location: 'europe-west1' },
         { kind: 'app-runner', provider: 'aws', region: 'us-east-1' },
+        { kind: 'ecs-express', provider: 'aws', region: 'eu-west-1' },
         { kind: 'local', name: 'local-a' },
       ],
       rollout: 'parallel',

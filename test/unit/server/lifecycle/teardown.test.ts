@@ -17,7 +17,7 @@ const instance = (id: string): Instance => ({ id, service: 'web', host: '127.0.0
 
 /**
  * One environment per id, each served by one instance in rack `local-a`; `events` records, in
- * order, the routing change, the edge's confirmation and every stop.
+ * order, the routing change, the edge's confirmation and every removal.
  */
 function world(options: { edgeFails?: boolean } = {}) {
   const events: string[] = [];
@@ -27,10 +27,10 @@ function world(options: { edgeFails?: boolean } = {}) {
   ]);
   const rack = {
     name: 'local-a',
-    stop: async (instances: Instance[]) => {
-      events.push(`stop ${instances.map((i) => i.id).join(',')}`);
+    remove: async (instances: Instance[]) => {
+      events.push(`remove ${instances.map((i) => i.id).join(',')}`);
     },
-  } as Rack;
+  } as unknown as Rack;
   const store = {
     placements: {
       of: (id: number) => placements.get(id) ?? [],
@@ -51,23 +51,23 @@ function world(options: { edgeFails?: boolean } = {}) {
   return { teardown, events, placements, unroute };
 }
 
-describe('teardown: unroute → wait for the edge → stop', () => {
+describe('teardown: unroute → wait for the edge → remove', () => {
   it('stops instances only once the edge routes without them', async () => {
     const { teardown, events, unroute } = world();
     await teardown.takeDown([env(1, 'production'), env(2, 'staging')], unroute([1, 2]));
-    expect(events).toEqual(['unrouted 1,2', 'edge synced', 'stop prod-1', 'stop staging-1']);
+    expect(events).toEqual(['unrouted 1,2', 'edge synced', 'remove prod-1', 'remove staging-1']);
   });
 
   it('still stops them when the edge does not confirm (an instance left would be an orphan)', async () => {
     const { teardown, events, unroute } = world({ edgeFails: true });
     await teardown.takeDown([env(2, 'staging')], unroute([2]));
-    expect(events).toEqual(['unrouted 2', 'edge synced', 'stop staging-1']);
+    expect(events).toEqual(['unrouted 2', 'edge synced', 'remove staging-1']);
   });
 
   it('takes down only the placements, keeping the environment, in the same order', async () => {
     const { teardown, events, placements } = world();
     await teardown.takeDownPlacements(env(1, 'production'));
     expect(placements.has(1)).toBe(false);
-    expect(events).toEqual(['edge synced', 'stop prod-1']);
+    expect(events).toEqual(['edge synced', 'remove prod-1']);
   });
 });
