@@ -113,7 +113,7 @@ describe('the push route (what the pre-receive hook calls)', () => {
     const env = store.apps.environment('shop', 'production')!;
     await expect.poll(() => store.placements.of(env.id)).toEqual([]);
     expect(store.releases.current(env.id)).toBeUndefined();
-    for (const rack of fakes.racks) expect(rack.events).toEqual(['start v1', `stop [${rack.name}-v1]`]);
+    for (const rack of fakes.racks) expect(rack.events).toEqual(['start v1', `remove [${rack.name}-v1]`]);
   });
 
   it('answers a deleted branch that no preview uses: nothing to deploy, production keeps serving', async () => {
