@@ -144,7 +144,8 @@ const api = createApi({
   session: { sessions, lifetimeMs: config.sessionLifetimeMs },
   dashboardDir: config.dashboardDir,
 });
-const gitHttp = gitHttpHandler({ store, git, logger, limiter });
+const createApp = (name: string) => environments.createApp(name);
+const gitHttp = gitHttpHandler({ store, git, logger, limiter, createApp });
 const server = http.createServer(async (req, res) => {
   if (!(await gitHttp(req, res))) api(req, res);
 });

@@ -130,11 +130,10 @@ export function createApi(deps: ApiDeps): express.Express {
   });
 
   api.post('/api/apps', async (req, res) => {
-    const name = assertAppName(req.body?.name);
-    if (store.getApp(name)) throw new WidemeshError('APP_EXISTS', `an app named "${name}" already exists`, 409);
-    await git.create(name);
-    store.createApp(name);
-    res.status(201).json({ name, environments: store.listEnvironments(store.getApp(name)!.id).map(environmentView) });
+    const created = environments.createApp(assertAppName(req.body?.name));
+    // a missing repository is made again by the first git request (see server/git/http.ts)
+    await git.create(created.name);
+    res.status(201).json({ name: created.name, environments: store.listEnvironments(created.id).map(environmentView) });
   });
 
   api.get('/api/apps/:app', (req, res) => {

@@ -286,6 +286,28 @@ describe('hardening: what an adversarial pass found', () => {
     expect(deliveries).toHaveLength(1);
   });
 
+  it("refuses an app named like another app's environment endpoint, in either order", async () => {
+    expect((await api(server, 'POST', '/api/apps', { name: 'shop' })).status).toBe(201);
+    const staging = { name: 'staging' };
+    expect((await api(server, 'POST', '/api/apps/shop/environments', staging)).status).toBe(201);
+    for (const name of ['shop-staging', 'shop-production']) {
+      const refused = await api(server, 'POST', '/api/apps', { name });
+      expect(refused.status).toBe(409);
+      expect(refused.json.error.code).toBe('ENDPOINT_TAKEN');
+    }
+    // a first push creates the app: refused the same way, and nothing is made
+    const result = await push(appRepo('static-site'), remoteUrl(server, 'shop-staging'));
+    expect(result.code).not.toBe(0);
+    expect((await api(server, 'GET', '/api/apps/shop-staging')).status).toBe(404);
+    // the app first: the later app whose endpoint it is, or whose environment it would be, is refused
+    expect((await api(server, 'POST', '/api/apps', { name: 'blog-production' })).status).toBe(201);
+    expect((await api(server, 'POST', '/api/apps', { name: 'blog' })).json.error.code).toBe('ENDPOINT_TAKEN');
+    expect((await api(server, 'POST', '/api/apps', { name: 'news-qa' })).status).toBe(201);
+    expect((await api(server, 'POST', '/api/apps', { name: 'news' })).status).toBe(201);
+    const qa = await api(server, 'POST', '/api/apps/news/environments', { name: 'qa' });
+    expect(qa.json.error.code).toBe('ENDPOINT_TAKEN');
+  });
+
   it('answers 429 with Retry-After to an address over the unauthenticated rate limit', async () => {
     const answers = await Promise.all(
       Array.from({ length: 60 }, () => request(`${server.apiUrl}/webhooks/github/nosuchapp`, { method: 'POST' })),
