@@ -20,7 +20,7 @@ import { type BuildpackRouteDeps, buildpackRoutes } from './buildpacks.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { type EdgeApiDeps, edgeRoutes } from './edge.ts';
 import { environmentRoutes } from './environments.ts';
-import { appOf, environmentOf } from './lookup.ts';
+import { appOf, assertPlainQuery, environmentOf } from './lookup.ts';
 import { processRoutes } from './processes.ts';
 import { pushRoutes } from './push.ts';
 import { rackRoutes } from './racks.ts';
@@ -97,6 +97,10 @@ export function createApi(deps: ApiDeps): express.Express {
   const environment = (req: Request) => environmentOf(store, req);
   const environmentView = environmentViewer(store, deps.endpointUrl);
 
+  api.use((req, _res, next) => {
+    assertPlainQuery(Object.entries(req.query));
+    next();
+  });
   api.use(pushRoutes({ store, git, pipeline, logs, environments, hookSecret: deps.hookSecret, logger: deps.logger }));
   api.use(webhookRoutes(deps.webhooks));
 

@@ -16,6 +16,7 @@ import { streamAppLines } from './log-sources/app-lines.ts';
 import { streamBuildLines } from './log-sources/build-lines.ts';
 import { type LogClient, type LogMessage, type LogSource, wants } from './log-sources/client.ts';
 import { streamRouterLines } from './log-sources/router-lines.ts';
+import { assertPlainQuery } from './lookup.ts';
 
 export interface LogStreamDeps {
   store: Store;
@@ -37,6 +38,15 @@ const LOGS_PATH = /^\/api\/apps\/([^/]+)\/logs$/;
 /** Browsers cannot set headers on a websocket: they offer the token as a subprotocol instead of in the URL. */
 const TOKEN_PROTOCOL = 'widemesh.token.';
 const SOURCES = new Set<string>(['build', 'app', 'router', 'all']);
+
+const isPlainQuery = (params: URLSearchParams): boolean => {
+  try {
+    assertPlainQuery(params.entries());
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(
@@ -65,6 +75,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
     if (refusal) return refuse(socket, ...refusal);
     const match = LOGS_PATH.exec(url.pathname);
     if (!match || !isAppName(match[1]!)) return refuse(socket, 404, 'Not Found');
+    if (!isPlainQuery(url.searchParams)) return refuse(socket, 400, 'Bad Request');
     const env = deps.store.getEnvironment(match[1]!, url.searchParams.get('environment') ?? 'production');
     if (!env) return refuse(socket, 404, 'Not Found');
     const params = url.searchParams;

@@ -5,6 +5,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
 import { api, docker, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
@@ -306,6 +307,38 @@ describe('hardening: what an adversarial pass found', () => {
     expect((await api(server, 'POST', '/api/apps', { name: 'news' })).status).toBe(201);
     const qa = await api(server, 'POST', '/api/apps/news/environments', { name: 'qa' });
     expect(qa.json.error.code).toBe('ENDPOINT_TAKEN');
+  });
+
+  it('refuses prototype names as process types and list query values with 400', async () => {
+    expect((await api(server, 'POST', '/api/apps', { name: 'queried' })).status).toBe(201);
+    for (const body of ['{"__proto__": 1}', '["__proto__=1"]', '{"constructor": 1}']) {
+      const answer = await request(`${server.apiUrl}/api/apps/queried/ps/scale`, {
+        method: 'POST',
+        body,
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      });
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body).error.code).toBe('INVALID_SCALE');
+    }
+    const queries = ['environment[]=a&environment[]=b', 'environment[]=staging', 'environment=a&environment=b'];
+    for (const route of ['/api/apps/queried/config', '/api/apps/queried/releases', '/api/apps']) {
+      for (const query of queries) {
+        const answer = await api(server, 'GET', `${route}?${query}`);
+        expect(answer.status).toBe(400);
+        expect(answer.json.error.code).toBe('INVALID_QUERY');
+      }
+    }
+    const logsUrl = `${server.apiUrl.replace(/^http/, 'ws')}/api/apps/queried/logs?environment[]=a&environment[]=b`;
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(logsUrl, { headers: { authorization: `Bearer ${server.token}` } });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on('error', reject);
+    });
+    expect(status).toBe(400);
   });
 
   it('answers 429 with Retry-After to an address over the unauthenticated rate limit', async () => {
