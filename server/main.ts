@@ -114,9 +114,11 @@ const hookSecret = crypto.randomBytes(32).toString('hex');
 const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
 const environments = new Environments({ store, racks, locks, images, logger, routingSynced: () => edge.sync() });
 const publicUrl = config.publicUrl ?? `http://${config.host}:${config.apiPort}`;
+// failed logins (API, git, dashboard, log stream) and refused webhook deliveries: one bucket each per address
 const limiter = new RateLimiter(config.unauthenticatedPerMinute);
+const webhookLimiter = new RateLimiter(config.unauthenticatedPerMinute);
 const sessions = new SessionStore(store, config.sessionLifetimeMs);
-const webhooks = { store, secrets, deployer, publicUrl, environments, limiter };
+const webhooks = { store, secrets, deployer, publicUrl, environments, limiter: webhookLimiter };
 const api = createApi({
   store,
   pipeline,

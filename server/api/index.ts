@@ -108,13 +108,13 @@ export function createApi(deps: ApiDeps): express.Express {
   api.use(sessionRoutes({ ...deps.session, store, limiter: deps.limiter }));
 
   api.use('/api', (req, res, next) => {
-    // an address that failed too often is refused before its token is even looked at
-    deps.limiter.check(req);
     const caller = callerOf(store, deps.session.sessions, req);
     if (caller) {
       assertNotForged(req, caller);
       return next();
     }
+    // only requests nobody vouched for meet the limit: others' failures never lock a valid token out
+    deps.limiter.check(req);
     if (req.headers.authorization) deps.limiter.count(req);
     res.setHeader('WWW-Authenticate', 'Bearer realm="widemesh"');
     res

@@ -103,13 +103,15 @@ function refusalOf(deps: LogStreamDeps, req: http.IncomingMessage): [number, str
     .split(',')
     .map((p) => p.trim());
   const token = tokenOf(req) ?? offered.find((p) => p.startsWith(TOKEN_PROTOCOL))?.slice(TOKEN_PROTOCOL.length);
-  if (deps.limiter && !deps.limiter.allows(req)) return [429, 'Too Many Requests'];
+  // only requests nobody vouched for meet the limit: others' failures never lock a valid caller out
+  const limited = () => deps.limiter !== undefined && !deps.limiter.allows(req);
   if (token === undefined) {
     const cookie = cookieOf(req, SESSION_COOKIE);
-    if (!cookie || !deps.sessions.find(cookie)) return [401, 'Unauthorized'];
+    if (!cookie || !deps.sessions.find(cookie)) return limited() ? [429, 'Too Many Requests'] : [401, 'Unauthorized'];
     // the cookie alone would let another site's page open this socket in a signed-in browser
     if (isCrossSite(req)) return [403, 'Forbidden'];
   } else if (!deps.store.isValidToken(token)) {
+    if (limited()) return [429, 'Too Many Requests'];
     deps.limiter?.count(req);
     return [401, 'Unauthorized'];
   }

@@ -42,12 +42,13 @@ export function gitHttpHandler(deps: GitHttpDeps) {
   return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => {
     const request = parseGitUrl(req.url ?? '/');
     if (!request) return false;
-    if (!limiter.allows(req)) {
-      const { message, retryAfter } = limiter.limited();
-      answer(res, 429, message, { 'retry-after': String(retryAfter) });
-      return true;
-    }
     if (!isAuthorized(store, req)) {
+      // a valid token is never throttled by others' failures; a missing or wrong one meets the limit
+      if (!limiter.allows(req)) {
+        const { message, retryAfter } = limiter.limited();
+        answer(res, 429, message, { 'retry-after': String(retryAfter) });
+        return true;
+      }
       // git asks without credentials first to get the challenge: only a wrong token counts as a failure
       if (req.headers.authorization) limiter.count(req);
       const challenge = { 'www-authenticate': 'Basic realm="widemesh"' };

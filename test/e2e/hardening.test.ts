@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
-import { api, docker, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import { api, docker, openSession, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const head = (dir: string) => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
@@ -341,19 +341,44 @@ describe('hardening: what an adversarial pass found', () => {
     expect(status).toBe(400);
   });
 
-  it('answers 429 with Retry-After to an address over the unauthenticated rate limit', async () => {
-    const answers = await Promise.all(
+  it('throttles failed logins and refused webhooks in buckets of their own, never a valid token or session', async () => {
+    expect((await api(server, 'POST', '/api/apps', { name: 'throttled' })).status).toBe(201);
+    const wrongGit = () =>
+      request(`${server.apiUrl}/throttled.git/info/refs?service=git-upload-pack`, {
+        headers: { authorization: `Basic ${Buffer.from('x:wrong').toString('base64')}` },
+      });
+    const badToken = () => request(`${server.apiUrl}/api/apps`, { headers: { authorization: 'Bearer wrong' } });
+    // refused webhook deliveries use up their own bucket, not the logins'
+    const hooks = await Promise.all(
       Array.from({ length: 60 }, () => request(`${server.apiUrl}/webhooks/github/nosuchapp`, { method: 'POST' })),
     );
-    const limited = answers.filter((a) => a.status === 429);
+    const limited = hooks.filter((a) => a.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     expect(Number(limited[0]!.headers['retry-after'])).toBeGreaterThan(0);
-    const badToken = await request(`${server.apiUrl}/api/apps`, { headers: { authorization: 'Bearer wrong' } });
-    expect(badToken.status).toBe(429);
-    const git = await request(`${server.apiUrl}/race.git/info/refs?service=git-upload-pack`, {
-      headers: { authorization: `Basic ${Buffer.from('x:wrong').toString('base64')}` },
-    });
+    expect((await badToken()).status).toBe(401);
+    // failed logins from this address, until it is throttled
+    const logins = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? badToken() : wrongGit())));
+    expect(logins.filter((a) => a.status === 429).length).toBeGreaterThan(0);
+    expect((await badToken()).status).toBe(429);
+    const git = await wrongGit();
     expect(git.status).toBe(429);
     expect(git.headers['retry-after']).toBeDefined();
+    // the admin, from the same address, is not locked out: API, git, dashboard sign-in and log stream
+    expect((await api(server, 'GET', '/api/apps')).status).toBe(200);
+    execFileSync('git', ['ls-remote', remoteUrl(server, 'throttled')]); // throws unless git is let in
+    const { answer, cookie } = await openSession(server);
+    expect(answer.status).toBe(201);
+    expect((await request(`${server.apiUrl}/api/apps`, { headers: { cookie } })).status).toBe(200);
+    const logsUrl = `${server.apiUrl.replace(/^http/, 'ws')}/api/apps/throttled/logs?tail=0`;
+    const opened = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(logsUrl, { headers: { authorization: `Bearer ${server.token}` } });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on('error', reject);
+    });
+    expect(opened).toBe(101);
   });
 });
