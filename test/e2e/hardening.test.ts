@@ -287,6 +287,32 @@ describe('hardening: what an adversarial pass found', () => {
     expect(deliveries).toHaveLength(1);
   });
 
+  it('holds memory bounded under 40 concurrent large fake-signed webhook bodies, and serves a signed one after', async () => {
+    expect((await api(server, 'POST', '/api/apps', { name: 'flood' })).status).toBe(201);
+    const connect = { host: 'github', cloneUrl: 'http://127.0.0.1:9/flood.git' };
+    const { secret } = (await api(server, 'PUT', '/api/apps/flood/repository', connect)).json;
+    const pid = server.pid();
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets the peak (VmHWM) to the current size
+    const before = procBytes(pid, 'VmRSS');
+    const mb24 = Buffer.alloc(24 * 1024 * 1024, 'x');
+    const forged = { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}`, 'x-github-event': 'push' };
+    const url = `${server.apiUrl}/webhooks/github/flood`;
+    const answers = await Promise.all(Array.from({ length: 40 }, () => post(url, mb24, forged)));
+    const grown = procBytes(pid, 'VmHWM') - before;
+    for (const answer of answers) expect([401, 503, 'EPIPE', 'ECONNRESET']).toContain(answer);
+    expect(answers).toContain(503);
+    expect(grown).toBeLessThan(150 * 1024 * 1024); // buffered, the bodies are 960 MB
+    // the bytes held for unverified bodies are given back: a signed delivery is received
+    const ping = '{"zen": "hi"}';
+    const signature = `sha256=${crypto.createHmac('sha256', secret).update(ping).digest('hex')}`;
+    const pong = await request(url, {
+      method: 'POST',
+      body: ping,
+      headers: { 'x-hub-signature-256': signature, 'x-github-event': 'ping', 'x-github-delivery': 'flood-ping' },
+    });
+    expect(pong.status).toBe(200);
+  });
+
   it("refuses an app named like another app's environment endpoint, in either order", async () => {
     expect((await api(server, 'POST', '/api/apps', { name: 'shop' })).status).toBe(201);
     const staging = { name: 'staging' };
