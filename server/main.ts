@@ -103,6 +103,7 @@ const pipeline = new Pipeline({
     maxSourceBytes: config.maxSourceBytes,
     maxSourceFiles: config.maxSourceFiles,
     endpointUrl,
+    instanceCeiling: config.instanceCeiling,
   },
 });
 

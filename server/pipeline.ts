@@ -17,6 +17,7 @@ import { KEPT_RELEASE_IMAGES, type ReleaseImages } from './images/release-images
 import { Source } from './images/source.ts';
 import type { AppLocks } from './locks.ts';
 import { type BuildLog, type LogBus, type OpenBuildLog, secondsSince } from './logs/index.ts';
+import { assertWithinCeiling, type InstanceCeiling } from './racks/confinement.ts';
 import type { OneOffRunner } from './racks/one-off.ts';
 import { type Rack, RELEASE_PROCESS, releaseSpec, servicesOf } from './racks/rack.ts';
 import type { RackSet } from './racks/rack-set.ts';
@@ -31,6 +32,8 @@ export interface PipelineOptions {
   maxSourceFiles: number;
   /** How users reach an environment, printed at the end of a deploy. */
   endpointUrl: (env: Environment) => string;
+  /** The most app.json may ask for per instance. */
+  instanceCeiling: InstanceCeiling;
 }
 
 export interface PipelineDeps {
@@ -134,6 +137,7 @@ export class Pipeline {
     const { store } = this.deps;
     try {
       const { plan, manifest } = await this.detect(source, build, log);
+      assertWithinCeiling(manifest.resources, this.deps.options.instanceCeiling);
       const { config, added } = withAppJsonEnv(store.configVars(env.id), manifest.env);
       if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
       const image = await this.build(env, build, source, plan, log);
