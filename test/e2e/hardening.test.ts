@@ -7,7 +7,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
-import { api, docker, openSession, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import {
+  api,
+  docker,
+  instanceContainers,
+  openSession,
+  request,
+  startServer,
+  type TestServer,
+  viaRouter,
+} from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const head = (dir: string) => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
@@ -311,6 +320,45 @@ describe('hardening: what an adversarial pass found', () => {
       headers: { 'x-hub-signature-256': signature, 'x-github-event': 'ping', 'x-github-delivery': 'flood-ping' },
     });
     expect(pong.status).toBe(200);
+  });
+
+  it('does not replay on the backup rack a request that killed its instance, and serves the next ones', async () => {
+    const dir = appRepo('dashboard-node');
+    const server_js = [
+      "require('node:http')",
+      '  .createServer((req, res) => {',
+      "    if (req.url === '/die') process.exit(1); // dies while answering, as an out-of-memory kill would",
+      "    res.end('alive');",
+      '  })',
+      '  .listen(process.env.PORT);',
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(dir, 'server.js'), server_js);
+    commitAll(dir, 'a request that kills the instance');
+    expect((await push(dir, remoteUrl(server, 'fragile'))).code).toBe(0);
+    expect((await viaRouter(server, 'fragile.localhost')).body).toBe('alive');
+    const web = () => instanceContainers(server, ['widemesh.app=fragile', 'widemesh.service=web']);
+    expect(await web()).toHaveLength(2);
+    const started = async () =>
+      new Map(
+        await Promise.all(
+          (await web()).map(async (c) => [c.Id, (await docker.getContainer(c.Id).inspect()).State.StartedAt] as const),
+        ),
+      );
+    const before = await started();
+    const killing = await viaRouter(server, 'fragile.localhost', '/die');
+    expect(killing.status).toBe(502);
+    // the next requests are served (by the other rack, while the killed instance restarts)
+    for (let i = 0; i < 10; i++) expect((await viaRouter(server, 'fragile.localhost')).body).toBe('alive');
+    // one instance died; the one in the backup rack never saw the request
+    const died = await until('the killed instance to be seen', async () => {
+      const states = await Promise.all((await web()).map((c) => docker.getContainer(c.Id).inspect()));
+      const changed = states.filter(
+        (s) => s.RestartCount > 0 || !s.State.Running || s.State.StartedAt !== before.get(s.Id),
+      );
+      return changed.length > 0 ? changed : undefined;
+    });
+    expect(died).toHaveLength(1);
   });
 
   it("refuses an app named like another app's environment endpoint, in either order", async () => {
