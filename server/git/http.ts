@@ -43,14 +43,16 @@ export function gitHttpHandler(deps: GitHttpDeps) {
     const request = parseGitUrl(req.url ?? '/');
     if (!request) return false;
     if (!isAuthorized(store, req)) {
-      // a valid token is never throttled by others' failures; a missing or wrong one meets the limit
-      if (!limiter.allows(req)) {
-        const { message, retryAfter } = limiter.limited();
-        answer(res, 429, message, { 'retry-after': String(retryAfter) });
-        return true;
+      // git asks without credentials first to get the challenge: only a wrong token is a failed login,
+      // and only failed logins meet the limit (a valid token is never throttled by others' failures)
+      if (req.headers.authorization) {
+        if (!limiter.allows(req)) {
+          const { message, retryAfter } = limiter.limited();
+          answer(res, 429, message, { 'retry-after': String(retryAfter) });
+          return true;
+        }
+        limiter.count(req);
       }
-      // git asks without credentials first to get the challenge: only a wrong token counts as a failure
-      if (req.headers.authorization) limiter.count(req);
       const challenge = { 'www-authenticate': 'Basic realm="widemesh"' };
       answer(res, 401, 'a Widemesh token is required as the HTTP password', challenge);
       return true;
