@@ -1,3 +1,4 @@
+import { isProcessType } from './procfile.ts';
 import { BuildpackError, type SourceTree } from './types.ts';
 
 /** One check a new instance must pass before traffic moves (Dokku's app.json `healthchecks` format). */
@@ -69,6 +70,7 @@ function readFormation(raw: unknown): Pick<AppManifest, 'formation' | 'resources
   const formation: Record<string, number> = {};
   const resources: Record<string, ResourceLimits> = {};
   for (const [type, spec] of Object.entries(raw)) {
+    if (!isProcessType(type)) return fail(`app.json formation.${type.slice(0, 63)}`, 'is not a process type name');
     if (!isObject(spec)) return fail(`app.json formation.${type}`, 'must be an object like {"quantity": 1}');
     const where = `app.json formation.${type}`;
     formation[type] = count(spec.quantity, `${where}.quantity`, 0, MAX_QUANTITY, 1);

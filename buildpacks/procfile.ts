@@ -2,6 +2,15 @@ import { GENERIC_STACK } from './stack-recipes.ts';
 import { type Buildpack, BuildpackError } from './types.ts';
 
 const PROCESS_LINE = /^([A-Za-z0-9_-]{1,63}):\s*(.*)$/;
+const PROCESS_TYPE = /^[a-z0-9_-]{1,63}$/;
+
+/**
+ * A process type name: lower-case letters, digits, `_` and `-`, and not a name every object
+ * already has (`__proto__`, `constructor`, `prototype`): types are keys of plain objects.
+ */
+export function isProcessType(name: unknown): boolean {
+  return typeof name === 'string' && PROCESS_TYPE.test(name) && !(name in Object.prototype) && name !== 'prototype';
+}
 
 export interface Procfile {
   /** Process type → command, in file order. */
@@ -39,6 +48,10 @@ export function parseProcfile(text: string): Procfile {
       return;
     }
     const name = match[1]!.toLowerCase();
+    if (!isProcessType(name)) {
+      skipped.push(`Procfile line ${index + 1}: "${name}" cannot be a process type, skipped`);
+      return;
+    }
     if (name in processes) skipped.push(`Procfile line ${index + 1} defines "${name}" again; this line wins`);
     processes[name] = command;
   });

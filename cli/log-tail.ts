@@ -7,6 +7,7 @@
 import WebSocket from 'ws';
 import type { LogMessage, LogSource } from '../contract/api.ts';
 import { ApiError } from './errors.ts';
+import { printable } from './output.ts';
 
 export interface LogRequest {
   app: string;
@@ -32,13 +33,16 @@ export function logsUrl(serverUrl: string, request: LogRequest, at: Position): s
   return `${serverUrl.replace(/^http/, 'ws')}/api/apps/${encodeURIComponent(request.app)}/logs?${query}`;
 }
 
-/** The text a message shows as, or undefined when it shows nothing. */
+/**
+ * The text a message shows as, or undefined when it shows nothing. What apps and builds wrote is
+ * theirs, not the terminal's: control sequences in it (links, titles, cursor moves) are dropped.
+ */
 export function formatLogMessage(m: LogMessage): string | undefined {
   if (m.type === 'dropped') return `(dropped ${m.count} lines: the connection was too slow)`;
   if (m.type === 'end') return m.build === null && !m.ok ? '(no builds yet)' : undefined;
-  if (m.source === 'build') return m.line;
-  if (m.source === 'app') return `${m.at} ${m.rack}[${m.service}.${m.instance.slice(0, 6)}]: ${m.line}`;
-  return `${m.at} router: ${m.line}`;
+  if (m.source === 'build') return printable(m.line);
+  if (m.source === 'app') return printable(`${m.at} ${m.rack}[${m.service}.${m.instance.slice(0, 6)}]: ${m.line}`);
+  return printable(`${m.at} router: ${m.line}`);
 }
 
 /** A build line at or before the position: already shown. */

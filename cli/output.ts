@@ -17,6 +17,25 @@ export const processIo: Io = {
   },
 };
 
+/**
+ * Terminal control sequences a server-sent text could carry, for a terminal to act on: CSI
+ * (`ESC [ … final`, or 8-bit 0x9b), OSC/DCS/SOS/PM/APC strings up to their terminator (BEL or
+ * `ESC \`), other escapes (`ESC` + intermediates + one final), and every other C0/C1 control
+ * and DEL. Tab and newline stay.
+ */
+const CONTROLS = new RegExp(
+  [
+    String.raw`(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?`,
+    String.raw`(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?`,
+    String.raw`\x1b[\x20-\x2f]*[\x30-\x7e]?`,
+    String.raw`[\x00-\x08\x0b-\x1f\x7f-\x9f]`,
+  ].join('|'),
+  'g',
+);
+
+/** Text from elsewhere (an app's log line) made safe to print: no control sequence reaches the terminal. */
+export const printable = (text: string): string => text.replace(CONTROLS, '');
+
 /** Writes one line to stdout. */
 export const say = (io: Io, text: string): void => io.stdout(`${text}\n`);
 

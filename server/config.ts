@@ -29,6 +29,8 @@ export interface Config {
   socketDir: string;
   /** What one instance may use unless app.json says otherwise (memory in MiB, CPUs, processes). */
   instanceLimits: { memoryMb: number; cpus: number; pids: number };
+  /** The most app.json's formation may ask for per instance. */
+  instanceCeiling: { memoryMb: number; cpus: number };
   drainMs: number;
   /** How often stopped or vanished instances of local racks are brought back (WIDEMESH_HEAL_SECONDS). */
   healIntervalMs: number;
@@ -253,6 +255,18 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   return value;
 }
 
+/** What an instance may use by default, and the most app.json may ask for (never below the default). */
+function instanceLimits(env: NodeJS.ProcessEnv): Pick<Config, 'instanceLimits' | 'instanceCeiling'> {
+  const memoryMb = int(env, 'WIDEMESH_INSTANCE_MEMORY_MB', 512, 32, 1_048_576);
+  const cpus = int(env, 'WIDEMESH_INSTANCE_CPUS', 1, 1, 1024);
+  const pids = int(env, 'WIDEMESH_INSTANCE_PIDS', 512, 16, 1_000_000);
+  const ceiling = {
+    memoryMb: int(env, 'WIDEMESH_INSTANCE_MAX_MEMORY_MB', Math.max(memoryMb, 2048), memoryMb, 1_048_576),
+    cpus: int(env, 'WIDEMESH_INSTANCE_MAX_CPUS', Math.max(cpus, os.availableParallelism()), cpus, 1024),
+  };
+  return { instanceLimits: { memoryMb, cpus, pids }, instanceCeiling: ceiling };
+}
+
 /** HOST:PORT (or a bare PORT on `host`), e.g. 0.0.0.0:80 or [::1]:8443. */
 function listenAddress(env: NodeJS.ProcessEnv, name: string, host: string, port: number) {
   const raw = env[name];
@@ -331,11 +345,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     buildTimeoutMs: int(env, 'WIDEMESH_BUILD_TIMEOUT', 900, 10, 86400) * 1000,
     healthcheckTimeoutMs: int(env, 'WIDEMESH_HEALTHCHECK_TIMEOUT', 60, 1, 3600) * 1000,
     instanceNetwork: instanceNetwork(env.WIDEMESH_INSTANCE_NETWORK),
-    instanceLimits: {
-      memoryMb: int(env, 'WIDEMESH_INSTANCE_MEMORY_MB', 512, 32, 1_048_576),
-      cpus: int(env, 'WIDEMESH_INSTANCE_CPUS', 1, 1, 1024),
-      pids: int(env, 'WIDEMESH_INSTANCE_PIDS', 512, 16, 1_000_000),
-    },
+    ...instanceLimits(env),
     socketDir: absolutePath('WIDEMESH_SOCKET_DIR', env.WIDEMESH_SOCKET_DIR) ?? path.join(dataDir, 'sockets'),
     drainMs: int(env, 'WIDEMESH_DRAIN_MS', 2000, 0, 600_000),
     healIntervalMs: int(env, 'WIDEMESH_HEAL_SECONDS', 5, 1, 3600) * 1000,

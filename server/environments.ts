@@ -59,20 +59,37 @@ export class Environments {
     const { store } = this.deps;
     const taken = store.apps.environment(app.name, name);
     if (taken) throw new WidemeshError('ENVIRONMENT_EXISTS', `${app.name} already has an environment "${name}"`, 409);
-    const host = endpointHost({ appName: app.name, name }, 'x');
-    const clash = endpointCandidates(host, 'x').find(
-      (c) => c.app !== app.name && store.apps.environment(c.app, c.environment),
-    );
-    if (clash)
-      throw new WidemeshError(
-        'ENDPOINT_TAKEN',
-        `${app.name}-${name} is already the endpoint of ${clash.app} (${clash.environment}); choose another name`,
-        409,
-      );
+    this.assertEndpointFree(app.name, endpointHost({ appName: app.name, name }, 'x'));
     const owner = branch === null ? undefined : this.forBranch(app, branch);
     if (owner)
       throw new WidemeshError('BRANCH_TAKEN', `branch ${branch} already deploys ${app.name} (${owner.name})`, 409);
     return store.apps.createEnvironment(app.id, name, branch, preview);
+  }
+
+  /**
+   * Makes an app, unless one of its production endpoints (`APP`, `APP-production`) is already
+   * another app's environment endpoint (`foo-staging` is foo's staging), as an environment is refused.
+   */
+  createApp(name: string): App {
+    const { store } = this.deps;
+    if (store.apps.get(name)) throw new WidemeshError('APP_EXISTS', `an app named "${name}" already exists`, 409);
+    this.assertEndpointFree(name, `${name}.x`);
+    this.assertEndpointFree(name, `${name}-${PRODUCTION}.x`);
+    return store.apps.create(name);
+  }
+
+  /** ENDPOINT_TAKEN when another app's environment answers at `host` (under the placeholder domain x). */
+  private assertEndpointFree(appName: string, host: string): void {
+    const { store } = this.deps;
+    const clash = endpointCandidates(host, 'x').find(
+      (c) => c.app !== appName && store.apps.environment(c.app, c.environment),
+    );
+    if (clash)
+      throw new WidemeshError(
+        'ENDPOINT_TAKEN',
+        `${host.slice(0, -2)} is already the endpoint of ${clash.app} (${clash.environment}); choose another name`,
+        409,
+      );
   }
 
   /** The environment a pushed branch deploys: its own branch, else main/master → production. */

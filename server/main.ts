@@ -130,6 +130,7 @@ const pipeline = new Pipeline({
     maxSourceBytes: config.maxSourceBytes,
     maxSourceFiles: config.maxSourceFiles,
     endpointUrl,
+    instanceCeiling: config.instanceCeiling,
   },
 });
 
@@ -142,9 +143,11 @@ const deployer = new RepoDeployer({ store, pipeline, git, secrets, logger });
 const environments = new Environments({ store });
 const lifecycle = new Lifecycle({ store, locks, racks, rollouts, teardown, oneOff, images, git, logger });
 const publicUrl = config.publicUrl ?? `http://${config.host}:${config.apiPort}`;
+// failed logins (API, git, dashboard, log stream) and refused webhook deliveries: one bucket each per address
 const limiter = new RateLimiter(config.unauthenticatedPerMinute);
+const webhookLimiter = new RateLimiter(config.unauthenticatedPerMinute);
 const sessions = new SessionStore(store, config.sessionLifetimeMs);
-const webhooks = { store, secrets, deployer, publicUrl, environments, lifecycle, limiter };
+const webhooks = { store, secrets, deployer, publicUrl, environments, lifecycle, limiter: webhookLimiter };
 const environmentView = environmentViewer(store, endpointUrl);
 const sourceLimits = { maxBytes: config.maxSourceBytes, maxFiles: config.maxSourceFiles };
 const api = createApi({
@@ -158,7 +161,7 @@ const api = createApi({
     webhookRoutes(webhooks),
   ],
   resources: [
-    appRoutes({ store, git, lifecycle, environmentView }),
+    appRoutes({ store, git, lifecycle, environments, environmentView }),
     environmentRoutes({ store, environments, lifecycle, pipeline, environmentView }),
     configRoutes({ store, pipeline }),
     releaseRoutes({ store, pipeline, steps }),
@@ -170,7 +173,8 @@ const api = createApi({
     edgeRoutes(edge.apiDeps()),
   ],
 });
-const gitHttp = gitHttpHandler({ store, git, logger, limiter });
+const createApp = (name: string) => environments.createApp(name);
+const gitHttp = gitHttpHandler({ store, git, logger, limiter, createApp });
 const server = http.createServer(async (req, res) => {
   if (!(await gitHttp(req, res))) api(req, res);
 });

@@ -19,6 +19,7 @@ import type { Replaced, Rollouts } from './lifecycle/rollouts.ts';
 import type { Teardown } from './lifecycle/teardown.ts';
 import type { AppLocks } from './locks.ts';
 import { type BuildLog, type LogBus, type OpenBuildLog, secondsSince } from './logs/index.ts';
+import { assertWithinCeiling, type InstanceCeiling } from './racks/confinement.ts';
 import type { OneOffRunner } from './racks/one-off.ts';
 import { RELEASE_PROCESS, servicesOf } from './racks/rack.ts';
 import type { DeployStep, DeploySteps } from './store/deploy-steps.ts';
@@ -30,6 +31,8 @@ export interface PipelineOptions {
   maxSourceFiles: number;
   /** How users reach an environment, printed at the end of a deploy. */
   endpointUrl: (env: Environment) => string;
+  /** The most app.json may ask for per instance. */
+  instanceCeiling: InstanceCeiling;
 }
 
 /** The pipeline's collaborators, each as narrow as what it calls (tests pass fakes: test/unit/server/pipeline.test.ts). */
@@ -137,6 +140,7 @@ export class Pipeline {
     const env = ctx.environment;
     try {
       const { plan, manifest } = await this.detect(source, build, log);
+      assertWithinCeiling(manifest.resources, this.deps.options.instanceCeiling);
       const { config, added } = withAppJsonEnv(ctx.config, manifest.env);
       if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
       const image = await this.build(env, build, source, plan, log, ctx.config);

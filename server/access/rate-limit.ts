@@ -17,8 +17,10 @@ interface Bucket {
 const MAX_TRACKED = 10_000;
 
 /**
- * A token bucket per source address for requests nobody vouched for: webhook deliveries and
- * failed logins. `perMinute` requests may come at once; the bucket refills at that rate.
+ * A token bucket per source address for requests nobody vouched for (server/main.ts keeps one
+ * for failed logins and one for refused webhook deliveries, so neither spends the other's).
+ * `perMinute` requests may come at once; the bucket refills at that rate. Callers consult it only
+ * once a request failed to authenticate: a valid token or session is never throttled.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();

@@ -88,11 +88,12 @@ export function sessionRoutes(deps: SessionRouteDeps): express.Router {
   };
 
   router.post('/api/session', express.json({ limit: '4kb' }), (req, res) => {
-    limiter.check(req);
     if (isCrossSite(req)) throw new WidemeshError('CROSS_SITE_REQUEST', 'sign in from the dashboard itself', 403);
     const token: unknown = req.body?.token;
     const opened = typeof token === 'string' && token.length > 0 ? sessions.open(token.trim()) : undefined;
+    // a valid token signs in whatever others failed from this address; a wrong one meets the limit
     if (!opened) {
+      limiter.check(req);
       limiter.count(req);
       throw new WidemeshError('UNAUTHORIZED', 'that token is not valid: use the admin token scripts/up printed', 401);
     }

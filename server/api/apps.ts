@@ -1,5 +1,6 @@
 import express from 'express';
 import type { AppDeleted, AppInfo, AppSettings, AppSummary, EnvironmentView } from '../../contract/api.ts';
+import type { Environments } from '../environments.ts';
 import { WidemeshError } from '../errors.ts';
 import type { GitRepos } from '../git/index.ts';
 import type { Lifecycle } from '../lifecycle/index.ts';
@@ -11,6 +12,7 @@ export interface AppRoutesDeps {
   store: Store;
   git: GitRepos;
   lifecycle: Lifecycle;
+  environments: Pick<Environments, 'createApp'>;
   environmentView: (env: Environment) => EnvironmentView;
 }
 
@@ -28,11 +30,10 @@ export function appRoutes(deps: AppRoutesDeps): express.Router {
   });
 
   router.post('/apps', async (req, res) => {
-    const name = assertAppName(req.body?.name);
-    if (store.apps.get(name)) throw new WidemeshError('APP_EXISTS', `an app named "${name}" already exists`, 409);
-    await git.create(name);
-    const app = store.apps.create(name);
-    res.status(201).json({ name, environments: environments(app) } satisfies AppInfo);
+    const app = deps.environments.createApp(assertAppName(req.body?.name));
+    // a missing repository is made again by the first git request (see server/git/http.ts)
+    await git.create(app.name);
+    res.status(201).json({ name: app.name, environments: environments(app) } satisfies AppInfo);
   });
 
   router.get('/apps/:app', (req, res) => {

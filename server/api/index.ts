@@ -7,6 +7,7 @@ import { errorMessage, WidemeshError } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import type { SessionStore } from '../store/sessions.ts';
 import { dashboardRoutes } from './dashboard.ts';
+import { assertPlainQuery } from './lookup.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -25,6 +26,10 @@ export interface ApiDeps {
 export function createApi(deps: ApiDeps): express.Express {
   const api = express();
   api.disable('x-powered-by');
+  api.use((req, _res, next) => {
+    assertPlainQuery(Object.entries(req.query));
+    next();
+  });
   for (const hook of deps.hooks) api.use(hook);
   api.use(dashboardRoutes(deps.dashboardDir));
   api.use(sessionRoutes({ ...deps.session, store: deps.store, limiter: deps.limiter }));
@@ -41,13 +46,13 @@ export function createApi(deps: ApiDeps): express.Express {
 /** A token or a session (whose changes carry its CSRF token), else 401. */
 function requireCaller({ store, limiter, session }: ApiDeps) {
   return (req: Request, res: Response, next: NextFunction) => {
-    // an address that failed too often is refused before its token is even looked at
-    limiter.check(req);
     const caller = callerOf(store, session.sessions, req);
     if (caller) {
       assertNotForged(req, caller);
       return next();
     }
+    // only requests nobody vouched for meet the limit: others' failures never lock a valid token out
+    limiter.check(req);
     if (req.headers.authorization) limiter.count(req);
     res.setHeader('WWW-Authenticate', 'Bearer realm="widemesh"');
     const message = 'a valid token is required (Authorization: Bearer <token>)';

@@ -17,6 +17,7 @@ import { streamAppLines } from './log-sources/app-lines.ts';
 import { streamBuildLines } from './log-sources/build-lines.ts';
 import { type LogClient, wants } from './log-sources/client.ts';
 import { streamRouterLines } from './log-sources/router-lines.ts';
+import { assertPlainQuery } from './lookup.ts';
 
 export interface LogStreamDeps {
   store: Store;
@@ -38,6 +39,15 @@ const LOGS_PATH = /^\/api\/apps\/([^/]+)\/logs$/;
 /** Browsers cannot set headers on a websocket: they offer the token as a subprotocol instead of in the URL. */
 const TOKEN_PROTOCOL = 'widemesh.token.';
 const SOURCES = new Set<string>(['build', 'app', 'router', 'all']);
+
+const isPlainQuery = (params: URLSearchParams): boolean => {
+  try {
+    assertPlainQuery(params.entries());
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(
@@ -66,6 +76,7 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
     if (refusal) return refuse(socket, ...refusal);
     const match = LOGS_PATH.exec(url.pathname);
     if (!match || !isAppName(match[1]!)) return refuse(socket, 404, 'Not Found');
+    if (!isPlainQuery(url.searchParams)) return refuse(socket, 400, 'Bad Request');
     const env = deps.store.apps.environment(match[1]!, url.searchParams.get('environment') ?? 'production');
     if (!env) return refuse(socket, 404, 'Not Found');
     const params = url.searchParams;
@@ -93,13 +104,15 @@ function refusalOf(deps: LogStreamDeps, req: http.IncomingMessage): [number, str
     .split(',')
     .map((p) => p.trim());
   const token = tokenOf(req) ?? offered.find((p) => p.startsWith(TOKEN_PROTOCOL))?.slice(TOKEN_PROTOCOL.length);
-  if (deps.limiter && !deps.limiter.allows(req)) return [429, 'Too Many Requests'];
+  // only requests nobody vouched for meet the limit: others' failures never lock a valid caller out
+  const limited = () => deps.limiter !== undefined && !deps.limiter.allows(req);
   if (token === undefined) {
     const cookie = cookieOf(req, SESSION_COOKIE);
-    if (!cookie || !deps.sessions.find(cookie)) return [401, 'Unauthorized'];
+    if (!cookie || !deps.sessions.find(cookie)) return limited() ? [429, 'Too Many Requests'] : [401, 'Unauthorized'];
     // the cookie alone would let another site's page open this socket in a signed-in browser
     if (isCrossSite(req)) return [403, 'Forbidden'];
   } else if (!deps.store.tokens.isValid(token)) {
+    if (limited()) return [429, 'Too Many Requests'];
     deps.limiter?.count(req);
     return [401, 'Unauthorized'];
   }

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { notFound } from '../errors.ts';
+import { notFound, WidemeshError } from '../errors.ts';
 import { assertAppName } from '../names.ts';
 import type { App, Environment, Store } from '../store/index.ts';
 
@@ -18,4 +18,21 @@ export function environmentOf(store: Store, req: Request): Environment {
   const env = store.apps.environment(app.name, name);
   if (!env) throw notFound('ENVIRONMENT_NOT_FOUND', `${app.name} has no environment "${name}"`);
   return env;
+}
+
+/**
+ * INVALID_QUERY unless every query parameter is one plain value: a repeated key or the
+ * `key[]=` / `key[sub]=` forms would otherwise reach a route as a list, or not at all
+ * (`?environment[]=staging` must not quietly mean production).
+ */
+export function assertPlainQuery(entries: Iterable<[string, unknown]>): void {
+  const seen = new Set<string>();
+  for (const [key, value] of entries) {
+    if (typeof value !== 'string' || /[[\]]/.test(key) || seen.has(key))
+      throw new WidemeshError(
+        'INVALID_QUERY',
+        `the query parameter "${key.slice(0, 64)}" must appear once, as key=value (no lists or brackets)`,
+      );
+    seen.add(key);
+  }
 }

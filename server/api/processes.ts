@@ -1,4 +1,5 @@
 import express from 'express';
+import { isProcessType } from '../../buildpacks/procfile.ts';
 import type { ProcessList, Restarted, RunMessage, Scaled, StoppedOrStarted } from '../../contract/api.ts';
 import { WidemeshError } from '../errors.ts';
 import type { Lifecycle } from '../lifecycle/index.ts';
@@ -21,7 +22,7 @@ function scaleChanges(body: unknown): Record<string, number> {
   if (pairs.length === 0) throw new WidemeshError('INVALID_SCALE', 'send {"TYPE": N}, e.g. {"web": 2, "worker": 1}');
   const changes: Record<string, number> = {};
   for (const [service, quantity] of pairs) {
-    if (typeof service !== 'string' || !/^[a-z0-9_-]{1,63}$/.test(service)) {
+    if (typeof service !== 'string' || !isProcessType(service)) {
       throw new WidemeshError('INVALID_SCALE', `"${String(service).slice(0, 63)}" is not a process type`);
     }
     changes[service] = typeof quantity === 'number' ? quantity : Number(quantity);

@@ -9,7 +9,8 @@ import { assertAppName } from '../names.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { App, Store } from '../store/index.ts';
 import type { RepoDeployer } from '../webhooks/deployer.ts';
-import { assertCloneUrl, type GitHost, readDelivery, validSignature, type WebhookEvent } from '../webhooks/payloads.ts';
+import { assertCloneUrl, type GitHost, readDelivery, type WebhookEvent } from '../webhooks/payloads.ts';
+import { BusyError, UnverifiedBodies } from '../webhooks/signed-body.ts';
 import { appOf } from './lookup.ts';
 
 export interface WebhookDeps {
@@ -23,7 +24,9 @@ export interface WebhookDeps {
 }
 
 const GIT_HOSTS = new Set<GitHost>(['github', 'bitbucket']);
-const MAX_BODY = '25mb'; // GitHub's own cap on payloads
+const MAX_BODY = 25 * 1024 * 1024; // GitHub's own cap on payloads
+/** Bytes of webhook bodies received but not yet verified, all requests together: two of the largest. */
+const MAX_UNVERIFIED_IN_FLIGHT = 2 * MAX_BODY;
 
 /** Routes that connect apps to repositories (token-protected, mounted under /api). */
 export function repositoryRoutes({ store, secrets, publicUrl }: WebhookDeps): express.Router {
@@ -125,6 +128,8 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
       throw new WidemeshError('BAD_SIGNATURE', `the ${SIGNATURE_HEADER[host]} header (sha256=HMAC) is missing`, 401);
     return { host, app, repository };
   };
+  type Delivery = ReturnType<typeof connected>;
+  const bodies = new UnverifiedBodies({ maxBody: MAX_BODY, maxInFlight: MAX_UNVERIFIED_IN_FLIGHT });
   const checkFirst: express.RequestHandler = (req, res, next) => {
     try {
       res.locals.delivery = connected(req);
@@ -136,14 +141,20 @@ export function webhookRoutes(deps: WebhookDeps): express.Router {
       next(err);
     }
   };
-  router.post('/webhooks/:host/:app', checkFirst, express.raw({ type: () => true, limit: MAX_BODY }), (req, res) => {
-    const { host, app, repository } = res.locals.delivery as ReturnType<typeof connected>;
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const signature = req.headers[SIGNATURE_HEADER[host]];
-    if (!validSignature(secrets.unseal(repository.sealedSecret), raw, signature)) {
-      limiter.count(req);
-      throw new WidemeshError('BAD_SIGNATURE', "the webhook signature does not match this app's secret", 401);
+  const signedBody = async (req: Request, res: express.Response, { host, repository }: Delivery) => {
+    try {
+      return await bodies.read(req, secrets.unseal(repository.sealedSecret), req.headers[SIGNATURE_HEADER[host]]);
+    } catch (err) {
+      if (err instanceof BusyError) res.setHeader('retry-after', String(err.retryAfter));
+      else limiter.count(req);
+      res.setHeader('connection', 'close'); // what is left of the body is not worth receiving
+      throw err;
     }
+  };
+  router.post('/webhooks/:host/:app', checkFirst, async (req, res) => {
+    const delivery = res.locals.delivery as Delivery;
+    const { host, app, repository } = delivery;
+    const raw = await signedBody(req, res, delivery);
     const { id, event, what } = readDelivery(host, req.headers, raw);
     const deliveryId = `${host}:${id}`;
     // a signed body seen before under another delivery id is a replay: recorded as a duplicate, never deployed

@@ -121,9 +121,12 @@ function httpPreamble(layout: EdgeLayout): string[] {
     'proxy_set_header Keep-Alive ""; proxy_set_header Proxy-Connection ""; proxy_set_header TE "";',
     'proxy_set_header Trailer "";',
     'add_header X-Request-Id $wm_request_id always;',
-    '# a rack that refuses or fails is skipped for idempotent requests; a sent POST is never replayed',
-    'proxy_next_upstream error timeout http_502;',
+    '# a request goes to the next server only when the one tried could not be reached: a relay answers',
+    "# 502 when its app refused the connection (nginx's own retry), a refused or timed-out connect goes",
+    '# through @wm_retry; an instance that died while answering closed a connection it had: not replayed',
+    'proxy_next_upstream http_502;',
     'proxy_next_upstream_tries 4; proxy_next_upstream_timeout 15s;',
+    'recursive_error_pages on;',
     'proxy_connect_timeout 3s;',
     '# websockets and event streams stay open; responses stream as they come (no buffering)',
     'proxy_read_timeout 1h; proxy_send_timeout 1h;',
@@ -175,10 +178,33 @@ function siteLocation(site: EdgeSite): string[] {
   return [
     '  location / {',
     `    proxy_pass http://wm_${site.id};`,
+    '    error_page 502 504 = @wm_retry1;',
     '  }',
-    '  error_page 502 504 @wm_down;',
+    ...connectRetries(site),
     `  location @wm_down { ${NOT_ANSWERING} }`,
   ];
+}
+
+/** Tries after the first: each server that could not be reached is marked down (max_fails=1). */
+const CONNECT_RETRIES = 3;
+
+/**
+ * nginx's `error` retry also replays a request whose server died while answering it (the request
+ * that killed it would kill the next rack too), so a failed try lands here instead: it goes on
+ * to the next server only when the last try never connected (`$upstream_connect_time` ends with
+ * "-"), else it answers the "not answering" page.
+ */
+function connectRetries(site: EdgeSite): string[] {
+  return Array.from({ length: CONNECT_RETRIES }, (_, i) => {
+    const next = i + 1 < CONNECT_RETRIES ? `= @wm_retry${i + 2}` : '@wm_down';
+    return [
+      `  location @wm_retry${i + 1} {`,
+      '    if ($upstream_connect_time !~ "-$") { error_page 502 504 @wm_down; return 502; }',
+      `    proxy_pass http://wm_${site.id};`,
+      `    error_page 502 504 ${next};`,
+      '  }',
+    ];
+  }).flat();
 }
 
 /** ACME HTTP-01 answers, served on every name of every site (maintenance and redirects included). */

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type pino from 'pino';
 import { isAuthorized } from '../access/auth.ts';
 import type { RateLimiter } from '../access/rate-limit.ts';
-import { errorMessage } from '../errors.ts';
+import { errorMessage, WidemeshError } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import { type GitRepos, type GitRequest, parseGitUrl } from './index.ts';
 
@@ -15,7 +15,16 @@ function answer(res: http.ServerResponse, status: number, text: string, headers:
  * Smart-HTTP git for `/APP.git/...`: a token on every request (the HTTP password), and, like
  * Dokku, the first push creates the app. Returns false for URLs that are not git's.
  */
-export function gitHttpHandler(deps: { store: Store; git: GitRepos; logger: pino.Logger; limiter: RateLimiter }) {
+export interface GitHttpDeps {
+  store: Store;
+  git: GitRepos;
+  logger: pino.Logger;
+  limiter: RateLimiter;
+  /** makes an app (refusing a name another app's endpoint holds) */
+  createApp: (name: string) => unknown;
+}
+
+export function gitHttpHandler(deps: GitHttpDeps) {
   const { store, git, logger, limiter } = deps;
 
   const ensureRepository = async (request: GitRequest): Promise<boolean> => {
@@ -24,8 +33,8 @@ export function gitHttpHandler(deps: { store: Store; git: GitRepos; logger: pino
       return true;
     }
     if (!request.wantsPush) return false;
+    deps.createApp(request.app);
     await git.create(request.app);
-    if (!store.apps.get(request.app)) store.apps.create(request.app);
     logger.info({ app: request.app }, 'app created by its first push');
     return true;
   };
@@ -33,14 +42,17 @@ export function gitHttpHandler(deps: { store: Store; git: GitRepos; logger: pino
   return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> => {
     const request = parseGitUrl(req.url ?? '/');
     if (!request) return false;
-    if (!limiter.allows(req)) {
-      const { message, retryAfter } = limiter.limited();
-      answer(res, 429, message, { 'retry-after': String(retryAfter) });
-      return true;
-    }
     if (!isAuthorized(store, req)) {
-      // git asks without credentials first to get the challenge: only a wrong token counts as a failure
-      if (req.headers.authorization) limiter.count(req);
+      // git asks without credentials first to get the challenge: only a wrong token is a failed login,
+      // and only failed logins meet the limit (a valid token is never throttled by others' failures)
+      if (req.headers.authorization) {
+        if (!limiter.allows(req)) {
+          const { message, retryAfter } = limiter.limited();
+          answer(res, 429, message, { 'retry-after': String(retryAfter) });
+          return true;
+        }
+        limiter.count(req);
+      }
       const challenge = { 'www-authenticate': 'Basic realm="widemesh"' };
       answer(res, 401, 'a Widemesh token is required as the HTTP password', challenge);
       return true;
@@ -49,6 +61,10 @@ export function gitHttpHandler(deps: { store: Store; git: GitRepos; logger: pino
       if (await ensureRepository(request)) git.handle(req, res);
       else answer(res, 404, `no app named ${request.app}`);
     } catch (err) {
+      if (err instanceof WidemeshError && err.status < 500) {
+        answer(res, err.status, err.message);
+        return true;
+      }
       logger.error({ err: errorMessage(err), app: request.app }, 'git request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal error\n');

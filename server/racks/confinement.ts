@@ -1,4 +1,6 @@
 import type Docker from 'dockerode';
+import type { ResourceLimits } from '../../buildpacks/app-json.ts';
+import { WidemeshError } from '../errors.ts';
 
 /** What one instance may use. */
 export interface InstanceLimits {
@@ -26,6 +28,27 @@ export function confinement(limits: InstanceLimits): Docker.HostConfig {
     NanoCpus: Math.round(limits.cpus * 1e9),
     PidsLimit: limits.pids,
   };
+}
+
+/** The most an operator lets app.json ask for per instance (WIDEMESH_INSTANCE_MAX_MEMORY_MB, _MAX_CPUS). */
+export interface InstanceCeiling {
+  memoryMb: number;
+  cpus: number;
+}
+
+/** LIMIT_ABOVE_CEILING, naming the process type and the limit, when app.json asks for more than the ceiling. */
+export function assertWithinCeiling(resources: Record<string, ResourceLimits>, ceiling: InstanceCeiling): void {
+  for (const [type, asked] of Object.entries(resources)) {
+    const over = (what: string, value: number, most: number, unit: string, variable: string) =>
+      new WidemeshError(
+        'LIMIT_ABOVE_CEILING',
+        `app.json formation.${type}.${what} asks for ${value}${unit}; this server allows at most ${most}${unit} per instance (${variable})`,
+      );
+    if (asked.memoryMb !== undefined && asked.memoryMb > ceiling.memoryMb)
+      throw over('memory', asked.memoryMb, ceiling.memoryMb, ' MiB', 'WIDEMESH_INSTANCE_MAX_MEMORY_MB');
+    if (asked.cpus !== undefined && asked.cpus > ceiling.cpus)
+      throw over('cpus', asked.cpus, ceiling.cpus, ' CPUs', 'WIDEMESH_INSTANCE_MAX_CPUS');
+  }
 }
 
 /** A relay only carries bytes between a socket and the app's port. */

@@ -8,7 +8,7 @@ import type { Instance } from '../store/index.ts';
 import { confinement, RELAY_LIMITS } from './confinement.ts';
 
 /** The relay image scripts/build-stacks builds (scripts/relay/). */
-export const RELAY_IMAGE = 'widemesh/relay:3';
+export const RELAY_IMAGE = 'widemesh/relay:5';
 
 /** Socket file names are random ids: container names can be longer than a socket path may be. */
 const SOCKET_ID_BYTES = 8;

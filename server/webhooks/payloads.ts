@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { WidemeshError } from '../errors.ts';
 
 /** Where an app's repository is hosted (not a cloud provider: see providers in the glossary). */
@@ -36,14 +35,6 @@ const BITBUCKET_PR_EVENTS: Record<string, 'open' | 'close'> = {
   'pullrequest:fulfilled': 'close',
   'pullrequest:rejected': 'close',
 };
-
-/** `sha256=<hex HMAC-SHA256 of the raw body>`, compared in constant time. */
-export function validSignature(secret: string, rawBody: Buffer, header: unknown): boolean {
-  if (typeof header !== 'string' || !header.startsWith('sha256=')) return false;
-  const expected = Buffer.from(`sha256=${crypto.createHmac('sha256', secret).update(rawBody).digest('hex')}`);
-  const got = Buffer.from(header);
-  return got.length === expected.length && crypto.timingSafeEqual(got, expected);
-}
 
 const invalid = (message: string) => new WidemeshError('INVALID_PAYLOAD', message);
 

@@ -141,10 +141,13 @@ app.listen(process.env.PORT);
 
   it('tails app output live until Ctrl-C, which ends it cleanly', async () => {
     const tail = background(['logs', '--tail']);
-    await sleep(2500);
     const marker = `/from-cli-${Date.now()}`;
-    await viaRouter(server, 'clishop.localhost', marker);
-    for (let i = 0; i < 50 && !tail.out.stdout.includes(marker); i++) await sleep(100);
+    // a request every half second until its line shows: the tail attaches to the instances when it can
+    const shown = () => tail.out.stdout.includes(marker);
+    for (let i = 0; i < 120 && !shown(); i++) {
+      await viaRouter(server, 'clishop.localhost', marker);
+      for (let wait = 0; wait < 5 && !shown(); wait++) await sleep(100);
+    }
     tail.interrupt();
     expect(await tail.exited).toBe(0);
     expect(tail.out.stderr).toBe('');

@@ -5,8 +5,18 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
-import { api, docker, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import {
+  api,
+  docker,
+  instanceContainers,
+  openSession,
+  request,
+  startServer,
+  type TestServer,
+  viaRouter,
+} from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const head = (dir: string) => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
@@ -286,19 +296,163 @@ describe('hardening: what an adversarial pass found', () => {
     expect(deliveries).toHaveLength(1);
   });
 
-  it('answers 429 with Retry-After to an address over the unauthenticated rate limit', async () => {
-    const answers = await Promise.all(
+  it('holds memory bounded under 40 concurrent large fake-signed webhook bodies, and serves a signed one after', async () => {
+    expect((await api(server, 'POST', '/api/apps', { name: 'flood' })).status).toBe(201);
+    const connect = { host: 'github', cloneUrl: 'http://127.0.0.1:9/flood.git' };
+    const { secret } = (await api(server, 'PUT', '/api/apps/flood/repository', connect)).json;
+    const pid = server.pid();
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets the peak (VmHWM) to the current size
+    const before = procBytes(pid, 'VmRSS');
+    const mb24 = Buffer.alloc(24 * 1024 * 1024, 'x');
+    const forged = { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}`, 'x-github-event': 'push' };
+    const url = `${server.apiUrl}/webhooks/github/flood`;
+    const answers = await Promise.all(Array.from({ length: 40 }, () => post(url, mb24, forged)));
+    const grown = procBytes(pid, 'VmHWM') - before;
+    for (const answer of answers) expect([401, 503, 'EPIPE', 'ECONNRESET']).toContain(answer);
+    expect(answers).toContain(503);
+    expect(grown).toBeLessThan(150 * 1024 * 1024); // buffered, the bodies are 960 MB
+    // the bytes held for unverified bodies are given back: a signed delivery is received
+    const ping = '{"zen": "hi"}';
+    const signature = `sha256=${crypto.createHmac('sha256', secret).update(ping).digest('hex')}`;
+    const pong = await request(url, {
+      method: 'POST',
+      body: ping,
+      headers: { 'x-hub-signature-256': signature, 'x-github-event': 'ping', 'x-github-delivery': 'flood-ping' },
+    });
+    expect(pong.status).toBe(200);
+  });
+
+  it('does not replay on the backup rack a request that killed its instance, and serves the next ones', async () => {
+    const dir = appRepo('dashboard-node');
+    const server_js = [
+      "require('node:http')",
+      '  .createServer((req, res) => {',
+      "    if (req.url === '/die') process.exit(1); // dies while answering, as an out-of-memory kill would",
+      "    res.end('alive');",
+      '  })',
+      '  .listen(process.env.PORT);',
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(dir, 'server.js'), server_js);
+    commitAll(dir, 'a request that kills the instance');
+    expect((await push(dir, remoteUrl(server, 'fragile'))).code).toBe(0);
+    expect((await viaRouter(server, 'fragile.localhost')).body).toBe('alive');
+    const web = () => instanceContainers(server, ['widemesh.app=fragile', 'widemesh.service=web']);
+    expect(await web()).toHaveLength(2);
+    const started = async () =>
+      new Map(
+        await Promise.all(
+          (await web()).map(async (c) => [c.Id, (await docker.getContainer(c.Id).inspect()).State.StartedAt] as const),
+        ),
+      );
+    const before = await started();
+    const killing = await viaRouter(server, 'fragile.localhost', '/die');
+    expect(killing.status).toBe(502);
+    // the next requests are served (by the other rack, while the killed instance restarts)
+    for (let i = 0; i < 10; i++) expect((await viaRouter(server, 'fragile.localhost')).body).toBe('alive');
+    // one instance died; the one in the backup rack never saw the request
+    const died = await until('the killed instance to be seen', async () => {
+      const states = await Promise.all((await web()).map((c) => docker.getContainer(c.Id).inspect()));
+      const changed = states.filter(
+        (s) => s.RestartCount > 0 || !s.State.Running || s.State.StartedAt !== before.get(s.Id),
+      );
+      return changed.length > 0 ? changed : undefined;
+    });
+    expect(died).toHaveLength(1);
+  });
+
+  it("refuses an app named like another app's environment endpoint, in either order", async () => {
+    expect((await api(server, 'POST', '/api/apps', { name: 'shop' })).status).toBe(201);
+    const staging = { name: 'staging' };
+    expect((await api(server, 'POST', '/api/apps/shop/environments', staging)).status).toBe(201);
+    for (const name of ['shop-staging', 'shop-production']) {
+      const refused = await api(server, 'POST', '/api/apps', { name });
+      expect(refused.status).toBe(409);
+      expect(refused.json.error.code).toBe('ENDPOINT_TAKEN');
+    }
+    // a first push creates the app: refused the same way, and nothing is made
+    const result = await push(appRepo('static-site'), remoteUrl(server, 'shop-staging'));
+    expect(result.code).not.toBe(0);
+    expect((await api(server, 'GET', '/api/apps/shop-staging')).status).toBe(404);
+    // the app first: the later app whose endpoint it is, or whose environment it would be, is refused
+    expect((await api(server, 'POST', '/api/apps', { name: 'blog-production' })).status).toBe(201);
+    expect((await api(server, 'POST', '/api/apps', { name: 'blog' })).json.error.code).toBe('ENDPOINT_TAKEN');
+    expect((await api(server, 'POST', '/api/apps', { name: 'news-qa' })).status).toBe(201);
+    expect((await api(server, 'POST', '/api/apps', { name: 'news' })).status).toBe(201);
+    const qa = await api(server, 'POST', '/api/apps/news/environments', { name: 'qa' });
+    expect(qa.json.error.code).toBe('ENDPOINT_TAKEN');
+  });
+
+  it('refuses prototype names as process types and list query values with 400', async () => {
+    expect((await api(server, 'POST', '/api/apps', { name: 'queried' })).status).toBe(201);
+    for (const body of ['{"__proto__": 1}', '["__proto__=1"]', '{"constructor": 1}']) {
+      const answer = await request(`${server.apiUrl}/api/apps/queried/ps/scale`, {
+        method: 'POST',
+        body,
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      });
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body).error.code).toBe('INVALID_SCALE');
+    }
+    const queries = ['environment[]=a&environment[]=b', 'environment[]=staging', 'environment=a&environment=b'];
+    for (const route of ['/api/apps/queried/config', '/api/apps/queried/releases', '/api/apps']) {
+      for (const query of queries) {
+        const answer = await api(server, 'GET', `${route}?${query}`);
+        expect(answer.status).toBe(400);
+        expect(answer.json.error.code).toBe('INVALID_QUERY');
+      }
+    }
+    const logsUrl = `${server.apiUrl.replace(/^http/, 'ws')}/api/apps/queried/logs?environment[]=a&environment[]=b`;
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(logsUrl, { headers: { authorization: `Bearer ${server.token}` } });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on('error', reject);
+    });
+    expect(status).toBe(400);
+  });
+
+  it('throttles failed logins and refused webhooks in buckets of their own, never a valid token or session', async () => {
+    expect((await api(server, 'POST', '/api/apps', { name: 'throttled' })).status).toBe(201);
+    const wrongGit = () =>
+      request(`${server.apiUrl}/throttled.git/info/refs?service=git-upload-pack`, {
+        headers: { authorization: `Basic ${Buffer.from('x:wrong').toString('base64')}` },
+      });
+    const badToken = () => request(`${server.apiUrl}/api/apps`, { headers: { authorization: 'Bearer wrong' } });
+    // refused webhook deliveries use up their own bucket, not the logins'
+    const hooks = await Promise.all(
       Array.from({ length: 60 }, () => request(`${server.apiUrl}/webhooks/github/nosuchapp`, { method: 'POST' })),
     );
-    const limited = answers.filter((a) => a.status === 429);
+    const limited = hooks.filter((a) => a.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     expect(Number(limited[0]!.headers['retry-after'])).toBeGreaterThan(0);
-    const badToken = await request(`${server.apiUrl}/api/apps`, { headers: { authorization: 'Bearer wrong' } });
-    expect(badToken.status).toBe(429);
-    const git = await request(`${server.apiUrl}/race.git/info/refs?service=git-upload-pack`, {
-      headers: { authorization: `Basic ${Buffer.from('x:wrong').toString('base64')}` },
-    });
+    expect((await badToken()).status).toBe(401);
+    // failed logins from this address, until it is throttled
+    const logins = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? badToken() : wrongGit())));
+    expect(logins.filter((a) => a.status === 429).length).toBeGreaterThan(0);
+    expect((await badToken()).status).toBe(429);
+    const git = await wrongGit();
     expect(git.status).toBe(429);
     expect(git.headers['retry-after']).toBeDefined();
+    // the admin, from the same address, is not locked out: API, git, dashboard sign-in and log stream
+    expect((await api(server, 'GET', '/api/apps')).status).toBe(200);
+    execFileSync('git', ['ls-remote', remoteUrl(server, 'throttled')]); // throws unless git is let in
+    const { answer, cookie } = await openSession(server);
+    expect(answer.status).toBe(201);
+    expect((await request(`${server.apiUrl}/api/apps`, { headers: { cookie } })).status).toBe(200);
+    const logsUrl = `${server.apiUrl.replace(/^http/, 'ws')}/api/apps/throttled/logs?tail=0`;
+    const opened = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(logsUrl, { headers: { authorization: `Bearer ${server.token}` } });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on('error', reject);
+    });
+    expect(opened).toBe(101);
   });
 });

@@ -59,6 +59,7 @@ export function pipelineWith(store: Store) {
       maxSourceBytes: 1 << 20,
       maxSourceFiles: 100,
       endpointUrl: (env) => `http://${env.appName}.test/`,
+      instanceCeiling: { memoryMb: 2048, cpus: 2 },
     },
   };
   return { pipeline: new Pipeline(deps), logs: deps.logs, fakes };

@@ -54,6 +54,7 @@ describe('app.json', () => {
       '{"formation": {"web": {"memory": 8}}}',
       /formation.web.memory \(MiB\): must be a whole number from 32 to 65536, got 8/,
     ],
+    ['{"formation": {"__proto__": {"quantity": 1}}}', /app.json formation.__proto__: is not a process type name/],
     ['{"formation": {"web": {"cpus": "two"}}}', /formation.web.cpus: must be a number from 0.05 to 64, got "two"/],
     ['{"healthchecks": {"web": {"path": "/"}}}', /app.json healthchecks.web: must be a list of checks/],
     ['{"healthchecks": {"web": [{"path": "health"}]}}', /healthchecks.web\[0\].path: must start with \//],

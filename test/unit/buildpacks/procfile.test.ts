@@ -31,6 +31,16 @@ describe('Procfile parsing (as Heroku and Dokku read it)', () => {
     ]);
   });
 
+  it('skips process types every object already has as a key', () => {
+    const { processes, skipped } = parseProcfile('__proto__: evil\nconstructor: evil\nweb: ok\n');
+    expect(Object.getPrototypeOf(processes)).toBe(Object.prototype);
+    expect(processes).toEqual({ web: 'ok' });
+    expect(skipped).toEqual([
+      'Procfile line 1: "__proto__" cannot be a process type, skipped',
+      'Procfile line 2: "constructor" cannot be a process type, skipped',
+    ]);
+  });
+
   it('refuses a Procfile with no valid line, naming the lines', () => {
     expect(() => parseProcfile('we b: x\n')).toThrow(BuildpackError);
     expect(() => parseProcfile('we b: x\n')).toThrow(/no valid "name: command" line:\nProcfile line 1/);

@@ -189,6 +189,11 @@ describe('log messages and URLs', () => {
       line: 'GET / 200 3ms',
     };
     expect(formatLogMessage(router)).toBe('T router: GET / 200 3ms');
+    const hostile = {
+      ...app,
+      line: 'click \x1b]8;;http://evil.example/\x07here\x1b]8;;\x07 \x1b[2J\x1b[31mred\x1b[0m\r\x07\tok',
+    };
+    expect(formatLogMessage(hostile)).toBe('T local-a[web.012345]: click here red\tok');
     expect(formatLogMessage({ type: 'dropped', count: 4 })).toBe('(dropped 4 lines: the connection was too slow)');
     expect(formatLogMessage({ type: 'end', source: 'build', build: null, ok: false, message: 'x' })).toBe(
       '(no builds yet)',

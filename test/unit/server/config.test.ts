@@ -31,6 +31,12 @@ describe('config', () => {
       healthcheckTimeoutMs: 5000,
     });
     expect(() => readConfig({ WIDEMESH_PORT: 'eighty' })).toThrow(ConfigError);
+    expect(readConfig({ WIDEMESH_INSTANCE_MAX_MEMORY_MB: '1024', WIDEMESH_INSTANCE_MAX_CPUS: '3' })).toMatchObject({
+      instanceLimits: { memoryMb: 512, cpus: 1, pids: 512 },
+      instanceCeiling: { memoryMb: 1024, cpus: 3 },
+    });
+    // a ceiling below the default is a mistake
+    expect(() => readConfig({ WIDEMESH_INSTANCE_MAX_MEMORY_MB: '256' })).toThrow('WIDEMESH_INSTANCE_MAX_MEMORY_MB');
     expect(() => readConfig({ WIDEMESH_RACKS: 'local-a' })).toThrow(/at least two racks/);
     const file = path.join(dir, 'racks.json');
     fs.writeFileSync(

@@ -48,6 +48,26 @@ describe('environments', () => {
     expect(() => environments().create(shop, 'eu', null)).toThrow(/shop-eu is already the endpoint of shop-eu/);
   });
 
+  it("refuses an app whose name is another app's environment endpoint, in either order", () => {
+    const store = temp.store();
+    const envs = environments();
+    const shop = envs.createApp('shop');
+    envs.create(shop, 'staging', 'staging');
+    const taken = (name: string, owner: string) => {
+      expect(() => envs.createApp(name)).toThrow(`is already the endpoint of ${owner}`);
+      expect(() => envs.createApp(name)).toThrow(expect.objectContaining({ code: 'ENDPOINT_TAKEN', status: 409 }));
+    };
+    taken('shop-staging', 'shop (staging)');
+    taken('shop-production', 'shop (production)');
+    expect(store.apps.get('shop-staging')).toBeUndefined();
+    // the other order: the app first, then the app whose endpoints it holds
+    envs.createApp('blog-production');
+    taken('blog', 'blog-production (production)');
+    envs.createApp('news-qa');
+    expect(() => envs.create(envs.createApp('news'), 'qa', null)).toThrow(/news-qa is already the endpoint of news-qa/);
+    expect(() => envs.createApp('shop')).toThrow(expect.objectContaining({ code: 'APP_EXISTS' }));
+  });
+
   it("makes a preview as a copy of production's config, reuses it, and refuses names other environments hold", () => {
     const store = temp.store();
     const shop = store.apps.create('shop');
