@@ -124,12 +124,18 @@ export class Lifecycle {
   /**
    * `run`: a one-off process of the release live once any deploy in progress ends (it is chosen
    * under the lock). It runs outside the lock: a long command never holds deploys back.
+   * `started` comes before the wait, so the client hears at once that the command was accepted.
    */
   async run(env: Environment, command: string, output: OneOffOutput): Promise<number> {
     const { store, oneOff } = this.deps;
-    const release = await this.whileLocked(env, undefined, async () => store.releases.current(env.id));
-    if (!release) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release to run`, 409);
+    const live = () => {
+      const release = store.releases.current(env.id);
+      if (!release) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release to run`, 409);
+      return release;
+    };
+    live();
     output.started();
+    const release = await this.whileLocked(env, undefined, async () => live());
     return await oneOff.run({ env, release, command }, (stream, line) => output.line(stream, line));
   }
 
