@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AllowedHost, parseAllowedHost } from './images/build-proxy.ts';
 
 /** Everything the server reads from its environment, validated once at start. */
 export interface Config {
@@ -29,6 +30,12 @@ export interface Config {
   socketDir: string;
   /** What one instance may use unless app.json says otherwise (memory in MiB, CPUs, processes). */
   instanceLimits: { memoryMb: number; cpus: number; pids: number };
+  /** isolated: every build step in a sandbox whose only way out is the build proxy; host: the host's network. */
+  buildNetwork: 'isolated' | 'host';
+  /** What one build may use (memory in MiB, CPUs, processes). */
+  buildLimits: { memoryMb: number; cpus: number; pids: number };
+  /** Registries builds may reach through the proxy; undefined: npm's registry and the apt mirrors. */
+  buildAllowedHosts: AllowedHost[] | undefined;
   drainMs: number;
   maxSourceBytes: number;
   /** Files a pushed commit may hold (each costs memory and Docker time even when empty). */
@@ -209,10 +216,22 @@ function absolutePath(name: string, raw: string | undefined): string | undefined
   return raw;
 }
 
-function instanceNetwork(raw: string | undefined): Config['instanceNetwork'] {
+function networkMode(name: string, raw: string | undefined): 'isolated' | 'host' {
   if (raw === undefined || raw === '' || raw === 'isolated') return 'isolated';
   if (raw === 'host') return 'host';
-  throw new ConfigError(`WIDEMESH_INSTANCE_NETWORK must be "isolated" or "host", got "${raw}"`);
+  throw new ConfigError(`${name} must be "isolated" or "host", got "${raw}"`);
+}
+
+function allowedHosts(raw: string | undefined): AllowedHost[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    return raw
+      .split(',')
+      .filter((entry) => entry.trim() !== '')
+      .map(parseAllowedHost);
+  } catch (err) {
+    throw new ConfigError(`WIDEMESH_BUILD_ALLOWED_HOSTS: ${(err as Error).message}`);
+  }
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -249,7 +268,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     racks,
     buildTimeoutMs: int(env, 'WIDEMESH_BUILD_TIMEOUT', 900, 10, 86400) * 1000,
     healthcheckTimeoutMs: int(env, 'WIDEMESH_HEALTHCHECK_TIMEOUT', 60, 1, 3600) * 1000,
-    instanceNetwork: instanceNetwork(env.WIDEMESH_INSTANCE_NETWORK),
+    instanceNetwork: networkMode('WIDEMESH_INSTANCE_NETWORK', env.WIDEMESH_INSTANCE_NETWORK),
+    buildNetwork: networkMode('WIDEMESH_BUILD_NETWORK', env.WIDEMESH_BUILD_NETWORK),
+    buildLimits: {
+      memoryMb: int(env, 'WIDEMESH_BUILD_MEMORY_MB', 2048, 64, 1_048_576),
+      cpus: int(env, 'WIDEMESH_BUILD_CPUS', 2, 1, 1024),
+      pids: int(env, 'WIDEMESH_BUILD_PIDS', 1024, 16, 1_000_000),
+    },
+    buildAllowedHosts: allowedHosts(env.WIDEMESH_BUILD_ALLOWED_HOSTS),
     instanceLimits: {
       memoryMb: int(env, 'WIDEMESH_INSTANCE_MEMORY_MB', 512, 32, 1_048_576),
       cpus: int(env, 'WIDEMESH_INSTANCE_CPUS', 1, 1, 1024),

@@ -20,8 +20,11 @@ import { Environments } from './environments.ts';
 import { errorMessage } from './errors.ts';
 import { gitHttpHandler } from './git/http.ts';
 import { GitRepos } from './git/index.ts';
+import { BuildProxy } from './images/build-proxy.ts';
+import { type BuildSpaces, HostBuilds, SandboxBuilds } from './images/build-space.ts';
 import { ImageBuilder } from './images/image-builder.ts';
 import { nodeStacks, publishedNodeVersions } from './images/node-versions.ts';
+import { defaultPackageHosts } from './images/package-hosts.ts';
 import { ReleaseImages } from './images/release-images.ts';
 import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
@@ -71,6 +74,30 @@ if (network.isolated && !(await images.exists(RELAY_IMAGE))) {
   logger.fatal(`${RELAY_IMAGE} is missing: scripts/build-stacks builds it (or set WIDEMESH_INSTANCE_NETWORK=host)`);
   process.exit(1);
 }
+
+/** The image build sandboxes run their relay with (a Node stack: scripts/build-stacks builds it). */
+const SANDBOX_IMAGE = 'widemesh/stack-node:20';
+async function buildSpaces(): Promise<{ spaces: BuildSpaces; stop: () => Promise<void> }> {
+  if (config.buildNetwork === 'host') return { spaces: new HostBuilds(config.buildLimits), stop: async () => {} };
+  if (!(await images.exists(SANDBOX_IMAGE))) {
+    logger.fatal(`${SANDBOX_IMAGE} is missing: scripts/build-stacks builds it (or set WIDEMESH_BUILD_NETWORK=host)`);
+    process.exit(1);
+  }
+  const proxyDir = path.join(config.dataDir, 'build-proxy');
+  fs.mkdirSync(proxyDir, { recursive: true, mode: 0o700 });
+  const proxy = new BuildProxy(config.buildAllowedHosts ?? (await defaultPackageHosts()), logger);
+  await proxy.listen(path.join(proxyDir, 'proxy.sock'));
+  const sandboxes = new SandboxBuilds(docker, {
+    image: SANDBOX_IMAGE,
+    proxyDir,
+    installationId,
+    limits: config.buildLimits,
+    logger,
+  });
+  await sandboxes.start();
+  return { spaces: sandboxes, stop: () => sandboxes.close().finally(() => proxy.close()) };
+}
+const builds = await buildSpaces();
 const { healthcheckTimeoutMs } = config;
 const buildRack = rackFactory(docker, { installationId, healthcheckTimeoutMs, network, limits: config.instanceLimits });
 const racks = new RackSet(store, secrets, buildRack, config.racks);
@@ -95,7 +122,7 @@ const pipeline = new Pipeline({
   locks,
   steps,
   logger,
-  builder: new ImageBuilder(docker),
+  builder: new ImageBuilder(docker, undefined, undefined, builds.spaces),
   detectContext,
   options: {
     buildTimeoutMs: config.buildTimeoutMs,
@@ -185,8 +212,10 @@ const shutdown = (signal: string) => {
   // a pushed build still streaming must not keep the process alive forever
   setTimeout(() => process.exit(0), 5000).unref();
   server.close(() => {
-    store.close();
-    process.exit(0);
+    void builds.stop().finally(() => {
+      store.close();
+      process.exit(0);
+    });
   });
 };
 process.on('SIGTERM', () => shutdown('SIGTERM'));
