@@ -69,6 +69,8 @@ describe('builds run isolated from the platform', () => {
     const dir = proberRepo([
       `RUN python3 /probe.py 6 ${ports.join(' ')}`,
       'RUN npm install --no-save --prefix /tmp/n is-number@7.0.0 >/dev/null && node -e "require(\'/tmp/n/node_modules/is-number\')" && echo "probe: npm install worked"',
+      // apt's way: plain HTTP through the proxy to the mirror
+      'RUN echo "probe: apt mirror $(curl -sS -o /dev/null -w \'%{http_code}\' http://deb.debian.org/debian/dists/bookworm/Release)"',
       'RUN echo "probe: stop here" && exit 1',
     ]);
     repos.push(dir);
@@ -91,6 +93,7 @@ describe('builds run isolated from the platform', () => {
       expect(output).toMatch(new RegExp(`probe: port ${port} ConnectionRefusedError; via proxy: HTTP/1.1 403`));
     expect(hostAppConnections).toBe(0);
     expect(output).toContain('probe: npm install worked');
+    expect(output).toContain('probe: apt mirror 200');
   });
 
   it('a build over its memory limit fails, saying so', async () => {
