@@ -13,6 +13,7 @@ import { issueFirstAdminToken } from './access/auth.ts';
 import { RateLimiter } from './access/rate-limit.ts';
 import { createApi } from './api/index.ts';
 import { attachLogStream } from './api/log-stream.ts';
+import { listenOnUnixSocket } from './api/unix-socket.ts';
 import { readConfig } from './config.ts';
 import { createEdge } from './edge/index.ts';
 import { endpointHost } from './endpoints.ts';
@@ -85,7 +86,7 @@ async function buildSpaces(): Promise<{ spaces: BuildSpaces; stop: () => Promise
   }
   const proxyDir = path.join(config.dataDir, 'build-proxy');
   fs.mkdirSync(proxyDir, { recursive: true, mode: 0o700 });
-  const proxy = new BuildProxy(config.buildAllowedHosts ?? (await defaultPackageHosts()), logger);
+  const proxy = new BuildProxy(config.buildAllowedHosts ?? defaultPackageHosts(), logger);
   await proxy.listen(path.join(proxyDir, 'proxy.sock'));
   const sandboxes = new SandboxBuilds(docker, {
     image: SANDBOX_IMAGE,
@@ -94,7 +95,7 @@ async function buildSpaces(): Promise<{ spaces: BuildSpaces; stop: () => Promise
     limits: config.buildLimits,
     logger,
   });
-  await sandboxes.start();
+  void sandboxes.start(); // a build that comes first makes its own sandbox
   return { spaces: sandboxes, stop: () => sandboxes.close().finally(() => proxy.close()) };
 }
 const builds = await buildSpaces();
@@ -182,6 +183,11 @@ await new Promise<void>((resolve, reject) => {
   server.listen(config.apiPort, config.host, () => resolve());
 });
 const base = `http://${config.host}:${(server.address() as { port: number }).port}`;
+const apiSocket = path.join(config.dataDir, 'api.sock');
+const unixServer = await listenOnUnixSocket(server, apiSocket).catch((err) => {
+  logger.warn({ err: errorMessage(err), socket: apiSocket }, 'the API is not on a unix socket');
+  return undefined;
+});
 await git.writeHookConfig({ url: `${base}/`, secret: hookSecret });
 
 const edgeProcess = await edge.start();
@@ -192,7 +198,7 @@ console.log(
   [
     'Widemesh is running',
     `  dashboard:   ${base}/   (sign in with the admin token)`,
-    `  API:         ${base}/api`,
+    `  API:         ${base}/api${unixServer ? `   (on this machine also unix:${apiSocket})` : ''}`,
     `  git remote:  ${base}/APP.git   (any user name; the token is the password)`,
     `  apps:        http://APP.${config.domain}:${config.routerPort}/`,
     newAdminToken
@@ -208,6 +214,7 @@ const shutdown = (signal: string) => {
   logger.info({ signal }, 'stopping');
   edge.detach(); // apps keep serving while the server is down
   logStream.close();
+  unixServer?.close();
   server.closeAllConnections();
   // a pushed build still streaming must not keep the process alive forever
   setTimeout(() => process.exit(0), 5000).unref();

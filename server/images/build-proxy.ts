@@ -54,7 +54,8 @@ export class BuildProxy {
   private readonly server: http.Server;
 
   constructor(
-    private readonly allowed: AllowedHost[],
+    /** May still be coming (asked of npm): requests wait for it rather than the server's start. */
+    private readonly allowed: AllowedHost[] | Promise<AllowedHost[]>,
     private readonly logger: Logger,
   ) {
     this.server = http.createServer((req, res) => void this.forward(req, res));
@@ -84,7 +85,7 @@ export class BuildProxy {
     try {
       if (!target) throw new Refused(`CONNECT needs host:port, got "${req.url}"`);
       const port = Number(target[2]);
-      const address = await destination(this.allowed, target[1]!, port);
+      const address = await destination(await this.allowed, target[1]!, port);
       const upstream = net.connect(port, address, () => {
         client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         upstream.write(head);
@@ -102,7 +103,7 @@ export class BuildProxy {
       const url = new URL(req.url ?? '');
       if (url.protocol !== 'http:') throw new Refused('only http:// URLs are forwarded; HTTPS goes through CONNECT');
       const port = Number(url.port || 80);
-      const address = await destination(this.allowed, url.hostname, port);
+      const address = await destination(await this.allowed, url.hostname, port);
       const { 'proxy-connection': _, 'proxy-authorization': __, ...headers } = req.headers;
       const upstream = http.request({
         host: address,

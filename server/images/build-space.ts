@@ -119,14 +119,27 @@ export class SandboxBuilds implements BuildSpaces {
     },
   ) {}
 
-  /** Removes sandboxes an earlier run of this server left, and starts the spare. */
+  /** Marks this run's sandboxes: those of an earlier run (a killed server) are removed at start. */
+  private readonly run = crypto.randomBytes(6).toString('hex');
+
+  /** Starts the spare, and removes sandboxes an earlier run of this server left. */
   async start(): Promise<void> {
-    for (const stale of await this.sandboxes())
+    this.refill();
+    const { installationId, logger } = this.settings;
+    const found = await this.docker
+      .listContainers({
+        all: true,
+        filters: { label: [`widemesh.installation=${installationId}`, 'widemesh.role=build-sandbox'] },
+      })
+      .catch((err) => {
+        logger.warn({ err: (err as Error).message }, 'could not list stale build sandboxes');
+        return [];
+      });
+    for (const stale of found.filter((c) => c.Labels['widemesh.build-run'] !== this.run))
       await this.docker
         .getContainer(stale.Id)
         .remove({ force: true })
         .catch(() => {});
-    this.refill();
   }
 
   async open(): Promise<BuildSpace> {
@@ -162,21 +175,17 @@ export class SandboxBuilds implements BuildSpaces {
     this.spare = next;
   }
 
-  private sandboxes() {
-    const { installationId } = this.settings;
-    return this.docker.listContainers({
-      all: true,
-      filters: { label: [`widemesh.installation=${installationId}`, 'widemesh.role=build-sandbox'] },
-    });
-  }
-
   private async create(): Promise<Docker.Container> {
     const { image, proxyDir, installationId } = this.settings;
     const sandbox = await this.docker.createContainer({
       Image: image,
       Cmd: ['node', '-e', RELAY_SCRIPT],
       Env: [`PROXY_SOCKET=${PROXY_MOUNT}/proxy.sock`],
-      Labels: { 'widemesh.installation': installationId, 'widemesh.role': 'build-sandbox' },
+      Labels: {
+        'widemesh.installation': installationId,
+        'widemesh.role': 'build-sandbox',
+        'widemesh.build-run': this.run,
+      },
       HostConfig: {
         ...confinement(RELAY_LIMITS),
         NetworkMode: 'none',
