@@ -87,9 +87,11 @@ type Timings = Record<Side, { cold: number[]; code: number[] }>;
  * a cold push (no side reuses another's layer), then a code-only push.
  */
 async function main(): Promise<void> {
+  // a loaded machine can take longer than the tests' 15 s to start a Node app
+  const settings = { WIDEMESH_LOG_LEVEL: 'warn', WIDEMESH_HEALTHCHECK_TIMEOUT: '120' };
   const servers = {
-    isolated: await startServer({ WIDEMESH_LOG_LEVEL: 'warn' }),
-    host: await startServer({ WIDEMESH_LOG_LEVEL: 'warn', WIDEMESH_BUILD_NETWORK: 'host' }),
+    isolated: await startServer(settings),
+    host: await startServer({ ...settings, WIDEMESH_BUILD_NETWORK: 'host' }),
   };
   const repo = appRepo('node-express-npm');
   const baselineDir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-bench-raw-'));

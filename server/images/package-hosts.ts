@@ -36,13 +36,19 @@ function readAptSources(dir = '/etc/apt'): string[] {
   return files.filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, 'utf8'));
 }
 
+/** yarn's own name for the public npm registry: yarn 1 and 2+ fetch from it unless told otherwise. */
+const YARN_REGISTRY: AllowedHost = { host: 'registry.yarnpkg.com' };
+
 /**
  * What builds may reach when WIDEMESH_BUILD_ALLOWED_HOSTS is not set: npm's configured registry
- * (what the Node stacks install from) and this machine's apt mirrors (what the stacks' apt uses).
+ * (what the Node stacks install from), yarn's name for the public registry, and this machine's
+ * apt mirrors (what the stacks' apt uses).
  */
 export async function defaultPackageHosts(): Promise<AllowedHost[]> {
   const hosts = aptSourceHosts(readAptSources());
   const npm = await promisify(execFile)('npm', ['config', 'get', 'registry']).catch(() => undefined);
   const registry = hostOf(npm?.stdout.trim() ?? '') ?? { host: 'registry.npmjs.org' };
-  return [registry, ...hosts].filter((h, i, all) => all.findIndex((o) => o.host === h.host && o.port === h.port) === i);
+  return [registry, YARN_REGISTRY, ...hosts].filter(
+    (h, i, all) => all.findIndex((o) => o.host === h.host && o.port === h.port) === i,
+  );
 }
