@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,5 +126,35 @@ describe('builds run isolated from the platform', () => {
       found = await sandboxes();
     }
     expect(found).toHaveLength(1);
+  });
+});
+
+/** On the server's machine the CLI need not send the token over TCP at all. */
+describe('the API on a unix socket', () => {
+  let server: TestServer;
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-unix-cli-'));
+  const cli = (...args: string[]) =>
+    run(process.execPath, [path.resolve(import.meta.dirname, '../../cli/bin.js'), ...args], {
+      env: { ...process.env, WIDEMESH_CONFIG: path.join(home, 'config.json'), WIDEMESH_TOKEN: server.token },
+    });
+
+  beforeAll(async () => {
+    server = await startServer({ WIDEMESH_BUILD_NETWORK: 'host' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await server?.cleanup();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('is for the server user only, and the CLI logs in and works over it', async () => {
+    const socket = path.join(server.dataDir, 'api.sock');
+    expect(fs.statSync(socket).mode & 0o777).toBe(0o600);
+    expect((await cli('login', '--url', `unix:${socket}`)).stdout).toContain(`Logged in to unix:${socket}`);
+    expect((await cli('apps:create', 'viasocket')).stdout).toContain('No git remote added');
+    const apps = JSON.parse((await cli('apps', '--json')).stdout);
+    expect(apps.map((a: { name: string }) => a.name)).toEqual(['viasocket']);
+    // the log websocket too (no builds yet: it says so and ends)
+    expect((await cli('logs', '-a', 'viasocket')).stdout).toContain('(no builds yet)');
   });
 });
