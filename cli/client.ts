@@ -1,5 +1,6 @@
 /** The saved login and a typed client for the Widemesh API. */
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type * as T from '../contract/api.ts';
@@ -48,11 +49,40 @@ export function settingsStore(file: string): SettingsStore {
 /** Sends one request and answers the parsed JSON body, or throws ApiError. */
 export type Transport = (method: string, route: string, body?: unknown) => Promise<unknown>;
 
-export function httpTransport(settings: Settings, fetchImpl: typeof fetch = fetch): Transport {
+/** The socket of a `unix:PATH` login (the server's DATA/api.sock, on the same machine), else undefined. */
+export function unixSocketOf(url: string): string | undefined {
+  return url.startsWith('unix:') ? url.slice('unix:'.length) : undefined;
+}
+
+/** The part of fetch the transport uses, over a unix socket (Node's fetch cannot reach one). */
+function unixFetch(socketPath: string): typeof fetch {
+  const send = (url: string, init: RequestInit) =>
+    new Promise<Response>((resolve, reject) => {
+      const { pathname, search } = new URL(url);
+      const headers = init.headers as Record<string, string>;
+      const req = http.request({ socketPath, path: pathname + search, method: init.method, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const status = res.statusCode ?? 502;
+          const body = chunks.length > 0 && status !== 204 && status !== 304 ? Buffer.concat(chunks) : null;
+          resolve(new Response(body, { status, statusText: res.statusMessage }));
+        });
+      });
+      req.on('error', (err) => reject(Object.assign(new Error('fetch failed'), { cause: err })));
+      req.end(init.body as string | undefined);
+    });
+  return send as typeof fetch;
+}
+
+export function httpTransport(settings: Settings, fetchImpl?: typeof fetch): Transport {
+  const socket = unixSocketOf(settings.url);
+  const base = socket ? 'http://localhost' : settings.url;
+  const send = fetchImpl ?? (socket ? unixFetch(socket) : fetch);
   return async (method, route, body) => {
     let res: Response;
     try {
-      res = await fetchImpl(`${settings.url}${route}`, {
+      res = await send(`${base}${route}`, {
         method,
         headers: {
           authorization: `Bearer ${settings.token}`,

@@ -30,7 +30,9 @@ export function logsUrl(serverUrl: string, request: LogRequest, at: Position): s
   const build = at.build ?? request.build;
   if (build !== undefined) query.set('build', String(build));
   if (at.seq !== undefined) query.set('since', String(at.seq));
-  return `${serverUrl.replace(/^http/, 'ws')}/api/apps/${encodeURIComponent(request.app)}/logs?${query}`;
+  // ws reaches a unix socket as ws+unix:PATH:ROUTE
+  const base = serverUrl.startsWith('unix:') ? `ws+${serverUrl}:` : serverUrl.replace(/^http/, 'ws');
+  return `${base}/api/apps/${encodeURIComponent(request.app)}/logs?${query}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AllowedHost, parseAllowedHost } from './images/build-proxy.ts';
 
 /** Everything the server reads from its environment, validated once at start. */
 export interface Config {
@@ -31,6 +32,12 @@ export interface Config {
   instanceLimits: { memoryMb: number; cpus: number; pids: number };
   /** The most app.json's formation may ask for per instance. */
   instanceCeiling: { memoryMb: number; cpus: number };
+  /** isolated: every build step in a sandbox whose only way out is the build proxy; host: the host's network. */
+  buildNetwork: 'isolated' | 'host';
+  /** What one build may use (memory in MiB, CPUs, processes). */
+  buildLimits: { memoryMb: number; cpus: number; pids: number };
+  /** Registries builds may reach through the proxy; undefined: npm's registry and the apt mirrors. */
+  buildAllowedHosts: AllowedHost[] | undefined;
   drainMs: number;
   /** How often stopped or vanished instances of local racks are brought back (WIDEMESH_HEAL_SECONDS). */
   healIntervalMs: number;
@@ -304,10 +311,22 @@ function absolutePath(name: string, raw: string | undefined): string | undefined
   return raw;
 }
 
-function instanceNetwork(raw: string | undefined): Config['instanceNetwork'] {
+function networkMode(name: string, raw: string | undefined): 'isolated' | 'host' {
   if (raw === undefined || raw === '' || raw === 'isolated') return 'isolated';
   if (raw === 'host') return 'host';
-  throw new ConfigError(`WIDEMESH_INSTANCE_NETWORK must be "isolated" or "host", got "${raw}"`);
+  throw new ConfigError(`${name} must be "isolated" or "host", got "${raw}"`);
+}
+
+function allowedHosts(raw: string | undefined): AllowedHost[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    return raw
+      .split(',')
+      .filter((entry) => entry.trim() !== '')
+      .map(parseAllowedHost);
+  } catch (err) {
+    throw new ConfigError(`WIDEMESH_BUILD_ALLOWED_HOSTS: ${(err as Error).message}`);
+  }
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -344,7 +363,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     racks,
     buildTimeoutMs: int(env, 'WIDEMESH_BUILD_TIMEOUT', 900, 10, 86400) * 1000,
     healthcheckTimeoutMs: int(env, 'WIDEMESH_HEALTHCHECK_TIMEOUT', 60, 1, 3600) * 1000,
-    instanceNetwork: instanceNetwork(env.WIDEMESH_INSTANCE_NETWORK),
+    instanceNetwork: networkMode('WIDEMESH_INSTANCE_NETWORK', env.WIDEMESH_INSTANCE_NETWORK),
+    buildNetwork: networkMode('WIDEMESH_BUILD_NETWORK', env.WIDEMESH_BUILD_NETWORK),
+    buildLimits: {
+      memoryMb: int(env, 'WIDEMESH_BUILD_MEMORY_MB', 2048, 64, 1_048_576),
+      cpus: int(env, 'WIDEMESH_BUILD_CPUS', 2, 1, 1024),
+      pids: int(env, 'WIDEMESH_BUILD_PIDS', 1024, 16, 1_000_000),
+    },
+    buildAllowedHosts: allowedHosts(env.WIDEMESH_BUILD_ALLOWED_HOSTS),
     ...instanceLimits(env),
     socketDir: absolutePath('WIDEMESH_SOCKET_DIR', env.WIDEMESH_SOCKET_DIR) ?? path.join(dataDir, 'sockets'),
     drainMs: int(env, 'WIDEMESH_DRAIN_MS', 2000, 0, 600_000),

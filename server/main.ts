@@ -23,6 +23,7 @@ import { processRoutes } from './api/processes.ts';
 import { pushRoutes } from './api/push.ts';
 import { rackRoutes } from './api/racks.ts';
 import { releaseRoutes } from './api/releases.ts';
+import { listenOnUnixSocket } from './api/unix-socket.ts';
 import { environmentViewer } from './api/views.ts';
 import { repositoryRoutes, webhookRoutes } from './api/webhooks.ts';
 import { readConfig } from './config.ts';
@@ -32,8 +33,11 @@ import { Environments } from './environments.ts';
 import { errorMessage } from './errors.ts';
 import { gitHttpHandler } from './git/http.ts';
 import { GitRepos } from './git/index.ts';
+import { BuildProxy } from './images/build-proxy.ts';
+import { type BuildSpaces, HostBuilds, SandboxBuilds } from './images/build-space.ts';
 import { ImageBuilder } from './images/image-builder.ts';
 import { nodeStacks, publishedNodeVersions } from './images/node-versions.ts';
+import { defaultPackageHosts } from './images/package-hosts.ts';
 import { ReleaseImages } from './images/release-images.ts';
 import { Lifecycle } from './lifecycle/index.ts';
 import { Rollouts } from './lifecycle/rollouts.ts';
@@ -87,6 +91,30 @@ if (network.isolated && !(await images.exists(RELAY_IMAGE))) {
   logger.fatal(`${RELAY_IMAGE} is missing: scripts/build-stacks builds it (or set WIDEMESH_INSTANCE_NETWORK=host)`);
   process.exit(1);
 }
+
+/** The image build sandboxes run their relay with (a Node stack: scripts/build-stacks builds it). */
+const SANDBOX_IMAGE = 'widemesh/stack-node:20';
+async function buildSpaces(): Promise<{ spaces: BuildSpaces; stop: () => Promise<void> }> {
+  if (config.buildNetwork === 'host') return { spaces: new HostBuilds(config.buildLimits), stop: async () => {} };
+  if (!(await images.exists(SANDBOX_IMAGE))) {
+    logger.fatal(`${SANDBOX_IMAGE} is missing: scripts/build-stacks builds it (or set WIDEMESH_BUILD_NETWORK=host)`);
+    process.exit(1);
+  }
+  const proxyDir = path.join(config.dataDir, 'build-proxy');
+  fs.mkdirSync(proxyDir, { recursive: true, mode: 0o700 });
+  const proxy = new BuildProxy(config.buildAllowedHosts ?? defaultPackageHosts(), logger);
+  await proxy.listen(path.join(proxyDir, 'proxy.sock'));
+  const sandboxes = new SandboxBuilds(docker, {
+    image: SANDBOX_IMAGE,
+    proxyDir,
+    installationId,
+    limits: config.buildLimits,
+    logger,
+  });
+  void sandboxes.start(); // a build that comes first makes its own sandbox
+  return { spaces: sandboxes, stop: () => sandboxes.close().finally(() => proxy.close()) };
+}
+const builds = await buildSpaces();
 const { healthcheckTimeoutMs } = config;
 const limits = config.instanceLimits;
 const buildRack = rackFactory(
@@ -123,7 +151,7 @@ const pipeline = new Pipeline({
   locks,
   steps,
   logger,
-  builder: new ImageBuilder(docker),
+  builder: new ImageBuilder(docker, undefined, undefined, builds.spaces),
   detectContext,
   options: {
     buildTimeoutMs: config.buildTimeoutMs,
@@ -185,6 +213,11 @@ await new Promise<void>((resolve, reject) => {
   server.listen(config.apiPort, config.host, () => resolve());
 });
 const base = `http://${config.host}:${(server.address() as { port: number }).port}`;
+const apiSocket = path.join(config.dataDir, 'api.sock');
+const unixServer = await listenOnUnixSocket(server, apiSocket).catch((err) => {
+  logger.warn({ err: errorMessage(err), socket: apiSocket }, 'the API is not on a unix socket');
+  return undefined;
+});
 await git.writeHookConfig({ url: `${base}/`, secret: hookSecret });
 
 const edgeProcess = await edge.start();
@@ -198,7 +231,7 @@ console.log(
   [
     'Widemesh is running',
     `  dashboard:   ${base}/   (sign in with the admin token)`,
-    `  API:         ${base}/api`,
+    `  API:         ${base}/api${unixServer ? `   (on this machine also unix:${apiSocket})` : ''}`,
     `  git remote:  ${base}/APP.git   (any user name; the token is the password)`,
     `  apps:        http://APP.${config.domain}:${config.routerPort}/`,
     newAdminToken
@@ -215,12 +248,15 @@ const shutdown = (signal: string) => {
   edge.detach(); // apps keep serving while the server is down
   void healer.stop();
   logStream.close();
+  unixServer?.close();
   server.closeAllConnections();
   // a pushed build still streaming must not keep the process alive forever
   setTimeout(() => process.exit(0), 5000).unref();
   server.close(() => {
-    store.close();
-    process.exit(0);
+    void builds.stop().finally(() => {
+      store.close();
+      process.exit(0);
+    });
   });
 };
 process.on('SIGTERM', () => shutdown('SIGTERM'));

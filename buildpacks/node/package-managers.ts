@@ -123,7 +123,10 @@ function yarnBerryChoice(src: SourceTree, version: string): PackageManagerChoice
   // copying the code brings back the committed .pnp.cjs over the install's own: link again after it
   const relink = !zeroInstall && src.has('.pnp.cjs');
   if (relink) lines.push('.pnp.cjs is committed: linked again once the code is copied');
-  const env = `YARN_ENABLE_TELEMETRY=0${zeroInstall ? ' YARN_ENABLE_NETWORK=0' : ''}`;
+  // yarn 2+ ignores HTTP(S)_PROXY (an isolated build's only way out): its own settings carry them
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell expansions for the RUN line, not a template
+  const proxy = 'YARN_HTTP_PROXY=${HTTP_PROXY:-} YARN_HTTPS_PROXY=${HTTPS_PROXY:-}';
+  const env = `YARN_ENABLE_TELEMETRY=0 ${zeroInstall ? 'YARN_ENABLE_NETWORK=0' : proxy}`;
   return {
     packageManager: 'yarn-berry',
     globalInstalls: [checkedIn ? `yarn@${YARN_CLASSIC}` : `@yarnpkg/cli-dist@${version}`],

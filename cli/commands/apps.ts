@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { AppInfo, AppSummary } from '../../contract/api.ts';
+import { unixSocketOf } from '../client.ts';
 import { type Context, savedApi } from '../context.ts';
 import { ApiError, UsageError } from '../errors.ts';
 import { connectRemote } from '../git.ts';
@@ -32,7 +33,9 @@ function registerCreateAndDestroy(program: Command, ctx: Context): void {
       const settings = ctx.settings.load();
       const app = await ctx.connect(settings).createApp(name);
       say(ctx.io, `Created ${app.name}: ${app.environments[0]?.url ?? ''}`);
-      if (connectRemote(ctx.git, settings.url, name, ctx.credentialHelper))
+      if (unixSocketOf(settings.url))
+        say(ctx.io, "No git remote added: git cannot reach a unix socket; add one with the server's http(s) URL");
+      else if (connectRemote(ctx.git, settings.url, name, ctx.credentialHelper))
         say(ctx.io, 'Git remote widemesh added: git push widemesh main');
     });
 

@@ -16,7 +16,10 @@ export function registerAuth(program: Command, ctx: Context): void {
   program.commandsGroup('Logging in:');
   command(program, 'login', 'server')
     .description('store the server URL and token (the token from --token, WIDEMESH_TOKEN or stdin)')
-    .requiredOption('--url <url>', 'the Widemesh server, e.g. http://127.0.0.1:7070')
+    .requiredOption(
+      '--url <url>',
+      'the Widemesh server, e.g. http://127.0.0.1:7070, or unix:DATA/api.sock on its machine',
+    )
     .option('--token <token>', 'the API token (prefer WIDEMESH_TOKEN or stdin: arguments show in `ps`)')
     .action(async (opts: { url: string; token?: string }) => {
       const token = (opts.token ?? ctx.env.WIDEMESH_TOKEN ?? (await ctx.io.stdin())).trim();

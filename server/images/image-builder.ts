@@ -5,6 +5,7 @@ import tar from 'tar-stream';
 import { baseImagesOf, type StackRecipe, stackRecipe } from '../../buildpacks/index.ts';
 import { errorMessage, WidemeshError } from '../errors.ts';
 import { type BuildLog, secondsSince } from '../logs/index.ts';
+import { type BuildLimits, type BuildSpaces, HostBuilds } from './build-space.ts';
 import { RECIPE_LABEL, recipeDigest, stackState } from './stack-images.ts';
 
 export interface ImageBuildRequest {
@@ -33,7 +34,19 @@ const ANSI_COLOUR = /\u001b\[[0-9;]*m/g;
 /** Docker's classic builder prints these between steps; they mean nothing to the person pushing. */
 const NOISE = /^( ---> (?!Using cache)|Removing intermediate container |Successfully built |Successfully tagged )/;
 
-/** Builds images with the local Docker engine: host networking, layer cache kept between builds. */
+/** A step killed by SIGKILL: with a memory limit set and no timeout, the kernel's OOM killer. */
+const KILLED_STEP = /returned a non-zero code: 137\b/;
+
+/** What a failed build's message says to the person pushing: an out-of-memory kill named as such. */
+export function failureMessage(failure: string, limits?: BuildLimits): string {
+  if (!limits || !KILLED_STEP.test(failure)) return failure;
+  return (
+    `${failure}: the step was killed, most likely because the build used more than its ${limits.memoryMb} MiB ` +
+    'of memory (WIDEMESH_BUILD_MEMORY_MB)'
+  );
+}
+
+/** Builds images with the local Docker engine, in the build spaces given (isolated or host); layer cache kept. */
 export class ImageBuilder {
   constructor(
     private readonly docker: Docker,
@@ -41,6 +54,7 @@ export class ImageBuilder {
     private readonly minFreeBytes = 1024 ** 3,
     /** The recipe of a stack image this builder may build when it is missing. */
     private readonly recipeFor: (image: string) => StackRecipe | undefined = stackRecipe,
+    private readonly spaces: BuildSpaces = new HostBuilds(),
   ) {}
 
   /** Stack images being built from their recipe: concurrent builds that need one wait for the same build. */
@@ -50,16 +64,30 @@ export class ImageBuilder {
   async build(req: ImageBuildRequest): Promise<void> {
     await this.requireDiskSpace();
     for (const image of req.baseImages) await this.requireImage(image, req);
-    const stream = (await this.docker.buildImage(req.context, {
-      t: req.tag,
-      dockerfile: req.dockerfilePath,
-      networkmode: 'host',
-      rm: true,
-      forcerm: true,
-    })) as Readable;
-    await this.follow(stream, req.timeoutMs, (line) => {
+    await this.run(req.context, { t: req.tag, dockerfile: req.dockerfilePath }, req.timeoutMs, (line) => {
       if (!NOISE.test(line)) req.log.info(line);
     });
+  }
+
+  /** One Docker build in a build space of its own, followed to its end; the space is freed after. */
+  private async run(
+    context: Readable,
+    options: Record<string, unknown>,
+    timeoutMs: number,
+    emit: (line: string) => void,
+  ): Promise<void> {
+    const space = await this.spaces.open();
+    try {
+      const stream = (await this.docker.buildImage(context, {
+        ...options,
+        ...space.options,
+        rm: true,
+        forcerm: true,
+      })) as Readable;
+      await this.follow(stream, timeoutMs, emit, space.limits);
+    } finally {
+      await space.close();
+    }
   }
 
   /** A stack image with a recipe is built here when absent (or built from an older recipe), once at a time. */
@@ -95,16 +123,10 @@ export class ImageBuilder {
     context.entry({ name: 'Dockerfile' }, recipe.dockerfile);
     for (const [name, text] of Object.entries(recipe.files)) context.entry({ name, mode: 0o755 }, text);
     context.finalize();
-    const stream = (await this.docker.buildImage(context as unknown as Readable, {
-      t: recipe.image,
-      networkmode: 'host',
-      rm: true,
-      forcerm: true,
-      labels: { [RECIPE_LABEL]: recipeDigest(recipe) },
-    })) as Readable;
+    const options = { t: recipe.image, labels: { [RECIPE_LABEL]: recipeDigest(recipe) } };
     try {
       // apt's output is long: steps only, the builder's message on failure
-      await this.follow(stream, req.timeoutMs, (line) => {
+      await this.run(context as unknown as Readable, options, req.timeoutMs, (line) => {
         if (line.startsWith('Step ')) req.log.info(line);
       });
     } catch (err) {
@@ -117,7 +139,12 @@ export class ImageBuilder {
   }
 
   /** Follows a build's answer to its end; throws BUILD_FAILED with Docker's own message (or a timeout). */
-  private async follow(stream: Readable, timeoutMs: number, emit: (line: string) => void): Promise<void> {
+  private async follow(
+    stream: Readable,
+    timeoutMs: number,
+    emit: (line: string) => void,
+    limits?: BuildLimits,
+  ): Promise<void> {
     const output = new BuildOutput(emit);
     stream.on('data', (chunk: Buffer) => output.push(chunk));
     let timedOut = false;
@@ -129,7 +156,7 @@ export class ImageBuilder {
     const broken = await ended(stream).finally(() => clearTimeout(timer));
     output.flush();
     if (timedOut) await this.removeLeftovers(output);
-    if (output.failure) throw new WidemeshError('BUILD_FAILED', output.failure.trim());
+    if (output.failure) throw new WidemeshError('BUILD_FAILED', failureMessage(output.failure.trim(), limits));
     if (broken) throw new WidemeshError('BUILD_FAILED', `the Docker build stream broke: ${errorMessage(broken)}`);
     if (!output.produced)
       throw new WidemeshError('BUILD_FAILED', 'Docker finished the build without producing an image');

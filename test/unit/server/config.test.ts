@@ -100,3 +100,25 @@ describe('edge listen addresses', () => {
     expect(() => readConfig({ WIDEMESH_EDGE_CERT: '/nonexistent.crt' })).toThrow(/go together/);
   });
 });
+
+describe('builds', () => {
+  it('run isolated with limits by default; the network, limits and allowed registries are settings', () => {
+    expect(readConfig({})).toMatchObject({
+      buildNetwork: 'isolated',
+      buildLimits: { memoryMb: 2048, cpus: 2, pids: 1024 },
+      buildAllowedHosts: undefined,
+    });
+    const set = readConfig({
+      WIDEMESH_BUILD_NETWORK: 'host',
+      WIDEMESH_BUILD_MEMORY_MB: '512',
+      WIDEMESH_BUILD_ALLOWED_HOSTS: 'registry.npmjs.org, mirror.example:8080',
+    });
+    expect(set).toMatchObject({ buildNetwork: 'host', buildLimits: { memoryMb: 512 } });
+    expect(set.buildAllowedHosts).toEqual([
+      { host: 'registry.npmjs.org', port: undefined },
+      { host: 'mirror.example', port: 8080 },
+    ]);
+    expect(() => readConfig({ WIDEMESH_BUILD_NETWORK: 'bridge' })).toThrow(/"isolated" or "host"/);
+    expect(() => readConfig({ WIDEMESH_BUILD_ALLOWED_HOSTS: 'http://x/' })).toThrow(/WIDEMESH_BUILD_ALLOWED_HOSTS/);
+  });
+});

@@ -5,7 +5,7 @@ WORKDIR /app
 # dependencies first: a change to the code alone reuses this layer
 COPY ["package.json","yarn.lock",".yarnrc.yml","./"]
 COPY [".yarn/",".yarn/"]
-RUN YARN_ENABLE_TELEMETRY=0 yarn install --immutable
+RUN YARN_ENABLE_TELEMETRY=0 YARN_HTTP_PROXY=${HTTP_PROXY:-} YARN_HTTPS_PROXY=${HTTPS_PROXY:-} yarn install --immutable
 ENV NODE_ENV=production
 COPY . .
 CMD ["/bin/sh","-c","yarn run start"]

@@ -4,7 +4,7 @@ RUN npm install --global --silent @yarnpkg/cli-dist@4.5.3 && rm -rf /root/.npm
 WORKDIR /app
 # dependencies first: a change to the code alone reuses this layer
 COPY ["package.json","yarn.lock",".yarnrc.yml","./"]
-RUN YARN_ENABLE_TELEMETRY=0 yarn install --immutable
+RUN YARN_ENABLE_TELEMETRY=0 YARN_HTTP_PROXY=${HTTP_PROXY:-} YARN_HTTPS_PROXY=${HTTPS_PROXY:-} yarn install --immutable
 ENV NODE_ENV=production
 COPY . .
 CMD ["/bin/sh","-c","node index.js"]
