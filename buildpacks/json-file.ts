@@ -1,3 +1,4 @@
+import { type ParseError, parse, printParseErrorCode } from 'jsonc-parser';
 import { BuildpackError, type SourceTree } from './types.ts';
 
 /** A JSON object file of the source (package.json, composer.json…); invalid JSON fails with `code` and the reason. */
@@ -10,4 +11,31 @@ export function readJsonObject<T extends object>(src: SourceTree, file: string, 
   } catch (err) {
     throw new BuildpackError(code, `${file} is not valid: ${(err as Error).message}`);
   }
+}
+
+/**
+ * JSON with `//` and `/* *\/` comments and trailing commas, as Dokku reads app.json; a real syntax
+ * error throws with its line and column (1-based), e.g. "comma expected at line 3, column 5".
+ */
+export function parseJsonWithComments(text: string): unknown {
+  const errors: ParseError[] = [];
+  const value: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const first = errors[0];
+  if (first) {
+    const { line, column } = lineAndColumn(text, first.offset);
+    throw new Error(`${describeParseError(first)} at line ${line}, column ${column}`);
+  }
+  return value;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
+}
+
+/** jsonc-parser's codes (`CommaExpected`) as words ("comma expected"). */
+function describeParseError(error: ParseError): string {
+  return printParseErrorCode(error.error)
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
 }
