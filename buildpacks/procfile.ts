@@ -1,7 +1,10 @@
 import { GENERIC_STACK } from './stack-recipes.ts';
 import { type Buildpack, BuildpackError } from './types.ts';
 
-const PROCESS_LINE = /^([A-Za-z0-9_-]{1,63}):\s*(.*)$/;
+const TYPE_NAME = '[A-Za-z0-9_-]{1,63}';
+/** What a process type may be called. */
+export const PROCESS_TYPE = new RegExp(`^${TYPE_NAME}$`);
+const PROCESS_LINE = new RegExp(`^(${TYPE_NAME}):\\s*(.*)$`);
 
 export interface Procfile {
   /** Process type → command, in file order. */

@@ -104,6 +104,8 @@ export interface GoPlan {
   manifestFiles: string[];
   /** vendor/modules.txt present: nothing to download. */
   vendored: boolean;
+  /** The package specs to build (go.mod's `// +heroku install`, else ./...). */
+  packages: string[];
 }
 
 /** What to build, as plain data: every decision made during detection is visible here. */

@@ -44,6 +44,7 @@ const LANGUAGE_FIXTURES = [
   'python-procfile-only',
   'go-hello',
   'go-cmd',
+  'go-heroku-install',
 ];
 
 describe('detection order: Dockerfile, then languages (Heroku order), then static, then a Procfile alone', () => {
@@ -168,15 +169,42 @@ describe('Python', () => {
 });
 
 describe('Go', () => {
-  it('runs the root main package by the module name, or the one main package, else asks for a Procfile', () => {
+  it('runs the root main package by the module name, or the one main package, else the one named web', () => {
     expect(plan('go-hello').processes.web).toBe('bin/hello');
-    expect(plan('go-cmd', { Procfile: null, 'cmd/worker/main.go': null }).processes.web).toBe('bin/web');
-    const several = detectError('go-cmd', { Procfile: null });
+    expect(plan('go-cmd', { Procfile: null, 'cmd/worker/main.go': null }).processes).toEqual({ web: 'bin/web' });
+    const several = detectError('go-cmd', {
+      Procfile: null,
+      'cmd/web/main.go': null,
+      'cmd/api/main.go': 'package main\n',
+    });
     expect(several.code).toBe('GO_NO_WEB_PROCESS');
-    expect(several.message).toContain('bin/web, bin/worker');
+    expect(several.message).toContain('bin/api, bin/worker');
     expect(plan('go-cmd', { 'main.go': 'package main\n', 'cmd/worker/main.go': null }).summary).toContain(
       'binaries: bin/tools, bin/web',
     );
+  });
+
+  it('makes each of several main packages a process type, web the one named web, as Heroku does', () => {
+    expect(plan('go-cmd', { Procfile: null, 'cmd/release/main.go': 'package main\n' }).processes).toEqual({
+      web: 'bin/web',
+      worker: 'bin/worker',
+    });
+    expect(plan('go-cmd', { Procfile: 'web: bin/web -verbose\n' }).processes).toEqual({
+      web: 'bin/web -verbose',
+      worker: 'bin/worker',
+    });
+  });
+
+  it("builds with -tags heroku the packages go.mod's `// +heroku install` names", () => {
+    const installed = plan('go-heroku-install');
+    expect(installed).toMatchObject({ packages: ['./cmd/...'], processes: { web: 'bin/web', worker: 'bin/worker' } });
+    expect(installed.summary).toContain('binaries: bin/web, bin/worker');
+    expect(dockerfile(installed)).toContain('go build -tags heroku -o /out/bin/ ./cmd/...');
+    const two = plan('go-heroku-install', {
+      'go.mod': 'module m\n// +heroku install ./cmd/web ./tools/...\ngo 1.19\n',
+    });
+    expect(two.summary).toContain('binaries: bin/gen, bin/web');
+    expect(plan('go-cmd')).toMatchObject({ packages: ['./...'] });
   });
 
   it('refuses a go directive newer than the toolchain, naming both versions', () => {
