@@ -202,10 +202,10 @@ export async function signIn(server: TestServer): Promise<{ cookie: string; csrf
 }
 
 /** A request to an app through the router, by its endpoint host name. */
-export function viaRouter(server: TestServer, host: string, route = '/'): Promise<Answer> {
+export function viaRouter(server: TestServer, host: string, route = '/', timeoutMs = 5000): Promise<Answer> {
   return request(`http://127.0.0.1:${server.routerPort}${route}`, {
     headers: { host: `${host}:${server.routerPort}` },
-    timeoutMs: 5000,
+    timeoutMs,
   });
 }
 
