@@ -76,6 +76,8 @@ export interface PhpPlan {
   extensionPackages: string[];
   /** composer.json and composer.lock when composer.json requires anything; [] skips Composer. */
   manifestFiles: string[];
+  /** Folders of composer.json's `path` repositories, copied in before the install that links them. */
+  pathRepositories: string[];
 }
 
 export interface PythonPlan {
@@ -90,6 +92,8 @@ export interface PythonPlan {
   install?: string;
   /** Runs in the venv after the code is copied (a project installed from its own source). */
   installProject?: string;
+  /** Why the app cannot run (no web process): reported once the build passed, so pip's own errors come first. */
+  noWebProcess?: string;
 }
 
 export interface GoPlan {

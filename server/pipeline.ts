@@ -137,6 +137,8 @@ export class Pipeline {
       const { config, added } = withAppJsonEnv(store.configVars(env.id), manifest.env);
       if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
       const image = await this.build(env, build, source, plan, log);
+      if (plan.buildpack === 'python' && plan.noWebProcess)
+        throw new WidemeshError('PYTHON_NO_WEB_PROCESS', `Build succeeded, but there is ${plan.noWebProcess}`);
       const built = {
         phase: 'build',
         startedAt: build.createdAt,

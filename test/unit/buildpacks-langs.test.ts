@@ -36,12 +36,14 @@ function detectError(name: string, overrides?: Record<string, string | null>): B
 const LANGUAGE_FIXTURES = [
   'php-plain',
   'php-composer-public',
+  'php-composer-path',
   'python-stdlib',
   'python-no-requirements',
   'python-django',
   'python-pipfile',
   'python-pyproject',
   'python-procfile-only',
+  'python-bad-requirements',
   'go-hello',
   'go-cmd',
   'go-heroku-install',
@@ -135,6 +137,31 @@ describe('PHP', () => {
   });
 });
 
+describe('PHP: Composer path repositories', () => {
+  it('copies the path repositories in before the install, globs expanded to the packages that exist', () => {
+    const paths = plan('php-composer-path');
+    expect(paths).toMatchObject({ pathRepositories: ['packages/greeter'] });
+    expect(paths.summary).toContain('path repositories installed with the dependencies: packages/greeter');
+    const text = dockerfile(paths);
+    expect(text.indexOf('COPY ["packages/greeter","/app/packages/greeter/"]')).toBeLessThan(
+      text.indexOf('RUN composer install'),
+    );
+    const composerJson = (repositories: unknown) =>
+      JSON.stringify({ require: { 'widemesh/greeter': '*' }, repositories });
+    const named = plan('php-composer-path', {
+      'composer.json': composerJson({ local: { type: 'path', url: './packages/greeter/' } }),
+    });
+    expect(named).toMatchObject({ pathRepositories: ['packages/greeter'] });
+    const outside = plan('php-composer-path', {
+      'composer.json': composerJson([
+        { type: 'path', url: '../shared/*' },
+        { type: 'vcs', url: 'packages/greeter' },
+      ]),
+    });
+    expect(outside).toMatchObject({ pathRepositories: [] });
+  });
+});
+
 describe('Python', () => {
   it('honours .python-version and runtime.txt for the version Debian has, and names it otherwise', () => {
     expect(plan('python-stdlib', { 'runtime.txt': 'python-3.11.4\n', '.python-version': null }).summary[0]).toBe(
@@ -149,11 +176,22 @@ describe('Python', () => {
     expect(detectError('python-stdlib', { '.python-version': 'pypy3' }).code).toBe('PYTHON_VERSION_INVALID');
   });
 
-  it('starts Django with gunicorn when both are required, and otherwise needs a web process', () => {
+  it('starts Django with gunicorn when both are required, and otherwise needs a web process, said after the build', () => {
     expect(plan('python-django').processes.web).toBe('gunicorn mysite.wsgi');
-    const withoutGunicorn = detectError('python-django', { 'requirements.txt': 'Django==4.2\n' });
-    expect(withoutGunicorn.code).toBe('PYTHON_NO_WEB_PROCESS');
-    expect(detectError('python-stdlib', { Procfile: 'worker: python app.py\n' }).message).toMatch(/add a Procfile/);
+    expect(plan('python-django')).not.toHaveProperty('noWebProcess');
+    const withoutGunicorn = plan('python-django', { 'requirements.txt': 'Django==4.2\n' });
+    expect(withoutGunicorn).toMatchObject({ noWebProcess: /no web process: add a Procfile/ });
+    const workerOnly = plan('python-stdlib', { Procfile: 'worker: python app.py\n' });
+    expect(workerOnly).toMatchObject({ processes: { worker: 'python app.py' }, noWebProcess: /add a Procfile/ });
+  });
+
+  it('builds an app without a web process (pip runs first, with its own errors), as Heroku does', () => {
+    const broken = plan('python-bad-requirements');
+    expect(broken).toMatchObject({ install: 'pip install -r requirements.txt', processes: {} });
+    expect(broken.summary).toContain(
+      'web: none yet (the build runs first, as on Heroku; a missing web process is reported after it)',
+    );
+    expect(dockerfile(broken)).toContain('RUN pip install -r requirements.txt');
   });
 
   it('installs requirements.txt, else Pipfile.lock, else the project itself', () => {
