@@ -16,7 +16,7 @@ import { installSecretFiles } from './images/install-secrets.ts';
 import { KEPT_RELEASE_IMAGES, type ReleaseImages } from './images/release-images.ts';
 import { Source } from './images/source.ts';
 import type { AppLocks } from './locks.ts';
-import { type BuildLog, type LogBus, type OpenBuildLog, secondsSince } from './logs/index.ts';
+import { type BuildLog, type LogBus, lineLog, type OpenBuildLog, secondsSince, teeLog } from './logs/index.ts';
 import type { OneOffRunner } from './racks/one-off.ts';
 import { type Rack, RELEASE_PROCESS, releaseSpec, servicesOf } from './racks/rack.ts';
 import type { RackSet } from './racks/rack-set.ts';
@@ -74,6 +74,9 @@ interface ReleaseOptions {
   releasePhase: boolean;
   built?: Omit<DeployStep, 'rack'>;
 }
+
+/** The release phase output kept per release: its end, where a failure shows. */
+const RELEASE_OUTPUT_LINES = 1000;
 
 type ReleaseDraft = Pick<Release, 'buildId' | 'image' | 'processes' | 'config' | 'manifest' | 'description'>;
 
@@ -431,7 +434,10 @@ export class Pipeline {
     return [...moved, ...this.dropUnlistedRacks(env, targets)];
   }
 
-  /** app.json's predeploy script, then the Procfile's `release:` command; any failure stops the deploy. */
+  /**
+   * app.json's predeploy script, then the Procfile's `release:` command; any failure stops the deploy.
+   * What they print is kept with the release (releases:output), the last RELEASE_OUTPUT_LINES lines.
+   */
   private async releasePhase(env: Environment, release: Release, log: BuildLog): Promise<void> {
     const steps: [string, string | undefined][] = [
       ['app.json predeploy script', release.manifest.scripts?.predeploy],
@@ -440,17 +446,25 @@ export class Pipeline {
     const commands = steps.filter((step): step is [string, string] => Boolean(step[1]));
     if (commands.length === 0) return;
     const timed = this.deps.steps.start(release.id, 'release-phase');
+    const output: string[] = [];
+    const both = teeLog(
+      log,
+      lineLog((line) => output.push(line), Object.values(release.config)),
+    );
     try {
       for (const [what, command] of commands) {
-        log.step(`Running the ${what}: ${command}`);
-        const code = await this.runOneOff(env, release, command, log);
+        both.step(`Running the ${what}: ${command}`);
+        const code = await this.runOneOff(env, release, command, both);
         if (code !== 0) throw new WidemeshError('RELEASE_PHASE_FAILED', `the ${what} exited with code ${code}`);
       }
+      timed(true);
     } catch (err) {
+      output.push(` !     ${errorMessage(err)}`);
       timed(false);
       throw err;
+    } finally {
+      this.deps.store.setReleaseOutput(release.id, output.slice(-RELEASE_OUTPUT_LINES));
     }
-    timed(true);
   }
 
   /** app.json's postdeploy scripts: the release is live already, so a failure is reported, not undone. */

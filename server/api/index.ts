@@ -206,6 +206,14 @@ export function createApi(deps: ApiDeps): express.Express {
     res.json({ release: releaseView(release), log: log.lines });
   });
 
+  api.get('/api/apps/:app/releases/:version/output', (req, res) => {
+    const env = environment(req);
+    const asked = String(req.params.version);
+    const release = store.getRelease(env.id, Number(asked.replace(/^v/, '')));
+    if (!release) throw notFound('RELEASE_NOT_FOUND', `${env.appName} has no release ${asked.slice(0, 20)}`);
+    res.json({ version: release.version, status: release.status, lines: store.releaseOutput(release.id) ?? null });
+  });
+
   api.get('/api/apps/:app/builds', (req, res) => {
     res.json(store.listBuilds(environment(req).id));
   });

@@ -397,6 +397,18 @@ export class Store {
   finishRelease(id: number, status: 'succeeded' | 'failed', error: string | null = null): void {
     this.db.prepare('UPDATE releases SET status = ?, error = ? WHERE id = ?').run(status, error, id);
   }
+  /** What the release phase printed; undefined when none ran for this release. */
+  setReleaseOutput(releaseId: number, lines: string[]): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO release_output (release_id, lines) VALUES (?, ?)')
+      .run(releaseId, JSON.stringify(lines));
+  }
+  releaseOutput(releaseId: number): string[] | undefined {
+    const row = this.db.prepare('SELECT lines FROM release_output WHERE release_id = ?').get(releaseId) as
+      | Row
+      | undefined;
+    return row && (JSON.parse(row.lines as string) as string[]);
+  }
   // formation: instances per service, the same in every rack of the environment
   formation(environmentId: number): Record<string, number> {
     const rows = this.db
