@@ -155,7 +155,7 @@ describe('services, instances, the release phase and app.json', () => {
     });
 
     const changed = await api(server, 'PATCH', '/api/apps/relout/config', {
-      MIGRATION_MODE: 'fast',
+      MIGRATION_MODE: 'new',
       MIGRATION_TOKEN: 'tok-s3cret',
     });
     expect(changed.status).toBe(200);
@@ -163,15 +163,15 @@ describe('services, instances, the release phase and app.json', () => {
     expect(v2).toMatchObject({ version: 2, status: 'succeeded' });
     expect(v2.lines).toEqual([
       '-----> Running the release phase: node release.js',
-      '       migrating in fast mode',
+      '       migrating in new mode',
       '       token in use: [redacted]',
     ]);
 
-    const refused = await api(server, 'PATCH', '/api/apps/relout/config', { MIGRATION_MODE: 'broken' });
+    const refused = await api(server, 'PATCH', '/api/apps/relout/config', { MIGRATION_MODE: 'bad' });
     expect(refused.status).toBeGreaterThanOrEqual(400);
     const v3 = (await output('v3')).json;
     expect(v3).toMatchObject({ version: 3, status: 'failed' });
-    expect(v3.lines).toContain('       migrating in broken mode');
+    expect(v3.lines).toContain('       migrating in bad mode');
     expect(v3.lines.at(-1)).toBe(' !     the release phase exited with code 5');
     expect((await output('v9')).status).toBe(404);
   });
