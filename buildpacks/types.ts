@@ -40,6 +40,8 @@ export interface NodePlan {
   build: string[];
   /** Config vars the install expands (`${VAR}` in .npmrc): given to it only, in a stage that does not ship. */
   installSecrets: string[];
+  /** A single-page app with no start command: its built folder is served, index.html for client-side routes. */
+  spaRoot?: string;
 }
 
 export interface StaticPlan {

@@ -346,6 +346,22 @@ describe('build semantics: what the install needs, and the build before a missin
     await answerMatching(server, 'php-paths', /^hello php from a path repository v2$/);
   });
 
+  it('serves a Vite single-page app without a start command from its built dist/, routes included', {
+    timeout: 600_000,
+  }, async () => {
+    const repo = appRepo('node-vite-spa');
+    const result = await push(repo, remoteUrl(server, 'vite-spa'));
+    expect(result.output).toContain('no start command: serving the built dist/ as a single-page app');
+    expect(result.code, result.output).toBe(0);
+    for (const route of ['/', '/users/42']) {
+      const page = await viaRouter(server, 'vite-spa.localhost', route);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('<title>Widemesh SPA</title>');
+      expect(page.body).toMatch(/<script type="module" crossorigin src="\/assets\/index-[\w-]+\.js">/);
+    }
+    expect((await viaRouter(server, 'vite-spa.localhost', '/assets/missing.js')).status).toBe(404);
+  });
+
   it("fails a Python build with pip's own message, and only a build that passes for having no web process", {
     timeout: 600_000,
   }, async () => {
