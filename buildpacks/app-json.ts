@@ -1,3 +1,4 @@
+import { parseJsonWithComments } from './json-file.ts';
 import { isProcessType } from './procfile.ts';
 import { BuildpackError, type SourceTree } from './types.ts';
 
@@ -179,15 +180,15 @@ export function parseChecks(raw: string): HealthCheck[] {
   return checks.map((c) => ({ ...c, ...timing }));
 }
 
-/** The source's app.json (and CHECKS) as data; a clear APP_JSON_INVALID names the file, key and value. */
+/** The source's app.json (comments and trailing commas allowed, as Dokku) and CHECKS as data; a clear APP_JSON_INVALID names the file, key and value. */
 export function readAppManifest(src: SourceTree): AppManifest {
   const raw = src.readText('app.json');
   let json: unknown = {};
   if (raw !== undefined) {
     try {
-      json = JSON.parse(raw);
+      json = parseJsonWithComments(raw);
     } catch (err) {
-      fail('app.json', `not valid JSON (${(err as Error).message})`);
+      fail('app.json', `not valid JSON: ${(err as Error).message}`);
     }
     if (!isObject(json)) fail('app.json', 'must be a JSON object');
   }

@@ -2,7 +2,7 @@ import { goDockerfile } from './go.ts';
 import { nodeDockerfile, nodeHelperFiles } from './node/dockerfile.ts';
 import { phpDockerfile } from './php.ts';
 import { pythonDockerfile } from './python.ts';
-import { STATIC_SERVER } from './static-server.ts';
+import { STATIC_SERVER, STATIC_SERVER_BIN, STATIC_SERVER_FILE } from './static-server.ts';
 import type { BuildFiles, BuildPlan } from './types.ts';
 
 export const GENERATED_DOCKERFILE = '.widemesh/Dockerfile';
@@ -38,12 +38,12 @@ export function buildFilesFor(plan: BuildPlan): BuildFiles {
           [GENERATED_DOCKERFILE]: `${[
             header,
             `FROM ${plan.stackImage}`,
-            'COPY .widemesh/static-server.cjs /opt/widemesh/static-server.cjs',
+            `COPY ${STATIC_SERVER_FILE} ${STATIC_SERVER_BIN}`,
             'WORKDIR /app',
             'COPY . .',
             ...cmd(plan.processes),
           ].join('\n')}\n`,
-          '.widemesh/static-server.cjs': STATIC_SERVER,
+          [STATIC_SERVER_FILE]: STATIC_SERVER,
         },
       };
     case 'php':

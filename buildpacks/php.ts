@@ -41,6 +41,8 @@ const DEBIAN_EXTENSIONS = new Set(
 
 interface ComposerJson {
   require?: Record<string, string>;
+  /** A list, or (older composer.json) an object of named repositories. */
+  repositories?: unknown;
   extra?: { heroku?: { 'document-root'?: string; 'index-document'?: string } };
 }
 
@@ -77,6 +79,39 @@ function checkPhpVersion(constraint: string | undefined): void {
     'PHP_VERSION_UNAVAILABLE',
     `composer.json requires php "${constraint}"; this server has PHP ${PHP_VERSION} (Debian bookworm's): change "php" in require`,
   );
+}
+
+/** A composer path URL's glob (`packages/*`) as a regular expression over folder paths. */
+function globPattern(glob: string): RegExp {
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
+  return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * The folders of composer.json's `path` repositories inside the app (globs expanded to the folders that hold a
+ * composer.json): the install needs them, so they go into the dependency layer. Paths outside the app are left
+ * to Composer, which names them when it cannot find them.
+ */
+function pathRepositories(src: SourceTree, composer: ComposerJson): string[] {
+  const raw = composer.repositories;
+  const entries: unknown[] = Array.isArray(raw) ? raw : raw && typeof raw === 'object' ? Object.values(raw) : [];
+  const packageDirs = src
+    .list()
+    .filter((f) => f.endsWith('/composer.json'))
+    .map((f) => f.slice(0, -'/composer.json'.length));
+  const dirs = new Set<string>();
+  for (const entry of entries) {
+    const { type, url } = (entry ?? {}) as { type?: unknown; url?: unknown };
+    if (type !== 'path' || typeof url !== 'string') continue;
+    const relative = url.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+    if (relative === '' || relative.startsWith('/') || relative.split('/').includes('..')) continue;
+    const pattern = globPattern(relative);
+    for (const dir of packageDirs) if (pattern.test(dir)) dirs.add(dir);
+  }
+  return [...dirs].sort();
 }
 
 /** Heroku's conventions: composer.json extra.heroku.document-root, else public/ or web/ when present, else the root. */
@@ -121,6 +156,7 @@ export const phpBuildpack: Buildpack = {
     const docroot = documentRoot(src, composer);
     const web = processes.web ?? defaultWeb(docroot.root, composer.extra?.heroku?.['index-document']);
     const lock = src.has('composer.lock');
+    const localPackages = usesComposer ? pathRepositories(src, composer) : [];
     return {
       buildpack: 'php',
       summary: [
@@ -128,6 +164,9 @@ export const phpBuildpack: Buildpack = {
         usesComposer
           ? `composer install (${lock ? 'composer.lock' : 'no composer.lock: commit one for repeatable builds'})`
           : 'no Composer dependencies',
+        ...(localPackages.length
+          ? [`path repositories installed with the dependencies: ${localPackages.join(', ')}`]
+          : []),
         ...(extensions.length ? [`extensions from Debian: ${extensions.join(', ')}`] : []),
         processes.web ? `web: ${web} (Procfile)` : `web: ${web} (document root: ${docroot.why})`,
       ],
@@ -136,6 +175,7 @@ export const phpBuildpack: Buildpack = {
       stackImage: PHP_STACK,
       extensionPackages: extensions,
       manifestFiles: usesComposer ? ['composer.json', 'composer.lock'].filter((f) => src.has(f)) : [],
+      pathRepositories: localPackages,
     };
   },
 };
@@ -152,6 +192,7 @@ export function phpDockerfile(plan: PhpPlan): string[] {
       ? [
           '# dependencies first: a change to the code alone reuses this layer',
           `COPY ${JSON.stringify([...plan.manifestFiles, '/app/'])}`,
+          ...plan.pathRepositories.map((dir) => `COPY ${JSON.stringify([dir, `/app/${dir}/`])}`),
           'WORKDIR /app',
           `RUN ${COMPOSER_INSTALL} --no-scripts --no-autoloader`,
         ]

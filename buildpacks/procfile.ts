@@ -1,15 +1,17 @@
 import { GENERIC_STACK } from './stack-recipes.ts';
 import { type Buildpack, BuildpackError } from './types.ts';
 
-const PROCESS_LINE = /^([A-Za-z0-9_-]{1,63}):\s*(.*)$/;
-const PROCESS_TYPE = /^[a-z0-9_-]{1,63}$/;
+const TYPE_NAME = '[A-Za-z0-9_-]{1,63}';
+const PROCESS_LINE = new RegExp(`^(${TYPE_NAME}):\\s*(.*)$`);
 
 /**
  * A process type name: lower-case letters, digits, `_` and `-`, and not a name every object
  * already has (`__proto__`, `constructor`, `prototype`): types are keys of plain objects.
  */
 export function isProcessType(name: unknown): boolean {
-  return typeof name === 'string' && PROCESS_TYPE.test(name) && !(name in Object.prototype) && name !== 'prototype';
+  return (
+    typeof name === 'string' && /^[a-z0-9_-]{1,63}$/.test(name) && !(name in Object.prototype) && name !== 'prototype'
+  );
 }
 
 export interface Procfile {

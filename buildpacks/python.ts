@@ -77,6 +77,11 @@ function djangoWeb(src: SourceTree): string | undefined {
   return projects.length === 1 ? `gunicorn ${projects[0]}.wsgi` : undefined;
 }
 
+const NO_WEB = 'web: none yet (the build runs first, as on Heroku; a missing web process is reported after it)';
+const NO_WEB_PROCESS =
+  'no web process: add a Procfile with a line like "web: gunicorn myapp.wsgi" or "web: python3 app.py" ' +
+  '(a Django app with gunicorn in requirements.txt gets "gunicorn PROJECT.wsgi" by default)';
+
 const hasPythonEntry = (src: SourceTree) => src.list().some((f) => /^[^/]+\.py$/.test(f));
 
 export const pythonBuildpack: Buildpack = {
@@ -90,19 +95,17 @@ export const pythonBuildpack: Buildpack = {
       ? installSteps(src)
       : { manifestFiles: [], line: 'no requirements.txt: only the standard library' };
     const web = processes.web ?? djangoWeb(src);
-    if (!web) {
-      throw new BuildpackError(
-        'PYTHON_NO_WEB_PROCESS',
-        'no web process: add a Procfile with a line like "web: gunicorn myapp.wsgi" or "web: python3 app.py" ' +
-          '(a Django app with gunicorn in requirements.txt gets "gunicorn PROJECT.wsgi" by default)',
-      );
-    }
     const { line, ...install } = steps;
     return {
       buildpack: 'python',
-      summary: [version, line, `web: ${web}${processes.web ? ' (Procfile)' : ' (Django with gunicorn)'}`],
+      summary: [
+        version,
+        line,
+        web ? `web: ${web}${processes.web ? ' (Procfile)' : ' (Django with gunicorn)'}` : NO_WEB,
+      ],
       baseImages: [PYTHON_STACK],
-      processes: { ...processes, web },
+      processes: web ? { ...processes, web } : processes,
+      ...(web ? {} : { noWebProcess: NO_WEB_PROCESS }),
       stackImage: PYTHON_STACK,
       ...install,
     };

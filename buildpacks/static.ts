@@ -1,4 +1,5 @@
 import { newestStack } from './newest-node-stack.ts';
+import { STATIC_SERVER_BIN } from './static-server.ts';
 import type { Buildpack } from './types.ts';
 
 /** Where a site without a build step keeps its index.html. */
@@ -12,7 +13,7 @@ export const staticBuildpack: Buildpack = {
     const root = ROOTS.find((dir) => src.has(dir ? `${dir}/index.html` : 'index.html'));
     if (root === undefined) return null;
     const stackImage = newestStack(ctx).image;
-    const web = processes.web ?? `node /opt/widemesh/static-server.cjs /app/${root}`.replace(/\/$/, '');
+    const web = processes.web ?? `node ${STATIC_SERVER_BIN} /app/${root}`.replace(/\/$/, '');
     return {
       buildpack: 'static',
       summary: [`serving ${root || 'the root'}/ with the built-in static server`, `stack ${stackImage}`],

@@ -40,6 +40,8 @@ export interface NodePlan {
   build: string[];
   /** Config vars the install expands (`${VAR}` in .npmrc): given to it only, in a stage that does not ship. */
   installSecrets: string[];
+  /** A single-page app with no start command: its built folder is served, index.html for client-side routes. */
+  spaRoot?: string;
 }
 
 export interface StaticPlan {
@@ -76,6 +78,8 @@ export interface PhpPlan {
   extensionPackages: string[];
   /** composer.json and composer.lock when composer.json requires anything; [] skips Composer. */
   manifestFiles: string[];
+  /** Folders of composer.json's `path` repositories, copied in before the install that links them. */
+  pathRepositories: string[];
 }
 
 export interface PythonPlan {
@@ -90,6 +94,8 @@ export interface PythonPlan {
   install?: string;
   /** Runs in the venv after the code is copied (a project installed from its own source). */
   installProject?: string;
+  /** Why the app cannot run (no web process): reported once the build passed, so pip's own errors come first. */
+  noWebProcess?: string;
 }
 
 export interface GoPlan {
@@ -104,6 +110,8 @@ export interface GoPlan {
   manifestFiles: string[];
   /** vendor/modules.txt present: nothing to download. */
   vendored: boolean;
+  /** The package specs to build (go.mod's `// +heroku install`, else ./...). */
+  packages: string[];
 }
 
 /** What to build, as plain data: every decision made during detection is visible here. */

@@ -137,6 +137,8 @@ export class Api {
 
   listReleases = (t: Target) => this.call<T.Release[]>('GET', envRoute(t, '/releases'));
   rollback = (t: Target, version: number) => this.call<T.RolledBack>('POST', envRoute(t, '/rollback'), { version });
+  releaseOutput = (t: Target, version: number) =>
+    this.call<T.ReleaseOutput>('GET', envRoute(t, `/releases/${version}/output`));
   listBuilds = (t: Target) => this.call<T.Build[]>('GET', envRoute(t, '/builds'));
 
   connectRepository = (app: string, request: T.RepositoryRequest) =>

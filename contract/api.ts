@@ -118,6 +118,13 @@ export interface ConfigChanged extends ConfigVars {
   log: string[];
 }
 
+/** GET /api/apps/:app/releases/:version/output: lines is null when no release phase ran for it. */
+export interface ReleaseOutput {
+  version: number;
+  status: ReleaseStatus;
+  lines: string[] | null;
+}
+
 /** POST /api/apps/:app/rollback */
 export interface RolledBack {
   release: Release;

@@ -18,7 +18,7 @@ import { Source } from './images/source.ts';
 import type { Replaced, Rollouts } from './lifecycle/rollouts.ts';
 import type { Teardown } from './lifecycle/teardown.ts';
 import type { AppLocks } from './locks.ts';
-import { type BuildLog, type LogBus, type OpenBuildLog, secondsSince } from './logs/index.ts';
+import { type BuildLog, type LogBus, lineLog, type OpenBuildLog, secondsSince, teeLog } from './logs/index.ts';
 import { assertWithinCeiling, type InstanceCeiling } from './racks/confinement.ts';
 import type { OneOffRunner } from './racks/one-off.ts';
 import { RELEASE_PROCESS, servicesOf } from './racks/rack.ts';
@@ -78,6 +78,9 @@ interface ReleaseOptions {
   releasePhase: boolean;
   built?: Omit<DeployStep, 'rack'>;
 }
+
+/** The release phase output kept per release: its end, where a failure shows. */
+const RELEASE_OUTPUT_LINES = 1000;
 
 type ReleaseDraft = Omit<NewRelease, 'environmentId'>;
 
@@ -144,6 +147,8 @@ export class Pipeline {
       const { config, added } = withAppJsonEnv(ctx.config, manifest.env);
       if (added.length > 0) log.info(`config vars from app.json: ${added.join(', ')}`);
       const image = await this.build(env, build, source, plan, log, ctx.config);
+      if (plan.buildpack === 'python' && plan.noWebProcess)
+        throw new WidemeshError('PYTHON_NO_WEB_PROCESS', `Build succeeded, but there is ${plan.noWebProcess}`);
       const built = {
         phase: 'build',
         startedAt: build.createdAt,
@@ -394,7 +399,10 @@ export class Pipeline {
     return { ...release, status: 'succeeded' } as const;
   }
 
-  /** app.json's predeploy script, then the Procfile's `release:` command; any failure stops the deploy. */
+  /**
+   * app.json's predeploy script, then the Procfile's `release:` command; any failure stops the deploy.
+   * What they print is kept with the release (releases:output), the last RELEASE_OUTPUT_LINES lines.
+   */
   private async releasePhase(env: Environment, release: Release, log: BuildLog): Promise<void> {
     const steps: [string, string | undefined][] = [
       ['app.json predeploy script', release.manifest.scripts?.predeploy],
@@ -403,17 +411,25 @@ export class Pipeline {
     const commands = steps.filter((step): step is [string, string] => Boolean(step[1]));
     if (commands.length === 0) return;
     const timed = this.deps.steps.start(release.id, 'release-phase');
+    const output: string[] = [];
+    const both = teeLog(
+      log,
+      lineLog((line) => output.push(line), Object.values(release.config)),
+    );
     try {
       for (const [what, command] of commands) {
-        log.step(`Running the ${what}: ${command}`);
-        const code = await this.runOneOff(env, release, command, log);
+        both.step(`Running the ${what}: ${command}`);
+        const code = await this.runOneOff(env, release, command, both);
         if (code !== 0) throw new WidemeshError('RELEASE_PHASE_FAILED', `the ${what} exited with code ${code}`);
       }
+      timed(true);
     } catch (err) {
+      output.push(` !     ${errorMessage(err)}`);
       timed(false);
       throw err;
+    } finally {
+      this.deps.store.releases.setOutput(release.id, output.slice(-RELEASE_OUTPUT_LINES));
     }
-    timed(true);
   }
 
   /** app.json's postdeploy scripts: the release is live already, so a failure is reported, not undone. */

@@ -1,3 +1,4 @@
+import { STATIC_SERVER, STATIC_SERVER_BIN, STATIC_SERVER_FILE } from '../static-server.ts';
 import type { NodePlan } from '../types.ts';
 import { INSTALL_NODE_PATH, INSTALL_NODE_SCRIPT } from './install-node.ts';
 
@@ -20,6 +21,12 @@ function runtimeLines(plan: NodePlan): string[] {
       : []),
     ...(plan.globalInstalls.length > 0
       ? [`RUN npm install --global --silent ${plan.globalInstalls.join(' ')} && rm -rf /root/.npm`]
+      : []),
+    ...(plan.spaRoot
+      ? [
+          '# a single-page app without a start command: its build is served',
+          `COPY ${STATIC_SERVER_FILE} ${STATIC_SERVER_BIN}`,
+        ]
       : []),
   ];
 }
@@ -78,5 +85,8 @@ export function nodeDockerfile(plan: NodePlan): string[] {
 
 /** The helper files a node plan's Dockerfile copies in (the secrets file is the server's to add). */
 export function nodeHelperFiles(plan: NodePlan): Record<string, string> {
-  return plan.installNode ? { [INSTALL_NODE_PATH]: INSTALL_NODE_SCRIPT } : {};
+  return {
+    ...(plan.installNode ? { [INSTALL_NODE_PATH]: INSTALL_NODE_SCRIPT } : {}),
+    ...(plan.spaRoot ? { [STATIC_SERVER_FILE]: STATIC_SERVER } : {}),
+  };
 }

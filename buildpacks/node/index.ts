@@ -1,3 +1,4 @@
+import { STATIC_SERVER_BIN } from '../static-server.ts';
 import type { Buildpack, DetectContext, NodePlan, SourceTree } from '../types.ts';
 import { hasScript, type PackageJson, readPackageJson } from './package-json.ts';
 import { choosePackageManager, type PackageManagerChoice } from './package-managers.ts';
@@ -13,6 +14,15 @@ function defaultWeb(src: SourceTree, pkg: PackageJson, pm: PackageManagerChoice)
   if (!main) return undefined;
   // Plug'n'Play resolves modules through .pnp.cjs, which `yarn node` loads
   return `${pm.pnp ? 'yarn node' : 'node'} ${main.replace(/^\.\//, '')}`;
+}
+
+/**
+ * A Vite app with a build script and no start command builds a static dist/ (Vite's default outDir): as
+ * Railpack does, it is served as a single-page app instead of failing for want of a start command.
+ */
+function singlePageRoot(pkg: PackageJson): string | undefined {
+  const uses = (name: string) => name in (pkg.dependencies ?? {}) || name in (pkg.devDependencies ?? {});
+  return hasScript(pkg, 'build') && uses('vite') ? 'dist' : undefined;
 }
 
 /** package.json files of the root and every workspace, so each workspace's dependencies are installed. */
@@ -60,7 +70,9 @@ function planNode(src: SourceTree, ctx: DetectContext, processes: Record<string,
   const workspaces = manifests(src, pkg);
   const secrets = installSecrets(src);
   const tools = runtimeTools(node, pm);
-  const web = processes.web ?? defaultWeb(src, pkg, pm);
+  const start = processes.web ?? defaultWeb(src, pkg, pm);
+  const spaRoot = start ? undefined : singlePageRoot(pkg);
+  const web = start ?? (spaRoot ? `node ${STATIC_SERVER_BIN} /app/${spaRoot} --spa` : undefined);
   const summary = [
     node.line,
     ...tools.lines,
@@ -69,9 +81,11 @@ function planNode(src: SourceTree, ctx: DetectContext, processes: Record<string,
     ...scripts.lines,
     ...(workspaces.devDependencies && pm.cannotPrune ? [pm.cannotPrune] : []),
     ...(secrets.length > 0 ? [`install reads ${secrets.join(', ')} (config vars, kept out of the image)`] : []),
-    web
-      ? `web: ${web}${processes.web ? ' (Procfile)' : ''}`
-      : 'no start command found: add a "start" script or a Procfile with a web process',
+    spaRoot
+      ? `no start command: serving the built ${spaRoot}/ as a single-page app (index.html for client-side routes)`
+      : web
+        ? `web: ${web}${processes.web ? ' (Procfile)' : ''}`
+        : 'no start command found: add a "start" script or a Procfile with a web process',
   ];
   const layerFiles = [...workspaces.files, ...pm.installFiles, '.npmrc'].filter((f) => f.endsWith('/') || src.has(f));
   return {
@@ -86,6 +100,7 @@ function planNode(src: SourceTree, ctx: DetectContext, processes: Record<string,
     manifestFiles: scripts.installNeedsSource ? [] : layerFiles,
     ...commands(pm, scripts, workspaces.devDependencies),
     installSecrets: secrets,
+    ...(spaRoot ? { spaRoot } : {}),
   };
 }
 

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { Release } from '../../contract/api.ts';
+import type { Release, ReleaseOutput } from '../../contract/api.ts';
 import { type Context, savedApi } from '../context.ts';
 import { ApiError, UsageError } from '../errors.ts';
-import { say, table } from '../output.ts';
-import { type AppOptions, command, readCommand, targetOf } from './define.ts';
+import { say, show, table } from '../output.ts';
+import { type AppOptions, command, type JsonOption, readCommand, targetOf } from './define.ts';
 
 /** `v3` or `3` → 3. */
 export function parseVersion(arg: string): number {
@@ -27,6 +27,12 @@ export const releasesTable = (releases: Release[]): string =>
     created: (r) => r.createdAt,
   });
 
+/** The release phase's lines as they were printed, or why there are none. */
+export const releaseOutputText = (output: ReleaseOutput): string =>
+  output.lines === null
+    ? `v${output.version} ran no release phase`
+    : [`Release phase output of v${output.version} (${output.status}):`, ...output.lines].join('\n');
+
 export function registerReleases(program: Command, ctx: Context): void {
   program.commandsGroup('Releases and builds:');
   readCommand(
@@ -36,6 +42,19 @@ export function registerReleases(program: Command, ctx: Context): void {
     (api, opts) => api.listReleases(targetOf(ctx, opts)),
     releasesTable,
   );
+
+  command(program, 'releases:output', 'environment')
+    .description("show what a release's release phase printed (after a push, a config change or a promotion)")
+    .argument('[version]', 'the release, e.g. v3 (default: the newest)')
+    .option('--json', 'print the answer as JSON')
+    .action(async (arg: string | undefined, opts: AppOptions & JsonOption) => {
+      const api = savedApi(ctx);
+      const target = targetOf(ctx, opts);
+      const newest = async () => (await api.listReleases(target))[0]?.version;
+      const version = arg ? parseVersion(arg) : await newest();
+      if (version === undefined) throw new ApiError('there are no releases yet', 'NO_RELEASES');
+      show(ctx.io, opts.json, await api.releaseOutput(target, version), releaseOutputText);
+    });
 
   command(program, 'rollback', 'environment')
     .description('make a new release with the image and config of an earlier one')

@@ -1,6 +1,6 @@
 import express from 'express';
-import type { RolledBack } from '../../contract/api.ts';
-import { WidemeshError } from '../errors.ts';
+import type { ReleaseOutput, RolledBack } from '../../contract/api.ts';
+import { notFound, WidemeshError } from '../errors.ts';
 import { collectingLog } from '../logs/index.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { DeploySteps } from '../store/deploy-steps.ts';
@@ -30,6 +30,19 @@ export function releaseRoutes({ store, pipeline, steps }: ReleaseRoutesDeps): ex
     const log = collectingLog();
     const release = await pipeline.rollback(env.appName, env.name, version, log);
     res.json({ release: releaseView(release), log: log.lines } satisfies RolledBack);
+  });
+
+  router.get('/apps/:app/releases/:version/output', (req, res) => {
+    const env = environmentOf(store, req);
+    const asked = String(req.params.version);
+    const release = store.releases.get(env.id, Number(asked.replace(/^v/, '')));
+    if (!release) throw notFound('RELEASE_NOT_FOUND', `${env.appName} has no release ${asked.slice(0, 20)}`);
+    const output = {
+      version: release.version,
+      status: release.status,
+      lines: store.releases.output(release.id) ?? null,
+    };
+    res.json(output satisfies ReleaseOutput);
   });
 
   router.get('/apps/:app/timeline', (req, res) => {

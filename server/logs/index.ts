@@ -73,6 +73,28 @@ export function collectingLog(): BuildLog & { lines: string[] } {
   return { ...lineLog((line) => lines.push(line)), lines };
 }
 
+/** Writes every line to both logs (each hides its own secrets). */
+export function teeLog(a: BuildLog, b: BuildLog): BuildLog {
+  return {
+    step: (text) => {
+      a.step(text);
+      b.step(text);
+    },
+    info: (text) => {
+      a.info(text);
+      b.info(text);
+    },
+    error: (text) => {
+      a.error(text);
+      b.error(text);
+    },
+    addSecret: (value) => {
+      a.addSecret(value);
+      b.addSecret(value);
+    },
+  };
+}
+
 /**
  * Build logs: every line is persisted with a sequence number, then announced to live
  * followers (the git hook relay, websockets). Followers replay from the store first, so a

@@ -6,6 +6,7 @@ import type Docker from 'dockerode';
 import { WidemeshError } from '../errors.ts';
 import type { Instance } from '../store/index.ts';
 import { confinement, RELAY_LIMITS } from './confinement.ts';
+import { listensOn } from './listening.ts';
 
 /** The relay image scripts/build-stacks builds (scripts/relay/). */
 export const RELAY_IMAGE = 'widemesh/relay:5';
@@ -32,6 +33,8 @@ export interface InstanceNetwork {
   revive(instance: Instance): Promise<void>;
   /** An instance found running after a restart of the server. */
   adopt(instance: Instance): void;
+  /** Whether a web instance listens on its PORT (Heroku's boot check), asked in its own network namespace. */
+  listening(instance: Instance): Promise<boolean>;
 }
 
 /**
@@ -104,6 +107,24 @@ export class IsolatedNetwork implements InstanceNetwork {
   }
 
   adopt(): void {}
+
+  /**
+   * The relay accepts on its socket, and /proc/net/tcp{,6} read inside it (it holds the instance's network
+   * namespace) shows the app listening: no request reaches the app, and it works wherever the server runs
+   * (no host process ids are needed, only Docker).
+   */
+  async listening(instance: Instance): Promise<boolean> {
+    if (!instance.sandbox || !instance.socket || !(await accepts({ path: instance.socket }))) return false;
+    const exec = await this.docker.getContainer(instance.sandbox).exec({
+      Cmd: ['cat', '/proc/net/tcp', '/proc/net/tcp6'],
+      AttachStdout: true,
+      Tty: true,
+    });
+    const stream = await exec.start({ Tty: true });
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return listensOn(Buffer.concat(chunks).toString('utf8'), instance.port);
+  }
 }
 
 /** Instances on the host's network, each web instance on a loopback port of its own. */
@@ -127,6 +148,11 @@ export class HostNetwork implements InstanceNetwork {
     if (instance.port) this.reserved.add(instance.port);
   }
 
+  /** A TCP connect to its loopback port: it is in the host's namespace, where the edge reaches it. */
+  listening(instance: Instance): Promise<boolean> {
+    return accepts({ host: '127.0.0.1', port: instance.port });
+  }
+
   private async freeLoopbackPort(): Promise<number> {
     for (;;) {
       const port = await new Promise<number>((resolve, reject) => {
@@ -143,4 +169,18 @@ export class HostNetwork implements InstanceNetwork {
       }
     }
   }
+}
+
+/** Whether a connection opens (and is closed at once, before anything is sent). */
+function accepts(where: { path: string } | { host: string; port: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ ...where, timeout: 1000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }

@@ -127,6 +127,7 @@ export class LocalRack implements Rack {
         const { State } = await container.inspect();
         return (Date.now() - Date.parse(State.StartedAt)) / 1000;
       },
+      listening: () => this.options.network.listening(instance),
     };
     const checks = spec.healthchecks[instance.service];
     try {

@@ -173,4 +173,11 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX deploy_steps_by_release ON deploy_steps (release_id);
   `,
+  // what a release's release phase printed (config values masked), for releases:output
+  `
+  CREATE TABLE release_output (
+    release_id INTEGER PRIMARY KEY REFERENCES releases(id) ON DELETE CASCADE,
+    lines TEXT NOT NULL
+  );
+  `,
 ];

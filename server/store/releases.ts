@@ -96,6 +96,19 @@ export class ReleaseStore {
   finish(id: number, status: 'succeeded' | 'failed', error: string | null = null): void {
     this.db.prepare('UPDATE releases SET status = ?, error = ? WHERE id = ?').run(status, error, id);
   }
+  /** Keeps what the release phase printed for the release. */
+  setOutput(releaseId: number, lines: string[]): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO release_output (release_id, lines) VALUES (?, ?)')
+      .run(releaseId, JSON.stringify(lines));
+  }
+  /** What the release phase printed; undefined when none ran for this release. */
+  output(releaseId: number): string[] | undefined {
+    const row = this.db.prepare('SELECT lines FROM release_output WHERE release_id = ?').get(releaseId) as
+      | Row
+      | undefined;
+    return row && (JSON.parse(row.lines as string) as string[]);
+  }
   /** Every release still deploying fails with `reason` (after a crash); returns how many. */
   failDeploying(reason: string): number {
     return this.db.prepare("UPDATE releases SET status = 'failed', error = ? WHERE status = 'deploying'").run(reason)

@@ -320,3 +320,68 @@ describe('stack images built from their recipe', () => {
     expect(changed.join('\n')).toContain('RUN hello two');
   });
 });
+
+describe('build semantics: what the install needs, and the build before a missing web process', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await server?.cleanup();
+  });
+
+  it('installs a Composer path repository that lives in the app, and reinstalls when it changes', {
+    timeout: 600_000,
+  }, async () => {
+    const repo = appRepo('php-composer-path');
+    const first = await push(repo, remoteUrl(server, 'php-paths'));
+    expect(first.output).toContain('path repositories installed with the dependencies: packages/greeter');
+    expect(first.code, first.output).toBe(0);
+    await answerMatching(server, 'php-paths', /^hello php from a path repository v1$/);
+    edit(repo, 'packages/greeter/src/Greeting.php', (t) => t.replace('v1', 'v2'));
+    commitAll(repo, 'the local package changes');
+    const second = await push(repo, remoteUrl(server, 'php-paths'));
+    expect(second.code, second.output).toBe(0);
+    await answerMatching(server, 'php-paths', /^hello php from a path repository v2$/);
+  });
+
+  it('serves a Vite single-page app without a start command from its built dist/, routes included', {
+    timeout: 600_000,
+  }, async () => {
+    const repo = appRepo('node-vite-spa');
+    const result = await push(repo, remoteUrl(server, 'vite-spa'));
+    expect(result.output).toContain('no start command: serving the built dist/ as a single-page app');
+    expect(result.code, result.output).toBe(0);
+    for (const route of ['/', '/users/42']) {
+      const page = await viaRouter(server, 'vite-spa.localhost', route);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('<title>Widemesh SPA</title>');
+      expect(page.body).toMatch(/<script type="module" crossorigin src="\/assets\/index-[\w-]+\.js">/);
+    }
+    expect((await viaRouter(server, 'vite-spa.localhost', '/assets/missing.js')).status).toBe(404);
+  });
+
+  it("fails a Python build with pip's own message, and only a build that passes for having no web process", {
+    timeout: 600_000,
+  }, async () => {
+    const repo = appRepo('python-bad-requirements');
+    const rejected = await push(repo, remoteUrl(server, 'py-noweb'));
+    expect(rejected.code).not.toBe(0);
+    expect(rejected.output).toContain("ERROR: Invalid requirement: 'requests[security'");
+    expect(rejected.output).not.toContain('no web process');
+
+    fs.writeFileSync(path.join(repo, 'requirements.txt'), '# the standard library is enough\n');
+    commitAll(repo, 'requirements pip reads');
+    const built = await push(repo, remoteUrl(server, 'py-noweb'));
+    expect(built.code).not.toBe(0);
+    expect(built.output).toMatch(/image \S+ built in/);
+    expect(built.output).toContain('Build succeeded, but there is no web process: add a Procfile');
+
+    fs.writeFileSync(path.join(repo, 'Procfile'), 'web: python app.py\n');
+    commitAll(repo, 'a web process');
+    const deployed = await push(repo, remoteUrl(server, 'py-noweb'));
+    expect(deployed.code, deployed.output).toBe(0);
+    await answerMatching(server, 'py-noweb', /^hello from python$/);
+  });
+});

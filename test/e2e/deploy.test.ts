@@ -145,7 +145,7 @@ describe('git push to a running server, real Docker', () => {
     commitAll(repo, 'never listens');
     const result = await push(repo, remoteUrl(server, 'shop'));
     expect(result.code).not.toBe(0);
-    expect(result.output).toMatch(/did not answer HTTP on \$PORT/);
+    expect(result.output).toMatch(/did not listen on \$PORT/);
     expect(result.output).toContain('v2 keeps serving');
     expect((await viaRouter(server, host)).body).toBe('hello from v2');
     expect(await appContainers(server, 'shop')).toHaveLength(2);
@@ -296,6 +296,27 @@ describe('git push to a running server, real Docker', () => {
     expect(page.body).toBe(fs.readFileSync(path.join(site, 'index.html'), 'utf8'));
     expect((await viaRouter(server, 'site-production.localhost')).status).toBe(200);
     expect((await viaRouter(server, 'nothing-here.localhost')).status).toBe(404);
+  });
+
+  it('deploys an app whose first page takes 5 s: the default check is that web listens on $PORT', async () => {
+    const slow = appRepo('slow-first-page');
+    const result = await push(slow, remoteUrl(server, 'sluggish'));
+    expect(result.output).toContain('is live at');
+    expect(result.code).toBe(0);
+    // the edge and the relay wait for a slow answer (their read timeouts are an hour)
+    const page = await viaRouter(server, 'sluggish.localhost', '/', 30_000);
+    expect(page).toMatchObject({ status: 200, body: 'slow hello from /' });
+  });
+
+  it('checks a path over HTTP only when app.json asks, and then holds the app to its timeout', async () => {
+    const slow = appRepo('slow-first-page');
+    const healthchecks = { web: [{ path: '/ready', timeout: 1, attempts: 2, wait: 0 }] };
+    fs.writeFileSync(path.join(slow, 'app.json'), JSON.stringify({ healthchecks }));
+    commitAll(slow, 'ask for an HTTP check');
+    const result = await push(slow, remoteUrl(server, 'sluggish'), '+main:main');
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('the web health check (GET /ready, app.json) failed 2 times: no answer within 1s');
+    expect((await viaRouter(server, 'sluggish.localhost', '/', 30_000)).body).toBe('slow hello from /');
   });
 });
 

@@ -143,6 +143,39 @@ describe('services, instances, the release phase and app.json', () => {
     expect((await viaRouter(server, host)).body).toMatch(/ v1 hello$/);
   });
 
+  it('keeps the release phase output of a config change, shown by release, secrets masked', {
+    timeout: 600_000,
+  }, async () => {
+    const app = appRepo('release-output');
+    expect((await push(app, remoteUrl(server, 'relout'))).code).toBe(0);
+    const output = (version: string) => api(server, 'GET', `/api/apps/relout/releases/${version}/output`);
+    expect((await output('v1')).json).toMatchObject({
+      version: 1,
+      lines: expect.arrayContaining(['       migrating in none mode']),
+    });
+
+    const changed = await api(server, 'PATCH', '/api/apps/relout/config', {
+      MIGRATION_MODE: 'new',
+      MIGRATION_TOKEN: 'tok-s3cret',
+    });
+    expect(changed.status).toBe(200);
+    const v2 = (await output('2')).json;
+    expect(v2).toMatchObject({ version: 2, status: 'succeeded' });
+    expect(v2.lines).toEqual([
+      '-----> Running the release phase: node release.js',
+      '       migrating in new mode',
+      '       token in use: [redacted]',
+    ]);
+
+    const refused = await api(server, 'PATCH', '/api/apps/relout/config', { MIGRATION_MODE: 'bad' });
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    const v3 = (await output('v3')).json;
+    expect(v3).toMatchObject({ version: 3, status: 'failed' });
+    expect(v3.lines).toContain('       migrating in bad mode');
+    expect(v3.lines.at(-1)).toBe(' !     the release phase exited with code 5');
+    expect((await output('v9')).status).toBe(404);
+  });
+
   it('rejects a push whose release phase fails, or whose app.json health check fails; v1 keeps serving', async () => {
     fs.writeFileSync(path.join(repo, 'version.json'), '{ "version": "v2", "releaseExit": 4 }\n');
     commitAll(repo, 'release phase fails');

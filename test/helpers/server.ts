@@ -128,11 +128,16 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
             .catch(() => {}),
         ),
       );
+      // by tag, never by id: a fully cached build shares its image id with another server's (a parallel
+      // test's), and removing the id with force would take that server's tags away mid-deploy
       const images = await docker.listImages({ filters: { reference: [`wm-${installationId}/*`] } });
-      for (const image of images)
+      const ours = images.flatMap((image) =>
+        (image.RepoTags ?? []).filter((t) => t.startsWith(`wm-${installationId}/`)),
+      );
+      for (const tag of ours)
         await docker
-          .getImage(image.Id)
-          .remove({ force: true })
+          .getImage(tag)
+          .remove()
           .catch(() => {});
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
@@ -206,10 +211,10 @@ export async function signIn(server: TestServer): Promise<{ cookie: string; csrf
 }
 
 /** A request to an app through the router, by its endpoint host name. */
-export function viaRouter(server: TestServer, host: string, route = '/'): Promise<Answer> {
+export function viaRouter(server: TestServer, host: string, route = '/', timeoutMs = 5000): Promise<Answer> {
   return request(`http://127.0.0.1:${server.routerPort}${route}`, {
     headers: { host: `${host}:${server.routerPort}` },
-    timeoutMs: 5000,
+    timeoutMs,
   });
 }
 

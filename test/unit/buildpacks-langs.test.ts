@@ -36,14 +36,17 @@ function detectError(name: string, overrides?: Record<string, string | null>): B
 const LANGUAGE_FIXTURES = [
   'php-plain',
   'php-composer-public',
+  'php-composer-path',
   'python-stdlib',
   'python-no-requirements',
   'python-django',
   'python-pipfile',
   'python-pyproject',
   'python-procfile-only',
+  'python-bad-requirements',
   'go-hello',
   'go-cmd',
+  'go-heroku-install',
 ];
 
 describe('detection order: Dockerfile, then languages (Heroku order), then static, then a Procfile alone', () => {
@@ -134,6 +137,31 @@ describe('PHP', () => {
   });
 });
 
+describe('PHP: Composer path repositories', () => {
+  it('copies the path repositories in before the install, globs expanded to the packages that exist', () => {
+    const paths = plan('php-composer-path');
+    expect(paths).toMatchObject({ pathRepositories: ['packages/greeter'] });
+    expect(paths.summary).toContain('path repositories installed with the dependencies: packages/greeter');
+    const text = dockerfile(paths);
+    expect(text.indexOf('COPY ["packages/greeter","/app/packages/greeter/"]')).toBeLessThan(
+      text.indexOf('RUN composer install'),
+    );
+    const composerJson = (repositories: unknown) =>
+      JSON.stringify({ require: { 'widemesh/greeter': '*' }, repositories });
+    const named = plan('php-composer-path', {
+      'composer.json': composerJson({ local: { type: 'path', url: './packages/greeter/' } }),
+    });
+    expect(named).toMatchObject({ pathRepositories: ['packages/greeter'] });
+    const outside = plan('php-composer-path', {
+      'composer.json': composerJson([
+        { type: 'path', url: '../shared/*' },
+        { type: 'vcs', url: 'packages/greeter' },
+      ]),
+    });
+    expect(outside).toMatchObject({ pathRepositories: [] });
+  });
+});
+
 describe('Python', () => {
   it('honours .python-version and runtime.txt for the version Debian has, and names it otherwise', () => {
     expect(plan('python-stdlib', { 'runtime.txt': 'python-3.11.4\n', '.python-version': null }).summary[0]).toBe(
@@ -148,11 +176,22 @@ describe('Python', () => {
     expect(detectError('python-stdlib', { '.python-version': 'pypy3' }).code).toBe('PYTHON_VERSION_INVALID');
   });
 
-  it('starts Django with gunicorn when both are required, and otherwise needs a web process', () => {
+  it('starts Django with gunicorn when both are required, and otherwise needs a web process, said after the build', () => {
     expect(plan('python-django').processes.web).toBe('gunicorn mysite.wsgi');
-    const withoutGunicorn = detectError('python-django', { 'requirements.txt': 'Django==4.2\n' });
-    expect(withoutGunicorn.code).toBe('PYTHON_NO_WEB_PROCESS');
-    expect(detectError('python-stdlib', { Procfile: 'worker: python app.py\n' }).message).toMatch(/add a Procfile/);
+    expect(plan('python-django')).not.toHaveProperty('noWebProcess');
+    const withoutGunicorn = plan('python-django', { 'requirements.txt': 'Django==4.2\n' });
+    expect(withoutGunicorn).toMatchObject({ noWebProcess: /no web process: add a Procfile/ });
+    const workerOnly = plan('python-stdlib', { Procfile: 'worker: python app.py\n' });
+    expect(workerOnly).toMatchObject({ processes: { worker: 'python app.py' }, noWebProcess: /add a Procfile/ });
+  });
+
+  it('builds an app without a web process (pip runs first, with its own errors), as Heroku does', () => {
+    const broken = plan('python-bad-requirements');
+    expect(broken).toMatchObject({ install: 'pip install -r requirements.txt', processes: {} });
+    expect(broken.summary).toContain(
+      'web: none yet (the build runs first, as on Heroku; a missing web process is reported after it)',
+    );
+    expect(dockerfile(broken)).toContain('RUN pip install -r requirements.txt');
   });
 
   it('installs requirements.txt, else Pipfile.lock, else the project itself', () => {
@@ -168,15 +207,42 @@ describe('Python', () => {
 });
 
 describe('Go', () => {
-  it('runs the root main package by the module name, or the one main package, else asks for a Procfile', () => {
+  it('runs the root main package by the module name, or the one main package, else the one named web', () => {
     expect(plan('go-hello').processes.web).toBe('bin/hello');
-    expect(plan('go-cmd', { Procfile: null, 'cmd/worker/main.go': null }).processes.web).toBe('bin/web');
-    const several = detectError('go-cmd', { Procfile: null });
+    expect(plan('go-cmd', { Procfile: null, 'cmd/worker/main.go': null }).processes).toEqual({ web: 'bin/web' });
+    const several = detectError('go-cmd', {
+      Procfile: null,
+      'cmd/web/main.go': null,
+      'cmd/api/main.go': 'package main\n',
+    });
     expect(several.code).toBe('GO_NO_WEB_PROCESS');
-    expect(several.message).toContain('bin/web, bin/worker');
+    expect(several.message).toContain('bin/api, bin/worker');
     expect(plan('go-cmd', { 'main.go': 'package main\n', 'cmd/worker/main.go': null }).summary).toContain(
       'binaries: bin/tools, bin/web',
     );
+  });
+
+  it('makes each of several main packages a process type, web the one named web, as Heroku does', () => {
+    expect(plan('go-cmd', { Procfile: null, 'cmd/release/main.go': 'package main\n' }).processes).toEqual({
+      web: 'bin/web',
+      worker: 'bin/worker',
+    });
+    expect(plan('go-cmd', { Procfile: 'web: bin/web -verbose\n' }).processes).toEqual({
+      web: 'bin/web -verbose',
+      worker: 'bin/worker',
+    });
+  });
+
+  it("builds with -tags heroku the packages go.mod's `// +heroku install` names", () => {
+    const installed = plan('go-heroku-install');
+    expect(installed).toMatchObject({ packages: ['./cmd/...'], processes: { web: 'bin/web', worker: 'bin/worker' } });
+    expect(installed.summary).toContain('binaries: bin/web, bin/worker');
+    expect(dockerfile(installed)).toContain('go build -tags heroku -o /out/bin/ ./cmd/...');
+    const two = plan('go-heroku-install', {
+      'go.mod': 'module m\n// +heroku install ./cmd/web ./tools/...\ngo 1.19\n',
+    });
+    expect(two.summary).toContain('binaries: bin/gen, bin/web');
+    expect(plan('go-cmd')).toMatchObject({ packages: ['./...'] });
   });
 
   it('refuses a go directive newer than the toolchain, naming both versions', () => {

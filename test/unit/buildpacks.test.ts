@@ -85,6 +85,15 @@ describe('detection', () => {
     });
     expect(plan('node-no-start')).toMatchObject({ buildpack: 'node', processes: {} });
     expect(plan('node-no-start').summary.at(-1)).toMatch(/no start command found/);
+    expect(plan('node-vite-spa')).toMatchObject({
+      spaRoot: 'dist',
+      build: ['npm run build', 'npm prune --omit=dev'],
+      processes: { web: 'node /opt/widemesh/static-server.cjs /app/dist --spa' },
+    });
+    expect(plan('node-vite-spa').summary.at(-1)).toBe(
+      'no start command: serving the built dist/ as a single-page app (index.html for client-side routes)',
+    );
+    expect(buildFilesFor(plan('node-vite-spa')).files['.widemesh/static-server.cjs']).toBe(STATIC_SERVER);
     expect(plan('dockerfile-app')).toMatchObject({
       buildpack: 'dockerfile',
       baseImages: ['widemesh/stack-node:22'],
@@ -186,32 +195,44 @@ describe('generated Dockerfiles', () => {
   });
 });
 
+/** The static server on a free port over `site` (written by `write`), with its command-line flags. */
+async function startStaticServer(write: (site: string, dir: string) => void, ...flags: string[]) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-static-'));
+  const site = path.join(dir, 'site');
+  fs.mkdirSync(path.join(site, 'docs'), { recursive: true });
+  write(site, dir);
+  fs.writeFileSync(path.join(dir, 'server.cjs'), STATIC_SERVER);
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(dir, 'server.cjs'), site, ...flags], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: 'pipe',
+  });
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  const get = (p: string) =>
+    new Promise<{ status: number; type?: string; body: string }>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: p }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
+        })
+        .on('error', reject);
+    });
+  const stop = () => {
+    child.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { get, stop };
+}
+
 describe('the static server', () => {
   it('serves files with their content type, refuses traversal, and 404s', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'widemesh-static-'));
-    const site = path.join(dir, 'site');
-    fs.mkdirSync(path.join(site, 'docs'), { recursive: true });
-    fs.writeFileSync(path.join(site, 'index.html'), '<h1>home</h1>');
-    fs.writeFileSync(path.join(site, 'style.css'), 'body{}');
-    fs.writeFileSync(path.join(site, 'docs', 'index.html'), '<h1>docs</h1>');
-    fs.writeFileSync(path.join(dir, 'secret.txt'), 'do not serve');
-    fs.writeFileSync(path.join(dir, 'server.cjs'), STATIC_SERVER);
-    const port = await freePort();
-    const child = spawn(process.execPath, [path.join(dir, 'server.cjs'), site], {
-      env: { ...process.env, PORT: String(port) },
-      stdio: 'pipe',
+    const { get, stop } = await startStaticServer((site, dir) => {
+      fs.writeFileSync(path.join(site, 'index.html'), '<h1>home</h1>');
+      fs.writeFileSync(path.join(site, 'style.css'), 'body{}');
+      fs.writeFileSync(path.join(site, 'docs', 'index.html'), '<h1>docs</h1>');
+      fs.writeFileSync(path.join(dir, 'secret.txt'), 'do not serve');
     });
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    const get = (p: string) =>
-      new Promise<{ status: number; type?: string; body: string }>((resolve, reject) => {
-        http
-          .get({ host: '127.0.0.1', port, path: p }, (res) => {
-            let body = '';
-            res.on('data', (c) => (body += c));
-            res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
-          })
-          .on('error', reject);
-      });
     try {
       expect(await get('/')).toMatchObject({ status: 200, type: 'text/html; charset=utf-8', body: '<h1>home</h1>' });
       expect(await get('/style.css')).toMatchObject({ status: 200, type: 'text/css; charset=utf-8' });
@@ -223,8 +244,21 @@ describe('the static server', () => {
       }
       expect((await get('/missing.png')).status).toBe(404);
     } finally {
-      child.kill();
-      fs.rmSync(dir, { recursive: true, force: true });
+      stop();
+    }
+  });
+
+  it('answers client-side routes with index.html for a single-page app (--spa), but not missing files', async () => {
+    const { get, stop } = await startStaticServer((site) => {
+      fs.writeFileSync(path.join(site, 'index.html'), '<div id="app"></div>');
+      fs.writeFileSync(path.join(site, 'app.js'), 'render()');
+    }, '--spa');
+    try {
+      expect(await get('/users/42?tab=posts')).toMatchObject({ status: 200, body: '<div id="app"></div>' });
+      expect(await get('/app.js')).toMatchObject({ status: 200, body: 'render()' });
+      expect((await get('/assets/missing.js')).status).toBe(404);
+    } finally {
+      stop();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { EnvironmentView, Promoted, Release, RolledBack } from '../../../contract/api.ts';
+import type { EnvironmentView, Promoted, Release, ReleaseOutput, RolledBack } from '../../../contract/api.ts';
 import { appPath, request } from '../api.ts';
 import { DataTable, StatusBadge, Time } from '../components/bits.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
@@ -22,6 +22,7 @@ export function ReleasesTab({ app, environment, env, reloadInfo }: ReleasesTabPr
     await Promise.all([releases.reload(), reloadInfo()]);
   });
   const [confirming, setConfirming] = useState<number | null>(null);
+  const [showingOutput, setShowingOutput] = useState<number | null>(null);
   const rollBack = (version: number) => {
     setConfirming(null);
     void action.run(`Rolling back to v${version}…`, async () => {
@@ -37,9 +38,23 @@ export function ReleasesTab({ app, environment, env, reloadInfo }: ReleasesTabPr
       </div>
       <WhenLoaded read={releases} what="releases">
         {(data) => (
-          <ReleaseTable releases={data} current={env?.release ?? null} action={action} onRollBack={setConfirming} />
+          <ReleaseTable
+            releases={data}
+            current={env?.release ?? null}
+            action={action}
+            onRollBack={setConfirming}
+            onShowOutput={setShowingOutput}
+          />
         )}
       </WhenLoaded>
+      {showingOutput !== null && (
+        <ReleaseOutputPanel
+          app={app}
+          environment={environment}
+          version={showingOutput}
+          onClose={() => setShowingOutput(null)}
+        />
+      )}
       <ActionFeedback action={action} />
       {confirming !== null && (
         <RollbackConfirmation
@@ -112,14 +127,22 @@ interface ReleaseTableProps {
   current: number | null;
   action: Action;
   onRollBack: (version: number) => void;
+  onShowOutput: (version: number) => void;
 }
 
-function ReleaseTable({ releases, current, action, onRollBack }: ReleaseTableProps) {
+function ReleaseTable({ releases, current, action, onRollBack, onShowOutput }: ReleaseTableProps) {
   if (releases.length === 0) return <p class="muted">No releases yet: push to deploy.</p>;
   return (
     <DataTable caption="Releases" columns={['Release', 'Status', 'Description', 'Created', 'Action']}>
       {releases.map((release) => (
-        <ReleaseRow key={release.version} release={release} current={current} action={action} onRollBack={onRollBack} />
+        <ReleaseRow
+          key={release.version}
+          release={release}
+          current={current}
+          action={action}
+          onRollBack={onRollBack}
+          onShowOutput={onShowOutput}
+        />
       ))}
     </DataTable>
   );
@@ -130,6 +153,7 @@ function ReleaseRow({
   current,
   action,
   onRollBack,
+  onShowOutput,
 }: { release: Release } & Omit<ReleaseTableProps, 'releases'>) {
   const isCurrent = release.version === current;
   return (
@@ -154,7 +178,38 @@ function ReleaseRow({
             {`Roll back to v${release.version}`}
           </button>
         )}
+        <button type="button" class="secondary" onClick={() => onShowOutput(release.version)}>
+          {`Release output of v${release.version}`}
+        </button>
       </td>
     </tr>
+  );
+}
+
+/** What a release's release phase printed (stored with the release), below the table. */
+function ReleaseOutputPanel(props: { app: string; environment: string; version: number; onClose: () => void }) {
+  const read = useApi<ReleaseOutput>(appPath(props.app, `/releases/${props.version}/output`, props.environment));
+  const title = `Release phase output of v${props.version}`;
+  return (
+    <section class="release-output" aria-label={title}>
+      <div class="section-head">
+        <h3>{title}</h3>
+        <button type="button" class="secondary" onClick={props.onClose}>
+          Close
+        </button>
+      </div>
+      <WhenLoaded read={read} what="the release phase output">
+        {(output) =>
+          output.lines === null ? (
+            <p class="muted">{`v${props.version} ran no release phase.`}</p>
+          ) : (
+            // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard to scroll it
+            <pre class="log-view" tabIndex={0}>
+              {output.lines.join('\n')}
+            </pre>
+          )
+        }
+      </WhenLoaded>
+    </section>
   );
 }

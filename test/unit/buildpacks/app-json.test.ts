@@ -39,8 +39,18 @@ describe('app.json', () => {
     });
   });
 
+  it('accepts comments and trailing commas, as Dokku does', () => {
+    const tree = fixtureTree(path.join(FIXTURES, 'app-json-comments'));
+    expect(readAppManifest(tree)).toMatchObject({
+      formation: { web: 1, worker: 2 },
+      env: { GREETING: { value: 'hello', required: false } },
+    });
+  });
+
   it.each([
-    ['{ "formation": ', /app.json: not valid JSON/],
+    ['{ "formation": ', /app.json: not valid JSON: value expected at line 1, column 16/],
+    ['{\n  "a": 1\n  "b": 2\n}', /app.json: not valid JSON: comma expected at line 3, column 3/],
+    ['{\n  "a": [1,, 2]\n}', /app.json: not valid JSON: value expected at line 2, column 11/],
     ['[]', /app.json: must be a JSON object/],
     [
       '{"formation": {"web": {"quantity": "2"}}}',

@@ -5,7 +5,7 @@ COPY ["go.mod","go.sum","/src/"]
 WORKDIR /src
 RUN go mod download
 COPY . .
-RUN mkdir -p /out/bin && go build -o /out/bin/ ./...
+RUN mkdir -p /out/bin && go build -tags heroku -o /out/bin/ ./...
 
 FROM widemesh/stack-base:bookworm
 WORKDIR /app

@@ -47,6 +47,24 @@ describe('commands make the API requests their arguments say', () => {
     expect(cli.stdout()).toBe('Rolled back to v3: now v6\nRolled back to v2: now v6\n');
   });
 
+  it("releases:output shows a release's release phase output, the newest release's by default", async () => {
+    const cli = fakeCli({
+      'GET /api/apps/shop/releases': [release(5), release(4)],
+      'GET /api/apps/shop/releases/5/output': { version: 5, status: 'failed', lines: ['-----> Running', ' !     no'] },
+      'GET /api/apps/shop/releases/4/output': { version: 4, status: 'succeeded', lines: null },
+    });
+    expect(await cli.run('releases:output', '-a', 'shop')).toBe(0);
+    expect(await cli.run('releases:output', 'v4', '-a', 'shop')).toBe(0);
+    expect(cli.stdout()).toBe(
+      'Release phase output of v5 (failed):\n-----> Running\n !     no\nv4 ran no release phase\n',
+    );
+    expect(cli.requests.map((r) => r.route)).toEqual([
+      '/api/apps/shop/releases',
+      '/api/apps/shop/releases/5/output',
+      '/api/apps/shop/releases/4/output',
+    ]);
+  });
+
   it('racks:set turns rack names into rack objects', async () => {
     const cli = fakeCli({
       'PUT /api/apps/shop/racks': {
