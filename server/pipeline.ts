@@ -89,7 +89,7 @@ export class Pipeline {
     const env = this.environment(req.app, req.environment);
     const build = store.createBuild(env.id, req.commit);
     req.onBuild?.(build);
-    const log = logs.open(build.id, Object.values(store.configVars(env.id)));
+    const log = logs.open(build.id, store.configVars(env.id));
     const started = Date.now();
     let reported = false;
     try {
@@ -393,7 +393,7 @@ export class Pipeline {
    */
   private async release(env: Environment, draft: ReleaseDraft, log: BuildLog, opts: ReleaseOptions) {
     const { store, images, steps } = this.deps;
-    for (const value of Object.values(draft.config)) log.addSecret(value);
+    log.addSecrets(draft.config);
     const release = store.createRelease({ environmentId: env.id, ...draft });
     if (opts.built) steps.record(release.id, opts.built);
     let moved: { rack: Rack; previous?: Placement }[];

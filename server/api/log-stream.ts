@@ -5,7 +5,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { tokenOf } from '../access/auth.ts';
 import type { RateLimiter } from '../access/rate-limit.ts';
 import { cookieOf, isCrossSite, SESSION_COOKIE } from '../access/session.ts';
-import { type LogBus, maskSecrets, secretsOf } from '../logs/index.ts';
+import type { LogBus } from '../logs/index.ts';
+import { masker, secretsOf } from '../logs/secrets.ts';
 import { isAppName } from '../names.ts';
 import { RFC3339_TIME } from '../racks/rack.ts';
 import type { RackSet } from '../racks/rack-set.ts';
@@ -112,7 +113,7 @@ function refusalOf(deps: LogStreamDeps, req: http.IncomingMessage): [number, str
  */
 function connect(ws: WebSocket, env: Environment, params: URLSearchParams, deps: LogStreamDeps): LogClient {
   const maxBuffered = deps.maxBufferedBytes ?? 1024 * 1024;
-  const secrets = secretsOf(Object.values(deps.store.configVars(env.id)));
+  const mask = masker(secretsOf(deps.store.configVars(env.id)));
   const stops: (() => void)[] = [];
   let dropped = 0;
   let closed = false;
@@ -151,7 +152,7 @@ function connect(ws: WebSocket, env: Environment, params: URLSearchParams, deps:
     get closed() {
       return closed;
     },
-    mask: (line) => maskSecrets(line, secrets),
+    mask,
   };
 }
 
