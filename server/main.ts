@@ -13,6 +13,7 @@ import { issueFirstAdminToken } from './access/auth.ts';
 import { RateLimiter } from './access/rate-limit.ts';
 import { createApi } from './api/index.ts';
 import { attachLogStream } from './api/log-stream.ts';
+import { runSocket } from './api/run-socket.ts';
 import { readConfig } from './config.ts';
 import { createEdge } from './edge/index.ts';
 import { endpointHost } from './endpoints.ts';
@@ -148,7 +149,17 @@ const gitHttp = gitHttpHandler({ store, git, logger, limiter });
 const server = http.createServer(async (req, res) => {
   if (!(await gitHttp(req, res))) api(req, res);
 });
-const logStream = attachLogStream(server, { store, sessions, logs, racks, logger, accessLogFile, limiter });
+const runs = runSocket({ store, oneOff, timeoutMs: config.buildTimeoutMs });
+const logStream = attachLogStream(server, {
+  store,
+  sessions,
+  logs,
+  racks,
+  logger,
+  accessLogFile,
+  limiter,
+  otherUpgrades: runs.upgrade,
+});
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);
@@ -181,6 +192,7 @@ const shutdown = (signal: string) => {
   logger.info({ signal }, 'stopping');
   edge.detach(); // apps keep serving while the server is down
   logStream.close();
+  runs.close();
   server.closeAllConnections();
   // a pushed build still streaming must not keep the process alive forever
   setTimeout(() => process.exit(0), 5000).unref();

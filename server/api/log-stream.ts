@@ -17,6 +17,7 @@ import { streamAppLines } from './log-sources/app-lines.ts';
 import { streamBuildLines } from './log-sources/build-lines.ts';
 import { type LogClient, type LogMessage, type LogSource, wants } from './log-sources/client.ts';
 import { streamRouterLines } from './log-sources/router-lines.ts';
+import { refuseUpgrade } from './upgrade.ts';
 
 export interface LogStreamDeps {
   store: Store;
@@ -32,18 +33,14 @@ export interface LogStreamDeps {
   heartbeatMs?: number;
   /** Failed logins count against the address, as on the rest of /api. */
   limiter?: RateLimiter;
+  /** Other websocket routes (`run`), tried once the caller is authorized: true when one took the upgrade. */
+  otherUpgrades?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
 const LOGS_PATH = /^\/api\/apps\/([^/]+)\/logs$/;
 /** Browsers cannot set headers on a websocket: they offer the token as a subprotocol instead of in the URL. */
 const TOKEN_PROTOCOL = 'widemesh.token.';
 const SOURCES = new Set<string>(['build', 'app', 'router', 'all']);
-
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: text.toUpperCase().replace(/ /g, '_'), message: text } })}`,
-  );
-}
 
 /**
  * `GET /api/apps/:app/logs` upgraded to a websocket: build logs (replayed from the store
@@ -63,15 +60,16 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const refusal = refusalOf(deps, req);
-    if (refusal) return refuse(socket, ...refusal);
+    if (refusal) return refuseUpgrade(socket, ...refusal);
+    if (deps.otherUpgrades?.(req, socket, head)) return;
     const match = LOGS_PATH.exec(url.pathname);
-    if (!match || !isAppName(match[1]!)) return refuse(socket, 404, 'Not Found');
+    if (!match || !isAppName(match[1]!)) return refuseUpgrade(socket, 404, 'Not Found');
     const env = deps.store.getEnvironment(match[1]!, url.searchParams.get('environment') ?? 'production');
-    if (!env) return refuse(socket, 404, 'Not Found');
+    if (!env) return refuseUpgrade(socket, 404, 'Not Found');
     const params = url.searchParams;
     const after = params.get('after');
-    if (after !== null && !RFC3339_TIME.test(after)) return refuse(socket, 400, 'Bad Request');
-    if (!SOURCES.has(params.get('source') ?? 'all')) return refuse(socket, 400, 'Bad Request');
+    if (after !== null && !RFC3339_TIME.test(after)) return refuseUpgrade(socket, 400, 'Bad Request');
+    if (!SOURCES.has(params.get('source') ?? 'all')) return refuseUpgrade(socket, 400, 'Bad Request');
     wss.handleUpgrade(req, socket, head, (ws) => {
       const client = connect(ws, env, params, deps);
       if (wants(client, 'build')) streamBuildLines(client, deps);

@@ -6,6 +6,7 @@ import type { OneOffRunner } from '../racks/one-off.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { Store } from '../store/index.ts';
 import { environmentOf } from './lookup.ts';
+import { startOf } from './run-socket.ts';
 
 export interface ProcessDeps {
   store: Store;
@@ -14,8 +15,6 @@ export interface ProcessDeps {
   oneOff: OneOffRunner;
   oneOffTimeoutMs: number;
 }
-
-const MAX_COMMAND = 4096;
 
 /** `{"web": 2, "worker": 1}` or `["web=2", "worker=1"]` → changes; anything else is a usage error. */
 function scaleChanges(body: unknown): Record<string, number> {
@@ -102,10 +101,7 @@ export function processRoutes(deps: ProcessDeps): express.Router {
   // One JSON object per line: {"stream", "line"} while it runs, then {"exit": code}.
   router.post('/apps/:app/run', async (req, res) => {
     const env = environmentOf(store, req);
-    const command = req.body?.command;
-    if (typeof command !== 'string' || command.trim() === '' || command.length > MAX_COMMAND) {
-      throw new WidemeshError('INVALID_COMMAND', `send {"command": "..."} (at most ${MAX_COMMAND} characters)`);
-    }
+    const { command } = startOf(req.body);
     const release = store.currentRelease(env.id);
     if (!release) throw new WidemeshError('NOT_DEPLOYED', `${env.appName} (${env.name}) has no release to run`, 409);
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });

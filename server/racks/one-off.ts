@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { WidemeshError } from '../errors.ts';
 import { confinement, type InstanceLimits } from './confinement.ts';
@@ -14,6 +14,32 @@ export interface OneOffRequest {
 }
 
 export type OutputStream = 'stdout' | 'stderr';
+
+/** `widemesh run`'s terminal: a TTY (raw bytes, one stream) or pipes (stdout and stderr apart). */
+export interface Terminal {
+  tty: boolean;
+  cols?: number;
+  rows?: number;
+}
+
+/** A running interactive one-off process: its stdin, its terminal size, and how it ended. */
+export interface OneOffSession {
+  write(data: Buffer): void;
+  /** No more input (stdin reached its end): the process reads EOF. */
+  endInput(): void;
+  resize(cols: number, rows: number): void;
+  /** Resolves with the exit code once the container is removed. */
+  exited: Promise<number>;
+  kill(): void;
+}
+
+const writer = (onData: (data: Buffer) => void) =>
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      onData(chunk);
+      done();
+    },
+  });
 
 /** Splits a byte stream into lines for `onLine`; the tail without a newline comes at the end. */
 function lineSplitter(stream: OutputStream, onLine: (stream: OutputStream, line: string) => void): PassThrough {
@@ -44,18 +70,26 @@ export class OneOffRunner {
     private readonly limits: InstanceLimits,
   ) {}
 
-  /** Resolves with the command's exit code. */
-  async run(req: OneOffRequest, onLine: (stream: OutputStream, line: string) => void): Promise<number> {
-    const container = await this.docker.createContainer({
+  /** The container of a one-off process; with `terminal`, its stdin stays open (and is a TTY when asked). */
+  create(req: OneOffRequest, terminal?: { tty: boolean }): Promise<Docker.Container> {
+    const interactive = terminal ? { OpenStdin: true, StdinOnce: true, Tty: terminal.tty } : {};
+    const term = terminal?.tty ? ['TERM=xterm-256color'] : [];
+    return this.docker.createContainer({
       Image: req.image,
       Cmd: ['/bin/sh', '-c', req.command],
-      Env: [...Object.entries(req.config).map(([k, v]) => `${k}=${v}`), 'DYNO=run.1'],
+      Env: [...Object.entries(req.config).map(([k, v]) => `${k}=${v}`), 'DYNO=run.1', ...term],
       Labels: {
         'widemesh.installation': this.installationId,
         'widemesh.one-off': `${req.app}/${req.environment}`,
       },
       HostConfig: { ...confinement(this.limits), NetworkMode: this.networkMode, Init: true },
+      ...interactive,
     });
+  }
+
+  /** Resolves with the command's exit code. */
+  async run(req: OneOffRequest, onLine: (stream: OutputStream, line: string) => void): Promise<number> {
+    const container = await this.create(req);
     try {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const stdout = lineSplitter('stdout', onLine);
@@ -70,6 +104,48 @@ export class OneOffRunner {
       return exit;
     } finally {
       await container.remove({ force: true }).catch(() => {});
+    }
+  }
+
+  /**
+   * `widemesh run`: the process with its stdin attached, its output as raw bytes to `output`.
+   * The container is removed when the process ends or is killed.
+   */
+  async session(
+    req: OneOffRequest,
+    terminal: Terminal,
+    output: (stream: OutputStream, data: Buffer) => void,
+  ): Promise<OneOffSession> {
+    const container = await this.create(req, terminal);
+    try {
+      const options = { stream: true, stdin: true, stdout: true, stderr: true, hijack: true };
+      const stream = (await container.attach(options)) as NodeJS.ReadWriteStream & { destroy(): void };
+      if (terminal.tty) stream.on('data', (data: Buffer) => output('stdout', data));
+      else
+        this.docker.modem.demuxStream(
+          stream,
+          writer((d) => output('stdout', d)),
+          writer((d) => output('stderr', d)),
+        );
+      const ended = new Promise((resolve) => stream.on('end', resolve));
+      await container.start();
+      const resize = (w: number, h: number) => void container.resize({ w, h }).catch(() => {});
+      if (terminal.tty && terminal.cols && terminal.rows) resize(terminal.cols, terminal.rows);
+      const exited = this.waitWithTimeout(container, req.timeoutMs).finally(async () => {
+        await Promise.race([ended, new Promise((r) => setTimeout(r, 1000))]);
+        stream.destroy();
+        await container.remove({ force: true }).catch(() => {});
+      });
+      return {
+        write: (data) => void stream.write(data),
+        endInput: () => void stream.end(),
+        resize,
+        exited,
+        kill: () => void container.kill().catch(() => {}),
+      };
+    } catch (err) {
+      await container.remove({ force: true }).catch(() => {});
+      throw err;
     }
   }
 
