@@ -271,9 +271,6 @@ export interface Restarted {
   restarted: number;
 }
 
-/** POST /api/apps/:app/run answers one of these per line (NDJSON). */
-export type RunMessage = { stream: 'stdout' | 'stderr'; line: string } | { exit: number } | { error: string };
-
 /** POST /api/apps/:app/ps/stop and /ps/start: how many instances of each service now run per rack. */
 export interface StoppedOrStarted {
   environment: string;

@@ -152,29 +152,3 @@ export class Api {
   setRacks = (t: Target, racks: T.RackSpec[], rollout: T.Rollout) =>
     this.call<T.RacksSet>('PUT', envRoute(t, '/racks'), { racks, rollout });
 }
-
-/** `run`: the one-off process's messages as they come (the answer streams, one JSON object a line). */
-export async function streamRun(
-  settings: Settings,
-  target: Target,
-  command: string,
-  onMessage: (message: T.RunMessage) => void,
-): Promise<void> {
-  const res = await fetch(`${settings.url}${envRoute(target, '/run')}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${settings.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ command }),
-  }).catch((err: Error) => {
-    throw new ApiError(`cannot reach ${settings.url} (${errorMessage(err.cause ?? err)})`, 'UNREACHABLE');
-  });
-  if (!res.ok || !res.body) {
-    const error = ((await res.json().catch(() => undefined)) as T.ApiErrorBody | undefined)?.error;
-    throw new ApiError(error?.message ?? `${res.status} ${res.statusText}`, error?.code ?? 'HTTP_ERROR', res.status);
-  }
-  let pending = '';
-  for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
-    const lines = (pending + chunk).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) if (line) onMessage(JSON.parse(line) as T.RunMessage);
-  }
-}

@@ -2,6 +2,7 @@
 import { Api, configFile, httpTransport, type Settings, type SettingsStore, settingsStore } from './client.ts';
 import { type Git, gitIn } from './git.ts';
 import { type Io, processIo } from './output.ts';
+import { processRunIo, type RunOneOff, runOverWebsocket } from './run-session.ts';
 
 export interface Context {
   io: Io;
@@ -12,6 +13,8 @@ export interface Context {
   connect(settings: Settings): Api;
   /** The shell command git runs as the credential helper (this CLI's `git-credential`). */
   credentialHelper: string;
+  /** `run`: a one-off process with this terminal's stdin and output. */
+  runOneOff: RunOneOff;
   /** A signal that fires on Ctrl-C or SIGTERM instead of killing the process, until released. */
   interruption(): Interruption;
 }
@@ -44,6 +47,7 @@ export function processContext(credentialHelper: string): Context {
     connect: (settings) => new Api(httpTransport(settings)),
     credentialHelper,
     interruption: processInterruption,
+    runOneOff: runOverWebsocket(processRunIo),
   };
 }
 

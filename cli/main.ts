@@ -39,6 +39,8 @@ export function buildProgram(ctx: Context): Command {
     .usage('COMMAND [options]')
     // settings made here are inherited by every command added below
     .exitOverride()
+    // options after a command's arguments belong to it (`run node -e …`): see passThroughOptions
+    .enablePositionalOptions()
     .configureOutput({ writeOut: ctx.io.stdout, writeErr: ctx.io.stderr })
     .showHelpAfterError('(`widemesh help COMMAND` shows how to use a command)')
     .helpCommand('help [command]', 'show help for a command');
