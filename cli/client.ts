@@ -20,6 +20,8 @@ export interface SettingsStore {
   readonly file: string;
   load(): Settings;
   save(settings: Settings): void;
+  /** Forgets the login; false when there was none. */
+  clear(): boolean;
 }
 
 export function settingsStore(file: string): SettingsStore {
@@ -41,6 +43,11 @@ export function settingsStore(file: string): SettingsStore {
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       fs.writeFileSync(file, JSON.stringify(settings, null, 2), { mode: 0o600 });
       fs.chmodSync(file, 0o600);
+    },
+    clear() {
+      const existed = fs.existsSync(file);
+      fs.rmSync(file, { force: true });
+      return existed;
     },
   };
 }
@@ -96,6 +103,7 @@ export class Api {
     return this.send(method, route, body) as Promise<R>;
   }
 
+  whoami = () => this.call<T.WhoAmI>('GET', '/api/whoami');
   listApps = () => this.call<T.AppSummary[]>('GET', '/api/apps');
   createApp = (name: string) => this.call<T.AppInfo>('POST', '/api/apps', { name });
   getApp = (app: string) => this.call<T.AppInfo>('GET', appPath(app));
@@ -138,6 +146,8 @@ export class Api {
     this.call<T.DomainView>('PUT', envRoute(t, `/domains/${encodeURIComponent(name)}/cert`), { certificate, key });
   issueCertificate = (t: Target, name: string) =>
     this.call<T.DomainView>('POST', envRoute(t, `/domains/${encodeURIComponent(name)}/acme`));
+  toggleState = (t: Target, setting: 'maintenance' | 'https-redirect') =>
+    this.call<{ enabled: boolean }>('GET', envRoute(t, `/${setting}`));
   toggle = (t: Target, setting: 'maintenance' | 'https-redirect', enabled: boolean) =>
     this.call<T.Toggled>('POST', envRoute(t, `/${setting}`), { enabled });
 

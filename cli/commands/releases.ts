@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import type { Release } from '../api-types.ts';
 import { type Context, savedApi } from '../context.ts';
 import { ApiError, UsageError } from '../errors.ts';
-import { say, table } from '../output.ts';
-import { type AppOptions, command, readCommand, targetOf } from './define.ts';
+import { say, show, table } from '../output.ts';
+import { type AppOptions, command, type JsonOption, readCommand, targetOf } from './define.ts';
 
 /** `v3` or `3` → 3. */
 export function parseVersion(arg: string): number {
@@ -27,6 +27,26 @@ export const releasesTable = (releases: Release[]): string =>
     created: (r) => r.createdAt,
   });
 
+/** Release `arg` (v3), or the current one: the newest that succeeded. */
+export function releaseNamed(releases: Release[], arg: string | undefined): Release {
+  const wanted = arg === undefined ? undefined : parseVersion(arg);
+  const found = releases.find((r) => (wanted === undefined ? r.status === 'succeeded' : r.version === wanted));
+  if (!found)
+    throw new ApiError(wanted ? `there is no release v${wanted}` : 'nothing is released yet', 'RELEASE_NOT_FOUND');
+  return found;
+}
+
+export const releaseText = (r: Release): string =>
+  [
+    `=== Release v${r.version}`,
+    `status:      ${r.status}${r.error ? ` (${r.error})` : ''}`,
+    `description: ${r.description}`,
+    `image:       ${r.image}`,
+    `build:       ${r.buildId ?? '-'}`,
+    `config vars: ${r.configKeys.join(', ') || 'none'}`,
+    `created:     ${r.createdAt}`,
+  ].join('\n');
+
 export function registerReleases(program: Command, ctx: Context): void {
   program.commandsGroup('Releases and builds:');
   readCommand(
@@ -36,6 +56,15 @@ export function registerReleases(program: Command, ctx: Context): void {
     (api, opts) => api.listReleases(targetOf(ctx, opts)),
     releasesTable,
   );
+
+  command(program, 'releases:info', 'environment')
+    .description('show one release (default: the current one)')
+    .argument('[version]', 'e.g. v3')
+    .option('--json', 'print the answer as JSON')
+    .action(async (version: string | undefined, opts: AppOptions & JsonOption) => {
+      const release = releaseNamed(await savedApi(ctx).listReleases(targetOf(ctx, opts)), version);
+      show(ctx.io, opts.json, release, releaseText);
+    });
 
   command(program, 'rollback', 'environment')
     .description('make a new release with the image and config of an earlier one')

@@ -26,6 +26,7 @@ import { pushRoutes } from './push.ts';
 import { rackRoutes } from './racks.ts';
 import { environmentViewer, releaseView, timelineView } from './views.ts';
 import { repositoryRoutes, type WebhookDeps, webhookRoutes } from './webhooks.ts';
+import { whoamiRoutes } from './whoami.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -238,6 +239,7 @@ export function createApi(deps: ApiDeps): express.Express {
     processRoutes({ store, pipeline, racks, oneOff: deps.oneOff, oneOffTimeoutMs: deps.oneOffTimeoutMs }),
   );
   api.use('/api', buildpackRoutes(deps.buildpacks));
+  api.use('/api', whoamiRoutes(store));
   api.use('/api', edgeRoutes(deps.edge));
 
   api.use('/api', (_req, res) => {

@@ -53,6 +53,7 @@ export function fakeCli(
       file: '/nowhere/config.json',
       load: () => saved.at(-1) ?? { url: 'http://127.0.0.1:1', token: 'wm_test' },
       save: (s) => void saved.push(s),
+      clear: () => saved.splice(0).length > 0,
     },
     git,
     connect: () =>
@@ -64,6 +65,7 @@ export function fakeCli(
       }),
     credentialHelper: '!widemesh git-credential',
     interruption: () => ({ signal: new AbortController().signal, release: () => {} }),
+    openBrowser: () => false,
     runOneOff: async (_settings, _target, request) => {
       runs.push(request);
       return 0;
