@@ -5,7 +5,7 @@
  *     `PASSWORD`, `*_PASSWORD`, `*_PASS`, `*_CREDENTIALS`, …);
  *   - the password of any URL with credentials (`postgres://user:PASSWORD@host/db`);
  *   - a value that looks generated (app.json's `"generator": "secret"`, API keys): at least
- *     20 characters without spaces, mixing letters and digits.
+ *     20 letters, digits and `+/=_-`, mixing letters and digits (a host name, with its dots, is not).
  * A value is masked only as a whole token (not inside a longer word), and never when it is
  * shorter than MIN_SECRET_LENGTH: a short value is too likely to be an ordinary word.
  */
@@ -14,7 +14,7 @@ export const MIN_SECRET_LENGTH = 6;
 
 const SECRET_NAME_PART = /^(KEY|KEYS|TOKEN|TOKENS|SECRET|SECRETS|PASSWORD|PASSWD|PASS|PWD|CREDENTIALS?|SALT)$/;
 const URL_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:([^\s@/]+)@/gi;
-const GENERATED = /^(?=.*[a-z])(?=.*\d)[A-Za-z0-9+/=_.~-]{20,}$/i;
+const GENERATED = /^(?=.*[a-z])(?=.*\d)[A-Za-z0-9+/=_-]{20,}$/i;
 /** A character that would make the value part of a longer word. */
 const WORD = '[A-Za-z0-9_]';
 

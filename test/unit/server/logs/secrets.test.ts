@@ -28,6 +28,7 @@ describe('which config values are secret', () => {
     const generated = 'a3f9c2d8e1b7a6f5c4d3e2f1';
     expect(secretsOf({ SIGNING: generated })).toEqual([generated]);
     expect(secretsOf({ API_KEY: 'abc12' })).toEqual([]);
+    expect(secretsOf({ REDIS_HOST: 'redis-12345.cloud.example.com' })).toEqual([]);
   });
 });
 
