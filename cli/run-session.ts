@@ -101,7 +101,9 @@ export function runOverWebsocket(io: RunIo): RunOneOff {
 
 /** This process's terminal. */
 export const processRunIo: RunIo = {
-  stdinIsTty: Boolean(process.stdin.isTTY),
+  get stdinIsTty() {
+    return Boolean(process.stdin.isTTY);
+  },
   size: () => (process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined),
   readInput(onData, onEnd, raw) {
     if (raw && process.stdin.isTTY) process.stdin.setRawMode(true);
