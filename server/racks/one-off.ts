@@ -138,7 +138,8 @@ export class OneOffRunner {
       });
       return {
         write: (data) => void stream.write(data),
-        endInput: () => void stream.end(),
+        // a TTY's end of input is Ctrl-D: half-closing a TTY attach would end its output too
+        endInput: () => void (terminal.tty ? stream.write(Buffer.from([4])) : stream.end()),
         resize,
         exited,
         kill: () => void container.kill().catch(() => {}),
