@@ -25,18 +25,18 @@ export function parseJsonWithComments(text: string): unknown {
     const { line, column } = lineAndColumn(text, first.offset);
     throw new Error(`${describeParseError(first)} at line ${line}, column ${column}`);
   }
-  return tree && valueOf(tree);
+  return tree && plainValueOf(tree);
 }
 
 /** A node's value as JSON.parse makes it: every key an own property, `__proto__` included (so checks see it). */
-function valueOf(node: Node): unknown {
-  if (node.type === 'array') return (node.children ?? []).map(valueOf);
+function plainValueOf(node: Node): unknown {
+  if (node.type === 'array') return (node.children ?? []).map(plainValueOf);
   if (node.type !== 'object') return node.value;
   const object: Record<string, unknown> = {};
   for (const [key, value] of (node.children ?? []).map((property) => property.children ?? [])) {
     if (!key || !value) continue;
     Object.defineProperty(object, key.value as string, {
-      value: valueOf(value),
+      value: plainValueOf(value),
       enumerable: true,
       writable: true,
       configurable: true,

@@ -21,6 +21,8 @@ export interface SettingsStore {
   readonly file: string;
   load(): Settings;
   save(settings: Settings): void;
+  /** Forgets the login; false when there was none. */
+  clear(): boolean;
 }
 
 export function settingsStore(file: string): SettingsStore {
@@ -42,6 +44,11 @@ export function settingsStore(file: string): SettingsStore {
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       fs.writeFileSync(file, JSON.stringify(settings, null, 2), { mode: 0o600 });
       fs.chmodSync(file, 0o600);
+    },
+    clear() {
+      const existed = fs.existsSync(file);
+      fs.rmSync(file, { force: true });
+      return existed;
     },
   };
 }
@@ -126,6 +133,7 @@ export class Api {
     return this.send(method, route, body) as Promise<R>;
   }
 
+  whoami = () => this.call<T.WhoAmI>('GET', '/api/whoami');
   listApps = () => this.call<T.AppSummary[]>('GET', '/api/apps');
   createApp = (name: string) => this.call<T.AppInfo>('POST', '/api/apps', { name });
   getApp = (app: string) => this.call<T.AppInfo>('GET', appPath(app));
@@ -170,6 +178,8 @@ export class Api {
     this.call<T.DomainView>('PUT', envRoute(t, `/domains/${encodeURIComponent(name)}/cert`), { certificate, key });
   issueCertificate = (t: Target, name: string) =>
     this.call<T.DomainView>('POST', envRoute(t, `/domains/${encodeURIComponent(name)}/acme`));
+  toggleState = (t: Target, setting: 'maintenance' | 'https-redirect') =>
+    this.call<{ enabled: boolean }>('GET', envRoute(t, `/${setting}`));
   toggle = (t: Target, setting: 'maintenance' | 'https-redirect', enabled: boolean) =>
     this.call<T.Toggled>('POST', envRoute(t, `/${setting}`), { enabled });
 
@@ -183,30 +193,4 @@ export class Api {
   getRacks = (t: Target) => this.call<T.Racks>('GET', envRoute(t, '/racks'));
   setRacks = (t: Target, racks: T.RackSpec[], rollout: T.Rollout) =>
     this.call<T.RacksSet>('PUT', envRoute(t, '/racks'), { racks, rollout });
-}
-
-/** `run`: the one-off process's messages as they come (the answer streams, one JSON object a line). */
-export async function streamRun(
-  settings: Settings,
-  target: Target,
-  command: string,
-  onMessage: (message: T.RunMessage) => void,
-): Promise<void> {
-  const res = await fetch(`${settings.url}${envRoute(target, '/run')}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${settings.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ command }),
-  }).catch((err: Error) => {
-    throw new ApiError(`cannot reach ${settings.url} (${errorMessage(err.cause ?? err)})`, 'UNREACHABLE');
-  });
-  if (!res.ok || !res.body) {
-    const error = ((await res.json().catch(() => undefined)) as T.ApiErrorBody | undefined)?.error;
-    throw new ApiError(error?.message ?? `${res.status} ${res.statusText}`, error?.code ?? 'HTTP_ERROR', res.status);
-  }
-  let pending = '';
-  for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
-    const lines = (pending + chunk).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) if (line) onMessage(JSON.parse(line) as T.RunMessage);
-  }
 }

@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 /** What every command gets: where to write, the saved login, the API, the git repository. */
 import { Api, configFile, httpTransport, type Settings, type SettingsStore, settingsStore } from './client.ts';
 import { type Git, gitIn } from './git.ts';
 import { type Io, processIo } from './output.ts';
+import { processRunIo, type RunOneOff, runOverWebsocket } from './run-session.ts';
 
 export interface Context {
   io: Io;
@@ -12,6 +14,10 @@ export interface Context {
   connect(settings: Settings): Api;
   /** The shell command git runs as the credential helper (this CLI's `git-credential`). */
   credentialHelper: string;
+  /** Opens the URL in a browser where there is one (a desktop session); false where there is none. */
+  openBrowser(url: string): boolean;
+  /** `run`: a one-off process with this terminal's stdin and output. */
+  runOneOff: RunOneOff;
   /** A signal that fires on Ctrl-C or SIGTERM instead of killing the process, until released. */
   interruption(): Interruption;
 }
@@ -35,6 +41,22 @@ function processInterruption(): Interruption {
   };
 }
 
+/** The desktop's opener (macOS open, Windows start, xdg-open under X11 or Wayland); none on a server. */
+function openerOf(env: NodeJS.ProcessEnv): string[] | undefined {
+  if (process.platform === 'darwin') return ['open'];
+  if (process.platform === 'win32') return ['cmd', '/c', 'start', '""'];
+  return env.DISPLAY || env.WAYLAND_DISPLAY ? ['xdg-open'] : undefined;
+}
+
+function openBrowser(url: string): boolean {
+  const opener = openerOf(process.env);
+  if (!opener) return false;
+  const child = spawn(opener[0]!, [...opener.slice(1), url], { detached: true, stdio: 'ignore' });
+  child.on('error', () => {}); // no opener installed: the URL is printed anyway
+  child.unref();
+  return true;
+}
+
 export function processContext(credentialHelper: string): Context {
   return {
     io: processIo,
@@ -44,6 +66,8 @@ export function processContext(credentialHelper: string): Context {
     connect: (settings) => new Api(httpTransport(settings)),
     credentialHelper,
     interruption: processInterruption,
+    runOneOff: runOverWebsocket(processRunIo),
+    openBrowser,
   };
 }
 

@@ -31,3 +31,24 @@ export function exitCodeFor(err: unknown): number {
 }
 
 export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * What the API says about a request body (`send {"name": "www.example.com"}: …`), in the
+ * words of the command a person typed.
+ */
+const FOR_PEOPLE: Record<string, string> = {
+  INVALID_DOMAIN: 'give a host name with a dot, e.g. www.example.com',
+  INVALID_SCALE: 'say how many instances of each process type, e.g. web=2 worker=1',
+  INVALID_VERSION: 'give the release to go back to, e.g. v3',
+  INVALID_COMMAND: 'give the command to run, e.g. widemesh run bash',
+  INVALID_CONFIG: 'give at least one KEY=VALUE (config:set) or KEY (config:unset)',
+  INVALID_PROMOTION: 'name the environment to promote from, e.g. widemesh releases:promote staging',
+  INVALID_CERTIFICATE: 'give the certificate and key as PEM files: widemesh certs:add DOMAIN CERT.pem KEY.pem',
+};
+
+/** The message of an error as a person reads it: API request shapes are put in CLI words. */
+export function forPeople(err: unknown): string {
+  const message = errorMessage(err);
+  if (!(err instanceof ApiError) || !message.startsWith('send ')) return message;
+  return FOR_PEOPLE[err.code] ?? message;
+}

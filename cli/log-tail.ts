@@ -1,8 +1,9 @@
 /**
  * Reads the log websocket (GET /api/apps/:app/logs). Following (`--tail`), a dropped connection
  * is not the end: it reconnects with a growing wait and resumes the build log after the last line
- * shown (`build=ID&since=SEQ`), so no build line is lost or shown twice. App and router lines have
- * no sequence number: what they print while the connection is down is not replayed.
+ * shown (`build=ID&since=SEQ`), so no build line is lost or shown twice. App and router output
+ * starts with its last lines (in time order across racks), then resumes from the time of the last
+ * line shown (`after=TIME`), recent lines compared so none shows twice.
  */
 import WebSocket from 'ws';
 import type { LogMessage, LogSource } from '../contract/api.ts';
@@ -16,13 +17,18 @@ export interface LogRequest {
   /** Follow new output, reconnecting when the connection drops, instead of reading what there is. */
   tail: boolean;
   build?: number;
+  /** How many of the last lines to show first (`-n`); default: all of a build's, 100 of app output. */
+  lines?: number;
 }
 
-/** How far the stream got: the build it shows and the last of its lines shown. */
+/** How far the stream got: the build it shows and the last of its lines shown, the time of the last app line. */
 export interface Position {
   build?: number;
   seq?: number;
+  after?: string;
 }
+
+const DEFAULT_HISTORY = 100;
 
 export function logsUrl(serverUrl: string, request: LogRequest, at: Position): string {
   const query = new URLSearchParams({ source: request.source, tail: request.tail ? '1' : '0' });
@@ -30,6 +36,7 @@ export function logsUrl(serverUrl: string, request: LogRequest, at: Position): s
   const build = at.build ?? request.build;
   if (build !== undefined) query.set('build', String(build));
   if (at.seq !== undefined) query.set('since', String(at.seq));
+  if (at.after !== undefined) query.set('after', at.after);
   // ws reaches a unix socket as ws+unix:PATH:ROUTE
   const base = serverUrl.startsWith('unix:') ? `ws+${serverUrl}:` : serverUrl.replace(/^http/, 'ws');
   return `${base}/api/apps/${encodeURIComponent(request.app)}/logs?${query}`;
@@ -51,11 +58,44 @@ export function formatLogMessage(m: LogMessage): string | undefined {
 export const isRepeat = (at: Position, m: LogMessage): boolean =>
   m.type === 'line' && m.source === 'build' && m.build === at.build && at.seq !== undefined && m.seq <= at.seq;
 
-/** Pins the build being shown, so a reconnect resumes that build even if a newer one started. */
+/**
+ * Pins the build being shown, so a reconnect resumes that build even if a newer one started;
+ * app and router lines move `after` on to their time.
+ */
 export function positionAfter(at: Position, m: LogMessage): Position {
-  if (m.type === 'line' && m.source === 'build') return { build: m.build, seq: m.seq };
-  if (m.type === 'end' && m.build !== null && at.build === undefined) return { build: m.build };
+  if (m.type === 'line' && m.source === 'build') return { ...at, build: m.build, seq: m.seq };
+  if (m.type === 'line' && (at.after === undefined || Date.parse(m.at) >= Date.parse(at.after)))
+    return { ...at, after: m.at };
+  if (m.type === 'end' && m.build !== null && at.build === undefined) return { ...at, build: m.build };
   return at;
+}
+
+/** The last `count` lines in time order across racks (a build's lines keep theirs), then what is not a line. */
+export function lastInTimeOrder(messages: LogMessage[], count: number | undefined): LogMessage[] {
+  const lines = messages.filter((m) => m.type === 'line');
+  const ordered = lines
+    .map((m, i) => ({ m, i, at: Date.parse(m.at) }))
+    .sort((a, b) => a.at - b.at || a.i - b.i)
+    .map(({ m }) => m);
+  const last = count === undefined ? ordered : ordered.slice(-count);
+  return [...last, ...messages.filter((m) => m.type !== 'line')];
+}
+
+/** App and router lines shown lately: a resumed stream (`after`) repeats those at its start. */
+function recentLines(limit = 2000) {
+  const keys = new Set<string>();
+  const keyOf = (m: LogMessage) => (m.type === 'line' && m.source !== 'build' ? JSON.stringify(m) : undefined);
+  return {
+    /** True when the line was shown already; remembers it otherwise. */
+    seen(m: LogMessage): boolean {
+      const key = keyOf(m);
+      if (key === undefined) return false;
+      if (keys.has(key)) return true;
+      keys.add(key);
+      if (keys.size > limit) keys.delete(keys.values().next().value!);
+      return false;
+    },
+  };
 }
 
 type Ending = { done: true } | { done: false; why: string; opened: boolean };
@@ -123,21 +163,38 @@ export interface FollowOptions {
   backoff?: { firstMs: number; maxMs: number };
 }
 
-/** Shows the log until it ends or `stop` fires; following, it outlives dropped connections. */
+/** One read of what there is (tail=0): the last lines, in time order. */
+async function readOnce(o: FollowOptions): Promise<LogMessage[]> {
+  const messages: LogMessage[] = [];
+  const url = logsUrl(o.serverUrl, { ...o.request, tail: false }, {});
+  const ending = await streamOnce(url, o.token, (m) => messages.push(m), o.stop);
+  if (!ending.done) throw new ApiError(`log stream failed: ${ending.why}`, 'LOG_STREAM_FAILED');
+  const fallback = o.request.source === 'build' ? undefined : DEFAULT_HISTORY;
+  return lastInTimeOrder(messages, o.request.lines ?? fallback);
+}
+
+/**
+ * Shows the log until it ends or `stop` fires; following, it outlives dropped connections.
+ * Following app or router output, the last lines come first, as on Heroku.
+ */
 export async function followLogs(o: FollowOptions): Promise<void> {
   const { firstMs, maxMs } = o.backoff ?? { firstMs: 500, maxMs: 10_000 };
+  const recent = recentLines();
   let at: Position = {};
   let wait = firstMs;
   const show = (m: LogMessage) => {
-    if (isRepeat(at, m)) return;
+    if (isRepeat(at, m) || recent.seen(m)) return;
     at = positionAfter(at, m);
     const text = formatLogMessage(m);
     if (text !== undefined) o.write(text);
   };
+  if (!o.request.tail || o.request.source !== 'build') {
+    for (const m of await readOnce(o)) show(m);
+    if (!o.request.tail) return;
+  }
   while (!o.stop.aborted) {
     const ending = await streamOnce(logsUrl(o.serverUrl, o.request, at), o.token, show, o.stop);
     if (ending.done || o.stop.aborted) return;
-    if (!o.request.tail) throw new ApiError(`log stream failed: ${ending.why}`, 'LOG_STREAM_FAILED');
     if (ending.opened) wait = firstMs; // it was connected: start the waits over
     o.warn(`log stream lost (${ending.why}); reconnecting in ${wait / 1000}s`);
     await pause(wait, o.stop);

@@ -331,3 +331,9 @@ export interface Toggled {
   environment: string;
   enabled: boolean;
 }
+
+/** GET /api/whoami: the token's name, and how the request was signed in. */
+export interface WhoAmI {
+  name: string;
+  via: 'token' | 'session';
+}

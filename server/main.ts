@@ -23,9 +23,11 @@ import { processRoutes } from './api/processes.ts';
 import { pushRoutes } from './api/push.ts';
 import { rackRoutes } from './api/racks.ts';
 import { releaseRoutes } from './api/releases.ts';
+import { runSocket } from './api/run-socket.ts';
 import { listenOnUnixSocket } from './api/unix-socket.ts';
 import { environmentViewer } from './api/views.ts';
 import { repositoryRoutes, webhookRoutes } from './api/webhooks.ts';
+import { whoamiRoutes } from './api/whoami.ts';
 import { readConfig } from './config.ts';
 import { createEdge } from './edge/index.ts';
 import { endpointHost } from './endpoints.ts';
@@ -199,6 +201,7 @@ const api = createApi({
     rackRoutes({ store, secrets, racks }),
     buildpackRoutes({ docker, detectContext, sourceLimits }),
     edgeRoutes(edge.apiDeps()),
+    whoamiRoutes(store),
   ],
 });
 const createApp = (name: string) => environments.createApp(name);
@@ -206,7 +209,17 @@ const gitHttp = gitHttpHandler({ store, git, logger, limiter, createApp });
 const server = http.createServer(async (req, res) => {
   if (!(await gitHttp(req, res))) api(req, res);
 });
-const logStream = attachLogStream(server, { store, sessions, logs, racks, logger, accessLogFile, limiter });
+const runs = runSocket({ store, oneOff });
+const logStream = attachLogStream(server, {
+  store,
+  sessions,
+  logs,
+  racks,
+  logger,
+  accessLogFile,
+  limiter,
+  otherUpgrades: runs.upgrade,
+});
 
 await new Promise<void>((resolve, reject) => {
   server.once('error', reject);
@@ -249,6 +262,7 @@ const shutdown = (signal: string) => {
   void healer.stop();
   logStream.close();
   unixServer?.close();
+  runs.close();
   server.closeAllConnections();
   // a pushed build still streaming must not keep the process alive forever
   setTimeout(() => process.exit(0), 5000).unref();

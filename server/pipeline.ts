@@ -97,7 +97,7 @@ export class Pipeline {
     const build = store.builds.create(env.id, req.commit);
     req.onBuild?.(build);
     // masks config values in the lines written before the lock; the deploy reads its own context under it
-    const log = logs.open(build.id, Object.values(store.config.get(env.id)));
+    const log = logs.open(build.id, store.config.get(env.id));
     const started = Date.now();
     let reported = false;
     try {
@@ -379,7 +379,7 @@ export class Pipeline {
   private async release(ctx: DeployContext, draft: ReleaseDraft, log: BuildLog, opts: ReleaseOptions) {
     const { store, images, steps, rollouts } = this.deps;
     const env = ctx.environment;
-    for (const value of Object.values(draft.config)) log.addSecret(value);
+    log.addSecrets(draft.config);
     const release = store.releases.create({ environmentId: env.id, ...draft });
     if (opts.built) steps.record(release.id, opts.built);
     let moved: Replaced[];
@@ -414,7 +414,7 @@ export class Pipeline {
     const output: string[] = [];
     const both = teeLog(
       log,
-      lineLog((line) => output.push(line), Object.values(release.config)),
+      lineLog((line) => output.push(line), release.config),
     );
     try {
       for (const [what, command] of commands) {

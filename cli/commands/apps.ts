@@ -44,8 +44,7 @@ function registerCreateAndDestroy(program: Command, ctx: Context): void {
     .argument('[name]', 'the app (or -a APP)')
     .option('--confirm <name>', 'the app name again: deleting cannot be undone')
     .action(async (name: string | undefined, opts: AppOptions & { confirm?: string }) => {
-      const app = name ?? opts.app;
-      if (!app) throw new UsageError('which app? widemesh apps:destroy NAME --confirm NAME');
+      const app = appOf(ctx, { app: name ?? opts.app });
       if (opts.confirm !== app) throw new UsageError(`this deletes ${app} and stops it: confirm with --confirm ${app}`);
       await savedApi(ctx).deleteApp(app);
       say(ctx.io, `Destroyed ${app}`);
@@ -71,12 +70,12 @@ export function registerApps(program: Command, ctx: Context): void {
   );
 
   command(program, 'open', 'environment')
-    .description('print the URL an environment of the app answers at')
+    .description('open the app in a browser (where there is one) and print its URL')
     .action(async (opts: AppOptions) => {
       const app = await savedApi(ctx).getApp(appOf(ctx, opts));
       const wanted = opts.environment ?? 'production';
       const env = app.environments.find((e) => e.name === wanted);
       if (!env) throw new ApiError(`${app.name} has no environment "${wanted}"`, 'ENVIRONMENT_NOT_FOUND');
-      say(ctx.io, env.url);
+      say(ctx.io, ctx.openBrowser(env.url) ? `Opening ${env.url}` : env.url);
     });
 }

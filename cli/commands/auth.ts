@@ -29,6 +29,20 @@ export function registerAuth(program: Command, ctx: Context): void {
       say(ctx.io, `Logged in to ${settings.url} (token saved in ${ctx.settings.file})`);
     });
 
+  command(program, 'whoami', 'server')
+    .description('show which token the saved login uses, and on which server')
+    .action(async () => {
+      const settings = ctx.settings.load();
+      const me = await ctx.connect(settings).whoami();
+      say(ctx.io, `${me.name} (token) on ${settings.url}`);
+    });
+
+  command(program, 'logout', 'server')
+    .description('forget the saved server URL and token')
+    .action(() => {
+      say(ctx.io, ctx.settings.clear() ? `Logged out (removed ${ctx.settings.file})` : 'Not logged in');
+    });
+
   // git runs this (see apps:create): it answers `get` with the token, for our server only
   program
     .command('git-credential', { hidden: true })

@@ -59,6 +59,13 @@ export function registerConfig(program: Command, ctx: Context): void {
     async (api, opts) => (await api.getConfig(targetOf(ctx, opts))).vars,
     configText,
   );
+  command(program, 'config:get', 'environment')
+    .description('print the value of one config var (an empty line when it is not set)')
+    .argument('<KEY>', 'the config var')
+    .action(async (key: string, opts: AppOptions) => {
+      const { vars } = await savedApi(ctx).getConfig(targetOf(ctx, opts));
+      say(ctx.io, vars[key] ?? '');
+    });
   changeCommand(program, ctx, {
     name: 'config:set',
     description: 'set config vars (restarts the app with them)',

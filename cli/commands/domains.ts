@@ -50,6 +50,16 @@ export function registerDomains(program: Command, ctx: Context): void {
       say(ctx.io, `Removed ${name}`);
     });
 
+  command(program, 'domains:clear', 'environment')
+    .description('detach every custom domain of the environment')
+    .action(async (opts: AppOptions) => {
+      const api = savedApi(ctx);
+      const target = targetOf(ctx, opts);
+      const domains = await api.listDomains(target);
+      for (const domain of domains) await api.removeDomain(target, domain.name);
+      say(ctx.io, domains.length ? `Removed ${domains.map((d) => d.name).join(', ')}` : 'No custom domains to remove');
+    });
+
   command(program, 'certs:add', 'environment')
     .description('serve a domain over HTTPS with your certificate and key (PEM files; the key is stored sealed)')
     .argument('<domain>', 'the domain')
@@ -68,6 +78,14 @@ export function registerDomains(program: Command, ctx: Context): void {
       const done = await savedApi(ctx).issueCertificate(targetOf(ctx, opts), name);
       say(ctx.io, `${done.name}: ${certificateText(done)}`);
     });
+
+  readCommand(
+    program,
+    ctx,
+    { name: 'maintenance', scope: 'environment', description: 'show whether maintenance mode is on' },
+    (api, opts) => api.toggleState(targetOf(ctx, opts), 'maintenance'),
+    (state, opts) => `maintenance ${state.enabled ? 'on' : 'off'} for ${opts.environment ?? 'production'}`,
+  );
 
   for (const [name, setting, enabled, description] of [
     [

@@ -9,6 +9,15 @@ interface LogsOptions extends AppOptions {
   tail?: boolean;
   source?: LogSource;
   build?: string;
+  num?: string;
+}
+
+/** `-n 50` → 50. */
+function lineCount(arg: string | undefined): number | undefined {
+  if (arg === undefined) return undefined;
+  const count = Number(arg);
+  if (!Number.isInteger(count) || count < 1) throw new UsageError(`"${arg}" is not a number of lines (e.g. -n 200)`);
+  return count;
 }
 
 /** Without --source: the latest build's log, or with --tail the app's output. */
@@ -22,13 +31,16 @@ export function logRequest(app: string, opts: LogsOptions): LogRequest {
     source: opts.source ?? (opts.tail ? 'app' : 'build'),
     tail: opts.tail ?? false,
     build,
+    lines: lineCount(opts.num),
   };
 }
 
 export function registerLogs(program: Command, ctx: Context): void {
   program.commandsGroup('Logs:');
   command(program, 'logs', 'environment')
-    .description("show the latest build's log; --tail follows the app's output in every rack")
+    .description(
+      "show the latest build's log; --tail shows the app's last lines, then follows its output in every rack",
+    )
     .option('-t, --tail', 'keep following (reconnects when the connection drops; Ctrl-C stops)')
     .addOption(
       new Option('--source <source>', 'which log (default: build, or app with --tail)').choices([
@@ -39,6 +51,7 @@ export function registerLogs(program: Command, ctx: Context): void {
       ]),
     )
     .option('--build <id>', 'a given build instead of the latest')
+    .option('-n, --num <lines>', 'how many of the last lines to show (default: a whole build log, 100 of app output)')
     .action(async (opts: LogsOptions) => {
       const request = logRequest(appOf(ctx, opts), opts);
       const { url, token } = ctx.settings.load();

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { ProcessList } from '../../contract/api.ts';
-import { streamRun } from '../client.ts';
 import { type Context, savedApi } from '../context.ts';
-import { ApiError, CommandExit, UsageError } from '../errors.ts';
+import { CommandExit, UsageError } from '../errors.ts';
 import { say, table } from '../output.ts';
+import { shellCommand } from '../run-session.ts';
 import { type AppOptions, command, readCommand, targetOf } from './define.ts';
 
 /** `web=2 worker=1` → {web: 2, worker: 1}. */
@@ -82,15 +82,12 @@ export function registerProcesses(program: Command, ctx: Context): void {
 
   command(program, 'run', 'environment')
     .description("run a one-off process in the current release, with its config; exits with the command's code")
-    .argument('<command...>', 'the command, after -- (e.g. widemesh run -- npm run migrate)')
-    .action(async (words: string[], opts: AppOptions) => {
-      let exit: number | undefined;
-      await streamRun(ctx.settings.load(), targetOf(ctx, opts), words.join(' '), (message) => {
-        if ('line' in message) (message.stream === 'stderr' ? ctx.io.stderr : ctx.io.stdout)(`${message.line}\n`);
-        else if ('exit' in message) exit = message.exit;
-        else throw new ApiError(message.error, 'RUN_FAILED');
-      });
-      if (exit === undefined) throw new ApiError('the server ended the run without an exit code', 'RUN_FAILED');
+    .argument('<command...>', 'the command as it is (e.g. widemesh run node -e "console.log(1)"); options go before it')
+    .option('--no-tty', 'no TTY even when stdin is a terminal')
+    .passThroughOptions()
+    .action(async (words: string[], opts: AppOptions & { tty: boolean }) => {
+      const request = { command: shellCommand(words), ...(opts.tty ? {} : { tty: false }) };
+      const exit = await ctx.runOneOff(ctx.settings.load(), targetOf(ctx, opts), request);
       if (exit !== 0) throw new CommandExit(exit);
     });
 }

@@ -33,6 +33,26 @@ export const releaseOutputText = (output: ReleaseOutput): string =>
     ? `v${output.version} ran no release phase`
     : [`Release phase output of v${output.version} (${output.status}):`, ...output.lines].join('\n');
 
+/** Release `arg` (v3), or the current one: the newest that succeeded. */
+export function releaseNamed(releases: Release[], arg: string | undefined): Release {
+  const wanted = arg === undefined ? undefined : parseVersion(arg);
+  const found = releases.find((r) => (wanted === undefined ? r.status === 'succeeded' : r.version === wanted));
+  if (!found)
+    throw new ApiError(wanted ? `there is no release v${wanted}` : 'nothing is released yet', 'RELEASE_NOT_FOUND');
+  return found;
+}
+
+export const releaseText = (r: Release): string =>
+  [
+    `=== Release v${r.version}`,
+    `status:      ${r.status}${r.error ? ` (${r.error})` : ''}`,
+    `description: ${r.description}`,
+    `image:       ${r.image}`,
+    `build:       ${r.buildId ?? '-'}`,
+    `config vars: ${r.configKeys.join(', ') || 'none'}`,
+    `created:     ${r.createdAt}`,
+  ].join('\n');
+
 export function registerReleases(program: Command, ctx: Context): void {
   program.commandsGroup('Releases and builds:');
   readCommand(
@@ -54,6 +74,15 @@ export function registerReleases(program: Command, ctx: Context): void {
       const version = arg ? parseVersion(arg) : await newest();
       if (version === undefined) throw new ApiError('there are no releases yet', 'NO_RELEASES');
       show(ctx.io, opts.json, await api.releaseOutput(target, version), releaseOutputText);
+    });
+
+  command(program, 'releases:info', 'environment')
+    .description('show one release (default: the current one)')
+    .argument('[version]', 'e.g. v3')
+    .option('--json', 'print the answer as JSON')
+    .action(async (version: string | undefined, opts: AppOptions & JsonOption) => {
+      const release = releaseNamed(await savedApi(ctx).listReleases(targetOf(ctx, opts)), version);
+      show(ctx.io, opts.json, release, releaseText);
     });
 
   command(program, 'rollback', 'environment')

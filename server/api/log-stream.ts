@@ -6,7 +6,8 @@ import type { LogMessage, LogSource } from '../../contract/api.ts';
 import { tokenOf } from '../access/auth.ts';
 import type { RateLimiter } from '../access/rate-limit.ts';
 import { cookieOf, isCrossSite, SESSION_COOKIE } from '../access/session.ts';
-import { type LogBus, maskSecrets, secretsOf } from '../logs/index.ts';
+import type { LogBus } from '../logs/index.ts';
+import { masker, secretsOf } from '../logs/secrets.ts';
 import { isAppName } from '../names.ts';
 import { RFC3339_TIME } from '../racks/rack.ts';
 import type { RackSet } from '../racks/rack-set.ts';
@@ -18,6 +19,7 @@ import { streamBuildLines } from './log-sources/build-lines.ts';
 import { type LogClient, wants } from './log-sources/client.ts';
 import { streamRouterLines } from './log-sources/router-lines.ts';
 import { assertPlainQuery } from './lookup.ts';
+import { refuseUpgrade } from './upgrade.ts';
 
 export interface LogStreamDeps {
   store: Store;
@@ -33,6 +35,8 @@ export interface LogStreamDeps {
   heartbeatMs?: number;
   /** Failed logins count against the address, as on the rest of /api. */
   limiter?: RateLimiter;
+  /** Other websocket routes (`run`), tried once the caller is authorized: true when one took the upgrade. */
+  otherUpgrades?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
 const LOGS_PATH = /^\/api\/apps\/([^/]+)\/logs$/;
@@ -48,12 +52,6 @@ const isPlainQuery = (params: URLSearchParams): boolean => {
     return false;
   }
 };
-
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error: { code: text.toUpperCase().replace(/ /g, '_'), message: text } })}`,
-  );
-}
 
 /**
  * `GET /api/apps/:app/logs` upgraded to a websocket: build logs (replayed from the store
@@ -73,16 +71,17 @@ export function attachLogStream(server: http.Server, deps: LogStreamDeps): { clo
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const refusal = refusalOf(deps, req);
-    if (refusal) return refuse(socket, ...refusal);
+    if (refusal) return refuseUpgrade(socket, ...refusal);
+    if (deps.otherUpgrades?.(req, socket, head)) return;
     const match = LOGS_PATH.exec(url.pathname);
-    if (!match || !isAppName(match[1]!)) return refuse(socket, 404, 'Not Found');
-    if (!isPlainQuery(url.searchParams)) return refuse(socket, 400, 'Bad Request');
+    if (!match || !isAppName(match[1]!)) return refuseUpgrade(socket, 404, 'Not Found');
+    if (!isPlainQuery(url.searchParams)) return refuseUpgrade(socket, 400, 'Bad Request');
     const env = deps.store.apps.environment(match[1]!, url.searchParams.get('environment') ?? 'production');
-    if (!env) return refuse(socket, 404, 'Not Found');
+    if (!env) return refuseUpgrade(socket, 404, 'Not Found');
     const params = url.searchParams;
     const after = params.get('after');
-    if (after !== null && !RFC3339_TIME.test(after)) return refuse(socket, 400, 'Bad Request');
-    if (!SOURCES.has(params.get('source') ?? 'all')) return refuse(socket, 400, 'Bad Request');
+    if (after !== null && !RFC3339_TIME.test(after)) return refuseUpgrade(socket, 400, 'Bad Request');
+    if (!SOURCES.has(params.get('source') ?? 'all')) return refuseUpgrade(socket, 400, 'Bad Request');
     wss.handleUpgrade(req, socket, head, (ws) => {
       const client = connect(ws, env, params, deps);
       if (wants(client, 'build')) streamBuildLines(client, deps);
@@ -126,7 +125,7 @@ function refusalOf(deps: LogStreamDeps, req: http.IncomingMessage): [number, str
  */
 function connect(ws: WebSocket, env: Environment, params: URLSearchParams, deps: LogStreamDeps): LogClient {
   const maxBuffered = deps.maxBufferedBytes ?? 1024 * 1024;
-  const secrets = secretsOf(Object.values(deps.store.config.get(env.id)));
+  const mask = masker(secretsOf(deps.store.config.get(env.id)));
   const stops: (() => void)[] = [];
   let dropped = 0;
   let closed = false;
@@ -165,7 +164,7 @@ function connect(ws: WebSocket, env: Environment, params: URLSearchParams, deps:
     get closed() {
       return closed;
     },
-    mask: (line) => maskSecrets(line, secrets),
+    mask,
   };
 }
 

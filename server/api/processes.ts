@@ -7,14 +7,13 @@ import { collectingLog } from '../logs/index.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { Environment, Store } from '../store/index.ts';
 import { environmentOf } from './lookup.ts';
+import { startOf } from './run-socket.ts';
 
 export interface ProcessDeps {
   store: Store;
   racks: RackSet;
   lifecycle: Lifecycle;
 }
-
-const MAX_COMMAND = 4096;
 
 /** `{"web": 2, "worker": 1}` or `["web=2", "worker=1"]` → changes; anything else is a usage error. */
 function scaleChanges(body: unknown): Record<string, number> {
@@ -28,14 +27,6 @@ function scaleChanges(body: unknown): Record<string, number> {
     changes[service] = typeof quantity === 'number' ? quantity : Number(quantity);
   }
   return changes;
-}
-
-function commandOf(body: { command?: unknown } | undefined): string {
-  const command = body?.command;
-  if (typeof command !== 'string' || command.trim() === '' || command.length > MAX_COMMAND) {
-    throw new WidemeshError('INVALID_COMMAND', `send {"command": "..."} (at most ${MAX_COMMAND} characters)`);
-  }
-  return command;
 }
 
 /** `ps`: every instance of the environment per rack, with its state. */
@@ -90,7 +81,7 @@ export function processRoutes(deps: ProcessDeps): express.Router {
   // One JSON object per line: {"stream", "line"} while it runs, then {"exit": code}.
   router.post('/apps/:app/run', async (req, res) => {
     const env = environmentOf(store, req);
-    const command = commandOf(req.body);
+    const { command } = startOf(req.body);
     const write = (message: RunMessage) => res.write(`${JSON.stringify(message)}\n`);
     const started = () => res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
     try {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { LogLine, Store } from '../store/index.ts';
+import { masker, secretsOf } from './secrets.ts';
 
 /**
  * What a deploy writes to: Heroku-style lines a person can scan.
@@ -11,8 +12,8 @@ export interface BuildLog {
   step(text: string): void;
   info(text: string): void;
   error(text: string): void;
-  /** Hides a value (a config var) from every later line. */
-  addSecret(value: string): void;
+  /** Hides the secrets among these config vars (see secrets.ts) from every later line. */
+  addSecrets(config: Record<string, string>): void;
 }
 
 export interface BuildResult {
@@ -22,17 +23,6 @@ export interface BuildResult {
 
 /** A build's own log: its lines are stored with a sequence number, and `end` announces the result. */
 export type OpenBuildLog = BuildLog & { end(result: BuildResult): void };
-
-const MIN_SECRET_LENGTH = 4; // shorter values would blank out ordinary words and digits
-
-/** The secrets worth hiding among these values. */
-export const secretsOf = (values: Iterable<string>) => [...values].filter((v) => v.length >= MIN_SECRET_LENGTH);
-
-export function maskSecrets(line: string, secrets: Iterable<string>): string {
-  let masked = line;
-  for (const secret of secrets) masked = masked.split(secret).join('[redacted]');
-  return masked;
-}
 
 /**
  * Terminal control sequences (colours, cursor moves, OSC titles) and other control characters but tab:
@@ -48,21 +38,23 @@ export const stripControlSequences = (text: string) => text.replace(CONTROL_SEQU
 export const secondsSince = (started: number) => `${((Date.now() - started) / 1000).toFixed(1)}s`;
 
 /** A BuildLog that formats each line Heroku-style, hides secrets, and hands it to `emit`. */
-export function lineLog(emit: (line: string) => void, secrets: Iterable<string> = []): BuildLog {
-  const hidden = new Set(secretsOf(secrets));
+export function lineLog(emit: (line: string) => void, config: Record<string, string> = {}): BuildLog {
+  const hidden = new Set(secretsOf(config));
+  let mask = masker(hidden);
   const write = (prefix: string, text: string) => {
     for (const raw of text.replace(/\r\n?/g, '\n').split('\n')) {
       const clean = stripControlSequences(raw);
       if (raw.trim() !== '' && clean.trim() === '') continue; // a line that was only a colour reset
-      emit(maskSecrets(`${prefix}${clean}`, hidden));
+      emit(mask(`${prefix}${clean}`));
     }
   };
   return {
     step: (text) => write('-----> ', text),
     info: (text) => write('       ', text),
     error: (text) => write(' !     ', text),
-    addSecret: (value) => {
-      for (const s of secretsOf([value])) hidden.add(s);
+    addSecrets: (more) => {
+      for (const s of secretsOf(more)) hidden.add(s);
+      mask = masker(hidden);
     },
   };
 }
@@ -88,9 +80,9 @@ export function teeLog(a: BuildLog, b: BuildLog): BuildLog {
       a.error(text);
       b.error(text);
     },
-    addSecret: (value) => {
-      a.addSecret(value);
-      b.addSecret(value);
+    addSecrets: (config) => {
+      a.addSecrets(config);
+      b.addSecrets(config);
     },
   };
 }
@@ -105,7 +97,7 @@ export class LogBus {
 
   constructor(private readonly store: Store) {}
 
-  open(buildId: number, secrets: Iterable<string> = []): OpenBuildLog {
+  open(buildId: number, config: Record<string, string> = {}): OpenBuildLog {
     let seq = this.store.builds.log(buildId).at(-1)?.seq ?? 0;
     const persist = (line: string) => {
       seq += 1;
@@ -114,7 +106,7 @@ export class LogBus {
     };
     this.events.emit('open', buildId);
     return {
-      ...lineLog(persist, secrets),
+      ...lineLog(persist, config),
       end: (result) => this.events.emit(`end:${buildId}`, result),
     };
   }

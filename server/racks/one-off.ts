@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { WidemeshError } from '../errors.ts';
 import type { Environment, Release } from '../store/index.ts';
@@ -20,6 +20,32 @@ export interface OneOffOptions {
 }
 
 export type OutputStream = 'stdout' | 'stderr';
+
+/** `widemesh run`'s terminal: a TTY (raw bytes, one stream) or pipes (stdout and stderr apart). */
+export interface Terminal {
+  tty: boolean;
+  cols?: number;
+  rows?: number;
+}
+
+/** A running interactive one-off process: its stdin, its terminal size, and how it ended. */
+export interface OneOffSession {
+  write(data: Buffer): void;
+  /** No more input (stdin reached its end): the process reads EOF. */
+  endInput(): void;
+  resize(cols: number, rows: number): void;
+  /** Resolves with the exit code once the container is removed. */
+  exited: Promise<number>;
+  kill(): void;
+}
+
+const writer = (onData: (data: Buffer) => void) =>
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      onData(chunk);
+      done();
+    },
+  });
 
 /** Splits a byte stream into lines for `onLine`; the tail without a newline comes at the end. */
 function lineSplitter(stream: OutputStream, onLine: (stream: OutputStream, line: string) => void): PassThrough {
@@ -48,20 +74,28 @@ export class OneOffRunner {
     private readonly options: OneOffOptions,
   ) {}
 
-  /** Resolves with the command's exit code. */
-  async run(req: OneOffRequest, onLine: (stream: OutputStream, line: string) => void): Promise<number> {
+  /** The container of a one-off process; with `terminal`, its stdin stays open (and is a TTY when asked). */
+  create(req: OneOffRequest, terminal?: { tty: boolean }): Promise<Docker.Container> {
     const { env, release, command } = req;
-    const { networkMode, limits, timeoutMs } = this.options;
-    const container = await this.docker.createContainer({
+    const { networkMode, limits } = this.options;
+    const interactive = terminal ? { OpenStdin: true, StdinOnce: true, Tty: terminal.tty } : {};
+    const term = terminal?.tty ? ['TERM=xterm-256color'] : [];
+    return this.docker.createContainer({
       Image: release.image,
       Cmd: ['/bin/sh', '-c', command],
-      Env: [...Object.entries(release.config).map(([k, v]) => `${k}=${v}`), 'DYNO=run.1'],
+      Env: [...Object.entries(release.config).map(([k, v]) => `${k}=${v}`), 'DYNO=run.1', ...term],
       Labels: {
         'widemesh.installation': this.installationId,
         'widemesh.one-off': `${env.appName}/${env.name}`,
       },
       HostConfig: { ...confinement(limits), NetworkMode: networkMode, Init: true },
+      ...interactive,
     });
+  }
+
+  /** Resolves with the command's exit code. */
+  async run(req: OneOffRequest, onLine: (stream: OutputStream, line: string) => void): Promise<number> {
+    const container = await this.create(req);
     try {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const stdout = lineSplitter('stdout', onLine);
@@ -69,13 +103,56 @@ export class OneOffRunner {
       this.docker.modem.demuxStream(stream, stdout, stderr);
       const ended = new Promise<void>((resolve) => stream.on('end', resolve));
       await container.start();
-      const exit = await this.waitWithTimeout(container, timeoutMs);
+      const exit = await this.waitWithTimeout(container, this.options.timeoutMs);
       await Promise.race([ended, new Promise((r) => setTimeout(r, 1000))]);
       stdout.end();
       stderr.end();
       return exit;
     } finally {
       await container.remove({ force: true }).catch(() => {});
+    }
+  }
+
+  /**
+   * `widemesh run`: the process with its stdin attached, its output as raw bytes to `output`.
+   * The container is removed when the process ends or is killed.
+   */
+  async session(
+    req: OneOffRequest,
+    terminal: Terminal,
+    output: (stream: OutputStream, data: Buffer) => void,
+  ): Promise<OneOffSession> {
+    const container = await this.create(req, terminal);
+    try {
+      const options = { stream: true, stdin: true, stdout: true, stderr: true, hijack: true };
+      const stream = (await container.attach(options)) as NodeJS.ReadWriteStream & { destroy(): void };
+      if (terminal.tty) stream.on('data', (data: Buffer) => output('stdout', data));
+      else
+        this.docker.modem.demuxStream(
+          stream,
+          writer((d) => output('stdout', d)),
+          writer((d) => output('stderr', d)),
+        );
+      const ended = new Promise((resolve) => stream.on('end', resolve));
+      await container.start();
+      const resize = (w: number, h: number) => void container.resize({ w, h }).catch(() => {});
+      if (terminal.tty && terminal.cols && terminal.rows) resize(terminal.cols, terminal.rows);
+      const exited = this.waitWithTimeout(container, this.options.timeoutMs).finally(async () => {
+        await Promise.race([ended, new Promise((r) => setTimeout(r, 1000))]);
+        stream.destroy();
+        await container.remove({ force: true }).catch(() => {});
+      });
+      return {
+        write: (data) => void stream.write(data),
+        // a TTY's end of input is Ctrl-D: half-closing a TTY attach would end its output too
+        endInput: () => void (terminal.tty ? stream.write(Buffer.from([4])) : stream.end()),
+        resize,
+        exited,
+        kill: () => void container.kill().catch(() => {}),
+      };
+    } catch (err) {
+      await container.remove({ force: true }).catch(() => {});
+      throw err;
     }
   }
 

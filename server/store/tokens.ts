@@ -15,6 +15,13 @@ export class TokenStore {
     this.db.prepare('INSERT INTO tokens (name, hash) VALUES (?, ?)').run(name, hashToken(token));
     return token;
   }
+  /** The name a token was created with (`admin`), or undefined for an unknown token. */
+  nameOf(token: string): string | undefined {
+    const row = this.db.prepare('SELECT name FROM tokens WHERE hash = ?').get(hashToken(token)) as
+      | { name: string }
+      | undefined;
+    return row?.name;
+  }
   isValid(token: string): boolean {
     return this.db.prepare('SELECT 1 FROM tokens WHERE hash = ?').get(hashToken(token)) !== undefined;
   }

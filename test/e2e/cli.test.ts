@@ -8,6 +8,7 @@ import { appRepo, commitAll, push, remoteUrl } from '../helpers/git.ts';
 import { api, docker, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 const BIN = path.resolve(import.meta.dirname, '../../cli/bin.js');
+const PTY_DRIVE = path.resolve(import.meta.dirname, '../helpers/pty-drive.py');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A TCP relay on 127.0.0.1 to the server whose connections the test can cut, as a dropped network would. */
@@ -137,6 +138,78 @@ app.listen(process.env.PORT);
     const builds = JSON.parse((await widemesh('builds', '--json')).stdout);
     expect(builds[0].status).toBe('succeeded');
     expect((await widemesh('logs')).stdout).toContain('-----> Node.js app detected');
+  });
+
+  it('runs a command as it is: quoted arguments, stdin, exit code', async () => {
+    const node = await widemesh('run', 'node', '-e', 'console.log("sum", 1 + 1)');
+    expect(node).toMatchObject({ code: 0, stdout: 'sum 2\n' });
+    const cat = await run(process.execPath, [BIN, 'run', 'cat'], 'hi from stdin\n');
+    expect(cat).toMatchObject({ code: 0, stdout: 'hi from stdin\n' });
+    const shell = await widemesh('run', '-e', 'production', 'sh -c "echo $DYNO; exit 3"');
+    expect(shell).toMatchObject({ code: 3, stdout: 'run.1\n' });
+    const noTty = await widemesh('run', 'sh', '-c', 'tty || true');
+    expect(noTty.stdout).toBe('not a tty\n');
+  });
+
+  it('runs an interactive shell on a TTY when stdin is a terminal', async () => {
+    const steps = ['=>echo wm-$((6*7)) tty-$(tty | cut -c1-8)', 'wm-42=>exit'].join('\n');
+    const driven = await run('python3', [PTY_DRIVE, steps, process.execPath, BIN, 'run', 'bash']);
+    const result = JSON.parse(driven.stdout);
+    expect(result.output).toContain('wm-42 tty-/dev/pts');
+    expect(result.code).toBe(0);
+    const oneOffs = await docker.listContainers({
+      all: true,
+      filters: { label: ['widemesh.one-off=clishop/production'] },
+    });
+    expect(oneOffs).toEqual([]);
+  });
+
+  it('masks secrets in build and app lines, and never an ordinary value', async () => {
+    const set = await widemesh('config:set', 'APP_ENV=prod', 'API_TOKEN=sup3r-s3cret-cli');
+    expect(set.code).toBe(0);
+    fs.writeFileSync(
+      path.join(repo, 'Procfile'),
+      'web: node server.js\nrelease: echo "release in $APP_ENV with $API_TOKEN"\n',
+    );
+    const source = fs.readFileSync(path.join(repo, 'server.js'), 'utf8');
+    fs.writeFileSync(
+      path.join(repo, 'server.js'),
+      source.replace(
+        "'request ' + req.url",
+        "'request ' + req.url + ' in ' + process.env.APP_ENV + ' token=' + process.env.API_TOKEN",
+      ),
+    );
+    commitAll(repo, 'say the config');
+    const pushed = await run('git', ['push', 'widemesh', 'main']);
+    expect(pushed.code).toBe(0);
+    expect(pushed.stderr).toContain('release in prod with [redacted]');
+    const build = await widemesh('logs');
+    expect(build.stdout).toContain('release in prod with [redacted]');
+    expect(build.stdout).toContain('Receiving clishop (production)');
+
+    const tail = background(['logs', '--tail']);
+    const marker = `/masked-${Date.now()}`;
+    for (let i = 0; i < 60 && !tail.out.stdout.includes(marker); i++) {
+      await viaRouter(server, 'clishop.localhost', marker);
+      await sleep(500);
+    }
+    tail.interrupt();
+    expect(await tail.exited).toBe(0);
+    expect(tail.out.stdout).toContain(`request ${marker} in prod token=[redacted]`);
+    expect(`${build.stdout}${tail.out.stdout}${pushed.stderr}`).not.toContain('sup3r-s3cret-cli');
+  });
+
+  it('answers the verbs a Heroku user types', async () => {
+    expect((await widemesh('config:get', 'APP_ENV')).stdout).toBe('prod\n');
+    expect((await widemesh('whoami')).stdout).toBe(`admin (token) on ${server.apiUrl}\n`);
+    expect((await widemesh('releases:info')).stdout).toMatch(/=== Release v\d+\nstatus: +succeeded/);
+    expect((await widemesh('maintenance')).stdout).toBe('maintenance off for production\n');
+    const last = await widemesh('logs', '-n', '3');
+    expect(last.stdout.trimEnd().split('\n')).toHaveLength(3);
+    expect((await widemesh('--version')).stdout).toMatch(/^widemesh\/\d+\.\d+\.\d+ /);
+    const refused = await widemesh('domains:add', 'nodot');
+    expect(refused.stderr).toContain('give a host name with a dot');
+    expect((await widemesh('open')).stdout).toBe(`http://clishop.localhost:${server.routerPort}/\n`);
   });
 
   it('tails app output live until Ctrl-C, which ends it cleanly', async () => {

@@ -4,6 +4,7 @@ import type { Context } from '../../../cli/context.ts';
 import { ApiError } from '../../../cli/errors.ts';
 import type { Git } from '../../../cli/git.ts';
 import { main } from '../../../cli/main.ts';
+import type { RunRequest } from '../../../cli/run-session.ts';
 
 export interface Request {
   method: string;
@@ -14,6 +15,8 @@ export interface Request {
 export interface Fake {
   ctx: Context;
   requests: Request[];
+  /** What `run` asked for. */
+  runs: RunRequest[];
   saved: Settings[];
   stdout: () => string;
   stderr: () => string;
@@ -27,6 +30,7 @@ export function fakeCli(
   options: { stdin?: string; gitRemote?: string } = {},
 ): Fake {
   const requests: Request[] = [];
+  const runs: RunRequest[] = [];
   const saved: Settings[] = [];
   let stdout = '';
   let stderr = '';
@@ -49,6 +53,7 @@ export function fakeCli(
       file: '/nowhere/config.json',
       load: () => saved.at(-1) ?? { url: 'http://127.0.0.1:1', token: 'wm_test' },
       save: (s) => void saved.push(s),
+      clear: () => saved.splice(0).length > 0,
     },
     git,
     connect: () =>
@@ -60,10 +65,16 @@ export function fakeCli(
       }),
     credentialHelper: '!widemesh git-credential',
     interruption: () => ({ signal: new AbortController().signal, release: () => {} }),
+    openBrowser: () => false,
+    runOneOff: async (_settings, _target, request) => {
+      runs.push(request);
+      return 0;
+    },
   };
   return {
     ctx,
     requests,
+    runs,
     saved,
     stdout: () => stdout,
     stderr: () => stderr,

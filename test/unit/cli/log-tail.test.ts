@@ -160,7 +160,38 @@ describe('following the log websocket', () => {
     };
     const read = follow(false);
     await expect(read.done).rejects.toMatchObject({ code: 'LOG_STREAM_FAILED' });
-    expect(read.written).toEqual(['line 1']);
+    expect(read.written).toEqual([]); // the last lines of an unfinished read are not known
+  });
+
+  it('starts following app output with its last lines in time order across racks, then resumes after them', async () => {
+    server = new FakeLogServer();
+    await server.start();
+    const line = (rack: string, second: number): LogMessage => ({
+      ...{ type: 'line', source: 'app', rack, instance: 'abcdef123456', service: 'web', stream: 'stdout' },
+      at: `2026-01-01T00:00:0${second}.000000001Z`,
+      line: `${rack} ${second}`,
+    });
+    server.onConnection = (ws, query) => {
+      if (query.get('tail') === '0') {
+        // each rack's lines come in a block, as a one-off read sends them
+        for (const m of [line('local-a', 1), line('local-a', 4), line('local-b', 2), line('local-b', 3)])
+          ws.send(JSON.stringify(m));
+        return void ws.close(1000);
+      }
+      for (const m of [line('local-a', 4), line('local-b', 5)]) ws.send(JSON.stringify(m));
+    };
+    const tail = follow(true, { request: { app: 'shop', source: 'app', tail: true, lines: 3 } });
+    await until(() => tail.written.length === 4);
+    expect(tail.written.map((l) => l.replace(/^\S+ /, '').replace(/\[.*\]/, ''))).toEqual([
+      'local-b: local-b 2',
+      'local-b: local-b 3',
+      'local-a: local-a 4',
+      'local-b: local-b 5',
+    ]);
+    expect(server.urls).toEqual([
+      '/api/apps/shop/logs?source=app&tail=0',
+      `/api/apps/shop/logs?source=app&tail=1&after=${encodeURIComponent('2026-01-01T00:00:04.000000001Z')}`,
+    ]);
   });
 });
 

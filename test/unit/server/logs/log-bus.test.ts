@@ -11,7 +11,7 @@ describe('log bus', () => {
     store.apps.create('shop');
     const build = store.builds.create(store.apps.environment('shop', 'production')!.id, 'abc');
     const bus = new LogBus(store);
-    const log = bus.open(build.id, ['s3cr3t-value']);
+    const log = bus.open(build.id, { API_TOKEN: 's3cr3t-value' });
     log.step('Building');
     log.info('token is s3cr3t-value\nsecond line');
     const seen: LogLine[] = [];
