@@ -193,12 +193,12 @@ describe('push webhooks deploy the pushed commit', () => {
     expect((await api(server, 'GET', '/api/apps/site/builds')).json).toEqual([]);
   });
 
-  it('deploys the pushed commit, answering within a second', async () => {
+  it('deploys the pushed commit, answering before the deploy ends', async () => {
     const commit = publish('<h1>one</h1>');
-    const started = Date.now();
     const answer = await push(commit, 'delivery-1');
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(answer.status).toBe(202);
+    // the delivery is answered at once: its deploy is still queued or running then
+    expect((await deliveries('site')).map((d) => d.outcome)).toEqual([expect.stringMatching(/^(queued|deploying)$/)]);
     await settle();
     expect((await viaRouter(server, 'site.localhost')).body).toBe('<h1>one</h1>');
     const [delivery] = await deliveries();
