@@ -131,8 +131,10 @@ export class LocalRack implements Rack {
     };
     const checks = spec.healthchecks[instance.service];
     try {
+      // a path is asked of a web process only once it listens (Heroku's boot rule comes first)
+      const listensFirst = !checks?.length || (probe.target !== undefined && checks.some((c) => c.path));
+      if (listensFirst) await defaultCheck(probe, instance.service, this.options.healthcheckTimeoutMs);
       if (checks?.length) await appJsonChecks(probe, instance.service, checks);
-      else await defaultCheck(probe, instance.service, this.options.healthcheckTimeoutMs);
     } catch (err) {
       if (err instanceof WidemeshError && err.code !== 'INSTANCE_CRASHED') {
         await this.showRecentOutput(container, instance.service, log);

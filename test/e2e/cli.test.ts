@@ -327,12 +327,13 @@ app.listen(process.env.PORT);
     expect((await widemesh('apps:destroy', 'clishop')).code).toBe(2);
     expect((await widemesh('frobnicate')).code).toBe(2);
     expect((await widemesh('apps:destroy', 'clishop', '--confirm', 'clishop')).code).toBe(0);
-    expect(
-      await docker.listContainers({
-        all: true,
-        filters: { label: [`widemesh.installation=${server.installationId}`] },
-      }),
-    ).toEqual([]);
+    // what stays is the server's own: the spare build sandbox, not the app's
+    const left = await docker.listContainers({
+      all: true,
+      filters: { label: [`widemesh.installation=${server.installationId}`] },
+    });
+    expect(left.map((c) => c.Labels['widemesh.role'])).toEqual(left.length > 0 ? ['build-sandbox'] : []);
+    expect(left.filter((c) => c.Labels['widemesh.app'] !== undefined)).toEqual([]);
     expect(await docker.listImages({ filters: { reference: [`wm-${server.installationId}/clishop:*`] } })).toEqual([]);
   });
 });

@@ -186,7 +186,9 @@ describe('Node.js conformance: fixtures from the wild deploy as on Heroku', () =
   const outcomes = new Map<string, Outcome>();
 
   beforeAll(async () => {
-    server = await startServer();
+    // the production default: yarn 1 and pnpm as start commands look for the network first (an
+    // instance has none), which under this file's parallel deploys can take longer than the tests' 15 s
+    server = await startServer({ WIDEMESH_HEALTHCHECK_TIMEOUT: '60' });
     const results = await pool(CASES, CONCURRENCY, (c) => deploy(server, c));
     for (const [i, c] of CASES.entries()) outcomes.set(c.fixture, results[i]!);
   }, 900_000);
