@@ -403,15 +403,7 @@ describe('hardening: what an adversarial pass found', () => {
       }
     }
     const logsUrl = `${server.apiUrl.replace(/^http/, 'ws')}/api/apps/queried/logs?environment[]=a&environment[]=b`;
-    const status = await new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(logsUrl, { headers: { authorization: `Bearer ${server.token}` } });
-      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.on('open', () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.on('error', reject);
-    });
+    const status = await upgradeStatus(logsUrl, server.token);
     expect(status).toBe(400);
   });
 
@@ -444,15 +436,20 @@ describe('hardening: what an adversarial pass found', () => {
     expect(answer.status).toBe(201);
     expect((await request(`${server.apiUrl}/api/apps`, { headers: { cookie } })).status).toBe(200);
     const logsUrl = `${server.apiUrl.replace(/^http/, 'ws')}/api/apps/throttled/logs?tail=0`;
-    const opened = await new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(logsUrl, { headers: { authorization: `Bearer ${server.token}` } });
-      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.on('open', () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.on('error', reject);
-    });
+    const opened = await upgradeStatus(logsUrl, server.token);
     expect(opened).toBe(101);
   });
 });
+
+/** The status a websocket upgrade gets: 101 when it opens, else the refusal's HTTP status. */
+function upgradeStatus(url: string, token: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.on('error', reject);
+  });
+}
