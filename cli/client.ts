@@ -54,7 +54,7 @@ export function settingsStore(file: string): SettingsStore {
 }
 
 /** Sends one request and answers the parsed JSON body, or throws ApiError. */
-export type Transport = (method: string, route: string, body?: unknown) => Promise<unknown>;
+type Transport = (method: string, route: string, body?: unknown) => Promise<unknown>;
 
 /** The socket of a `unix:PATH` login (the server's DATA/api.sock, on the same machine), else undefined. */
 export function unixSocketOf(url: string): string | undefined {

@@ -18,7 +18,7 @@ export function gitIn(cwd: string): Git {
 export const REMOTE = 'widemesh';
 
 /** The app the `widemesh` remote pushes to (`…/NAME.git`). */
-export function appFromRemote(git: Git): string | undefined {
+function appFromRemote(git: Git): string | undefined {
   return git(['remote', 'get-url', REMOTE])?.match(/\/([a-z0-9-]+)\.git$/)?.[1];
 }
 

@@ -22,7 +22,7 @@ export interface LogRequest {
 }
 
 /** How far the stream got: the build it shows and the last of its lines shown, the time of the last app line. */
-export interface Position {
+interface Position {
   build?: number;
   seq?: number;
   after?: string;
@@ -62,7 +62,7 @@ export const isRepeat = (at: Position, m: LogMessage): boolean =>
  * Pins the build being shown, so a reconnect resumes that build even if a newer one started;
  * app and router lines move `after` on to their time.
  */
-export function positionAfter(at: Position, m: LogMessage): Position {
+function positionAfter(at: Position, m: LogMessage): Position {
   if (m.type === 'line' && m.source === 'build') return { ...at, build: m.build, seq: m.seq };
   if (m.type === 'line' && (at.after === undefined || Date.parse(m.at) >= Date.parse(at.after)))
     return { ...at, after: m.at };
@@ -71,7 +71,7 @@ export function positionAfter(at: Position, m: LogMessage): Position {
 }
 
 /** The last `count` lines in time order across racks (a build's lines keep theirs), then what is not a line. */
-export function lastInTimeOrder(messages: LogMessage[], count: number | undefined): LogMessage[] {
+function lastInTimeOrder(messages: LogMessage[], count: number | undefined): LogMessage[] {
   const lines = messages.filter((m) => m.type === 'line');
   const ordered = lines
     .map((m, i) => ({ m, i, at: Date.parse(m.at) }))

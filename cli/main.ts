@@ -35,7 +35,7 @@ const COMMAND_GROUPS = [
 ];
 
 /** `widemesh/0.1.0 node-v20.11.0`, as `heroku --version` says it. */
-export function versionText(): string {
+function versionText(): string {
   const { version } = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   return `widemesh/${version} ${process.platform}-${process.arch} node-${process.version}`;
 }

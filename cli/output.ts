@@ -45,7 +45,7 @@ export function show<D>(io: Io, json: boolean | undefined, data: D, human: (data
 }
 
 /** Column title → how to get the cell from a row. */
-export type Columns<R> = Record<string, (row: R) => unknown>;
+type Columns<R> = Record<string, (row: R) => unknown>;
 
 /** Left-aligned columns two spaces apart, under upper-case titles; missing values are blank. */
 export function table<R>(rows: R[], columns: Columns<R>): string {

@@ -18,13 +18,13 @@ export interface RunRequest {
 /** Runs a one-off process; resolves with its exit code. */
 export type RunOneOff = (settings: Settings, target: Target, request: RunRequest) => Promise<number>;
 
-export interface TerminalSize {
+interface TerminalSize {
   cols: number;
   rows: number;
 }
 
 /** The local end: this process's stdin, stdout and stderr, and its terminal. */
-export interface RunIo {
+interface RunIo {
   stdinIsTty: boolean;
   size(): TerminalSize | undefined;
   /** Starts reading stdin (in raw mode for a TTY); answers the function that stops. */

@@ -2,7 +2,7 @@
  * Endpoints: production answers at `APP.DOMAIN` and `APP-production.DOMAIN`, every other
  * environment at `APP-ENV.DOMAIN`. One rule, used to print URLs and to route host names.
  */
-export interface EndpointName {
+interface EndpointName {
   app: string;
   environment: string;
 }

@@ -43,7 +43,7 @@ export function previewName(branch: string): string {
   return `${name.slice(0, MAX_NAME - hash.length - 1).replace(/-+$/, '')}-${hash}`;
 }
 
-export interface EnvironmentsDeps {
+interface EnvironmentsDeps {
   store: Store;
 }
 

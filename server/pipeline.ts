@@ -51,7 +51,7 @@ export interface PipelineDeps {
   options: PipelineOptions;
 }
 
-export interface PushRequest {
+interface PushRequest {
   app: string;
   environment: string;
   commit: string;

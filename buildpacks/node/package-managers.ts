@@ -38,7 +38,7 @@ function declaredManager(pkg: PackageJson): { name: string; version: string } | 
 }
 
 /** The top-level `key: value` of a .yarnrc.yml (all Widemesh reads from it). */
-export function yarnrcValue(yarnrc: string, key: string): string | undefined {
+function yarnrcValue(yarnrc: string, key: string): string | undefined {
   const match = new RegExp(`^${key}\\s*:\\s*["']?([^"'#\\n]+?)["']?\\s*(#.*)?$`, 'm').exec(yarnrc);
   return match?.[1];
 }

@@ -28,7 +28,7 @@ const BUNDLED_NPM: [nodeRange: string, npm: string][] = [
 /** What the stack images carry (npm@10, whichever minor): it runs on Node ^18.17 and >=20.5. */
 const STACK_NPM = '10';
 
-export function bundledNpm(nodeVersion: string): string {
+function bundledNpm(nodeVersion: string): string {
   return BUNDLED_NPM.find(([range]) => semver.satisfies(nodeVersion, range))?.[1] ?? STACK_NPM;
 }
 

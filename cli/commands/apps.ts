@@ -7,7 +7,7 @@ import { connectRemote } from '../git.ts';
 import { say, table } from '../output.ts';
 import { type AppOptions, appOf, command, readCommand } from './define.ts';
 
-export const appsTable = (apps: AppSummary[]): string =>
+const appsTable = (apps: AppSummary[]): string =>
   apps.length
     ? table(apps, { name: (a) => a.name, created: (a) => a.createdAt })
     : 'no apps yet: widemesh apps:create NAME';

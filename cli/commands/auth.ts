@@ -4,7 +4,7 @@ import { say } from '../output.ts';
 import { command } from './define.ts';
 
 /** git's credential helper protocol: `key=value` lines. */
-export function parseCredentialRequest(text: string): Record<string, string> {
+function parseCredentialRequest(text: string): Record<string, string> {
   const pairs = text
     .split('\n')
     .filter((line) => line.includes('='))

@@ -4,7 +4,7 @@ import type { Context } from '../context.ts';
 import { shortCommit, table } from '../output.ts';
 import { readCommand, targetOf } from './define.ts';
 
-export const buildsTable = (builds: Build[]): string =>
+const buildsTable = (builds: Build[]): string =>
   table(builds, {
     id: (b) => b.id,
     status: (b) => b.status,

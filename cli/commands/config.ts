@@ -19,7 +19,7 @@ export function parseAssignments(args: string[]): Record<string, string> {
 /** `KEY …` → {KEY: null}: what the API takes to unset. */
 export const unsetting = (keys: string[]): Record<string, null> => Object.fromEntries(keys.map((k) => [k, null]));
 
-export const configText = (vars: Record<string, string>): string =>
+const configText = (vars: Record<string, string>): string =>
   Object.entries(vars)
     .map(([k, v]) => `${k}: ${v}`)
     .join('\n') || 'no config vars';

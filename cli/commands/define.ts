@@ -6,7 +6,7 @@ import { resolveApp } from '../git.ts';
 import { show } from '../output.ts';
 
 /** What a command acts on: the server, an app (-a), or one environment of an app (-a, -e). */
-export type Scope = 'server' | 'app' | 'environment';
+type Scope = 'server' | 'app' | 'environment';
 
 export interface AppOptions {
   app?: string;

@@ -11,7 +11,7 @@ const certificateText = (d: DomainView) => {
   return state === 'none' ? 'no certificate' : `${state} (${source}, until ${notAfter?.slice(0, 10)})`;
 };
 
-export const domainsTable = (domains: DomainView[]): string =>
+const domainsTable = (domains: DomainView[]): string =>
   domains.length === 0
     ? 'no custom domains (widemesh domains:add www.example.com)'
     : table(domains, { domain: (d) => d.name, certificate: certificateText });

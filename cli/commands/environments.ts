@@ -5,7 +5,7 @@ import { UsageError } from '../errors.ts';
 import { say, table } from '../output.ts';
 import { type AppOptions, appOf, command, readCommand } from './define.ts';
 
-export const environmentsTable = (environments: EnvironmentView[]): string =>
+const environmentsTable = (environments: EnvironmentView[]): string =>
   table(environments, {
     name: (e) => (e.preview ? `${e.name} (preview)` : e.name),
     branch: (e) => e.branch ?? '',

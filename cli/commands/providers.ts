@@ -27,12 +27,12 @@ async function readProviderSettings(ctx: Context): Promise<unknown> {
   }
 }
 
-export const providersTable = (list: Provider[]): string =>
+const providersTable = (list: Provider[]): string =>
   list.length
     ? table(list, { name: (p) => p.name, type: (p) => p.type, environments: (p) => p.environments })
     : 'no providers: the local racks are used';
 
-export const racksText = (r: Racks): string =>
+const racksText = (r: Racks): string =>
   `${r.racks.map((rack) => rack.name).join(', ')} (${r.rollout}${r.custom ? '' : ', server default'})`;
 
 function registerProviderCommands(program: Command, ctx: Context): void {

@@ -13,13 +13,13 @@ export function parseVersion(arg: string): number {
 }
 
 /** The release before the current one: the second newest that succeeded (the list is newest first). */
-export function previousRelease(releases: Release[]): number {
+function previousRelease(releases: Release[]): number {
   const good = releases.filter((r) => r.status === 'succeeded');
   if (good.length < 2) throw new ApiError('there is no earlier release to roll back to', 'NO_EARLIER_RELEASE');
   return good[1]!.version;
 }
 
-export const releasesTable = (releases: Release[]): string =>
+const releasesTable = (releases: Release[]): string =>
   table(releases, {
     version: (r) => `v${r.version}`,
     status: (r) => r.status,
@@ -28,13 +28,13 @@ export const releasesTable = (releases: Release[]): string =>
   });
 
 /** The release phase's lines as they were printed, or why there are none. */
-export const releaseOutputText = (output: ReleaseOutput): string =>
+const releaseOutputText = (output: ReleaseOutput): string =>
   output.lines === null
     ? `v${output.version} ran no release phase`
     : [`Release phase output of v${output.version} (${output.status}):`, ...output.lines].join('\n');
 
 /** Release `arg` (v3), or the current one: the newest that succeeded. */
-export function releaseNamed(releases: Release[], arg: string | undefined): Release {
+function releaseNamed(releases: Release[], arg: string | undefined): Release {
   const wanted = arg === undefined ? undefined : parseVersion(arg);
   const found = releases.find((r) => (wanted === undefined ? r.status === 'succeeded' : r.version === wanted));
   if (!found)
@@ -42,7 +42,7 @@ export function releaseNamed(releases: Release[], arg: string | undefined): Rele
   return found;
 }
 
-export const releaseText = (r: Release): string =>
+const releaseText = (r: Release): string =>
   [
     `=== Release v${r.version}`,
     `status:      ${r.status}${r.error ? ` (${r.error})` : ''}`,

@@ -24,7 +24,7 @@ interface ConnectOptions extends AppOptions {
 }
 
 /** The request body; `password` is the read token, which only ever comes from stdin. */
-export function repositoryRequest(opts: ConnectOptions, password?: string): RepositoryRequest {
+function repositoryRequest(opts: ConnectOptions, password?: string): RepositoryRequest {
   return {
     host: opts.provider,
     cloneUrl: opts.url,
@@ -33,7 +33,7 @@ export function repositoryRequest(opts: ConnectOptions, password?: string): Repo
   };
 }
 
-export const repositoryText = (repo: Repository): string =>
+const repositoryText = (repo: Repository): string =>
   [
     `${repo.host} ${repo.cloneUrl}${repo.private ? ' (private)' : ''}`,
     `webhook: ${repo.webhookUrl}`,
@@ -42,7 +42,7 @@ export const repositoryText = (repo: Repository): string =>
       .join(', ')}`,
   ].join('\n');
 
-export const deliveriesTable = (list: Delivery[]): string =>
+const deliveriesTable = (list: Delivery[]): string =>
   table(list, {
     received: (d) => d.receivedAt,
     id: (d) => d.id,

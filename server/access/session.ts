@@ -17,7 +17,7 @@ import type { RateLimiter } from './rate-limit.ts';
 export const SESSION_COOKIE = 'widemesh_session';
 
 /** Who is calling: the token itself (Authorization header), or a dashboard session (cookie). */
-export type Caller = { via: 'token' } | { via: 'session'; cookie: string; session: Session };
+type Caller = { via: 'token' } | { via: 'session'; cookie: string; session: Session };
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -67,7 +67,7 @@ export function assertNotForged(req: http.IncomingMessage, caller: Caller): void
     );
 }
 
-export interface SessionRouteDeps {
+interface SessionRouteDeps {
   store: Store;
   sessions: SessionStore;
   limiter: RateLimiter;

@@ -8,7 +8,7 @@ import { assertAppName } from '../names.ts';
 import type { App, Environment, Store } from '../store/index.ts';
 import { appOf } from './lookup.ts';
 
-export interface AppRoutesDeps {
+interface AppRoutesDeps {
   store: Store;
   git: GitRepos;
   lifecycle: Lifecycle;

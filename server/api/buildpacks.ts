@@ -5,7 +5,7 @@ import { WidemeshError } from '../errors.ts';
 import { Source, type SourceLimits } from '../images/source.ts';
 import { listStacks } from '../images/stack-images.ts';
 
-export interface BuildpackRouteDeps {
+interface BuildpackRouteDeps {
   docker: Docker;
   detectContext: () => Promise<DetectContext>;
   sourceLimits: SourceLimits;

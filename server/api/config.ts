@@ -7,7 +7,7 @@ import type { Store } from '../store/index.ts';
 import { environmentOf } from './lookup.ts';
 import { releaseView } from './views.ts';
 
-export interface ConfigRoutesDeps {
+interface ConfigRoutesDeps {
   store: Store;
   pipeline: Pipeline;
 }

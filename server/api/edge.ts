@@ -22,14 +22,14 @@ export interface EdgeApiDeps {
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const TOGGLES: Record<string, keyof EdgeSettings> = { maintenance: 'maintenance', 'https-redirect': 'httpsRedirect' };
 
-export function certificateState(d: Domain, now = new Date()) {
+function certificateState(d: Domain, now = new Date()) {
   if (!d.certPem || !d.notAfter) return { state: 'none' as const };
   const expired = new Date(d.notAfter) <= now;
   return { state: expired ? ('expired' as const) : ('active' as const), source: d.certSource, notAfter: d.notAfter };
 }
 
 /** A PEM certificate (leaf first, chain after) and its key, checked against the domain before anything is stored. */
-export function checkCertificate(domain: string, certPem: unknown, keyPem: unknown): { notAfter: string } {
+function checkCertificate(domain: string, certPem: unknown, keyPem: unknown): { notAfter: string } {
   if (typeof certPem !== 'string' || typeof keyPem !== 'string')
     throw new WidemeshError('INVALID_CERTIFICATE', 'send {"certificate": "<PEM>", "key": "<PEM>"}');
   let leaf: crypto.X509Certificate;

@@ -9,7 +9,7 @@ import type { App, Environment, Store } from '../store/index.ts';
 import { appOf } from './lookup.ts';
 import { releaseView } from './views.ts';
 
-export interface EnvironmentRoutesDeps {
+interface EnvironmentRoutesDeps {
   store: Store;
   environments: Environments;
   lifecycle: Lifecycle;

@@ -9,7 +9,7 @@ import type { SessionStore } from '../store/sessions.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { assertPlainQuery } from './lookup.ts';
 
-export interface ApiDeps {
+interface ApiDeps {
   store: Store;
   logger: pino.Logger;
   limiter: RateLimiter;

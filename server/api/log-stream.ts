@@ -21,7 +21,7 @@ import { streamRouterLines } from './log-sources/router-lines.ts';
 import { assertPlainQuery } from './lookup.ts';
 import { refuseUpgrade } from './upgrade.ts';
 
-export interface LogStreamDeps {
+interface LogStreamDeps {
   store: Store;
   /** Dashboard sessions: a same-origin page signed in by cookie may follow logs too. */
   sessions: SessionStore;

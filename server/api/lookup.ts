@@ -7,7 +7,7 @@ import type { App, Environment, Store } from '../store/index.ts';
 export const appOf = (store: Store, req: Request): App => appNamed(store, req.params.app);
 
 /** The app called `name`; 404 APP_NOT_FOUND otherwise. */
-export function appNamed(store: Store, name: unknown): App {
+function appNamed(store: Store, name: unknown): App {
   const checked = assertAppName(name);
   const app = store.apps.get(checked);
   if (!app) throw notFound('APP_NOT_FOUND', `there is no app named "${checked}"`);

@@ -9,7 +9,7 @@ import type { Environment, Store } from '../store/index.ts';
 import { environmentOf } from './lookup.ts';
 import { startOf } from './run-socket.ts';
 
-export interface ProcessDeps {
+interface ProcessDeps {
   store: Store;
   racks: RackSet;
   lifecycle: Lifecycle;

@@ -12,7 +12,7 @@ import { assertAppName } from '../names.ts';
 import type { BranchGuard, Pipeline } from '../pipeline.ts';
 import type { App, Environment, Store } from '../store/index.ts';
 
-export interface PushRoutesDeps {
+interface PushRoutesDeps {
   store: Store;
   git: Pick<GitRepos, 'branchAt'>;
   pipeline: Pipeline;

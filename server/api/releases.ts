@@ -8,7 +8,7 @@ import type { Store } from '../store/index.ts';
 import { environmentOf } from './lookup.ts';
 import { releaseView, timelineView } from './views.ts';
 
-export interface ReleaseRoutesDeps {
+interface ReleaseRoutesDeps {
   store: Store;
   pipeline: Pipeline;
   steps: DeploySteps;

@@ -16,7 +16,7 @@ import type { Environment, Store } from '../store/index.ts';
 import { environmentNamed } from './lookup.ts';
 import { refuseUpgrade } from './upgrade.ts';
 
-export interface RunSocketDeps {
+interface RunSocketDeps {
   store: Store;
   oneOff: OneOffRunner;
 }

@@ -13,7 +13,7 @@ import { assertCloneUrl, type GitHost, readDelivery, type WebhookEvent } from '.
 import { BusyError, UnverifiedBodies } from '../webhooks/signed-body.ts';
 import { appOf } from './lookup.ts';
 
-export interface WebhookDeps {
+interface WebhookDeps {
   store: Store;
   secrets: SecretBox;
   deployer: RepoDeployer;

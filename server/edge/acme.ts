@@ -14,7 +14,7 @@ import { errorMessage, WidemeshError } from '../errors.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Domain, EdgeStore } from '../store/edge.ts';
 
-export interface AcmeOptions {
+interface AcmeOptions {
   directoryUrl: string;
   email?: string;
   /** PEM of a private CA that signs the directory's own HTTPS certificate */

@@ -27,7 +27,7 @@ import {
 } from './nginx.ts';
 import { type EdgeLayout, type EdgeSite, type Listen, renderEdgeConfig } from './render.ts';
 
-export interface EdgeOptions {
+interface EdgeOptions {
   store: Store;
   edgeStore: EdgeStore;
   secrets: SecretBox;

@@ -63,7 +63,7 @@ export async function startMaster(f: NginxFiles): Promise<number> {
 }
 
 /** What the control socket answers: the generation of the config the serving workers run. */
-export function servedGeneration(f: NginxFiles): Promise<string | undefined> {
+function servedGeneration(f: NginxFiles): Promise<string | undefined> {
   return new Promise((resolve) => {
     const req = http.get({ socketPath: f.controlSocket, path: '/generation', timeout: 1000 }, (res) => {
       let body = '';

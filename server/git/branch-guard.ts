@@ -7,7 +7,7 @@ import type { GitRepos } from './index.ts';
 const REF_UPDATE_TIMEOUT_MS = 120_000;
 const POLL_MS = 50;
 
-export interface PushedRef {
+interface PushedRef {
   app: string;
   ref: string;
   /** The branch's value when the push began (zeros for a new branch). */

@@ -15,7 +15,7 @@ function answer(res: http.ServerResponse, status: number, text: string, headers:
  * Smart-HTTP git for `/APP.git/...`: a token on every request (the HTTP password), and, like
  * Dokku, the first push creates the app. Returns false for URLs that are not git's.
  */
-export interface GitHttpDeps {
+interface GitHttpDeps {
   store: Store;
   git: GitRepos;
   logger: pino.Logger;

@@ -12,7 +12,7 @@ export const recipeDigest = (recipe: StackRecipe): string =>
     .digest('hex')
     .slice(0, 16);
 
-export type StackState = 'present' | 'absent' | 'outdated';
+type StackState = 'present' | 'absent' | 'outdated';
 
 export async function stackState(docker: Docker, recipe: StackRecipe): Promise<StackState> {
   try {
@@ -23,7 +23,7 @@ export async function stackState(docker: Docker, recipe: StackRecipe): Promise<S
   }
 }
 
-export interface StackView {
+interface StackView {
   image: string;
   title: string;
   /** recipe: built here on first use; build-stacks: built by scripts/build-stacks. */

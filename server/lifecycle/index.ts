@@ -26,7 +26,7 @@ export interface LifecycleDeps {
 }
 
 /** Where a one-off process's output goes: `started` once it has a release to run, then its lines. */
-export interface OneOffOutput {
+interface OneOffOutput {
   started(): void;
   line(stream: OutputStream, line: string): void;
 }

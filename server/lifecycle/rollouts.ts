@@ -4,7 +4,7 @@ import type { RackSet } from '../racks/rack-set.ts';
 import { type PlacementBook, type RolloutDeps, rollOut } from '../racks/rollout.ts';
 import type { Environment, Placement, Release, Store } from '../store/index.ts';
 
-export interface RolloutsDeps {
+interface RolloutsDeps {
   store: Store;
   racks: Pick<RackSet, 'forEnvironment' | 'named'>;
   /** How long replaced instances keep finishing requests already routed to them. */

@@ -5,7 +5,7 @@ import type { Rack } from '../racks/rack.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { Environment, Instance, Store } from '../store/index.ts';
 
-export interface TeardownDeps {
+interface TeardownDeps {
   store: Store;
   racks: Pick<RackSet, 'named'>;
   logger: pino.Logger;

@@ -32,7 +32,7 @@ const CONTROL_SEQUENCES =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]/g;
 
-export const stripControlSequences = (text: string) => text.replace(CONTROL_SEQUENCES, '');
+const stripControlSequences = (text: string) => text.replace(CONTROL_SEQUENCES, '');
 
 /** How long since `started` (Date.now()), as a build log says it: `2.3s`. */
 export const secondsSince = (started: number) => `${((Date.now() - started) / 1000).toFixed(1)}s`;

@@ -10,7 +10,7 @@
  * shorter than MIN_SECRET_LENGTH: a short value is too likely to be an ordinary word.
  */
 
-export const MIN_SECRET_LENGTH = 6;
+const MIN_SECRET_LENGTH = 6;
 
 const SECRET_NAME_PART = /^(KEY|KEYS|TOKEN|TOKENS|SECRET|SECRETS|PASSWORD|PASSWD|PASS|PWD|CREDENTIALS?|SALT)$/;
 const URL_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:([^\s@/]+)@/gi;

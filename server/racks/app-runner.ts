@@ -16,7 +16,7 @@ import { type AwsRackBase, awsClientOptions, awsTransient, EcrPushAuth } from '.
 import { CloudRack, cloudServiceName, instanceFromUrl, pollUntil, pushRelease, withRetries } from './cloud-common.ts';
 import type { ReleaseSpec } from './rack.ts';
 
-export interface AppRunnerRackConfig extends AwsRackBase {
+interface AppRunnerRackConfig extends AwsRackBase {
   /** The role App Runner assumes to pull from private ECR. */
   accessRoleArn?: string;
   /** An emulator's http://host:port; production talks to App Runner's regional endpoint. */

@@ -16,7 +16,7 @@ import {
 } from './cloud-common.ts';
 import type { ReleaseSpec } from './rack.ts';
 
-export interface CloudRunRackConfig {
+interface CloudRunRackConfig {
   name: string;
   project: string;
   location: string;

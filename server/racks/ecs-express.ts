@@ -18,7 +18,7 @@ import { type AwsRackBase, awsClientOptions, awsTransient, EcrPushAuth } from '.
 import { CloudRack, cloudServiceName, instanceFromUrl, pollUntil, pushRelease, withRetries } from './cloud-common.ts';
 import type { ReleaseSpec } from './rack.ts';
 
-export interface EcsExpressRackConfig extends AwsRackBase {
+interface EcsExpressRackConfig extends AwsRackBase {
   /** The role ECS creates and manages the load balancer, target groups, security groups and scaling with. */
   infrastructureRoleArn: string;
   /** The task execution role: pulls the image from ECR, writes logs. */

@@ -5,7 +5,7 @@ import type { Store } from '../store/index.ts';
 import type { Rack } from './rack.ts';
 import { emptyReport, placementRuns, type RestoreContext, restorePlacement } from './reconcile.ts';
 
-export interface HealerDeps {
+interface HealerDeps {
   store: Store;
   /** The racks whose instances the server runs itself (local Docker), as reconcile takes them. */
   racks: () => Rack[];

@@ -11,7 +11,7 @@ export interface OneOffRequest {
   command: string;
 }
 
-export interface OneOffOptions {
+interface OneOffOptions {
   /** `none` when instances are isolated: a one-off process gets no more network than they do. */
   networkMode: 'none' | 'host';
   limits: InstanceLimits;

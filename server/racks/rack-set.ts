@@ -3,7 +3,7 @@ import type { SecretBox } from '../secrets.ts';
 import type { Store } from '../store/index.ts';
 import type { Rack } from './rack.ts';
 
-export interface EnvironmentRacks {
+interface EnvironmentRacks {
   racks: Rack[];
   parallel: boolean;
 }

@@ -20,7 +20,7 @@ export interface ReleaseSpec {
 }
 
 /** A service (process type) a release runs, and its command (undefined: the image's CMD). */
-export interface ServiceCommand {
+interface ServiceCommand {
   service: string;
   command: string | undefined;
 }

@@ -13,7 +13,7 @@ export interface PlacementBook {
   remove(rack: string): void;
 }
 
-export interface RolloutTarget {
+interface RolloutTarget {
   environmentId: number;
   releaseId: number;
   spec: ReleaseSpec;
@@ -32,7 +32,7 @@ export interface RolloutDeps {
 }
 
 /** A rack that now serves the new release, and what it served before (still running, to retire). */
-export interface Move {
+interface Move {
   rack: Rack;
   previous?: Placement;
   started: Instance[];

@@ -12,10 +12,6 @@ export const LABEL = 'widemesh';
 export const WEB_PORT = 5000;
 const SECOND_NS = 1_000_000_000;
 
-export interface SwarmNames {
-  installationId: string;
-}
-
 /** Swarm service and network names are DNS labels: at most 63 characters. */
 const dnsName = (...parts: string[]) => parts.join('-').slice(0, 63).replace(/-+$/, '');
 
@@ -49,7 +45,7 @@ export function httpCheckCommand(path: string, maxStatus: number): string[] {
 }
 
 /** Swarm's health check: app.json's first path check, else Heroku's rule (any answer below 500 on `/`). */
-export function healthcheckOf(service: string, checks: HealthCheck[] | undefined, startPeriodMs: number) {
+function healthcheckOf(service: string, checks: HealthCheck[] | undefined, startPeriodMs: number) {
   if (service !== 'web') return undefined;
   const check = checks?.find((c) => c.path);
   const timeoutSeconds = check?.timeout ?? 5;
@@ -62,7 +58,7 @@ export function healthcheckOf(service: string, checks: HealthCheck[] | undefined
   };
 }
 
-export interface ServiceInput {
+interface ServiceInput {
   spec: ReleaseSpec;
   service: string;
   command: string | undefined;

@@ -12,7 +12,7 @@ export interface DeployStep {
 }
 
 /** A phase being timed: call it once with the outcome. */
-export type StepEnd = (ok: boolean) => void;
+type StepEnd = (ok: boolean) => void;
 
 const now = () => new Date().toISOString();
 

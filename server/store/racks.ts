@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Row } from './rows.ts';
 
-export type RolloutOrder = 'sequential' | 'parallel';
+type RolloutOrder = 'sequential' | 'parallel';
 
 /** Cloud providers (settings sealed: they hold credentials) and the racks each environment runs in. */
 export class RackStore {

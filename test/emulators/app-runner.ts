@@ -3,7 +3,7 @@ import http from 'node:http';
 import type Docker from 'dockerode';
 import { answerEcrToken, LocalServiceHost, listenEmulator } from './backing.ts';
 
-export interface AppRunnerFaults {
+interface AppRunnerFaults {
   /** The next N requests fail with a retryable error. */
   transient?: { count: number; type: 'ThrottlingException' | 'InternalServiceErrorException' };
   /** Every request is refused as unauthenticated. */

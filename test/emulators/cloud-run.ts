@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import { LocalServiceHost, listenEmulator } from './backing.ts';
 
 /** Faults the next calls run into. */
-export interface CloudRunFaults {
+interface CloudRunFaults {
   /** The next N requests answer 503 (or 429) before being handled. */
   transient?: { count: number; status: 503 | 429 };
   /** Every request is refused as unauthenticated. */

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type Docker from 'dockerode';
 import { answerEcrToken, LocalServiceHost, listenEmulator } from './backing.ts';
 
-export interface EcsExpressFaults {
+interface EcsExpressFaults {
   /** The next N requests are throttled. */
   throttle?: number;
   /** Every request is refused as unauthenticated. */
@@ -24,7 +24,7 @@ export interface Revision {
   scaling: { minTaskCount?: number; maxTaskCount?: number };
   createdAt: number;
 }
-export interface Deployment {
+interface Deployment {
   arn: string;
   status: string;
   target: string;
@@ -33,7 +33,7 @@ export interface Deployment {
   createdAt: number;
   finishedAt?: number;
 }
-export interface ExpressService {
+interface ExpressService {
   arn: string;
   name: string;
   cluster: string;

@@ -7,8 +7,8 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
  * Headless Chromium for the dashboard's tests: Debian's `chromium` package (scripts/test installs
  * it), driven by playwright-core, so nothing is downloaded while tests run.
  */
-export const CHROMIUM = '/usr/bin/chromium';
-export const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results/screenshots');
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results/screenshots');
 
 /** Playwright gives every launch a fresh temporary profile (--user-data-dir) and removes it on close. */
 export function launchBrowser(): Promise<Browser> {

@@ -144,7 +144,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   };
 }
 
-export interface Answer {
+interface Answer {
   status: number;
   body: string;
   headers: http.IncomingHttpHeaders;

@@ -31,7 +31,7 @@ export interface StreamTarget {
   build?: number;
 }
 
-export const DEFAULT_LIMIT = 2000;
+const DEFAULT_LIMIT = 2000;
 export const RESUME_MARGIN_MS = 5000;
 /** App/router lines are remembered (for dropping repeats) this far behind the newest one. */
 const HELD_MS = 2 * RESUME_MARGIN_MS;

@@ -17,7 +17,7 @@ import { dayAndTime, formatDuration } from '../logs/time.ts';
  * its row heading and in the table.
  */
 
-export type StepState = 'ok' | 'failed' | 'running';
+type StepState = 'ok' | 'failed' | 'running';
 
 export interface BarLayout {
   phase: TimelinePhase;
@@ -32,7 +32,7 @@ export interface BarLayout {
   title: string;
 }
 
-export interface LaneLayout {
+interface LaneLayout {
   /** "build", "release phase", "rollout local-a", shortened to fit the label column. */
   label: string;
   fullLabel: string;
@@ -50,7 +50,7 @@ export interface RowLayout {
   lanes: LaneLayout[];
 }
 
-export interface TimelineLayout {
+interface TimelineLayout {
   width: number;
   height: number;
   plot: { x0: number; x1: number; top: number; bottom: number };

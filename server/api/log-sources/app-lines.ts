@@ -12,7 +12,7 @@ const ATTACH_POLL_MS = 1000;
 /** Lines of each instance a one-off read shows. */
 const ONE_OFF_TAIL = 100;
 
-export interface AppLineDeps {
+interface AppLineDeps {
   store: Store;
   racks: RackSet;
   hub: AppOutputHub;

@@ -12,7 +12,7 @@ export interface Request {
   body?: unknown;
 }
 
-export interface Fake {
+interface Fake {
   ctx: Context;
   requests: Request[];
   /** What `run` asked for. */
