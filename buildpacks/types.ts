@@ -42,6 +42,8 @@ export interface NodePlan {
   installSecrets: string[];
   /** A single-page app with no start command: its built folder is served, index.html for client-side routes. */
   spaRoot?: string;
+  /** Run-time variables a framework needs (Astro's HOST), set in the image; config vars of the same name win. */
+  env?: Record<string, string>;
 }
 
 export interface StaticPlan {

@@ -57,7 +57,11 @@ function buildLines(plan: NodePlan, secretsFile?: string): string[] {
   ];
 }
 
-const cmdLines = (plan: NodePlan) => (plan.processes.web ? [`CMD ${json(['/bin/sh', '-c', plan.processes.web])}`] : []);
+/** A framework's run-time variables, then the web process. */
+const cmdLines = (plan: NodePlan) => [
+  ...Object.entries(plan.env ?? {}).map(([name, value]) => `ENV ${name}=${json(value)}`),
+  ...(plan.processes.web ? [`CMD ${json(['/bin/sh', '-c', plan.processes.web])}`] : []),
+];
 
 /**
  * Plan → Dockerfile lines. Without install secrets: one stage. With them: the install runs in a

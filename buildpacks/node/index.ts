@@ -1,6 +1,7 @@
 import { STATIC_SERVER_BIN } from '../static-server.ts';
 import type { Buildpack, DetectContext, NodePlan, SourceTree } from '../types.ts';
-import { hasScript, type PackageJson, readPackageJson } from './package-json.ts';
+import { detectFramework } from './frameworks/index.ts';
+import { dependsOn, hasScript, type PackageJson, readPackageJson } from './package-json.ts';
 import { choosePackageManager, type PackageManagerChoice } from './package-managers.ts';
 import { installSecrets, planScripts, type ScriptPlan } from './scripts.ts';
 import { chooseNode, type NodeChoice } from './versions.ts';
@@ -21,8 +22,7 @@ function defaultWeb(src: SourceTree, pkg: PackageJson, pm: PackageManagerChoice)
  * Railpack does, it is served as a single-page app instead of failing for want of a start command.
  */
 function singlePageRoot(pkg: PackageJson): string | undefined {
-  const uses = (name: string) => name in (pkg.dependencies ?? {}) || name in (pkg.devDependencies ?? {});
-  return hasScript(pkg, 'build') && uses('vite') ? 'dist' : undefined;
+  return hasScript(pkg, 'build') && dependsOn(pkg, 'vite') ? 'dist' : undefined;
 }
 
 /** package.json files of the root and every workspace, so each workspace's dependencies are installed. */
@@ -70,7 +70,8 @@ function planNode(src: SourceTree, ctx: DetectContext, processes: Record<string,
   const workspaces = manifests(src, pkg);
   const secrets = installSecrets(src);
   const tools = runtimeTools(node, pm);
-  const start = processes.web ?? defaultWeb(src, pkg, pm);
+  const framework = detectFramework(pkg, pm);
+  const start = processes.web ?? framework.web ?? defaultWeb(src, pkg, pm);
   const spaRoot = start ? undefined : singlePageRoot(pkg);
   const web = start ?? (spaRoot ? `node ${STATIC_SERVER_BIN} /app/${spaRoot} --spa` : undefined);
   const summary = [
@@ -79,6 +80,7 @@ function planNode(src: SourceTree, ctx: DetectContext, processes: Record<string,
     ...pm.lines,
     ...(workspaces.line ? [workspaces.line] : []),
     ...scripts.lines,
+    ...framework.lines,
     ...(workspaces.devDependencies && pm.cannotPrune ? [pm.cannotPrune] : []),
     ...(secrets.length > 0 ? [`install reads ${secrets.join(', ')} (config vars, kept out of the image)`] : []),
     spaRoot
@@ -101,6 +103,7 @@ function planNode(src: SourceTree, ctx: DetectContext, processes: Record<string,
     ...commands(pm, scripts, workspaces.devDependencies),
     installSecrets: secrets,
     ...(spaRoot ? { spaRoot } : {}),
+    ...(framework.env ? { env: framework.env } : {}),
   };
 }
 

@@ -34,3 +34,7 @@ export function readPackageJson(src: SourceTree, path = 'package.json'): Package
 }
 
 export const hasScript = (pkg: PackageJson, name: string) => typeof pkg.scripts?.[name] === 'string';
+
+/** Whether the app lists `name` in its dependencies or devDependencies. */
+export const dependsOn = (pkg: PackageJson, name: string) =>
+  name in (pkg.dependencies ?? {}) || name in (pkg.devDependencies ?? {});
