@@ -22,7 +22,10 @@ function defaultWeb(src: SourceTree, pkg: PackageJson, pm: PackageManagerChoice)
  * Railpack does, it is served as a single-page app instead of failing for want of a start command.
  */
 function singlePageRoot(pkg: PackageJson): string | undefined {
-  return hasScript(pkg, 'build') && dependsOn(pkg, 'vite') ? 'dist' : undefined;
+  if (!hasScript(pkg, 'build')) return undefined;
+  // React Router's SPA mode (ssr: false) builds with Vite too, into build/client
+  if (dependsOn(pkg, '@react-router/dev')) return 'build/client';
+  return dependsOn(pkg, 'vite') ? 'dist' : undefined;
 }
 
 /** package.json files of the root and every workspace, so each workspace's dependencies are installed. */

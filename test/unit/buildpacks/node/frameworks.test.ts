@@ -10,6 +10,7 @@ const ctx: DetectContext = {
 };
 const plan = (name: string, overrides?: Record<string, string | null>) =>
   detect(fixtureTree(path.join(FIXTURES, name), overrides), ctx) as NodePlan;
+const packageOf = (name: string) => JSON.parse(fixtureTree(path.join(FIXTURES, name)).readText('package.json')!);
 
 describe('framework apps', () => {
   it('starts a NestJS app with start:prod, since its start script runs the pruned Nest CLI', () => {
@@ -23,7 +24,7 @@ describe('framework apps', () => {
   });
 
   it('keeps a NestJS start script that does not run the CLI, and a Procfile over both', () => {
-    const pkg = JSON.parse(fixtureTree(path.join(FIXTURES, 'node-nestjs')).readText('package.json')!);
+    const pkg = packageOf('node-nestjs');
     const own = JSON.stringify({ ...pkg, scripts: { ...pkg.scripts, start: 'node dist/main' } });
     expect(plan('node-nestjs', { 'package.json': own }).processes.web).toBe('npm run start');
     expect(plan('node-nestjs', { Procfile: 'web: node dist/main.js\n' }).processes.web).toBe('node dist/main.js');
@@ -46,6 +47,17 @@ describe('framework apps', () => {
     expect(router.build).toEqual(['npm run build', 'npm prune --omit=dev']);
     expect(router.summary).toContain('web: npm run start');
     expect(router.spaRoot).toBeUndefined();
+  });
+
+  it('serves React Router in SPA mode (no start script) from build/client, index.html for client routes', () => {
+    const pkg = packageOf('node-react-router');
+    const { start: _start, ...scripts } = pkg.scripts;
+    const spa = plan('node-react-router', {
+      'package.json': JSON.stringify({ ...pkg, scripts }),
+      'react-router.config.js': 'export default { ssr: false };\n',
+    });
+    expect(spa.spaRoot).toBe('build/client');
+    expect(spa.processes.web).toBe('node /opt/widemesh/static-server.cjs /app/build/client --spa');
   });
 
   it('installs only production dependencies for Fastify and Socket.IO, which have no build', () => {
