@@ -41,7 +41,8 @@ async function deployed(app: string): Promise<string> {
 const page = (app: string, route = '/') => viaRouter(server, `${app}.localhost`, route, 15_000);
 
 beforeAll(async () => {
-  server = await startServer();
+  // Heroku's boot timeout (60 s): framework servers take a while to start on this shared, loaded machine
+  server = await startServer({ WIDEMESH_HEALTHCHECK_TIMEOUT: '60' });
   pushAll();
 }, 240_000);
 
