@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeDiskQuota } from '../../server/racks/disk-quota.ts';
 import { RELAY_IMAGE } from '../../server/racks/instance-network.ts';
@@ -6,6 +10,7 @@ import { appRepo, push, remoteUrl } from '../helpers/git.ts';
 import { type QuotaEngine, startQuotaEngine } from '../helpers/quota-engine.ts';
 import { api, docker, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
+const run = promisify(execFile);
 const MIB = 1024 * 1024;
 const LIMIT_MB = 64;
 /** What a write over a quota fails with: ENOSPC (overlay2 on xfs project quotas) or EDQUOT (btrfs qgroups). */
@@ -59,5 +64,31 @@ describe('instance disk quota', () => {
       /^instance disk is NOT bounded: this Docker engine \(overlay2 on extfs\) cannot enforce/,
     );
     expect(await quota.storageOpt(RELAY_IMAGE)).toBeUndefined();
+  });
+
+  it('scripts/lib/docker-disk.sh makes the btrfs file once, with quotas on, and only mounts it again later', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wm-dq-script-'));
+    const [file, mountDir] = [path.join(dir, 'docker.img'), path.join(dir, 'mnt')];
+    const script = () => run('bash', ['scripts/lib/docker-disk.sh', file, mountDir, '1']);
+    const mounts = () =>
+      fs
+        .readFileSync('/proc/mounts', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(mountDir));
+    try {
+      await script();
+      expect(mounts()).toEqual([expect.stringContaining(' btrfs ')]);
+      expect(fs.statSync(file).blocks * 512).toBeLessThan(fs.statSync(file).size / 4); // sparse
+      expect((await run('btrfs', ['qgroup', 'show', mountDir])).stdout).toContain('0/5');
+      fs.writeFileSync(path.join(mountDir, 'kept'), 'data');
+      await script(); // mounted: nothing to do
+      expect(mounts()).toHaveLength(1);
+      await run('umount', [mountDir]);
+      await script(); // after a reboot: the same file system again, not a new one
+      expect(fs.readFileSync(path.join(mountDir, 'kept'), 'utf8')).toBe('data');
+    } finally {
+      await run('umount', [mountDir]).catch(() => {});
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
