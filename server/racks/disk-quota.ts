@@ -37,10 +37,14 @@ class EnforcedQuota implements DiskQuota {
     this.note = `an instance may write at most ${limitMb} MiB (WIDEMESH_INSTANCE_DISK_MB; ${driver} quota)`;
   }
 
-  async storageOpt(image: string): Promise<Record<string, string>> {
-    const imageBytes = this.driver === 'overlay2' ? 0 : (await this.docker.getImage(image).inspect()).Size;
-    return { size: String(quotaBytes(this.limitMb, this.driver, imageBytes)) };
+  storageOpt(image: string, limitMb = this.limitMb): Promise<Record<string, string>> {
+    return sizeOpt(this.docker, this.driver, image, limitMb);
   }
+}
+
+async function sizeOpt(docker: Docker, driver: string, image: string, limitMb: number) {
+  const imageBytes = driver === 'overlay2' ? 0 : (await docker.getImage(image).inspect()).Size;
+  return { size: String(quotaBytes(limitMb, driver, imageBytes)) };
 }
 
 /** Docker's own words (dockerode prefixes them with the HTTP status). */
@@ -56,27 +60,46 @@ async function storageOf(docker: Docker): Promise<{ driver: string; description:
   return { driver: info.Driver, description: backing ? `${info.Driver} on ${backing}` : info.Driver };
 }
 
+/** What the probe container may write, and writes twice over. */
+const PROBE_MB = 32;
+
 /**
- * Finds out once, at start-up, whether the engine enforces a size: it creates (never starts) a
- * container of `probeImage` with the quota and removes it. Docker refuses the option where it
- * cannot honour it (overlay2 on anything but xfs with pquota), so nothing is silently ignored.
+ * Finds out once, at start-up, whether the engine enforces a size, by trying it: a container of
+ * `probeImage` with a small quota writes past it. Docker refuses the option where it cannot honour
+ * it (overlay2 on anything but xfs with pquota); a btrfs whose quotas were enabled after its data
+ * was there takes the option but enforces nothing (measured): either way the server says so.
  */
 export async function probeDiskQuota(docker: Docker, limitMb: number, probeImage: string): Promise<DiskQuota> {
   if (limitMb === 0) return unbounded('instance disk is not bounded (WIDEMESH_INSTANCE_DISK_MB=0)');
   const { driver, description } = await storageOf(docker);
   const quota = new EnforcedQuota(docker, limitMb, driver);
-  try {
-    const container = await docker.createContainer({
-      name: `wm-disk-probe-${crypto.randomBytes(4).toString('hex')}`,
-      Image: probeImage,
-      HostConfig: { NetworkMode: 'none', StorageOpt: await quota.storageOpt(probeImage) },
-    });
-    await container.remove({ force: true });
-    return quota;
-  } catch (err) {
-    return unbounded(
+  const notBounded = (reason: string) =>
+    unbounded(
       `instance disk is NOT bounded: this Docker engine (${description}) cannot enforce ` +
-        `WIDEMESH_INSTANCE_DISK_MB=${limitMb} (Docker: ${dockerMessage(err)}); see "Disk" in the README`,
+        `WIDEMESH_INSTANCE_DISK_MB=${limitMb} (${reason}); see "Disk" in the README`,
     );
+  try {
+    const wrote = await writesPastQuota(docker, probeImage, await quota.storageOpt(probeImage, PROBE_MB));
+    return wrote ? notBounded(`a container wrote ${2 * PROBE_MB} MiB under a ${PROBE_MB} MiB quota`) : quota;
+  } catch (err) {
+    return notBounded(`Docker: ${dockerMessage(err)}`);
+  }
+}
+
+/** Whether a container with `storageOpt` wrote twice its quota (dd's exit status says); it is removed after. */
+async function writesPastQuota(docker: Docker, image: string, storageOpt: Record<string, string>): Promise<boolean> {
+  const container = await docker.createContainer({
+    name: `wm-disk-probe-${crypto.randomBytes(4).toString('hex')}`,
+    Image: image,
+    Entrypoint: ['dd', 'if=/dev/zero', 'of=/wm-disk-probe', 'bs=1M', `count=${2 * PROBE_MB}`],
+    Cmd: [],
+    HostConfig: { NetworkMode: 'none', StorageOpt: storageOpt },
+  });
+  try {
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    return StatusCode === 0;
+  } finally {
+    await container.remove({ force: true }).catch(() => {});
   }
 }

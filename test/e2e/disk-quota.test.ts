@@ -8,7 +8,7 @@ import { probeDiskQuota } from '../../server/racks/disk-quota.ts';
 import { RELAY_IMAGE } from '../../server/racks/instance-network.ts';
 import { appRepo, push, remoteUrl } from '../helpers/git.ts';
 import { type QuotaEngine, startQuotaEngine } from '../helpers/quota-engine.ts';
-import { api, docker, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
+import { api, docker, request, startServer, type TestServer, viaRouter } from '../helpers/server.ts';
 
 const run = promisify(execFile);
 const MIB = 1024 * 1024;
@@ -50,6 +50,20 @@ describe('instance disk quota', () => {
     expect(used).toBeGreaterThanOrEqual(16 * MIB);
     expect(used).toBeLessThanOrEqual(LIMIT_MB * MIB);
     expect((await write('again', 8)).errno).not.toBeNull();
+
+    // a one-off process is bounded as an instance is: dd reports the failed write in the system's words
+    const oneOff = await request(`${server.apiUrl}/api/apps/disk/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ command: `dd if=/dev/zero of=/app/big bs=1M count=${4 * LIMIT_MB}` }),
+      timeoutMs: 120_000,
+    });
+    const messages = oneOff.body
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(messages.at(-1).exit).not.toBe(0);
+    expect(messages.map((m) => m.line).join('\n')).toMatch(/Disk quota exceeded|No space left on device/);
 
     const racks = await api(server, 'GET', '/api/apps/disk/racks');
     expect(racks.json.instanceDisk).toBe(
