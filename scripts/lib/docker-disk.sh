@@ -28,6 +28,6 @@ truncate -s "${size_gb}G" "$file.new"
 mkfs.btrfs -q "$file.new" >/dev/null
 mount -o loop "$file.new" "$mount_dir"
 # quotas on from the start: enabled later (Docker does it at the first sized container), the
-# accounting of the subvolumes already there goes inconsistent and no limit holds (measured here)
+# accounting went inconsistent here once images had been built, and no limit held
 btrfs quota enable "$mount_dir"
 mv "$file.new" "$file"

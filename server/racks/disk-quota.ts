@@ -67,7 +67,7 @@ const PROBE_MB = 32;
  * Finds out once, at start-up, whether the engine enforces a size, by trying it: a container of
  * `probeImage` with a small quota writes past it. Docker refuses the option where it cannot honour
  * it (overlay2 on anything but xfs with pquota); a btrfs whose quotas were enabled after its data
- * was there takes the option but enforces nothing (measured): either way the server says so.
+ * was there may take the option and enforce nothing (seen here): either way the server says so.
  */
 export async function probeDiskQuota(docker: Docker, limitMb: number, probeImage: string): Promise<DiskQuota> {
   if (limitMb === 0) return unbounded('instance disk is not bounded (WIDEMESH_INSTANCE_DISK_MB=0)');
