@@ -94,7 +94,7 @@ if (network.isolated && !(await images.exists(RELAY_IMAGE))) {
   logger.fatal(`${RELAY_IMAGE} is missing: scripts/build-stacks builds it (or set WIDEMESH_INSTANCE_NETWORK=host)`);
   process.exit(1);
 }
-// the relay image is there whatever the network mode (scripts/build-stacks builds it): it is only created, never run
+// the relay image is there whatever the network mode (scripts/build-stacks builds it); the probe runs dd in it
 const diskQuota = await probeDiskQuota(docker, config.instanceDiskMb, RELAY_IMAGE);
 if (!diskQuota.enforced) logger.warn(diskQuota.note);
 
