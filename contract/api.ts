@@ -231,6 +231,8 @@ export interface Racks {
   rollout: Rollout;
   /** false: the server's default racks. */
   custom: boolean;
+  /** How much a local rack's instance may write to its file system, or why the Docker engine cannot bound it. */
+  instanceDisk: string;
 }
 
 /** Messages of the GET /api/apps/:app/logs websocket. */

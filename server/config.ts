@@ -32,6 +32,8 @@ export interface Config {
   instanceLimits: { memoryMb: number; cpus: number; pids: number };
   /** The most app.json's formation may ask for per instance. */
   instanceCeiling: { memoryMb: number; cpus: number };
+  /** MiB an instance (or one-off process) may write to its file system; 0: unbounded. */
+  instanceDiskMb: number;
   /** isolated: every build step in a sandbox whose only way out is the build proxy; host: the host's network. */
   buildNetwork: 'isolated' | 'host';
   /** What one build may use (memory in MiB, CPUs, processes). */
@@ -372,6 +374,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     buildAllowedHosts: allowedHosts(env.WIDEMESH_BUILD_ALLOWED_HOSTS),
     ...instanceLimits(env),
+    instanceDiskMb: int(env, 'WIDEMESH_INSTANCE_DISK_MB', 1024, 0, 1_048_576),
     socketDir: absolutePath('WIDEMESH_SOCKET_DIR', env.WIDEMESH_SOCKET_DIR) ?? path.join(dataDir, 'sockets'),
     drainMs: int(env, 'WIDEMESH_DRAIN_MS', 2000, 0, 600_000),
     healIntervalMs: int(env, 'WIDEMESH_HEAL_SECONDS', 5, 1, 3600) * 1000,

@@ -47,6 +47,7 @@ import { Teardown } from './lifecycle/teardown.ts';
 import { AppLocks } from './locks.ts';
 import { LogBus } from './logs/index.ts';
 import { Pipeline } from './pipeline.ts';
+import { probeDiskQuota } from './racks/disk-quota.ts';
 import { rackFactory } from './racks/factory.ts';
 import { Healer } from './racks/healer.ts';
 import { HostNetwork, IsolatedNetwork, RELAY_IMAGE } from './racks/instance-network.ts';
@@ -93,6 +94,9 @@ if (network.isolated && !(await images.exists(RELAY_IMAGE))) {
   logger.fatal(`${RELAY_IMAGE} is missing: scripts/build-stacks builds it (or set WIDEMESH_INSTANCE_NETWORK=host)`);
   process.exit(1);
 }
+// the relay image is there whatever the network mode (scripts/build-stacks builds it); the probe runs dd in it
+const diskQuota = await probeDiskQuota(docker, config.instanceDiskMb, RELAY_IMAGE);
+if (!diskQuota.enforced) logger.warn(diskQuota.note);
 
 /** The image build sandboxes run their relay with (a Node stack: scripts/build-stacks builds it). */
 const SANDBOX_IMAGE = 'widemesh/stack-node:20';
@@ -121,7 +125,7 @@ const { healthcheckTimeoutMs } = config;
 const limits = config.instanceLimits;
 const buildRack = rackFactory(
   docker,
-  { installationId, healthcheckTimeoutMs, network, limits },
+  { installationId, healthcheckTimeoutMs, network, limits, diskQuota },
   { installationId, healthcheckTimeoutMs, limits, domain: config.domain, edgeImage: RELAY_IMAGE },
 );
 const racks = new RackSet(store, secrets, buildRack, config.racks);
@@ -133,6 +137,7 @@ const steps = new DeploySteps(store);
 const oneOff = new OneOffRunner(docker, installationId, {
   networkMode: network.isolated ? 'none' : 'host',
   limits: config.instanceLimits,
+  diskQuota,
   timeoutMs: config.buildTimeoutMs,
 });
 const rollouts = new Rollouts({ store, racks, drainMs: config.drainMs, routingSynced: () => edge.sync() });
@@ -198,7 +203,7 @@ const api = createApi({
     buildRoutes({ store }),
     processRoutes({ store, racks, lifecycle }),
     repositoryRoutes(webhooks),
-    rackRoutes({ store, secrets, racks }),
+    rackRoutes({ store, secrets, racks, diskQuota }),
     buildpackRoutes({ docker, detectContext, sourceLimits }),
     edgeRoutes(edge.apiDeps()),
     whoamiRoutes(store),
@@ -247,6 +252,7 @@ console.log(
     `  API:         ${base}/api${unixServer ? `   (on this machine also unix:${apiSocket})` : ''}`,
     `  git remote:  ${base}/APP.git   (any user name; the token is the password)`,
     `  apps:        http://APP.${config.domain}:${config.routerPort}/`,
+    `  disk:        ${diskQuota.note}`,
     newAdminToken
       ? `  admin token: ${newAdminToken}   (shown once; also saved to ${tokenFile})`
       : `  admin token: in ${tokenFile}`,

@@ -33,7 +33,8 @@ const providersTable = (list: Provider[]): string =>
     : 'no providers: the local racks are used';
 
 const racksText = (r: Racks): string =>
-  `${r.racks.map((rack) => rack.name).join(', ')} (${r.rollout}${r.custom ? '' : ', server default'})`;
+  `${r.racks.map((rack) => rack.name).join(', ')} (${r.rollout}${r.custom ? '' : ', server default'})\n` +
+  `local instances' disk: ${r.instanceDisk}`;
 
 function registerProviderCommands(program: Command, ctx: Context): void {
   readCommand(

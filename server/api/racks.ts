@@ -2,6 +2,7 @@ import express, { type Request } from 'express';
 import type { Provider, ProviderSaved, Racks, RacksSet } from '../../contract/api.ts';
 import { assertProvider, ConfigError, type RackConfig } from '../config.ts';
 import { notFound, WidemeshError } from '../errors.ts';
+import type { DiskQuota } from '../racks/disk-quota.ts';
 import type { RackSet } from '../racks/rack-set.ts';
 import type { SecretBox } from '../secrets.ts';
 import type { Store } from '../store/index.ts';
@@ -22,10 +23,12 @@ export function rackRoutes({
   store,
   secrets,
   racks,
+  diskQuota,
 }: {
   store: Store;
   secrets: SecretBox;
   racks: RackSet;
+  diskQuota: DiskQuota;
 }): express.Router {
   const router = express.Router();
 
@@ -96,6 +99,7 @@ export function rackRoutes({
       racks: list.map((r) => ({ name: r.name })),
       rollout: parallel ? 'parallel' : 'sequential',
       custom: store.racks.forEnvironment(env.id) !== undefined,
+      instanceDisk: diskQuota.note,
     } satisfies Racks);
   });
 

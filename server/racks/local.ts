@@ -6,6 +6,7 @@ import { errorMessage, WidemeshError } from '../errors.ts';
 import type { BuildLog } from '../logs/index.ts';
 import type { Instance } from '../store/index.ts';
 import { confinement, type InstanceLimits } from './confinement.ts';
+import type { DiskQuota } from './disk-quota.ts';
 import { appJsonChecks, defaultCheck, type Probe } from './health.ts';
 import type { InstanceNetwork } from './instance-network.ts';
 import {
@@ -26,6 +27,8 @@ export interface LocalRackOptions {
   network: InstanceNetwork;
   /** What an instance may use where app.json's formation says nothing. */
   limits: InstanceLimits;
+  /** How much an instance may write to its file system (nothing is bounded where the engine cannot). */
+  diskQuota: DiskQuota;
   /** Seconds Docker waits after SIGTERM before SIGKILL when an instance is stopped. */
   stopGraceSeconds?: number;
 }
@@ -62,6 +65,7 @@ export class LocalRack implements Rack {
   private async launch(spec: ReleaseSpec, service: string, command: string | undefined, n: number): Promise<Instance> {
     const { installationId, network } = this.options;
     const suffix = crypto.randomBytes(3).toString('hex');
+    const storageOpt = await this.options.diskQuota.storageOpt(spec.image);
     const name = `wm-${installationId}-${spec.app}-${spec.environment}-v${spec.version}-${service}-${this.name}-${suffix}`;
     const { networkMode, port, address } = await network.attach(name, service, this.labels(spec, service));
     const env = instanceEnv(spec.config, `${service}.${n}`, port);
@@ -73,7 +77,10 @@ export class LocalRack implements Rack {
         ...(command ? { Cmd: ['/bin/sh', '-c', command] } : {}),
         Env: env,
         Labels: labels,
-        HostConfig: this.hostConfig(networkMode, { ...this.options.limits, ...defined(spec.resources[service]) }),
+        HostConfig: {
+          ...this.hostConfig(networkMode, { ...this.options.limits, ...defined(spec.resources[service]) }),
+          StorageOpt: storageOpt,
+        },
       })
       .catch(async (err: unknown) => {
         await network.detach({ id: '', service, ...address });

@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import { WidemeshError } from '../errors.ts';
 import type { Environment, Release } from '../store/index.ts';
 import { confinement, type InstanceLimits } from './confinement.ts';
+import type { DiskQuota } from './disk-quota.ts';
 
 /** A command to run once in a release's image, with the release's config. */
 export interface OneOffRequest {
@@ -15,6 +16,8 @@ interface OneOffOptions {
   /** `none` when instances are isolated: a one-off process gets no more network than they do. */
   networkMode: 'none' | 'host';
   limits: InstanceLimits;
+  /** A one-off process may write no more than an instance. */
+  diskQuota: DiskQuota;
   /** Killed after this long, and counted as failed. */
   timeoutMs: number;
 }
@@ -75,9 +78,9 @@ export class OneOffRunner {
   ) {}
 
   /** The container of a one-off process; with `terminal`, its stdin stays open (and is a TTY when asked). */
-  create(req: OneOffRequest, terminal?: { tty: boolean }): Promise<Docker.Container> {
+  async create(req: OneOffRequest, terminal?: { tty: boolean }): Promise<Docker.Container> {
     const { env, release, command } = req;
-    const { networkMode, limits } = this.options;
+    const { networkMode, limits, diskQuota } = this.options;
     const interactive = terminal ? { OpenStdin: true, StdinOnce: true, Tty: terminal.tty } : {};
     const term = terminal?.tty ? ['TERM=xterm-256color'] : [];
     return this.docker.createContainer({
@@ -88,7 +91,12 @@ export class OneOffRunner {
         'widemesh.installation': this.installationId,
         'widemesh.one-off': `${env.appName}/${env.name}`,
       },
-      HostConfig: { ...confinement(limits), NetworkMode: networkMode, Init: true },
+      HostConfig: {
+        ...confinement(limits),
+        StorageOpt: await diskQuota.storageOpt(release.image),
+        NetworkMode: networkMode,
+        Init: true,
+      },
       ...interactive,
     });
   }

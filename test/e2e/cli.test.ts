@@ -311,7 +311,9 @@ app.listen(process.env.PORT);
     const list = await widemesh('providers');
     expect(list.stdout).toMatch(/aws-main\s+aws\s+0/);
     expect(list.stdout).not.toContain('cli-secret-never-shown');
-    expect((await widemesh('racks')).stdout).toBe('local-a, local-b (parallel, server default)\n');
+    expect((await widemesh('racks')).stdout).toMatch(
+      /^local-a, local-b \(parallel, server default\)\nlocal instances' disk: instance disk is .+\n$/,
+    );
     expect((await widemesh('racks:set', 'aws-main:app-runner:us-east-1', 'nope')).code).toBe(2);
     const set = await widemesh('racks:set', 'aws-main:app-runner:us-east-1', 'local-a', '--parallel');
     expect(set.stdout).toContain('Racks of production: us-east-1, local-a (parallel)');

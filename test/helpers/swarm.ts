@@ -270,7 +270,7 @@ async function stopDockerd(node: SwarmNode): Promise<void> {
   node.dockerd = undefined;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
@@ -280,7 +280,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** --cgroup-parent leaves empty directories behind. */
-function removeCgroups(parent: string): void {
+export function removeCgroups(parent: string): void {
   for (const controller of fs.readdirSync('/sys/fs/cgroup', { withFileTypes: true })) {
     const dir = path.join('/sys/fs/cgroup', controller.name, parent);
     if (controller.isDirectory() && fs.existsSync(dir)) removeTree(dir);

@@ -35,6 +35,9 @@ describe('config', () => {
       instanceLimits: { memoryMb: 512, cpus: 1, pids: 512 },
       instanceCeiling: { memoryMb: 1024, cpus: 3 },
     });
+    expect(config.instanceDiskMb).toBe(1024);
+    expect(readConfig({ WIDEMESH_INSTANCE_DISK_MB: '0' }).instanceDiskMb).toBe(0);
+    expect(() => readConfig({ WIDEMESH_INSTANCE_DISK_MB: '-1' })).toThrow('WIDEMESH_INSTANCE_DISK_MB');
     // a ceiling below the default is a mistake
     expect(() => readConfig({ WIDEMESH_INSTANCE_MAX_MEMORY_MB: '256' })).toThrow('WIDEMESH_INSTANCE_MAX_MEMORY_MB');
     expect(() => readConfig({ WIDEMESH_RACKS: 'local-a' })).toThrow(/at least two racks/);

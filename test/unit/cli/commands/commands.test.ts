@@ -65,6 +65,23 @@ describe('commands make the API requests their arguments say', () => {
     ]);
   });
 
+  it('racks names the racks and what a local instance may write to disk', async () => {
+    const cli = fakeCli({
+      'GET /api/apps/shop/racks': {
+        environment: 'production',
+        racks: [{ name: 'local-a' }, { name: 'local-b' }],
+        rollout: 'parallel',
+        custom: false,
+        instanceDisk: 'an instance may write at most 64 MiB (WIDEMESH_INSTANCE_DISK_MB; btrfs quota)',
+      },
+    });
+    expect(await cli.run('racks', '-a', 'shop')).toBe(0);
+    expect(cli.stdout()).toBe(
+      'local-a, local-b (parallel, server default)\n' +
+        "local instances' disk: an instance may write at most 64 MiB (WIDEMESH_INSTANCE_DISK_MB; btrfs quota)\n",
+    );
+  });
+
   it('racks:set turns rack names into rack objects', async () => {
     const cli = fakeCli({
       'PUT /api/apps/shop/racks': {

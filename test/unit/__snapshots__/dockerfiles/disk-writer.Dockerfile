@@ -1,0 +1,1 @@
+# built with the app's own Dockerfile
